@@ -1,0 +1,43 @@
+"""pym-lambda: OpenAPI/Swagger specs compiled into AWS Chalice routes.
+
+Users import from here (and from pym_lambda.testing). Kept light: nothing heavy is imported
+until it is used, since every import is paid at each Lambda cold start.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+from .errors import (BadResponseError, ForbiddenError, InvalidParameterError,  # noqa: E402
+                     MethodNotAllowedError, NotFoundError, PymError, ServerError, SpecError,
+                     SpecErrors, UnauthorizedError, UnknownPathError)
+
+__all__ = [
+    "__version__", "PymError", "InvalidParameterError", "UnauthorizedError", "ForbiddenError",
+    "NotFoundError", "UnknownPathError", "MethodNotAllowedError", "ServerError",
+    "BadResponseError", "SpecError", "SpecErrors", "create_app", "register_apis", "models",
+    "find_model", "Model", "current_context", "current_call_id",
+]
+
+_LAZY = {
+    "create_app": ("pym_lambda.runtime.app", "create_app"),
+    "register_apis": ("pym_lambda.runtime.app", "register_apis"),
+    "models": ("pym_lambda.runtime.models", "models"),
+    "find_model": ("pym_lambda.runtime.models", "find_model"),
+    "Model": ("pym_lambda.runtime.models", "Model"),
+    "current_context": ("pym_lambda.context", "current_context"),
+    "current_call_id": ("pym_lambda.context", "current_call_id"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy exports (PEP 562): `import pym_lambda` stays cheap for the task worker and CLI.
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pym_lambda' has no attribute {name!r}")

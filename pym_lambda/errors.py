@@ -1,0 +1,157 @@
+"""The error tree and the one JSON shape every error takes.
+
+Status and code live on the exception class (as Chalice's ChaliceViewError family does), so
+a service declares its own errors in two lines::
+
+    class UserNotFound(PymError):
+        status = 404
+
+4xx errors are precise (they name the field and the rule); 5xx errors are opaque: the client
+gets an error_id, the details go to the logs under that id.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Dict, Optional
+
+
+def _code_from_class_name(name: str) -> str:
+    # UserNotFound -> USER_NOT_FOUND, the convention PyMacaron's error codes followed.
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+
+
+class PymError(Exception):
+    """Base of every error pym-lambda turns into a JSON response.
+
+    Subclasses set ``status`` (HTTP status) and optionally ``code``; without a code the class
+    name in UPPER_SNAKE_CASE is used.
+    """
+
+    status: int = 500
+    code: str = "SERVER_ERROR"
+
+    def __init__(self, description: str = "", *, status: Optional[int] = None,
+                 code: Optional[str] = None, user_message: Optional[str] = None) -> None:
+        super().__init__(description)
+        self.description = description
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.user_message = user_message
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = _code_from_class_name(cls.__name__)
+
+
+
+class InvalidParameterError(PymError):
+    status = 400
+    code = "INVALID_PARAMETER"
+
+
+class UnauthorizedError(PymError):
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+class ForbiddenError(PymError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFoundError(PymError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class UnknownPathError(PymError):
+    status = 404
+    code = "UNKNOWN_PATH"
+
+
+class MethodNotAllowedError(PymError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+
+
+class PayloadTooLargeError(PymError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaTypeError(PymError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class ServerError(PymError):
+    status = 500
+    code = "SERVER_ERROR"
+
+
+class BadResponseError(PymError):
+    """The bound function returned something its spec forbids."""
+
+    status = 500
+    code = "BAD_RESPONSE"
+
+
+class NotImplementedYetError(PymError):
+    """An operation in the spec that no function is bound to."""
+
+    status = 501
+    code = "NOT_IMPLEMENTED"
+
+
+class SpecError(Exception):
+    """A spec or binding that cannot be served; raised at load, never at request time.
+
+    The message names the spec file, the path and the operation, so that the developer can go
+    straight to the line.
+    """
+
+    def __init__(self, message: str, *, spec_file: str = "", path: str = "",
+                 method: str = "", operation: str = "") -> None:
+        where = [p for p in (spec_file, " ".join(x for x in (method.upper(), path) if x),
+                             f"operation {operation}" if operation else "") if p]
+        self.message = message
+        self.spec_file = spec_file
+        self.path = path
+        self.method = method
+        self.operation = operation
+        super().__init__(f"{': '.join(where)}: {message}" if where else message)
+
+
+class SpecErrors(Exception):
+    """Every problem found in the specs, reported at once."""
+
+    def __init__(self, errors: "list[SpecError]") -> None:
+        self.errors = errors
+        lines = "\n".join(f"  - {e}" for e in errors)
+        super().__init__(f"{len(errors)} problem(s) in the API specs:\n{lines}")
+
+
+def new_error_id() -> str:
+    return str(uuid.uuid4())
+
+
+def error_body(status: int, code: str, description: str, error_id: Optional[str] = None,
+               user_message: Optional[str] = None) -> Dict[str, Any]:
+    """The one JSON shape of every error: status, error, error_description, error_id."""
+    body: Dict[str, Any] = {
+        "status": status,
+        "error": code,
+        "error_description": description,
+        "error_id": error_id or new_error_id(),
+    }
+    if user_message:
+        body["user_message"] = user_message
+    return body
+
+
+def body_for_exception(exc: PymError, error_id: Optional[str] = None) -> Dict[str, Any]:
+    return error_body(exc.status, exc.code, exc.description, error_id, exc.user_message)

@@ -1,0 +1,156 @@
+"""`x-bind-server: chalicelib.api.do_thing` -> the function, checked against its operation.
+
+Binding rules, in order:
+1. `x-bind-server: module.function` on the operation (PyMacaron's extension);
+2. an `operationId` that is a dotted import path (`chalicelib.pets.list_pets`);
+3. a plain `operationId` found in the module `chalicelib.<api>` (the spec file's stem), as
+   the function of that name or its snake_case form (`listPets` -> `list_pets`);
+4. otherwise (or when a dotted operationId does not import) the operation is served as 501 NOT_IMPLEMENTED, so foreign specs load unchanged.
+Rule 1 is explicit: a target that does not import is an error at load.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..errors import NotImplementedYetError, SpecError
+
+
+def import_target(target: str) -> Any:
+    """'pkg.module.attr' (or 'pkg.module:attr') -> the object; ImportError naming what failed."""
+    if ":" in target:
+        module_name, _, attr_path = target.partition(":")
+    else:
+        module_name, _, attr_path = target.rpartition(".")
+    if not module_name or not attr_path:
+        raise ImportError(f"{target!r} is not a 'module.function' path")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ImportError(f"module {module_name!r} not found") from None
+        raise
+    obj: Any = module
+    for attr in attr_path.split("."):
+        if not hasattr(obj, attr):
+            raise ImportError(f"module {module_name!r} has no attribute {attr_path!r}")
+        obj = getattr(obj, attr)
+    return obj
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")
+
+
+def _module_name(api: str) -> str:
+    return "chalicelib." + re.sub(r"\W", "_", api)
+
+
+def find_binding(op: Dict[str, Any]) -> Tuple[Optional[str], bool]:
+    """(import path, explicit?) for an operation; (None, False) when it is unbound."""
+    if op.get("bind"):
+        return str(op["bind"]), True
+    op_id = op.get("operation_id") or ""
+    if "." in op_id and re.match(r"^[\w.]+$", op_id):
+        return op_id, False  # lenient: foreign specs use dotted ids that are not import paths
+    if not op_id:
+        return None, False
+    module_name = _module_name(op["api"])
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None, False
+        raise
+    for candidate in (op_id, snake_case(op_id)):
+        if candidate.isidentifier() and callable(getattr(module, candidate, None)):
+            return f"{module_name}.{candidate}", False
+    return None, False
+
+
+def _not_implemented(op_id: str) -> Callable[..., Any]:
+    def not_implemented(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedYetError(f"operation {op_id} is not implemented")
+    return not_implemented
+
+
+def check_signature(func: Callable[..., Any], wants_body: bool, kwargs: List[str]
+                    ) -> Optional[str]:
+    """None if func can be called as the pipeline calls it, else what is wrong."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None  # builtins and some C callables: cannot tell, let them be
+    params = list(sig.parameters.values())
+    has_var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
+    positional = [p for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if wants_body and not positional:
+        return "the function takes no positional argument for the request body"
+    named = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if wants_body and positional and positional[0].kind is not positional[0].VAR_POSITIONAL:
+        named.discard(positional[0].name)
+    missing = [k for k in kwargs if k not in named and not has_var_kw]
+    if missing:
+        return f"the function does not accept the argument(s) {', '.join(missing)}"
+    declared = set(kwargs) | ({positional[0].name} if wants_body and positional else set())
+    required = [p.name for p in params if p.default is p.empty and
+                p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in declared]
+    if required:
+        return f"the function requires argument(s) the spec does not declare: {', '.join(required)}"
+    return None
+
+
+def bind_operation(op: Dict[str, Any], file: str) -> Tuple[Callable[..., Any], Optional[str]]:
+    """The function serving `op` (decorators applied) and its import path (None if unbound)."""
+    def fail(message: str) -> SpecError:
+        return SpecError(message, spec_file=file, path=op["path"], method=op["method"],
+                         operation=op["id"])
+
+    try:
+        target, explicit = find_binding(op)
+    except ImportError as exc:
+        raise fail(f"cannot import the module for operationId {op['operation_id']!r}: {exc}")
+    if target is None:
+        return _not_implemented(op["id"]), None
+    label = "x-bind-server" if op.get("bind") else "operationId"
+    try:
+        func = import_target(target)
+    except ImportError as exc:
+        if not explicit:
+            return _not_implemented(op["id"]), None
+        raise fail(f"{label} {target!r} cannot be bound: {exc}") from None
+    except Exception as exc:  # the user's module raised while importing
+        raise fail(f"{label} {target!r}: importing it raised "
+                   f"{type(exc).__name__}: {exc}") from None
+    if not callable(func):
+        raise fail(f"{label} {target!r} is not a function")
+    body = op.get("body")
+    wants_body = bool(body) and not body.get("form_fields")
+    kwargs = [p["pyname"] for p in op["params"]] + \
+        [f["pyname"] for f in ((body or {}).get("form_fields") or [])]
+    problem = check_signature(func, wants_body, kwargs)
+    if problem:
+        raise fail(f"{label} {target!r}: {problem}")
+    for decorator_path in op.get("decorate") or []:
+        func = apply_decorator(func, decorator_path, fail)
+    return func, target
+
+
+# Decorators that the framework provides itself (PyMacaron's names included): applied as steps
+# of the pipeline, not as wrappers.
+BUILTIN_DECORATORS = {"pymacaron.auth.requires_auth"}
+
+
+def apply_decorator(func: Callable[..., Any], path: str, fail: Callable[[str], SpecError]
+                    ) -> Callable[..., Any]:
+    if path in BUILTIN_DECORATORS:
+        return func
+    try:
+        decorator = import_target(path)
+    except ImportError as exc:
+        raise fail(f"x-decorate-server {path!r} cannot be imported: {exc}") from None
+    return decorator(func)

@@ -1,0 +1,127 @@
+"""Request bodies: content type negotiated, parsed (JSON or form), validated, turned into models."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl
+
+from ..errors import (InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError)
+from .params import CoercionError, coerce_scalar
+from ..spec.schemas import schema_types
+
+Check = Optional[Callable[[Any], Optional[str]]]
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # API Gateway allows 10 MB; most APIs want far less
+DEFAULT_MAX_JSON_DEPTH = 64
+
+
+def media_type(header: Optional[str]) -> str:
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def is_json(mt: str) -> bool:
+    return mt == "application/json" or mt.endswith("+json")
+
+
+def _matches(mt: str, declared: str) -> bool:
+    if declared in ("*/*", mt):
+        return True
+    major, _, minor = declared.partition("/")
+    return minor == "*" and mt.split("/", 1)[0] == major
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_depth_ok(value: Any, limit: int) -> bool:
+    stack: List[Tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return True
+
+
+class BodyReader:
+    """Reads the body of one operation: one entry per declared content type."""
+
+    def __init__(self, body: Dict[str, Any], checks: Dict[str, Check],
+                 converts: Dict[str, Callable[[Any], Any]], deref: Callable[[Any], Any],
+                 max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> None:
+        self.required: bool = body["required"]
+        self.content: Dict[str, Any] = body["content"]
+        self.declared = list(self.content)
+        self.checks = checks
+        self.converts = converts
+        self.form_fields: List[Dict[str, Any]] = body.get("form_fields") or []
+        self.deref = deref
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+
+    def _declared_for(self, mt: str) -> Optional[str]:
+        for declared in self.declared:
+            if _matches(mt, declared.lower()):
+                return declared
+        return None
+
+    def read(self, request: Any) -> Any:
+        raw = request.raw_body or b""
+        if not raw:
+            if self.required:
+                raise InvalidParameterError("body is required")
+            return None
+        if len(raw) > self.max_bytes:
+            raise PayloadTooLargeError(f"body is larger than {self.max_bytes} bytes")
+        mt = media_type(request.headers.get("content-type")) or "application/json"
+        declared = self._declared_for(mt)
+        if declared is None:
+            raise UnsupportedMediaTypeError(
+                f"content type {mt!r} is not accepted; send one of: {', '.join(self.declared)}")
+        value = self.parse(raw, mt, self.content[declared])
+        check = self.checks.get(declared)
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise InvalidParameterError(problem)
+        return self.converts[declared](value)
+
+    def parse(self, raw: bytes, mt: str, schema: Any) -> Any:
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise InvalidParameterError("body is not valid UTF-8") from None
+        if is_json(mt):
+            try:
+                value = json.loads(text, parse_constant=_reject_constant)
+            except RecursionError:
+                raise InvalidParameterError("body: JSON nested too deeply") from None
+            except ValueError as exc:
+                raise InvalidParameterError(f"body is not valid JSON: {exc}") from None
+            if not json_depth_ok(value, self.max_depth):
+                raise InvalidParameterError(
+                    f"body: JSON nested deeper than {self.max_depth} levels")
+            return value
+        if mt == "application/x-www-form-urlencoded":
+            return self.parse_form(text, schema)
+        return text
+
+    def parse_form(self, text: str, schema: Any) -> Dict[str, Any]:
+        props = (self.deref(schema) or {}).get("properties") or {}
+        out: Dict[str, Any] = {}
+        for name, value in parse_qsl(text, keep_blank_values=True):
+            prop = self.deref(props.get(name)) or {}
+            types = schema_types(prop)
+            try:
+                if "array" in types:
+                    item_types = schema_types(self.deref(prop.get("items")))
+                    out.setdefault(name, []).append(coerce_scalar(value, item_types))
+                else:
+                    out[name] = coerce_scalar(value, types)
+            except CoercionError as exc:
+                raise InvalidParameterError(f"body field '{name}': {exc}") from None
+        return out

@@ -1,0 +1,79 @@
+"""The endpoints every service has, as PyMacaron had them: GET /ping and GET /version.
+
+Declared as compiled operations (plain data, no YAML to parse) and served by the same
+pipeline as the user's operations. A spec that declares /ping or /version itself wins.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any, Dict, List
+
+from .. import __version__ as pym_version
+
+_service: Dict[str, Any] = {"name": "", "version": "", "apis": []}
+
+VERSION_SCHEMA = {
+    "type": "object",
+    "required": ["name", "version"],
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "apis": {"type": "array", "items": {"type": "string"}},
+        "pym_env": {"type": "string"},
+        "pym_lambda": {"type": "string"},
+        "python": {"type": "string"},
+        "runtime": {"type": "string"},
+        "container": {"type": "string"},
+    },
+}
+
+
+def set_service_info(name: str, version: str, apis: List[str]) -> None:
+    _service.update(name=name, version=version, apis=list(apis))
+
+
+def runtime_kind() -> str:
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return "lambda"
+    if os.environ.get("PYM_RUNTIME"):
+        return os.environ["PYM_RUNTIME"]
+    return "chalice-local" if "chalice.local" in sys.modules else "python"
+
+
+def ping() -> Dict[str, Any]:
+    return {}
+
+
+def version() -> Dict[str, Any]:
+    return {
+        "name": _service["name"],
+        "version": _service["version"],
+        "apis": _service["apis"],
+        "pym_env": os.environ.get("PYM_ENV") or os.environ.get("PYM_STAGE", ""),
+        "pym_lambda": pym_version,
+        "python": platform.python_version(),
+        "runtime": runtime_kind(),
+        "container": os.environ.get("AWS_EXECUTION_ENV", platform.platform(terse=True)),
+    }
+
+
+def _operation(op_id: str, path: str, bind: str, schema: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "api": "pym", "id": op_id, "operation_id": op_id, "method": "GET", "spec_path": path,
+        "path": path, "bind": bind, "decorate": [], "params": [], "body": None,
+        "responses": {"200": {"content": {"application/json": schema}}},
+        "security": [], "summary": "",
+    }
+
+
+def builtin_api(taken_paths: List[str]) -> Dict[str, Any]:
+    ops = [_operation("ping", "/ping", f"{__name__}.ping", {"type": "object"}),
+           _operation("version", "/version", f"{__name__}.version", VERSION_SCHEMA)]
+    return {
+        "name": "pym", "file": "<pym_lambda built-ins>", "dialect": "oas30",
+        "schema_dialect": "oas30", "title": "pym-lambda built-ins", "version": pym_version,
+        "definitions": {}, "security_schemes": {},
+        "operations": [op for op in ops if op["path"] not in taken_paths],
+    }

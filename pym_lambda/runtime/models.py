@@ -1,0 +1,270 @@
+"""Model objects: request bodies become instances with attribute access, results go back to JSON.
+
+Every named schema of a spec (`definitions`, `components/schemas`) gets a class, subclass of
+`Model`. Converters are built once per schema: a request body is validated as JSON first, then
+converted (nested objects to their model class, lists, `date-time` to datetime, `date` to date).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
+
+from .. import errors
+
+Converter = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class Model:
+    """Base of every model class. Attributes are the object's properties.
+
+    A property declared in the schema but not set reads as None; an undeclared name raises
+    AttributeError, so typos show up.
+    """
+
+    __pym_model_name__: str = ""
+    __pym_api__: str = ""
+    __pym_properties__: FrozenSet[str] = frozenset()
+    __pym_nullable__: FrozenSet[str] = frozenset()
+    __pym_converter__: Optional[Converter] = None
+
+    def __init__(self, **properties: Any) -> None:
+        self.__dict__.update(properties)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup failed: unset declared properties read as None.
+        if name in type(self).__pym_properties__:
+            return None
+        raise AttributeError(f"{type(self).__name__} has no property {name!r}")
+
+    def to_json(self) -> Dict[str, Any]:
+        """A JSON-ready dict; None values are left out unless the property is nullable."""
+        nullable = type(self).__pym_nullable__
+        return {k: to_jsonable(v) for k, v in self.__dict__.items()
+                if v is not None or k in nullable}
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Model":
+        """Build an instance (nested models and datetimes included) from JSON-ready data."""
+        converter = cls.__pym_converter__
+        if converter is None:
+            return cls(**data)
+        result = converter(data)
+        return result if isinstance(result, cls) else cls(**data)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return type(self) is type(other) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"{type(self).__name__}({fields})"
+
+
+def _format_datetime(value: dt.datetime) -> str:
+    text = value.isoformat()
+    # RFC 3339 needs an offset; a naive datetime is taken as UTC.
+    return text + "Z" if value.tzinfo is None else text
+
+
+def to_jsonable(value: Any) -> Any:
+    """Models, datetimes, dates, tuples -> plain JSON data; anything else unknown -> TypeError."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Model):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return _format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_jsonable(to_json())
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _parse_datetime(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return dt.datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise errors.InvalidParameterError(f"{value!r} is not a valid date-time") from None
+
+
+def _parse_date(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise errors.InvalidParameterError(f"{value!r} is not a valid date") from None
+
+
+class ModelFactory:
+    """Builds the model classes and converters of one API from its compiled definitions."""
+
+    def __init__(self, api: str, definitions: Dict[str, Any],
+                 parents: Optional[Dict[str, type]] = None) -> None:
+        self.api = api
+        self.definitions = definitions
+        self.parents = parents or {}
+        self.classes: Dict[str, type] = {}
+        self._converters: Dict[str, Converter] = {}
+        for name in definitions:
+            self.classes[name] = self._make_class(name)
+        for name, cls in self.classes.items():
+            cls.__pym_converter__ = self.converter({"$ref": "#/definitions/" + name})
+
+    def _make_class(self, name: str) -> type:
+        schema = self.definitions[name]
+        props = self._properties(schema)
+        nullable = frozenset(k for k, s in props.items() if _nullable(self._deref(s)))
+        bases = (self.parents[name], Model) if name in self.parents else (Model,)
+        return type(_class_name(name), bases, {
+            "__pym_model_name__": name, "__pym_api__": self.api,
+            "__pym_properties__": frozenset(props), "__pym_nullable__": nullable,
+            "__module__": "pym_lambda.models",
+        })
+
+    def _deref(self, schema: Any) -> Any:
+        seen = 0
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
+            schema = self.definitions.get(schema["$ref"][len("#/definitions/"):], {})
+            seen += 1
+        return schema
+
+    def _properties(self, schema: Any, depth: int = 0) -> Dict[str, Any]:
+        schema = self._deref(schema)
+        if not isinstance(schema, dict) or depth > 16:
+            return {}
+        props: Dict[str, Any] = {}
+        for part in schema.get("allOf") or []:
+            props.update(self._properties(part, depth + 1))
+        props.update(schema.get("properties") or {})
+        return props
+
+    def converter(self, schema: Any) -> Converter:
+        """JSON value -> Python value for this schema (identity where nothing changes)."""
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            name = schema["$ref"][len("#/definitions/"):]
+            if name not in self.classes:
+                return _identity
+            if name not in self._converters:
+                # Placeholder first: a recursive schema refers to itself while being built.
+                self._converters[name] = lambda v: self._converters[name](v)
+                self._converters[name] = self._object_converter(
+                    self.definitions[name], self.classes[name])
+            return self._converters[name]
+        if not isinstance(schema, dict):
+            return _identity
+        types = schema.get("type")
+        fmt = schema.get("format")
+        if types == "array" or (types is None and "items" in schema):
+            item = self.converter(schema.get("items") or {})
+            if item is _identity:
+                return _identity
+            return lambda v: [item(x) for x in v] if isinstance(v, list) else v
+        if types == "object" or "properties" in schema or "allOf" in schema:
+            return self._object_converter(schema, Model)
+        if fmt == "date-time":
+            return _parse_datetime
+        if fmt == "date":
+            return _parse_date
+        return _identity
+
+    def _object_converter(self, schema: Any, cls: type) -> Converter:
+        props = self._properties(schema)
+        per_prop = {k: c for k, c in ((k, self.converter(s)) for k, s in props.items())
+                    if c is not _identity}
+
+        def convert(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value
+            obj = cls.__new__(cls)
+            obj.__dict__.update(value)
+            for key, conv in per_prop.items():
+                if key in value:
+                    obj.__dict__[key] = conv(value[key])
+            return obj
+        return convert
+
+
+def _nullable(schema: Any) -> bool:
+    from ..spec.schemas import is_nullable
+
+    return is_nullable(schema)
+
+
+def _class_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    return cleaned if cleaned and not cleaned[0].isdigit() else "M_" + cleaned
+
+
+class ModelRegistry:
+    """`pym_lambda.models.Pet`: the model classes of every loaded API.
+
+    A name defined by two APIs is reachable as `models.<api>.<Name>` (or find_model(name, api)).
+    """
+
+    def __init__(self) -> None:
+        self._by_api: Dict[str, Dict[str, type]] = {}
+
+    def register(self, api: str, classes: Dict[str, type]) -> None:
+        self._by_api[api] = dict(classes)
+
+    def clear(self) -> None:
+        self._by_api.clear()
+
+    def find(self, name: str, api: Optional[str] = None) -> type:
+        if api is not None:
+            try:
+                return self._by_api[api][name]
+            except KeyError:
+                raise LookupError(f"no model {name!r} in api {api!r}") from None
+        found: List[type] = [c[name] for c in self._by_api.values() if name in c]
+        if not found:
+            raise LookupError(f"no model named {name!r} in the loaded apis")
+        if len(found) > 1:
+            apis = [a for a, c in self._by_api.items() if name in c]
+            raise LookupError(f"model {name!r} is defined by several apis {apis}: "
+                              f"use find_model({name!r}, api=...)")
+        return found[0]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in self._by_api:
+            return _ApiModels(self._by_api[name])
+        try:
+            return self.find(name)
+        except LookupError as exc:
+            raise AttributeError(str(exc)) from None
+
+
+class _ApiModels:
+    def __init__(self, classes: Dict[str, type]) -> None:
+        self._classes = classes
+
+    def __getattr__(self, name: str) -> type:
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+models = ModelRegistry()
+
+
+def find_model(name: str, api: Optional[str] = None) -> type:
+    return models.find(name, api)

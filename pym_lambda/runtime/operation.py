@@ -1,0 +1,92 @@
+"""One operation, ready to serve: its readers, its bound function, its response writer.
+
+Everything is built when the app is created, so a request only runs prepared callables.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from .body import BodyReader
+from .models import ModelFactory
+from .params import ParamReader
+from .responses import ResponseSpec, ResponseWriter, pick_content
+from .validation import REQUEST, RESPONSE, make_validator
+
+
+class ApiRuntime:
+    """What the operations of one API share: definitions, dialect, model classes."""
+
+    def __init__(self, api: Dict[str, Any], parents: Optional[Dict[str, type]] = None) -> None:
+        self.name: str = api["name"]
+        self.file: str = api["file"]
+        self.dialect: str = api["schema_dialect"]
+        self.definitions: Dict[str, Any] = api["definitions"]
+        self.models = ModelFactory(self.name, self.definitions, parents)
+        self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
+
+    def deref(self, schema: Any) -> Any:
+        return self.models._deref(schema)
+
+    def validator(self, schema: Any, context: str, prefix: str) -> Any:
+        return make_validator(schema, self.definitions, self.dialect, context, prefix)
+
+
+# A step runs before the bound function; it may raise a PymError (auth, limits...).
+Step = Callable[[Any, "BoundOperation"], None]
+
+
+class BoundOperation:
+    def __init__(self, op: Dict[str, Any], api: ApiRuntime, func: Optional[Callable[..., Any]],
+                 steps: Optional[List[Step]] = None, max_body_bytes: Optional[int] = None) -> None:
+        self.op = op
+        self.id: str = op["id"]
+        self.api = api
+        self.method: str = op["method"]
+        self.path: str = op["path"]
+        self.func = func
+        self.steps: List[Step] = list(steps or [])
+        self.params = [
+            ParamReader(p, api.deref,
+                        api.validator(p["schema"], REQUEST,
+                                      f"{p['in']} parameter '{p['name']}'"),
+                        api.models.converter(p["schema"]))
+            for p in op["params"]]
+        self.body: Optional[BodyReader] = None
+        self.form_kwargs = False
+        body = op.get("body")
+        if body:
+            self.form_kwargs = bool(body.get("form_fields"))
+            self.body = BodyReader(
+                body,
+                checks={ct: api.validator(s, REQUEST, "body") for ct, s in body["content"].items()},
+                converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
+                deref=api.deref,
+                **({"max_bytes": max_body_bytes} if max_body_bytes else {}))
+        specs = {}
+        for status, resp in op["responses"].items():
+            ct, schema = pick_content(resp["content"])
+            specs[status] = ResponseSpec(ct, api.validator(schema, RESPONSE, ""),
+                                         schema is not None)
+        self.responses = ResponseWriter(self.id, specs)
+
+    def call(self, request: Any) -> Any:
+        """Run the steps, read the parameters and body, call the function, build the response."""
+        for step in self.steps:
+            step(request, self)
+        kwargs: Dict[str, Any] = {}
+        for reader in self.params:
+            reader.read(request, kwargs)
+        args = []
+        if self.body is not None:
+            body = self.body.read(request)
+            if self.form_kwargs:
+                kwargs.update(_form_kwargs(self.op["body"]["form_fields"], body))
+            else:
+                args.append(body)
+        assert self.func is not None
+        return self.responses.build(self.func(*args, **kwargs))
+
+
+def _form_kwargs(fields: List[Dict[str, Any]], body: Any) -> Dict[str, Any]:
+    data = body.__dict__ if hasattr(body, "__dict__") else (body or {})
+    return {f["pyname"]: data[f["name"]] for f in fields if f["name"] in data}

@@ -1,0 +1,99 @@
+"""What a bound function returns -> a validated, serialised chalice Response.
+
+A function may return a model object, a dict or list, None, `(status, body)` or
+`(status, body, headers)`, or a chalice Response (passed through untouched).
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from chalice.app import Response
+
+from ..errors import BadResponseError
+from .body import is_json
+from .models import to_jsonable
+
+Check = Optional[Callable[[Any], Optional[str]]]
+JSON_HEADERS = {"Content-Type": "application/json"}
+NO_BODY_STATUSES = (204, 304)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class ResponseSpec:
+    __slots__ = ("content_type", "check", "has_schema")
+
+    def __init__(self, content_type: str, check: Check, has_schema: bool) -> None:
+        self.content_type = content_type
+        self.check = check
+        self.has_schema = has_schema
+
+
+class ResponseWriter:
+    def __init__(self, operation_id: str, specs: Dict[str, ResponseSpec]) -> None:
+        self.operation_id = operation_id
+        self.specs = specs
+        success = sorted(int(s) for s in specs if s.isdigit() and 200 <= int(s) < 300)
+        self.default_status = success[0] if success else 200
+
+    def spec_for(self, status: int) -> Optional[ResponseSpec]:
+        key = str(status)
+        if key in self.specs:
+            return self.specs[key]
+        return self.specs.get(f"{key[0]}XX") or self.specs.get(f"{key[0]}xx") or \
+            self.specs.get("default")
+
+    def build(self, result: Any) -> Response:
+        if isinstance(result, Response):
+            return result
+        status, body, headers = self.default_status, result, None
+        if isinstance(result, tuple) and 2 <= len(result) <= 3 and isinstance(result[0], int):
+            status, body = result[0], result[1]
+            headers = result[2] if len(result) == 3 else None
+        spec = self.spec_for(status)
+        if spec is None:
+            raise BadResponseError(f"operation {self.operation_id} returned status {status}, "
+                                   f"which its spec does not declare")
+        out_headers = dict(headers or {})
+        if status in NO_BODY_STATUSES:
+            return Response(body="", status_code=status, headers=out_headers)
+        if not is_json(spec.content_type):
+            out_headers.setdefault("Content-Type", spec.content_type)
+            if body is not None and not isinstance(body, (str, bytes)):
+                raise BadResponseError(f"operation {self.operation_id} must return text for "
+                                       f"{spec.content_type}, not {type(body).__name__}")
+            return Response(body=body if body is not None else "", status_code=status,
+                            headers=out_headers)
+        try:
+            data = to_jsonable(body)
+        except TypeError as exc:
+            raise BadResponseError(f"operation {self.operation_id} returned {exc}") from None
+        if spec.check is not None:
+            problem = spec.check(data)
+            if problem:
+                raise BadResponseError(f"operation {self.operation_id}, status {status}: "
+                                       f"response {problem}")
+        out_headers.setdefault("Content-Type", spec.content_type)
+        try:
+            text = "" if data is None and not spec.has_schema else dumps(data)
+        except ValueError as exc:  # NaN or infinity
+            raise BadResponseError(f"operation {self.operation_id} returned {exc}") from None
+        return Response(body=text, status_code=status, headers=out_headers)
+
+
+def pick_content(content: Dict[str, Any]) -> Tuple[str, Any]:
+    """The content type a response is written in: JSON when declared, else the first one."""
+    for ct, schema in content.items():
+        if is_json(ct.lower()) or ct == "*/*":
+            return "application/json" if ct == "*/*" else ct, schema
+    if content:
+        ct, schema = next(iter(content.items()))
+        return ct, schema
+    return "application/json", None
+
+
+STATUS_KEY = re.compile(r"^([1-5]\d\d|[1-5]XX|[1-5]xx|default)$")

@@ -1,0 +1,158 @@
+"""Operations -> Chalice routes, and the one place where exceptions become JSON errors.
+
+One Chalice route per path, registered with every method: a method the spec does not declare
+gets the framework's 405 JSON error (not API Gateway's 403), and a catch-all `/{proxy+}` route
+answers unknown paths with a 404 JSON error.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+from chalice.app import Chalice, Response
+
+from .. import errors
+from ..context import CALL_ID_HEADER, CallContext, enter_context, exit_context, new_call_id
+from .operation import BoundOperation
+from .responses import JSON_HEADERS, dumps
+
+log = logging.getLogger("pym_lambda")
+
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+CATCH_ALL = "/{proxy+}"
+_CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+OPAQUE_DESCRIPTIONS = {
+    "SERVER_ERROR": "the server failed to handle this request",
+    "BAD_RESPONSE": "the server produced a response that its API does not allow",
+}
+
+
+class Dispatcher:
+    """Runs an operation for the current request, inside a call context, and maps errors."""
+
+    def __init__(self, app: Chalice, debug: bool = False) -> None:
+        self.app = app
+        self.debug = debug
+
+    def error_response(self, exc: errors.PymError) -> Response:
+        error_id = errors.new_error_id()
+        description = exc.description
+        if exc.status >= 500 and exc.code in OPAQUE_DESCRIPTIONS:
+            log.error("%s error_id=%s: %s", exc.code, error_id, exc.description)
+            if not self.debug:
+                description = OPAQUE_DESCRIPTIONS[exc.code]
+        body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
+        headers = dict(JSON_HEADERS)
+        if isinstance(exc, errors.MethodNotAllowedError) and getattr(exc, "allow", None):
+            headers["Allow"] = exc.allow  # type: ignore[attr-defined]
+        return Response(body=dumps(body), status_code=exc.status, headers=headers)
+
+    def unhandled(self, exc: BaseException) -> Response:
+        error_id = errors.new_error_id()
+        log.exception("SERVER_ERROR error_id=%s: unhandled %s", error_id, type(exc).__name__)
+        description = OPAQUE_DESCRIPTIONS["SERVER_ERROR"]
+        if self.debug:
+            description += f" ({type(exc).__name__}: {exc})"
+        body = errors.error_body(500, "SERVER_ERROR", description, error_id)
+        return Response(body=dumps(body), status_code=500, headers=dict(JSON_HEADERS))
+
+    def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
+        incoming = request.headers.get(CALL_ID_HEADER) if request is not None else None
+        call_id = incoming if incoming and _CALL_ID.match(incoming) else new_call_id()
+        ctx = CallContext(call_id=call_id, request=request,
+                          method=getattr(request, "method", ""),
+                          path=_request_path(request))
+        token = enter_context(ctx)
+        try:
+            response = run(ctx)
+        except errors.PymError as exc:
+            response = self.error_response(exc)
+        except Exception as exc:  # user code: log it with an error_id, tell the client nothing
+            response = self.unhandled(exc)
+        finally:
+            exit_context(token)
+        response.headers[CALL_ID_HEADER] = call_id
+        log.info("%s %s %s %.1fms", ctx.method, ctx.path, response.status_code,
+                 (time.perf_counter() - ctx.started) * 1000)
+        return response
+
+
+def _request_path(request: Any) -> str:
+    if request is None:
+        return ""
+    context = getattr(request, "context", None) or {}
+    return str(context.get("path") or getattr(request, "path", ""))
+
+
+def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
+                 ops: Dict[str, BoundOperation]) -> Callable[..., Response]:
+    allow = ", ".join(sorted(set(ops) | ({"HEAD"} if "GET" in ops else set())))
+
+    def run(ctx: CallContext) -> Response:
+        request = ctx.request
+        op = ops.get(request.method)
+        head_as_get = op is None and request.method == "HEAD" and "GET" in ops
+        if head_as_get:
+            op = ops["GET"]
+        if op is None:
+            exc = errors.MethodNotAllowedError(
+                f"method {request.method} is not allowed on {route}; allowed: {allow}")
+            exc.allow = allow  # type: ignore[attr-defined]
+            raise exc
+        ctx.operation = op.id
+        response = op.call(request)
+        if head_as_get:
+            response.body = ""
+        return response
+
+    def view(**_path_params: Any) -> Response:
+        # Path parameters are read from request.uri_params: Chalice does not pass hyphenated
+        # or greedy ones as keyword arguments.
+        return dispatcher.dispatch(app.current_request, run)
+
+    view.__name__ = "pym_route_" + (re.sub(r"\W+", "_", route).strip("_") or "root")
+    return view
+
+
+def _unknown_path_view(dispatcher: Dispatcher, app: Chalice, name: str
+                       ) -> Callable[..., Response]:
+    def run(ctx: CallContext) -> Response:
+        raise errors.UnknownPathError(f"no operation serves {ctx.method} {ctx.path}")
+
+    def view(**_: Any) -> Response:
+        return dispatcher.dispatch(app.current_request, run)
+    view.__name__ = name
+    return view
+
+
+def register_routes(app: Chalice, operations: Iterable[BoundOperation],
+                    dispatcher: Optional[Dispatcher] = None, catch_all: bool = True) -> None:
+    dispatcher = dispatcher or Dispatcher(app, debug=app.debug)
+    by_path: Dict[str, Dict[str, BoundOperation]] = {}
+    for op in operations:
+        by_path.setdefault(op.path, {})[op.method] = op
+    existing = set(app.routes)
+    for route, ops in by_path.items():
+        if route in existing:
+            continue  # a route the user wrote by hand in app.py wins
+        app.route(route, methods=ALL_METHODS, content_types=["*/*"])(
+            _method_view(dispatcher, app, route, ops))
+    if catch_all:
+        register_catch_all(app, dispatcher, list(by_path) + list(existing))
+
+
+def register_catch_all(app: Chalice, dispatcher: Dispatcher, routes: List[str]) -> None:
+    """404 JSON for unknown paths; skipped where API Gateway would refuse the resource."""
+    first_segments = {r.strip("/").split("/", 1)[0] for r in routes if r != "/"}
+    if any(s.startswith("{") for s in first_segments):
+        # API Gateway allows one variable segment per level: /{id} and /{proxy+} conflict.
+        log.debug("no catch-all route: a route starts with a path parameter")
+        return
+    app.route(CATCH_ALL, methods=ALL_METHODS, content_types=["*/*"])(
+        _unknown_path_view(dispatcher, app, "pym_unknown_path"))
+    if "/" not in routes:
+        app.route("/", methods=ALL_METHODS, content_types=["*/*"])(
+            _unknown_path_view(dispatcher, app, "pym_unknown_root"))
