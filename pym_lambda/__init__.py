@@ -9,9 +9,19 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .errors import (BadResponseError, ForbiddenError, InvalidParameterError,  # noqa: E402
-                     MethodNotAllowedError, NotFoundError, PymError, ServerError, SpecError,
-                     SpecErrors, UnauthorizedError, UnknownPathError)
+from .errors import (  # noqa: E402
+    BadResponseError,
+    ForbiddenError,
+    InvalidParameterError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PymError,
+    ServerError,
+    SpecError,
+    SpecErrors,
+    UnauthorizedError,
+    UnknownPathError,
+)
 
 __all__ = [
     "__version__", "PymError", "InvalidParameterError", "UnauthorizedError", "ForbiddenError",

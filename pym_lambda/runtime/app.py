@@ -71,7 +71,8 @@ def bind_operations(compiled: Dict[str, Any]) -> List[BoundOperation]:
 
 
 def register_apis(app: Chalice, project: Union[str, Path],
-                  compiled: Optional[Dict[str, Any]] = None, version: str = "") -> List[BoundOperation]:
+                  compiled: Optional[Dict[str, Any]] = None,
+                  version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
     project_dir = project_root(project)
     if str(project_dir) not in sys.path:

@@ -5,7 +5,8 @@ Binding rules, in order:
 2. an `operationId` that is a dotted import path (`chalicelib.pets.list_pets`);
 3. a plain `operationId` found in the module `chalicelib.<api>` (the spec file's stem), as
    the function of that name or its snake_case form (`listPets` -> `list_pets`);
-4. otherwise (or when a dotted operationId does not import) the operation is served as 501 NOT_IMPLEMENTED, so foreign specs load unchanged.
+4. otherwise (or when a dotted operationId does not import) the operation is served as
+   501 NOT_IMPLEMENTED, so foreign specs load unchanged.
 Rule 1 is explicit: a target that does not import is an error at load.
 """
 from __future__ import annotations
@@ -113,7 +114,8 @@ def bind_operation(op: Dict[str, Any], file: str) -> Tuple[Callable[..., Any], O
     try:
         target, explicit = find_binding(op)
     except ImportError as exc:
-        raise fail(f"cannot import the module for operationId {op['operation_id']!r}: {exc}")
+        raise fail(f"cannot import the module for operationId {op['operation_id']!r}: "
+                   f"{exc}") from None
     if target is None:
         return _not_implemented(op["id"]), None
     label = "x-bind-server" if op.get("bind") else "operationId"
@@ -128,10 +130,10 @@ def bind_operation(op: Dict[str, Any], file: str) -> Tuple[Callable[..., Any], O
                    f"{type(exc).__name__}: {exc}") from None
     if not callable(func):
         raise fail(f"{label} {target!r} is not a function")
-    body = op.get("body")
+    body = op.get("body") or {}
     wants_body = bool(body) and not body.get("form_fields")
     kwargs = [p["pyname"] for p in op["params"]] + \
-        [f["pyname"] for f in ((body or {}).get("form_fields") or [])]
+        [f["pyname"] for f in (body.get("form_fields") or [])]
     problem = check_signature(func, wants_body, kwargs)
     if problem:
         raise fail(f"{label} {target!r}: {problem}")

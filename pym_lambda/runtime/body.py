@@ -5,9 +5,9 @@ import json
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
-from ..errors import (InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError)
-from .params import CoercionError, coerce_scalar
+from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
 from ..spec.schemas import schema_types
+from .params import CoercionError, coerce_scalar
 
 Check = Optional[Callable[[Any], Optional[str]]]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # API Gateway allows 10 MB; most APIs want far less

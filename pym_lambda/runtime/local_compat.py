@@ -35,5 +35,5 @@ def patch_greedy_routes() -> None:
                                              parse_qs(parsed.query, keep_blank_values=True))
             raise
 
-    local.RouteMatcher.match_route = match_route
+    local.RouteMatcher.match_route = match_route  # type: ignore[method-assign]
     _PATCHED = True

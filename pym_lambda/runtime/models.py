@@ -7,7 +7,7 @@ converted (nested objects to their model class, lists, `date-time` to datetime, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
 
 from .. import errors
 
@@ -47,7 +47,7 @@ class Model:
                 if v is not None or k in nullable}
 
     @classmethod
-    def from_json(cls, data: Dict[str, Any]) -> "Model":
+    def from_json(cls, data: Dict[str, Any]) -> Model:
         """Build an instance (nested models and datetimes included) from JSON-ready data."""
         converter = cls.__pym_converter__
         if converter is None:
@@ -119,19 +119,19 @@ class ModelFactory:
         self.api = api
         self.definitions = definitions
         self.parents = parents or {}
-        self.classes: Dict[str, type] = {}
+        self.classes: Dict[str, Type[Model]] = {}
         self._converters: Dict[str, Converter] = {}
         for name in definitions:
             self.classes[name] = self._make_class(name)
         for name, cls in self.classes.items():
             cls.__pym_converter__ = self.converter({"$ref": "#/definitions/" + name})
 
-    def _make_class(self, name: str) -> type:
+    def _make_class(self, name: str) -> Type[Model]:
         schema = self.definitions[name]
         props = self._properties(schema)
         nullable = frozenset(k for k, s in props.items() if _nullable(self._deref(s)))
         bases = (self.parents[name], Model) if name in self.parents else (Model,)
-        return type(_class_name(name), bases, {
+        return type(_class_name(name), bases, {  # type: ignore[return-value]
             "__pym_model_name__": name, "__pym_api__": self.api,
             "__pym_properties__": frozenset(props), "__pym_nullable__": nullable,
             "__module__": "pym_lambda.models",
@@ -183,7 +183,7 @@ class ModelFactory:
             return _parse_date
         return _identity
 
-    def _object_converter(self, schema: Any, cls: type) -> Converter:
+    def _object_converter(self, schema: Any, cls: Type[Model]) -> Converter:
         props = self._properties(schema)
         per_prop = {k: c for k, c in ((k, self.converter(s)) for k, s in props.items())
                     if c is not _identity}

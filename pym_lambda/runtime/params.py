@@ -121,7 +121,7 @@ def _cookies(request: Any) -> Dict[str, str]:
     header = request.headers.get("cookie")
     if not header:
         return {}
-    out = {}
+    out: Dict[str, str] = {}
     for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
         if sep:

@@ -45,7 +45,7 @@ class Dispatcher:
             if not self.debug:
                 description = OPAQUE_DESCRIPTIONS[exc.code]
         body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
-        headers = dict(JSON_HEADERS)
+        headers: Dict[str, Any] = dict(JSON_HEADERS)
         if isinstance(exc, errors.MethodNotAllowedError) and getattr(exc, "allow", None):
             headers["Allow"] = exc.allow  # type: ignore[attr-defined]
         return Response(body=dumps(body), status_code=exc.status, headers=headers)

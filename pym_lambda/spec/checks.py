@@ -1,13 +1,13 @@
 """Meta-schema checks of the schemas in a spec, with openapi-schema-validator's meta-schemas."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any, Optional
 
 from .loader import OAS31
 
 
-@lru_cache(maxsize=None)
+@cache
 def _meta_validator(dialect: str) -> Any:
     from jsonschema.validators import validator_for
     from openapi_schema_validator import OAS30Validator, OAS31Validator

@@ -48,11 +48,11 @@ def base_path(spec: RawSpec) -> str:
         path = str(spec.doc.get("basePath") or "")
     else:
         servers = spec.doc.get("servers") or []
-        url = str(servers[0].get("url", "")) if servers and isinstance(servers[0], dict) else ""
-        variables = servers[0].get("variables") or {} if servers else {}
-        for name, var in variables.items():
+        first = servers[0] if servers and isinstance(servers[0], dict) else {}
+        url = str(first.get("url", ""))
+        for name, var in (first.get("variables") or {}).items():
             if isinstance(var, dict):
-                url = url.replace("{%s}" % name, str(var.get("default", "")))
+                url = url.replace("{" + name + "}", str(var.get("default", "")))
         path = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*", "", url)
     path = "/" + path.strip("/") if path.strip("/") else ""
     return path
@@ -284,7 +284,7 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
             errors.append(SpecError(f"schema {name!r}: invalid schema: {problem}",
                                     spec_file=spec.file))
     compiler = _OperationCompiler(spec, norm, errors)
-    info = spec.doc.get("info") if isinstance(spec.doc.get("info"), dict) else {}
+    info: Dict[str, Any] = spec.doc["info"] if isinstance(spec.doc.get("info"), dict) else {}
     return {
         "name": spec.name,
         "file": spec.file,

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .loader import (OAS31, SWAGGER2, RawSpec, escape_pointer_token, is_local_ref,
-                     pointer_tokens, resolve_pointer)
+from .loader import (
+    OAS31,
+    SWAGGER2,
+    RawSpec,
+    escape_pointer_token,
+    is_local_ref,
+    pointer_tokens,
+    resolve_pointer,
+)
 
 DEFINITIONS_REF = "#/definitions/"
 

@@ -1,0 +1,113 @@
+"""Shared fixtures: apps built from spec fixtures, in every dialect, behind chalice.test."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import pytest
+import yaml
+from chalice.test import Client
+
+from pym_lambda import create_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+DIALECTS = ["swagger2", "oas30", "oas31"]
+
+
+class Reply:
+    def __init__(self, response: Any) -> None:
+        self.status = response.status_code
+        self.headers = response.headers
+        self.body = response.body
+        self.json: Any = json.loads(response.body) if response.body else None
+
+    def __repr__(self) -> str:
+        return f"<Reply {self.status} {self.body[:200]!r}>"
+
+
+class JsonClient:
+    """chalice.test.Client with JSON in and out."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def request(self, method: str, path: str, json_body: Any = None, body: Any = None,
+                headers: Optional[Dict[str, str]] = None) -> Reply:
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers.setdefault("content-type", "application/json")
+        return Reply(self.client.http.request(method, path, headers=headers, body=body))
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, json_body=json_body, **kw)
+
+
+def to_oas31(doc: Any) -> Any:
+    """The OpenAPI 3.0 fixture as 3.1: `nullable: true` becomes a type list with 'null'."""
+    if isinstance(doc, dict):
+        out = {k: to_oas31(v) for k, v in doc.items() if k != "nullable"}
+        if doc.get("nullable") is True and isinstance(doc.get("type"), str):
+            out["type"] = [doc["type"], "null"]
+        return out
+    if isinstance(doc, list):
+        return [to_oas31(v) for v in doc]
+    return doc
+
+
+def write_spec(project: Path, name: str, fixture: str, dialect: str) -> Path:
+    apis = project / "apis"
+    apis.mkdir(parents=True, exist_ok=True)
+    source = FIXTURES / fixture / ("swagger.yaml" if dialect == "swagger2" else "openapi.yaml")
+    target = apis / f"{name}.yaml"
+    if dialect == "oas31":
+        doc = to_oas31(yaml.safe_load(source.read_text()))
+        doc["openapi"] = "3.1.0"
+        target.write_text(yaml.safe_dump(doc))
+    else:
+        shutil.copy(source, target)
+    return target
+
+
+def make_project(tmp_path: Path, specs: Dict[str, str], app_name: str = "test-app") -> Path:
+    """A project folder with apis/<name>.yaml for each spec text."""
+    (tmp_path / "apis").mkdir(parents=True, exist_ok=True)
+    (tmp_path / ".chalice").mkdir(exist_ok=True)
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps({"app_name": app_name}))
+    for name, text in specs.items():
+        (tmp_path / "apis" / f"{name}.yaml").write_text(text)
+    return tmp_path
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request: Any) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def petshop(tmp_path: Path, dialect: str) -> Any:
+    from tests.fixtures import petshop_impl
+
+    petshop_impl.CALLS.clear()
+    petshop_impl.PETS.clear()
+    write_spec(tmp_path, "petshop", "petshop", dialect)
+    app = create_app(tmp_path, app_name="petshop")
+    with Client(app) as client:
+        yield JsonClient(client)
+
+
+@pytest.fixture
+def library() -> Any:
+    """The example service of the repository (app.py), emptied."""
+    import app as example
+    from chalicelib import library as impl
+
+    impl.reset()
+    with Client(example.app) as client:
+        yield JsonClient(client)
