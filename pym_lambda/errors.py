@@ -129,7 +129,7 @@ class SpecError(Exception):
 class SpecErrors(Exception):
     """Every problem found in the specs, reported at once."""
 
-    def __init__(self, errors: "list[SpecError]") -> None:
+    def __init__(self, errors: list[SpecError]) -> None:
         self.errors = errors
         lines = "\n".join(f"  - {e}" for e in errors)
         super().__init__(f"{len(errors)} problem(s) in the API specs:\n{lines}")
