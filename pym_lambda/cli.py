@@ -1,7 +1,6 @@
 """The pym-lambda command. Build-time only: never imported by the Lambda runtime."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -56,7 +55,7 @@ def validate(project_dir: Optional[str]) -> None:
               help="The service folder (default: the current folder).")
 def build(project_dir: Optional[str]) -> None:
     """Compile apis/ into chalicelib/pym_compiled.json, which the Lambda package serves from."""
-    from .runtime.app import COMPILED_FILE
+    from .runtime.app import COMPILED_FILE, specs_fingerprint, write_compiled
     from .spec.compiler import compile_apis_dir
 
     root = _project(project_dir)
@@ -66,9 +65,12 @@ def build(project_dir: Optional[str]) -> None:
         for error in exc.errors:
             click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    compiled["fingerprint"] = specs_fingerprint(root / "apis")
     target = root / "chalicelib" / COMPILED_FILE
     target.parent.mkdir(exist_ok=True)
-    target.write_text(json.dumps(compiled, separators=(",", ":")), encoding="utf-8")
+    if not write_compiled(target, compiled):
+        click.echo(f"error: cannot write {target}", err=True)
+        sys.exit(1)
     click.echo(f"wrote {target.relative_to(root)} ({target.stat().st_size} bytes)")
 
 

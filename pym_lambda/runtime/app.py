@@ -1,8 +1,9 @@
 """create_app(): a project's specs -> a Chalice app with every operation routed.
 
-The compiled form comes from `apis/*.yaml` when the folder is there (local runs, tests), or from
-`chalicelib/pym_compiled.json` written at build time (the Lambda package, where `apis/` is not
-shipped: Chalice packages only app.py, chalicelib/ and vendor/).
+The compiled form comes from `apis/*.yaml` when the folder is there (local runs, tests), cached
+in `chalicelib/pym_compiled.json` with a fingerprint of the specs; in the Lambda package, where
+`apis/` is not shipped (Chalice packages only app.py, chalicelib/ and vendor/), that file is
+all there is, so YAML is never parsed at a cold start.
 """
 from __future__ import annotations
 
@@ -37,17 +38,58 @@ def read_app_name(project_dir: Path) -> str:
     return str(name or project_dir.name)
 
 
-def load_compiled(project_dir: Path) -> Dict[str, Any]:
-    apis_dir = project_dir / "apis"
-    if apis_dir.is_dir():
-        from ..spec.compiler import compile_apis_dir  # build-time code: only when compiling
+def specs_fingerprint(apis_dir: Path) -> str:
+    """A hash of the spec files and the framework version: the compiled form is fresh if equal."""
+    import hashlib
 
-        return compile_apis_dir(apis_dir, project_dir)
+    from .. import __version__
+    from ..spec.loader import find_spec_files
+
+    digest = hashlib.sha256(f"pym-lambda {__version__}".encode())
+    for path in find_spec_files(apis_dir):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_compiled(project_dir: Path) -> Dict[str, Any]:
+    """The compiled specs: from the cache if it matches apis/, else compiled (and cached)."""
+    apis_dir = project_dir / "apis"
     prebuilt = project_dir / "chalicelib" / COMPILED_FILE
+    if not apis_dir.is_dir():
+        if prebuilt.is_file():
+            return dict(json.loads(prebuilt.read_text(encoding="utf-8")))
+        raise SpecErrors([SpecError(f"no apis/ folder and no chalicelib/{COMPILED_FILE} in "
+                                    f"{project_dir}")])
+    fingerprint = specs_fingerprint(apis_dir)
     if prebuilt.is_file():
-        return dict(json.loads(prebuilt.read_text(encoding="utf-8")))
-    raise SpecErrors([SpecError(f"no apis/ folder and no chalicelib/{COMPILED_FILE} in "
-                                f"{project_dir}")])
+        try:
+            cached = json.loads(prebuilt.read_text(encoding="utf-8"))
+        except ValueError:
+            cached = {}
+        if cached.get("fingerprint") == fingerprint:
+            return dict(cached)
+    from ..spec.compiler import compile_apis_dir  # build-time code: only when compiling
+
+    compiled = compile_apis_dir(apis_dir, project_dir)
+    compiled["fingerprint"] = fingerprint
+    write_compiled(prebuilt, compiled)
+    return compiled
+
+
+def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
+    """Cache the compiled form next to the code Chalice packages, so that `chalice deploy`
+    (which imports app.py here first) ships it. Skipped where the disk is read-only."""
+    import os
+
+    if os.environ.get("PYM_NO_COMPILE_CACHE") or not target.parent.is_dir():
+        return False
+    try:
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(compiled, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
+        return True
+    except OSError:
+        return False
 
 
 def bind_operations(compiled: Dict[str, Any]) -> List[BoundOperation]:
