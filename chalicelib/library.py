@@ -12,7 +12,7 @@ import threading
 import uuid
 from typing import Dict, List, Optional
 
-from pym_lambda import PymError, models
+from pym_lambda import PymError, current_caller, models
 
 
 class BookNotFound(PymError):
@@ -82,5 +82,6 @@ def lend_book(loan, book_id: int, x_library_branch: str = "main"):
         loan.id = str(uuid.uuid4())
         loan.book_id = book_id
         loan.branch = x_library_branch
+        loan.lent_by = current_caller().user_id  # the operation requires a JWT
         _loans[book_id] = loan
     return 201, loan

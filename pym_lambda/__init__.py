@@ -27,7 +27,8 @@ __all__ = [
     "__version__", "PymError", "InvalidParameterError", "UnauthorizedError", "ForbiddenError",
     "NotFoundError", "UnknownPathError", "MethodNotAllowedError", "ServerError",
     "BadResponseError", "SpecError", "SpecErrors", "create_app", "register_apis", "models",
-    "find_model", "Model", "current_context", "current_call_id",
+    "find_model", "Model", "current_context", "current_call_id", "current_caller",
+    "generate_token", "require_scopes", "load_settings", "Settings", "ConfigError",
 ]
 
 _LAZY = {
@@ -38,6 +39,12 @@ _LAZY = {
     "Model": ("pym_lambda.runtime.models", "Model"),
     "current_context": ("pym_lambda.context", "current_context"),
     "current_call_id": ("pym_lambda.context", "current_call_id"),
+    "current_caller": ("pym_lambda.auth", "current_caller"),
+    "generate_token": ("pym_lambda.auth", "generate_token"),
+    "require_scopes": ("pym_lambda.auth", "require_scopes"),
+    "load_settings": ("pym_lambda.config", "load_settings"),
+    "Settings": ("pym_lambda.config", "Settings"),
+    "ConfigError": ("pym_lambda.config", "ConfigError"),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Dict, List, NoReturn, Optional
 
 import click
 
@@ -22,26 +22,37 @@ def _project(project_dir: Optional[str]) -> Path:
     return Path(project_dir or ".").resolve()
 
 
+project_option = click.option(
+    "--project-dir", type=click.Path(file_okay=False), default=None,
+    help="The service folder (default: the current folder).")
+
+
+def _fail(errors: List[str]) -> NoReturn:
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"{len(errors)} problem(s) found", err=True)
+    sys.exit(1)
+
+
 @main.command()
-@click.option("--project-dir", type=click.Path(file_okay=False), default=None,
-              help="The service folder (default: the current folder).")
+@project_option
 def validate(project_dir: Optional[str]) -> None:
-    """Check every spec in apis/ and every binding; exit 1 listing each problem."""
-    from .runtime.app import bind_operations
-    from .spec.compiler import compile_apis_dir
+    """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
+    from .config import ConfigError
+    from .runtime.app import bind_operations, compile_project, load_service_settings
 
     root = _project(project_dir)
     started = time.perf_counter()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        compiled = compile_apis_dir(root / "apis", root)
-        operations = bind_operations(compiled)
+        compiled = compile_project(root)
+        settings = load_service_settings(root, compiled)
+        operations = bind_operations(compiled, settings)
     except SpecErrors as exc:
-        for error in exc.errors:
-            click.echo(f"error: {error}", err=True)
-        click.echo(f"{len(exc.errors)} problem(s) found", err=True)
-        sys.exit(1)
+        _fail([str(e) for e in exc.errors])
+    except ConfigError as exc:
+        _fail([str(exc)])
     unbound = [op for op in operations if getattr(op.func, "__name__", "") == "not_implemented"]
     for op in unbound:
         click.echo(f"warning: {op.api.file}: {op.method} {op.path}: operation {op.id} is bound "
@@ -51,27 +62,73 @@ def validate(project_dir: Optional[str]) -> None:
 
 
 @main.command()
-@click.option("--project-dir", type=click.Path(file_okay=False), default=None,
-              help="The service folder (default: the current folder).")
+@project_option
 def build(project_dir: Optional[str]) -> None:
-    """Compile apis/ into chalicelib/pym_compiled.json, which the Lambda package serves from."""
-    from .runtime.app import COMPILED_FILE, specs_fingerprint, write_compiled
-    from .spec.compiler import compile_apis_dir
+    """Compile apis/ (and pym-config.yaml) into chalicelib/pym_compiled.json, which the Lambda
+    package serves from."""
+    from .config import ConfigError
+    from .runtime.app import COMPILED_FILE, compile_project, specs_fingerprint, write_compiled
 
     root = _project(project_dir)
     try:
-        compiled = compile_apis_dir(root / "apis", root)
+        compiled = compile_project(root)
     except SpecErrors as exc:
-        for error in exc.errors:
-            click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        _fail([str(e) for e in exc.errors])
+    except ConfigError as exc:
+        _fail([str(exc)])
     compiled["fingerprint"] = specs_fingerprint(root / "apis")
     target = root / "chalicelib" / COMPILED_FILE
     target.parent.mkdir(exist_ok=True)
     if not write_compiled(target, compiled):
-        click.echo(f"error: cannot write {target}", err=True)
-        sys.exit(1)
+        _fail([f"cannot write {target}"])
     click.echo(f"wrote {target.relative_to(root)} ({target.stat().st_size} bytes)")
+
+
+def stage_environment(root: Path, stage: str) -> Dict[str, str]:
+    """os.environ plus the stage's environment_variables from .chalice/config.json, as
+    `chalice local --stage` applies them (variables already set win)."""
+    import json
+    import os
+
+    environ = dict(os.environ)
+    try:
+        config = json.loads((root / ".chalice" / "config.json").read_text())
+    except (OSError, ValueError):
+        return environ
+    for key in ("environment_variables",):
+        for name, value in {**config.get(key, {}),
+                            **config.get("stages", {}).get(stage, {}).get(key, {})}.items():
+            environ.setdefault(name, str(value))
+    return environ
+
+
+@main.command()
+@click.argument("user_id")
+@click.option("--stage", default="dev", show_default=True,
+              help="Whose settings sign the token (its environment from .chalice/config.json).")
+@click.option("--expires-in", type=int, default=None, help="Lifetime in seconds.")
+@click.option("--claim", "claims", multiple=True, metavar="KEY=VALUE",
+              help="An extra claim (repeatable), e.g. --claim scope=admin.")
+@project_option
+def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str],
+          project_dir: Optional[str]) -> None:
+    """Print a JWT for USER_ID signed with the service's key (for curl and tests)."""
+    from .auth import generate_token
+    from .config import ConfigError, load_settings
+
+    root = _project(project_dir)
+    data = {}
+    for claim in claims:
+        key, sep, value = claim.partition("=")
+        if not sep:
+            _fail([f"--claim {claim!r}: expected KEY=VALUE"])
+        data[key] = value
+    try:
+        settings = load_settings(root, stage=stage, environ=stage_environment(root, stage))
+        click.echo(generate_token(user_id, data=data or None, expires_in=expires_in,
+                                  settings=settings))
+    except (ConfigError, RuntimeError, ValueError) as exc:
+        _fail([str(exc)])
 
 
 if __name__ == "__main__":  # pragma: no cover

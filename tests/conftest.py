@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -15,6 +16,11 @@ from pym_lambda import create_app
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 DIALECTS = ["swagger2", "oas30", "oas31"]
+
+# The example service reads its dev stage's environment (JWT_SECRET...), as `chalice local` does.
+for _name, _value in json.loads((ROOT / ".chalice" / "config.json").read_text())[
+        "stages"]["dev"].get("environment_variables", {}).items():
+    os.environ.setdefault(_name, _value)
 
 
 class Reply:

@@ -22,6 +22,7 @@ from .operation import ApiRuntime, BoundOperation
 from .router import Dispatcher, register_routes
 
 COMPILED_FILE = "pym_compiled.json"
+CONFIG_FILE = "pym-config.yaml"
 
 
 def project_root(project: Union[str, Path]) -> Path:
@@ -46,8 +47,9 @@ def specs_fingerprint(apis_dir: Path) -> str:
     from ..spec.loader import find_spec_files
 
     digest = hashlib.sha256(f"pym-lambda {__version__}".encode())
-    for path in find_spec_files(apis_dir):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in find_spec_files(apis_dir) + [apis_dir.parent / CONFIG_FILE]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -68,11 +70,21 @@ def load_compiled(project_dir: Path) -> Dict[str, Any]:
             cached = {}
         if cached.get("fingerprint") == fingerprint:
             return dict(cached)
-    from ..spec.compiler import compile_apis_dir  # build-time code: only when compiling
-
-    compiled = compile_apis_dir(apis_dir, project_dir)
+    compiled = compile_project(project_dir)
     compiled["fingerprint"] = fingerprint
     write_compiled(prebuilt, compiled)
+    return compiled
+
+
+def compile_project(project_dir: Path) -> Dict[str, Any]:
+    """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it)."""
+    from ..config import read_config_file  # parsing only: precedence is applied at start-up
+    from ..spec.compiler import compile_apis_dir
+
+    compiled = compile_apis_dir(project_dir / "apis", project_dir)
+    config = project_dir / CONFIG_FILE
+    if config.is_file():
+        compiled["config"] = read_config_file(config)
     return compiled
 
 
@@ -92,10 +104,14 @@ def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
         return False
 
 
-def bind_operations(compiled: Dict[str, Any]) -> List[BoundOperation]:
+def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None
+                    ) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem."""
+    from .security import steps_for
+
     problems: List[SpecError] = []
     bound: List[BoundOperation] = []
+    limits = getattr(settings, "limits", None)
     for api in compiled["apis"]:
         runtime = ApiRuntime(api)
         if api["name"] != "pym":
@@ -103,30 +119,53 @@ def bind_operations(compiled: Dict[str, Any]) -> List[BoundOperation]:
         for op in api["operations"]:
             try:
                 func, _target = bind_operation(op, api["file"])
+                steps = steps_for(op, runtime.security_schemes, api["file"],
+                                  getattr(settings, "jwt", None))
             except SpecError as exc:
                 problems.append(exc)
                 continue
-            bound.append(BoundOperation(op, runtime, func))
+            bound.append(BoundOperation(op, runtime, func, steps=steps, limits=limits))
     if problems:
         raise SpecErrors(problems)
     return bound
+
+
+def load_service_settings(project_dir: Path, compiled: Dict[str, Any]) -> Any:
+    from ..config import CONFIG_FILENAME, load_settings
+
+    document = None if (project_dir / CONFIG_FILENAME).is_file() else compiled.get("config")
+    return load_settings(project_dir, document=document)
 
 
 def register_apis(app: Chalice, project: Union[str, Path],
                   compiled: Optional[Dict[str, Any]] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
+    from ..auth import check_settings, set_settings
+    from ..logs import configure_logging
+    from .cors import CorsPolicy
+
     project_dir = project_root(project)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))  # so that x-bind-server can import chalicelib
     compiled = compiled or load_compiled(project_dir)
+    settings = load_service_settings(project_dir, compiled)
+    configure_logging(settings.log_level)
+    set_settings(settings)
     taken = [op["path"] for api in compiled["apis"] for op in api["operations"]]
-    apis = list(compiled["apis"]) + [builtins.builtin_api(taken)]
-    builtins.set_service_info(app.app_name, version or _version(compiled),
+    jwt = settings.jwt
+    verifies_tokens = any((jwt.secret, jwt.public_key, jwt.public_key_file, jwt.jwks_url,
+                           jwt.jwks_file))
+    apis = list(compiled["apis"]) + [builtins.builtin_api(taken, with_auth=verifies_tokens)]
+    builtins.set_service_info(settings.name or app.app_name,
+                              version or _version(compiled, settings),
                               [a["name"] for a in compiled["apis"]])
-    operations = bind_operations({"apis": apis})
+    operations = bind_operations({"apis": apis}, settings)
+    if any(op.steps for op in operations):
+        check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
-    register_routes(app, operations, Dispatcher(app, debug=app.debug))
+    register_routes(app, operations, Dispatcher(app, debug=app.debug,
+                                                cors=CorsPolicy.from_settings(settings.cors)))
     return operations
 
 
@@ -139,10 +178,15 @@ def create_app(project: Union[str, Path], *, app_name: Optional[str] = None,
     return app
 
 
-def _version(compiled: Dict[str, Any]) -> str:
+def _version(compiled: Dict[str, Any], settings: Any) -> str:
     import os
 
-    return os.environ.get("PYM_VERSION") or next(
+    if os.environ.get("PYM_VERSION"):
+        return os.environ["PYM_VERSION"]
+    if settings.config_file or compiled.get("config"):
+        if settings.version != "0.0.0":
+            return str(settings.version)
+    return next(
         (a.get("version", "") for a in compiled["apis"] if a.get("version")), "0.0.0")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from .. import __version__ as pym_version
 
@@ -59,21 +59,27 @@ def version() -> Dict[str, Any]:
     }
 
 
-def _operation(op_id: str, path: str, bind: str, schema: Dict[str, Any]) -> Dict[str, Any]:
+def _operation(op_id: str, path: str, bind: str, schema: Dict[str, Any],
+               security: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     return {
         "api": "pym", "id": op_id, "operation_id": op_id, "method": "GET", "spec_path": path,
         "path": path, "bind": bind, "decorate": [], "params": [], "body": None,
         "responses": {"200": {"content": {"application/json": schema}}},
-        "security": [], "summary": "",
+        "security": security or [], "summary": "",
     }
 
 
-def builtin_api(taken_paths: List[str]) -> Dict[str, Any]:
+def builtin_api(taken_paths: List[str], with_auth: bool = False) -> Dict[str, Any]:
+    """/ping, /version and, when the service verifies JWTs, /auth/version (as PyMacaron had)."""
     ops = [_operation("ping", "/ping", f"{__name__}.ping", {"type": "object"}),
            _operation("version", "/version", f"{__name__}.version", VERSION_SCHEMA)]
+    if with_auth:
+        ops.append(_operation("auth_version", "/auth/version", f"{__name__}.version",
+                              VERSION_SCHEMA, security=[{"pym_bearer": []}]))
     return {
         "name": "pym", "file": "<pym_lambda built-ins>", "dialect": "oas30",
         "schema_dialect": "oas30", "title": "pym-lambda built-ins", "version": pym_version,
-        "definitions": {}, "security_schemes": {},
+        "definitions": {}, "security_schemes": {"pym_bearer": {"type": "http",
+                                                               "scheme": "bearer"}},
         "operations": [op for op in ops if op["path"] not in taken_paths],
     }

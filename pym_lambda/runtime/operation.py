@@ -37,7 +37,7 @@ Step = Callable[[Any, "BoundOperation"], None]
 
 class BoundOperation:
     def __init__(self, op: Dict[str, Any], api: ApiRuntime, func: Optional[Callable[..., Any]],
-                 steps: Optional[List[Step]] = None, max_body_bytes: Optional[int] = None) -> None:
+                 steps: Optional[List[Step]] = None, limits: Any = None) -> None:
         self.op = op
         self.id: str = op["id"]
         self.api = api
@@ -61,7 +61,8 @@ class BoundOperation:
                 checks={ct: api.validator(s, REQUEST, "body") for ct, s in body["content"].items()},
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
                 deref=api.deref,
-                **({"max_bytes": max_body_bytes} if max_body_bytes else {}))
+                **({"max_bytes": limits.max_body_bytes, "max_depth": limits.max_json_depth}
+                   if limits is not None else {}))
         specs = {}
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])

@@ -15,6 +15,7 @@ from chalice.app import Chalice, Response
 
 from .. import errors
 from ..context import CALL_ID_HEADER, CallContext, enter_context, exit_context, new_call_id
+from .cors import CorsPolicy
 from .operation import BoundOperation
 from .responses import JSON_HEADERS, dumps
 
@@ -33,9 +34,11 @@ OPAQUE_DESCRIPTIONS = {
 class Dispatcher:
     """Runs an operation for the current request, inside a call context, and maps errors."""
 
-    def __init__(self, app: Chalice, debug: bool = False) -> None:
+    def __init__(self, app: Chalice, debug: bool = False, cors: Optional[CorsPolicy] = None
+                 ) -> None:
         self.app = app
         self.debug = debug
+        self.cors = cors
 
     def error_response(self, exc: errors.PymError) -> Response:
         error_id = errors.new_error_id()
@@ -46,8 +49,7 @@ class Dispatcher:
                 description = OPAQUE_DESCRIPTIONS[exc.code]
         body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
         headers: Dict[str, Any] = dict(JSON_HEADERS)
-        if isinstance(exc, errors.MethodNotAllowedError) and getattr(exc, "allow", None):
-            headers["Allow"] = exc.allow  # type: ignore[attr-defined]
+        headers.update(getattr(exc, "headers", None) or {})
         return Response(body=dumps(body), status_code=exc.status, headers=headers)
 
     def unhandled(self, exc: BaseException) -> Response:
@@ -67,16 +69,21 @@ class Dispatcher:
                           path=_request_path(request))
         token = enter_context(ctx)
         try:
-            response = run(ctx)
-        except errors.PymError as exc:
-            response = self.error_response(exc)
-        except Exception as exc:  # user code: log it with an error_id, tell the client nothing
-            response = self.unhandled(exc)
+            try:
+                response = run(ctx)
+            except errors.PymError as exc:
+                response = self.error_response(exc)
+            except Exception as exc:  # user code: log it with an error_id, tell the client nothing
+                response = self.unhandled(exc)
+            response.headers[CALL_ID_HEADER] = call_id
+            if self.cors is not None:
+                self.cors.decorate(request, response)
+            duration = (time.perf_counter() - ctx.started) * 1000
+            log.info("%s %s %s %.1fms", ctx.method, ctx.path, response.status_code, duration,
+                     extra={"http_method": ctx.method, "path": ctx.path,
+                            "status": response.status_code, "duration_ms": round(duration, 2)})
         finally:
             exit_context(token)
-        response.headers[CALL_ID_HEADER] = call_id
-        log.info("%s %s %s %.1fms", ctx.method, ctx.path, response.status_code,
-                 (time.perf_counter() - ctx.started) * 1000)
         return response
 
 
@@ -89,7 +96,8 @@ def _request_path(request: Any) -> str:
 
 def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
                  ops: Dict[str, BoundOperation]) -> Callable[..., Response]:
-    allow = ", ".join(sorted(set(ops) | ({"HEAD"} if "GET" in ops else set())))
+    methods = set(ops) | ({"HEAD"} if "GET" in ops else set())
+    allow = ", ".join(sorted(methods))
 
     def run(ctx: CallContext) -> Response:
         request = ctx.request
@@ -97,10 +105,15 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
         head_as_get = op is None and request.method == "HEAD" and "GET" in ops
         if head_as_get:
             op = ops["GET"]
+        if op is None and dispatcher.cors is not None and dispatcher.cors.is_preflight(request):
+            headers = dispatcher.cors.preflight(request, methods | {"OPTIONS"})
+            if headers is None:
+                raise errors.ForbiddenError("this origin is not allowed to call this API")
+            return Response(body="", status_code=204, headers=headers)
         if op is None:
             exc = errors.MethodNotAllowedError(
                 f"method {request.method} is not allowed on {route}; allowed: {allow}")
-            exc.allow = allow  # type: ignore[attr-defined]
+            exc.headers = {"Allow": allow}  # type: ignore[attr-defined]
             raise exc
         ctx.operation = op.id
         response = op.call(request)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pym_lambda import generate_token
 from tests.functional.test_requests import assert_error
 
 DUNE = {"title": "Dune", "authors": [{"name": "Frank Herbert", "born": 1920}],
@@ -25,11 +26,15 @@ def test_add_list_get_delete_a_book(library):
 def test_lend_a_book_uses_header_default_and_custom_conflict_error(library):
     library.post("/v1/books", DUNE)
     due = (dt.date.today() + dt.timedelta(days=14)).isoformat()
+    anonymous = library.post("/v1/books/1/loans", {"reader": "ann", "due": due})
+    assert_error(anonymous, 401, "AUTHORIZATION_HEADER_MISSING")
+    auth = {"Authorization": f"Bearer {generate_token('librarian-7')}"}
     loan = library.post("/v1/books/1/loans", {"reader": "ann", "due": due},
-                        headers={"X-Library-Branch": "north"})
+                        headers={"X-Library-Branch": "north", **auth})
     assert loan.status == 201, loan
     assert loan.json["branch"] == "north" and loan.json["book_id"] == 1 and loan.json["due"] == due
-    again = library.post("/v1/books/1/loans", {"reader": "bob", "due": due})
+    assert loan.json["lent_by"] == "librarian-7"
+    again = library.post("/v1/books/1/loans", {"reader": "bob", "due": due}, headers=auth)
     assert_error(again, 409, "BOOK_ALREADY_LENT")
     assert library.get("/v1/books/1").json["available"] is False
 
@@ -40,6 +45,7 @@ def test_bad_input_on_the_example_service(library):
     assert_error(library.post("/v1/books", dict(DUNE, tags=["Not Valid"])), 400,
                  "INVALID_PARAMETER", "body.tags[0]")
     assert_error(library.get("/v1/books/0"), 400, "INVALID_PARAMETER", "path parameter 'book_id'")
-    assert_error(library.post("/v1/books/1/loans", {"reader": "ann", "due": "someday"}), 400,
-                 "INVALID_PARAMETER", "body.due")
+    auth = {"Authorization": f"Bearer {generate_token('librarian-7')}"}
+    assert_error(library.post("/v1/books/1/loans", {"reader": "ann", "due": "someday"},
+                              headers=auth), 400, "INVALID_PARAMETER", "body.due")
     assert_error(library.request("PUT", "/v1/books"), 405, "METHOD_NOT_ALLOWED")

@@ -1,0 +1,92 @@
+"""Logs that carry the call: JSON lines on Lambda, readable text elsewhere.
+
+Every record logged while a request or task is handled (by the framework or by the service's
+own loggers) gets the call id, the user id and the operation from the call context. On Lambda
+one JSON object is written per line (level, message, logger, call_id, user_id, operation and
+any `extra` fields such as status and duration_ms), which CloudWatch Logs Insights can query.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any, Optional
+
+from .context import current_context
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "call_id",
+                                                     "user_id", "operation"}
+
+
+class ContextFilter(logging.Filter):
+    """Adds call_id, user_id and operation to every record (None outside a call)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = current_context()
+        record.call_id = ctx.call_id if ctx else None
+        caller = ctx.caller if ctx else None
+        record.user_id = getattr(caller, "user_id", None)
+        record.operation = (ctx.operation or None) if ctx else None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) +
+            f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("call_id", "user_id", "operation"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value if isinstance(value, (str, int, float, bool)) else repr(value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(call)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        call_id = getattr(record, "call_id", None)
+        record.call = f" [{call_id[:8]}]" if call_id else ""
+        return super().format(record)
+
+
+def on_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def configure_logging(level: str = "INFO", fmt: Optional[str] = None) -> None:
+    """Install the context filter, and our handler where nobody configured logging.
+
+    On Lambda the runtime's own root handler is replaced (it would print every line twice or
+    in its plain format); elsewhere existing handlers (chalice local's, pytest's) are kept and
+    just get the context filter. Calling it again changes nothing but the level.
+    """
+    fmt = (fmt or os.environ.get("PYM_LOG_FORMAT") or ("json" if on_lambda() else "text"))
+    root = logging.getLogger()
+    if not any(getattr(h, "_pym", False) for h in root.handlers):
+        if on_lambda():
+            for handler in list(root.handlers):
+                root.removeHandler(handler)
+        if not root.handlers:
+            handler = logging.StreamHandler(sys.stdout)
+            handler._pym = True  # type: ignore[attr-defined]
+            handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+            root.addHandler(handler)
+            root.setLevel(level)
+    for handler in root.handlers:
+        if not any(isinstance(f, ContextFilter) for f in handler.filters):
+            handler.addFilter(ContextFilter())
+    logging.getLogger("pym_lambda").setLevel(level)
