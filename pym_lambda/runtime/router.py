@@ -109,7 +109,7 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
             headers = dispatcher.cors.preflight(request, methods | {"OPTIONS"})
             if headers is None:
                 raise errors.ForbiddenError("this origin is not allowed to call this API")
-            return Response(body="", status_code=204, headers=headers)
+            return Response(body="", status_code=204, headers=dict(headers))
         if op is None:
             exc = errors.MethodNotAllowedError(
                 f"method {request.method} is not allowed on {route}; allowed: {allow}")
