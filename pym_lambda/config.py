@@ -89,6 +89,7 @@ class Settings:
     version: str = "0.0.0"
     stage: str = DEFAULT_STAGE
     log_level: str = "INFO"
+    error_reporter: Optional[str] = None  # "module.function" told about every 5xx
     jwt: JwtSettings = field(default_factory=JwtSettings)
     clients: Dict[str, str] = field(default_factory=dict)  # api name -> base URL
     tasks: TaskSettings = field(default_factory=TaskSettings)

@@ -113,7 +113,11 @@ def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None
     bound: List[BoundOperation] = []
     limits = getattr(settings, "limits", None)
     for api in compiled["apis"]:
-        runtime = ApiRuntime(api)
+        try:
+            runtime = ApiRuntime(api)
+        except SpecError as exc:
+            problems.append(exc)
+            continue
         if api["name"] != "pym":
             models.register(api["name"], runtime.models.classes)
         for op in api["operations"]:
@@ -141,8 +145,11 @@ def register_apis(app: Chalice, project: Union[str, Path],
                   compiled: Optional[Dict[str, Any]] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
+    from .. import reporting
     from ..auth import check_settings, set_settings
+    from ..config import ConfigError
     from ..logs import configure_logging
+    from .bindings import import_target
     from .cors import CorsPolicy
 
     project_dir = project_root(project)
@@ -157,9 +164,15 @@ def register_apis(app: Chalice, project: Union[str, Path],
     verifies_tokens = any((jwt.secret, jwt.public_key, jwt.public_key_file, jwt.jwks_url,
                            jwt.jwks_file))
     apis = list(compiled["apis"]) + [builtins.builtin_api(taken, with_auth=verifies_tokens)]
-    builtins.set_service_info(settings.name or app.app_name,
-                              version or _version(compiled, settings),
+    service_version = version or _version(compiled, settings)
+    builtins.set_service_info(settings.name or app.app_name, service_version,
                               [a["name"] for a in compiled["apis"]])
+    reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
+    if settings.error_reporter:
+        try:
+            reporting.set_error_reporter(import_target(settings.error_reporter))
+        except ImportError as exc:
+            raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
     operations = bind_operations({"apis": apis}, settings)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now

@@ -18,9 +18,17 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import NotImplementedYetError, SpecError
 
+# PyMacaron's own bindings, served by pym-lambda so that its specs load unchanged.
+ALIASES = {f"pymacaron.api.{name}": f"pym_lambda.compat.pymacaron.{name}" for name in (
+    "do_ping", "do_version", "do_crash_internal_exception", "do_crash_pymacaron_exception",
+    "do_crash_report_error", "do_crash_slow_call", "do_crash_return_error_instance",
+    "do_crash_return_fatal_error_response", "do_crash_return_non_fatal_error_response",
+    "do_crash_return_error_model")}
+
 
 def import_target(target: str) -> Any:
     """'pkg.module.attr' (or 'pkg.module:attr') -> the object; ImportError naming what failed."""
+    target = ALIASES.get(target, target)
     if ":" in target:
         module_name, _, attr_path = target.partition(":")
     else:

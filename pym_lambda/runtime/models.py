@@ -115,10 +115,12 @@ class ModelFactory:
     """Builds the model classes and converters of one API from its compiled definitions."""
 
     def __init__(self, api: str, definitions: Dict[str, Any],
-                 parents: Optional[Dict[str, type]] = None) -> None:
+                 parents: Optional[Dict[str, type]] = None,
+                 persist: Optional[Dict[str, Any]] = None) -> None:
         self.api = api
         self.definitions = definitions
         self.parents = parents or {}
+        self.persist = persist or {}
         self.classes: Dict[str, Type[Model]] = {}
         self._converters: Dict[str, Converter] = {}
         for name in definitions:
@@ -131,11 +133,13 @@ class ModelFactory:
         props = self._properties(schema)
         nullable = frozenset(k for k, s in props.items() if _nullable(self._deref(s)))
         bases = (self.parents[name], Model) if name in self.parents else (Model,)
-        return type(_class_name(name), bases, {  # type: ignore[return-value]
+        namespace: Dict[str, Any] = {
             "__pym_model_name__": name, "__pym_api__": self.api,
             "__pym_properties__": frozenset(props), "__pym_nullable__": nullable,
             "__module__": "pym_lambda.models",
-        })
+        }
+        namespace.update(_persistence_methods(self.persist.get(name)))
+        return type(_class_name(name), bases, namespace)  # type: ignore[return-value]
 
     def _deref(self, schema: Any) -> Any:
         seen = 0
@@ -198,6 +202,21 @@ class ModelFactory:
                     obj.__dict__[key] = conv(value[key])
             return obj
         return convert
+
+
+def _persistence_methods(persist: Any) -> Dict[str, Any]:
+    """x-persist: `obj.save_to_db()` calls `Persist.save_to_db(obj)`; `Model.load_from_db(...)`
+    calls `Persist.load_from_db(...)`, as PyMacaron attached them."""
+    if persist is None:
+        return {}
+    methods: Dict[str, Any] = {}
+    save = getattr(persist, "save_to_db", None)
+    if save is not None:
+        methods["save_to_db"] = lambda self, *a, **kw: save(self, *a, **kw)
+    load = getattr(persist, "load_from_db", None)
+    if load is not None:
+        methods["load_from_db"] = staticmethod(lambda *a, **kw: load(*a, **kw))
+    return methods
 
 
 def _nullable(schema: Any) -> bool:

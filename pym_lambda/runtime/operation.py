@@ -4,7 +4,7 @@ Everything is built when the app is created, so a request only runs prepared cal
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .body import BodyReader
 from .models import ModelFactory
@@ -16,12 +16,13 @@ from .validation import REQUEST, RESPONSE, make_validator
 class ApiRuntime:
     """What the operations of one API share: definitions, dialect, model classes."""
 
-    def __init__(self, api: Dict[str, Any], parents: Optional[Dict[str, type]] = None) -> None:
+    def __init__(self, api: Dict[str, Any]) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
         self.definitions: Dict[str, Any] = api["definitions"]
-        self.models = ModelFactory(self.name, self.definitions, parents)
+        self.models = ModelFactory(self.name, self.definitions,
+                                   *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
 
     def deref(self, schema: Any) -> Any:
@@ -29,6 +30,27 @@ class ApiRuntime:
 
     def validator(self, schema: Any, context: str, prefix: str) -> Any:
         return make_validator(schema, self.definitions, self.dialect, context, prefix)
+
+
+def model_extensions(definitions: Dict[str, Any], file: str
+                     ) -> Tuple[Dict[str, type], Dict[str, Any]]:
+    """PyMacaron's `x-parent: module.Class` (a base class for the model) and `x-persist:
+    module.Class` (its load_from_db/save_to_db) of each named schema, imported."""
+    from ..errors import SpecError
+    from .bindings import import_target
+
+    found: Tuple[Dict[str, Any], Dict[str, Any]] = ({}, {})
+    for name, schema in definitions.items():
+        for index, key in enumerate(("x-parent", "x-persist")):
+            target = schema.get(key) if isinstance(schema, dict) else None
+            if not target:
+                continue
+            try:
+                found[index][name] = import_target(str(target))
+            except ImportError as exc:
+                raise SpecError(f"schema {name!r}: {key} {target!r}: {exc}",
+                                spec_file=file) from None
+    return found
 
 
 # A step runs before the bound function; it may raise a PymError (auth, limits...).

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from chalice.app import Chalice, Response
 
-from .. import errors
+from .. import errors, reporting
 from ..context import CALL_ID_HEADER, CallContext, enter_context, exit_context, new_call_id
 from .cors import CorsPolicy
 from .operation import BoundOperation
@@ -43,10 +43,12 @@ class Dispatcher:
     def error_response(self, exc: errors.PymError) -> Response:
         error_id = errors.new_error_id()
         description = exc.description
-        if exc.status >= 500 and exc.code in OPAQUE_DESCRIPTIONS:
-            log.error("%s error_id=%s: %s", exc.code, error_id, exc.description)
-            if not self.debug:
-                description = OPAQUE_DESCRIPTIONS[exc.code]
+        if exc.status >= 500:
+            if exc.code in OPAQUE_DESCRIPTIONS:
+                log.error("%s error_id=%s: %s", exc.code, error_id, exc.description)
+                if not self.debug:
+                    description = OPAQUE_DESCRIPTIONS[exc.code]
+            reporting.report_server_error(error_id, exc.status, exc.code, exc.description, exc)
         body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
         headers: Dict[str, Any] = dict(JSON_HEADERS)
         headers.update(getattr(exc, "headers", None) or {})
@@ -59,6 +61,7 @@ class Dispatcher:
         if self.debug:
             description += f" ({type(exc).__name__}: {exc})"
         body = errors.error_body(500, "SERVER_ERROR", description, error_id)
+        reporting.report_server_error(error_id, 500, "SERVER_ERROR", str(exc), exc)
         return Response(body=dumps(body), status_code=500, headers=dict(JSON_HEADERS))
 
     def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
