@@ -75,6 +75,9 @@ class CorsSettings:
 class LimitSettings:
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 64
+    # PyMacaron ignored query parameters and body fields the spec does not declare; with
+    # strict: true they are a 400 naming them.
+    strict: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ class Reply:
         self.status = response.status_code
         self.headers = response.headers
         self.body = response.body
-        self.json: Any = json.loads(response.body) if response.body else None
+        is_json = "json" in (response.headers.get("Content-Type") or "application/json")
+        self.json: Any = json.loads(response.body) if response.body and is_json else None
 
     def __repr__(self) -> str:
         return f"<Reply {self.status} {self.body[:200]!r}>"

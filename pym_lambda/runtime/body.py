@@ -82,7 +82,11 @@ class BodyReader:
         if declared is None:
             raise UnsupportedMediaTypeError(
                 f"content type {mt!r} is not accepted; send one of: {', '.join(self.declared)}")
-        value = self.parse(raw, mt, self.content[declared])
+        if mt == "multipart/form-data":
+            value: Any = self.parse_multipart(raw, request.headers.get("content-type", ""),
+                                              self.content[declared])
+        else:
+            value = self.parse(raw, mt, self.content[declared])
         check = self.checks.get(declared)
         if check is not None:
             problem = check(value)
@@ -111,9 +115,44 @@ class BodyReader:
         return text
 
     def parse_form(self, text: str, schema: Any) -> Dict[str, Any]:
+        return self.form_fields_to_values(parse_qsl(text, keep_blank_values=True), schema)
+
+    def parse_multipart(self, raw: bytes, content_type: str, schema: Any) -> Dict[str, Any]:
+        """multipart/form-data: text fields coerced like form fields; file parts (a filename,
+        or a `format: binary` property) kept as bytes."""
+        from email.parser import BytesParser
+        from email.policy import HTTP
+
+        if "boundary=" not in content_type:
+            raise InvalidParameterError("body: multipart/form-data without a boundary")
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + raw)
+        if not message.is_multipart():
+            raise InvalidParameterError("body is not valid multipart/form-data")
+        props = (self.deref(schema) or {}).get("properties") or {}
+        fields = []
+        files: Dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not name:
+                continue
+            payload = part.get_payload(decode=True) or b""
+            prop = self.deref(props.get(name)) or {}
+            if part.get_filename() or prop.get("format") == "binary":
+                files[name] = payload
+                continue
+            try:
+                fields.append((name, payload.decode(part.get_content_charset() or "utf-8")))
+            except (UnicodeDecodeError, LookupError):
+                raise InvalidParameterError(f"body field '{name}' is not valid text") from None
+        values = self.form_fields_to_values(fields, schema)
+        values.update(files)
+        return values
+
+    def form_fields_to_values(self, pairs: Any, schema: Any) -> Dict[str, Any]:
         props = (self.deref(schema) or {}).get("properties") or {}
         out: Dict[str, Any] = {}
-        for name, value in parse_qsl(text, keep_blank_values=True):
+        for name, value in pairs:
             prop = self.deref(props.get(name)) or {}
             types = schema_types(prop)
             try:

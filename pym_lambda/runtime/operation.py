@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .body import BodyReader
 from .models import ModelFactory
 from .params import ParamReader
+from .strict import body_checker, check_query
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .validation import REQUEST, RESPONSE, make_validator
 
@@ -73,14 +74,21 @@ class BoundOperation:
                                       f"{p['in']} parameter '{p['name']}'"),
                         api.models.converter(p["schema"]))
             for p in op["params"]]
+        self.strict = bool(getattr(limits, "strict", False))
+        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
         self.body: Optional[BodyReader] = None
         self.form_kwargs = False
         body = op.get("body")
         if body:
             self.form_kwargs = bool(body.get("form_fields"))
+            checks = {ct: api.validator(s, REQUEST, "body") for ct, s in body["content"].items()}
+            if self.strict:
+                checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
+                                                        api.models._properties))
+                          for ct, check in checks.items()}
             self.body = BodyReader(
                 body,
-                checks={ct: api.validator(s, REQUEST, "body") for ct, s in body["content"].items()},
+                checks=checks,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
                 deref=api.deref,
                 **({"max_bytes": limits.max_body_bytes, "max_depth": limits.max_json_depth}
@@ -96,6 +104,8 @@ class BoundOperation:
         """Run the steps, read the parameters and body, call the function, build the response."""
         for step in self.steps:
             step(request, self)
+        if self.strict:
+            check_query(request, self.query_names)
         kwargs: Dict[str, Any] = {}
         for reader in self.params:
             reader.read(request, kwargs)
@@ -108,6 +118,12 @@ class BoundOperation:
                 args.append(body)
         assert self.func is not None
         return self.responses.build(self.func(*args, **kwargs))
+
+
+def _both(first: Any, second: Callable[[Any], Optional[str]]) -> Callable[[Any], Optional[str]]:
+    if first is None:
+        return second
+    return lambda value: first(value) or second(value)
 
 
 def _form_kwargs(fields: List[Dict[str, Any]], body: Any) -> Dict[str, Any]:

@@ -1,0 +1,131 @@
+"""Form and multipart bodies parsed against the spec; strict mode refuses undeclared input."""
+from __future__ import annotations
+
+import pytest
+from chalice.test import Client
+
+from pym_lambda import create_app
+from tests.conftest import JsonClient, make_project
+from tests.functional.test_requests import assert_error
+
+SPEC = """
+openapi: 3.0.3
+info: {title: uploads, version: '1'}
+paths:
+  /photos:
+    post:
+      x-bind-server: tests.functional.test_bodies_and_strict.upload
+      parameters:
+        - {name: album, in: query, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema:
+              type: object
+              required: [title, image]
+              properties:
+                title: {type: string, minLength: 2}
+                rating: {type: integer, maximum: 5}
+                tags: {type: array, items: {type: string}}
+                image: {type: string, format: binary}
+          application/json:
+            schema: {$ref: '#/components/schemas/Photo'}
+      responses:
+        '200':
+          description: ok
+          content: {application/json: {schema: {type: object}}}
+  /notes:
+    get:
+      x-bind-server: tests.functional.test_bodies_and_strict.note
+      responses:
+        '200':
+          description: a note
+          content: {text/plain: {schema: {type: string}}}
+components:
+  schemas:
+    Photo:
+      type: object
+      required: [title]
+      properties:
+        title: {type: string}
+        place: {type: object, properties: {city: {type: string}}}
+"""
+
+
+def upload(body, album=None):
+    image = getattr(body, "image", None)
+    return {"title": body.title, "rating": getattr(body, "rating", None),
+            "tags": getattr(body, "tags", None), "album": album,
+            "image_size": len(image) if image is not None else None,
+            "image_is_bytes": isinstance(image, bytes)}
+
+
+def note():
+    return "plain text, not JSON"
+
+
+def multipart(fields, files):
+    boundary = "pymBoundary42"
+    chunks = []
+    for name, value in fields:
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                      f'{value}\r\n'.encode())
+    for name, (filename, data) in files.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                      f'filename="{filename}"\r\nContent-Type: image/png\r\n\r\n'.encode()
+                      + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
+def uploads(request, tmp_path):
+    project = make_project(tmp_path, {"uploads": SPEC})
+    (project / "pym-config.yaml").write_text(f"limits: {{strict: {str(request.param).lower()}}}\n")
+    with Client(create_app(project)) as client:
+        yield JsonClient(client), request.param
+
+
+def test_multipart_fields_coerced_and_files_kept_as_bytes(uploads):
+    client, _ = uploads
+    image = bytes(range(256)) * 4
+    body, headers = multipart([("title", "Sunset"), ("rating", "4"), ("tags", "sea"),
+                               ("tags", "sky")], {"image": ("s.png", image)})
+    reply = client.request("POST", "/photos", body=body, headers=headers)
+    assert reply.status == 200, reply
+    assert reply.json == {"title": "Sunset", "rating": 4, "tags": ["sea", "sky"], "album": None,
+                          "image_size": 1024, "image_is_bytes": True}
+
+
+def test_multipart_errors_name_the_field(uploads):
+    client, _ = uploads
+    body, headers = multipart([("title", "Sunset"), ("rating", "six")], {"image": ("a", b"x")})
+    assert_error(client.request("POST", "/photos", body=body, headers=headers), 400,
+                 "INVALID_PARAMETER", "body field 'rating'")
+    body, headers = multipart([("title", "S")], {})
+    assert_error(client.request("POST", "/photos", body=body, headers=headers), 400,
+                 "INVALID_PARAMETER")
+    assert_error(client.request("POST", "/photos", body=b"--x--",
+                                headers={"content-type": "multipart/form-data"}),
+                 400, "INVALID_PARAMETER", "boundary")
+
+
+def test_text_plain_response(uploads):
+    client, _ = uploads
+    reply = client.get("/notes")
+    assert reply.status == 200 and reply.body == b"plain text, not JSON"
+    assert reply.headers["Content-Type"] == "text/plain"
+
+
+def test_unknown_query_parameters_and_body_fields(uploads):
+    client, strict = uploads
+    photo = {"title": "t", "place": {"city": "Oslo", "country": "NO"}}
+    reply = client.post("/photos?album=a&colour=red", photo)
+    if strict:
+        assert_error(reply, 400, "INVALID_PARAMETER", "unknown query parameter(s): 'colour'")
+        reply = client.post("/photos?album=a", photo)
+        assert_error(reply, 400, "INVALID_PARAMETER", "body.place.country: unknown field")
+        assert client.post("/photos", {"title": "t", "place": {"city": "Oslo"}}).status == 200
+    else:
+        assert reply.status == 200 and reply.json["album"] == "a"
