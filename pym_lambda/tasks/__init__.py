@@ -1,0 +1,48 @@
+"""Async tasks on Amazon SQS, run by an SQS-triggered Lambda.
+
+    from pym_lambda.tasks import async_task, register_task_handlers
+
+    @async_task(queue="emails", max_attempts=3)
+    def send_welcome(user_id: str) -> None: ...
+
+    send_welcome.delay("u-1")        # in a request: enqueued; elsewhere: run now
+
+    # app.py, after importing the task modules:
+    globals().update(register_task_handlers(app))
+
+Modules: decorator (@async_task, delay), envelope (the JSON format), sender (SQS sending),
+worker (the Lambda handlers), queues (naming, definitions, ensure_queues), local_worker and
+admin (local polling, DLQ tools), cli (click commands). Importing this package imports neither
+boto3 nor click.
+"""
+from .current import TaskInfo, current_task
+from .decorator import AsyncTask, async_task, registered_tasks, resolve_task, task_queues
+from .envelope import TaskCaller, set_caller_factory, set_model_resolver
+from .errors import (
+                     EnvelopeError,
+                     MalformedEnvelope,
+                     PermanentFailure,
+                     QueueConfigConflict,
+                     RetryLater,
+                     TaskArgumentError,
+                     TaskDefinitionError,
+                     TaskError,
+                     TaskPayloadTooLarge,
+                     TaskSendError,
+                     UnknownTask,
+                     UnsupportedEnvelopeVersion,
+)
+from .queues import QueueDefinition, ensure_queues, queue_definitions
+from .sender import TaskHandle, send_tasks
+from .settings import TaskSettings, configure_tasks, get_task_settings
+from .worker import register_task_handlers
+
+__all__ = [
+    "AsyncTask", "EnvelopeError", "MalformedEnvelope", "PermanentFailure", "QueueConfigConflict",
+    "QueueDefinition", "RetryLater", "TaskArgumentError", "TaskCaller", "TaskDefinitionError",
+    "TaskError", "TaskHandle", "TaskInfo", "TaskPayloadTooLarge", "TaskSendError",
+    "TaskSettings", "UnknownTask", "UnsupportedEnvelopeVersion", "async_task",
+    "configure_tasks", "current_task", "ensure_queues", "get_task_settings", "queue_definitions",
+    "register_task_handlers", "registered_tasks", "resolve_task", "send_tasks",
+    "set_caller_factory", "set_model_resolver", "task_queues",
+]

@@ -1,0 +1,168 @@
+"""`@async_task`: a function that can also run later, on an SQS-triggered worker Lambda.
+
+Calling conventions (one rule each, no guessing):
+
+- ``fn(*args, **kwargs)`` calls the function directly, synchronously, always. Unlike
+  PyMacaron's @asynctask, a plain call never enqueues: the worker itself calls the function,
+  and a call that returned a value here but None inside a request would hide bugs. Port
+  PyMacaron code by writing ``fn.delay(...)`` where the call should be asynchronous.
+- ``fn.delay(*args, **kwargs)`` enqueues when called while handling a request or a task
+  (``current_context()`` is set). Outside of one (a script, a shell, a test without a
+  request), or in inline mode (``PYM_TASKS_INLINE=1``), it runs the task synchronously, as
+  PyMacaron did, and the returned TaskHandle carries the result.
+- ``fn.send(*args, **kwargs)`` always enqueues (unless inline mode): for scripts and cron jobs.
+
+An inline run goes through the envelope like a queued call (encode, size check, decode), so
+an argument that could not travel fails in development too, and the task sees the same values
+(tuples as lists, rebuilt models) and a `current_task()` with ``inline=True``. Exceptions,
+RetryLater and PermanentFailure included, propagate to the caller of an inline run.
+
+Tasks must be module-level functions: the worker finds them by ``"<module>:<qualname>"`` and
+runs only functions carrying this decorator's marker.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import re
+import sys
+from typing import Any, Callable, Dict, Generic, List, Optional, ParamSpec, TypeVar, overload
+
+from ..context import current_context
+from .current import TaskInfo, enter_task, exit_task
+from .envelope import check_message_size, decode_envelope, encode_envelope, new_envelope
+from .errors import TaskDefinitionError, UnknownTask
+from .queues import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
+from .sender import TaskHandle, send_task
+from .settings import get_task_settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+TASK_MARKER = "__pym_async_task__"
+SQS_MAX_DELAY_SECONDS = 900
+SQS_MAX_RECEIVE_COUNT = 1000
+_TASK_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+_registry: Dict[str, AsyncTask[..., Any]] = {}
+
+
+class AsyncTask(Generic[P, R]):
+    """A function decorated with @async_task (see the module docstring)."""
+
+    __pym_async_task__ = True  # the marker the worker requires (TASK_MARKER)
+
+    def __init__(self, fn: Callable[P, R], *, queue: str = DEFAULT_QUEUE,
+                 delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        _check_definition(fn, queue, delay_seconds, max_attempts)
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.name = f"{fn.__module__}:{fn.__qualname__}"
+        self.queue = queue
+        self.delay_seconds = delay_seconds
+        self.max_attempts = max_attempts
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> TaskHandle:
+        """Enqueue within a request or task; run now outside of one or in inline mode."""
+        if get_task_settings().inline or current_context() is None:
+            return run_inline(self, args, kwargs)
+        return send_task(self, args, kwargs)
+
+    def send(self, *args: P.args, **kwargs: P.kwargs) -> TaskHandle:
+        """Enqueue even outside a request (run now only in inline mode)."""
+        if get_task_settings().inline:
+            return run_inline(self, args, kwargs)
+        return send_task(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<async_task {self.name} queue={self.queue!r}>"
+
+
+def _check_definition(fn: Callable[..., Any], queue: str, delay_seconds: int,
+                      max_attempts: int) -> None:
+    where = f"@async_task on {getattr(fn, '__qualname__', fn)!r}"
+    if not inspect.isfunction(fn):
+        raise TaskDefinitionError(f"{where}: decorate a plain function")
+    if inspect.iscoroutinefunction(fn):
+        raise TaskDefinitionError(f"{where}: async def functions are not supported")
+    if "." in fn.__qualname__ or "<" in fn.__qualname__:
+        raise TaskDefinitionError(f"{where}: tasks must be module-level functions, so that "
+                                  "the worker can import them by name")
+    validate_queue_name(queue)
+    if not (isinstance(delay_seconds, int) and 0 <= delay_seconds <= SQS_MAX_DELAY_SECONDS):
+        raise TaskDefinitionError(f"{where}: delay_seconds must be 0..{SQS_MAX_DELAY_SECONDS}")
+    if not (isinstance(max_attempts, int) and 1 <= max_attempts <= SQS_MAX_RECEIVE_COUNT):
+        raise TaskDefinitionError(f"{where}: max_attempts must be 1..{SQS_MAX_RECEIVE_COUNT}")
+
+
+@overload
+def async_task(fn: Callable[P, R]) -> AsyncTask[P, R]: ...
+
+
+@overload
+def async_task(*, queue: str = ..., delay_seconds: int = ...,
+               max_attempts: int = ...) -> Callable[[Callable[P, R]], AsyncTask[P, R]]: ...
+
+
+def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_QUEUE,
+               delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
+    """Make `fn` a task: ``@async_task`` or ``@async_task(queue=..., delay_seconds=...,
+    max_attempts=...)``. max_attempts counts deliveries, the first one included."""
+    def decorate(func: Callable[P, R]) -> AsyncTask[P, R]:
+        task: AsyncTask[P, R] = AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
+                                          max_attempts=max_attempts)
+        _registry[task.name] = task  # a reload replaces the previous definition
+        return task
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def run_inline(task: AsyncTask[..., Any], args: Any, kwargs: Any) -> TaskHandle:
+    settings = get_task_settings()
+    envelope = new_envelope(task.name, args, kwargs, current_context())
+    body = encode_envelope(envelope)
+    check_message_size(task.name, body, settings.max_message_bytes)
+    travelled = decode_envelope(body)
+    token = enter_task(TaskInfo(task=task.name, task_id=envelope.task_id, attempt=1,
+                                queue=task.queue, inline=True))
+    try:
+        result = task.fn(*travelled.args, **travelled.kwargs)
+    finally:
+        exit_task(token)
+    return TaskHandle(envelope.task_id, task.name, task.queue, inline=True, result=result)
+
+
+# --- the registry the worker resolves names with --------------------------------------------
+
+def registered_tasks() -> List[AsyncTask[..., Any]]:
+    return list(_registry.values())
+
+
+def task_queues() -> List[str]:
+    return sorted({task.queue for task in _registry.values()})
+
+
+def resolve_task(name: str) -> AsyncTask[..., Any]:
+    """The @async_task function named "<module>:<qualname>", importing its module if needed.
+
+    Anything else (a builtin such as os:system, an undecorated function, a look-alike object)
+    raises UnknownTask: a message can only run what was declared a task.
+    """
+    if not isinstance(name, str) or not _TASK_NAME.match(name):
+        raise UnknownTask(f"{name!r} is not a task name (<module>:<function>)")
+    module_name, _, qualname = name.partition(":")
+    if name not in _registry:
+        try:
+            importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UnknownTask(f"task {name}: cannot import {module_name}: {exc}") from None
+    found = getattr(sys.modules.get(module_name), qualname, None)
+    task = _registry.get(name)
+    is_task = task is not None and found is task and getattr(task, TASK_MARKER, False) is True
+    if task is None or not is_task:
+        raise UnknownTask(f"{name} is not a function decorated with @async_task")
+    return task

@@ -1,0 +1,290 @@
+"""The versioned JSON envelope a task call travels in.
+
+Wire format, version 1 (one SQS message body)::
+
+    {"v": 1, "task": "<module>:<qualname>", "task_id": "<uuid4>",
+     "args": [...], "kwargs": {...},
+     "call_id": "<call id of the request that enqueued it>" | null,
+     "caller": {"user_id": ..., "claims": {...}, "token": "..."} | null,
+     "attempt": 1, "created_at": "2024-05-01T12:00:00.000+00:00"}
+
+Values inside args, kwargs and claims are JSON, except these tagged objects:
+``{"__pym_type__": "datetime" | "date" | "decimal", "value": "<iso or decimal string>"}``,
+``{"__pym_type__": "model", "name": <__pym_model_name__>, "api": ..., "value": <to_json()>}``
+and ``{"__pym_type__": "dict", "value": {...}}`` for a user dict that itself holds the key
+``__pym_type__`` (so that no user data is ever mistaken for a tag).
+
+Tuples travel as lists. Anything else fails at encoding with a TaskArgumentError naming the
+argument (``args[1]['when']``). A reader refuses any other ``v`` (UnsupportedEnvelopeVersion).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from ..context import CallContext
+from .errors import (
+    MalformedEnvelope,
+    TaskArgumentError,
+    TaskPayloadTooLarge,
+    UnsupportedEnvelopeVersion,
+)
+
+ENVELOPE_VERSION = 1
+TYPE_TAG = "__pym_type__"
+_MAX_DEPTH = 64  # deeper than any sane argument; also stops cycles before RecursionError
+
+ModelResolver = Callable[[str, Optional[str]], Any]  # (model name, api or None) -> class
+CallerFactory = Callable[[Dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class TaskCaller:
+    """The caller restored in a task's CallContext (what auth had verified at enqueue time)."""
+
+    user_id: Any = None
+    claims: Dict[str, Any] = field(default_factory=dict)
+    token: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class TaskEnvelope:
+    task: str
+    task_id: str
+    args: List[Any]
+    kwargs: Dict[str, Any]
+    call_id: Optional[str] = None
+    caller: Optional[Dict[str, Any]] = None  # wire form, already JSON
+    attempt: int = 1
+    created_at: str = ""
+    v: int = ENVELOPE_VERSION
+
+
+def _default_model_resolver(name: str, api: Optional[str]) -> Any:
+    from ..runtime.models import find_model  # noqa: PLC0415 - runtime models load lazily
+    return find_model(name, api) if api else find_model(name)
+
+
+def _default_caller_factory(data: Dict[str, Any]) -> Any:
+    return TaskCaller(user_id=data.get("user_id"), claims=data.get("claims") or {},
+                      token=data.get("token"))
+
+
+_model_resolver: ModelResolver = _default_model_resolver
+_caller_factory: CallerFactory = _default_caller_factory
+
+
+def set_model_resolver(resolver: Optional[ModelResolver]) -> None:
+    """Where model classes are found when decoding (None: pym_lambda.runtime.models)."""
+    global _model_resolver
+    _model_resolver = resolver or _default_model_resolver
+
+
+def set_caller_factory(factory: Optional[CallerFactory]) -> None:
+    """What a task sees as current_context().caller (None: a TaskCaller)."""
+    global _caller_factory
+    _caller_factory = factory or _default_caller_factory
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+def _check_plain_json(value: Any, where: str, task: str, depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        raise TaskArgumentError(task, where, value, "nested too deeply (a cycle?)")
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TaskArgumentError(task, where, value, "NaN and infinite floats are not JSON")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain_json(item, f"{where}[{i}]", task, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TaskArgumentError(task, where, value, f"dict key {key!r} is not a str")
+            _check_plain_json(item, f"{where}[{key!r}]", task, depth + 1)
+        return
+    raise TaskArgumentError(task, where, value, f"{type(value).__name__} is not JSON")
+
+
+def encode_value(value: Any, where: str, task: str, depth: int = 0) -> Any:
+    """`value` as JSON-ready data with tags; TaskArgumentError names `where` on failure."""
+    if depth > _MAX_DEPTH:
+        raise TaskArgumentError(task, where, value, "nested too deeply (a cycle?)")
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TaskArgumentError(task, where, value, "NaN and infinite floats are not JSON")
+        return value
+    if isinstance(value, dt.datetime):  # before date: datetime is a date
+        return {TYPE_TAG: "datetime", "value": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {TYPE_TAG: "date", "value": value.isoformat()}
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TaskArgumentError(task, where, value, "NaN and infinite decimals are refused")
+        return {TYPE_TAG: "decimal", "value": str(value)}
+    if isinstance(value, (list, tuple)):
+        return [encode_value(item, f"{where}[{i}]", task, depth + 1)
+                for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        out: Dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TaskArgumentError(task, where, value, f"dict key {key!r} is not a str")
+            out[key] = encode_value(item, f"{where}[{key!r}]", task, depth + 1)
+        return {TYPE_TAG: "dict", "value": out} if TYPE_TAG in out else out
+    model_name = getattr(type(value), "__pym_model_name__", None)
+    if isinstance(model_name, str) and model_name and callable(getattr(value, "to_json", None)):
+        data = value.to_json()
+        _check_plain_json(data, f"{where}.to_json()", task)
+        tagged = {TYPE_TAG: "model", "name": model_name, "value": data}
+        api = getattr(type(value), "__pym_api__", None)
+        if isinstance(api, str) and api:
+            tagged["api"] = api
+        return tagged
+    raise TaskArgumentError(task, where, value)
+
+
+def caller_to_json(caller: Any, task: str) -> Optional[Dict[str, Any]]:
+    """The wire form of the auth caller (a mapping or an object with user_id, claims, token)."""
+    if caller is None:
+        return None
+    if isinstance(caller, Mapping):
+        get: Callable[[str], Any] = caller.get
+    else:
+        def get(name: str) -> Any:
+            return getattr(caller, name, None)
+    token = get("token")
+    return {
+        "user_id": encode_value(get("user_id"), "caller.user_id", task),
+        "claims": encode_value(dict(get("claims") or {}), "caller.claims", task),
+        "token": token if token is None else str(token),
+    }
+
+
+def new_envelope(task: str, args: Sequence[Any], kwargs: Mapping[str, Any],
+                 context: Optional[CallContext] = None) -> TaskEnvelope:
+    return TaskEnvelope(
+        task=task, task_id=str(uuid.uuid4()), args=list(args), kwargs=dict(kwargs),
+        call_id=context.call_id if context else None,
+        caller=caller_to_json(context.caller, task) if context else None,
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"))
+
+
+def encode_envelope(envelope: TaskEnvelope) -> str:
+    """The message body. ASCII only: every character is valid in SQS, sizes are len()."""
+    data = {
+        "v": envelope.v, "task": envelope.task, "task_id": envelope.task_id,
+        "args": [encode_value(a, f"args[{i}]", envelope.task)
+                 for i, a in enumerate(envelope.args)],
+        "kwargs": {k: encode_value(v, f"kwargs[{k!r}]", envelope.task)
+                   for k, v in envelope.kwargs.items()},
+        "call_id": envelope.call_id, "caller": envelope.caller, "attempt": envelope.attempt,
+        "created_at": envelope.created_at,
+    }
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def check_message_size(task: str, body: str, limit: int) -> None:
+    size = len(body.encode("utf-8"))
+    if size > limit:
+        raise TaskPayloadTooLarge(task, size, limit)
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+def decode_value(value: Any, model_resolver: Optional[ModelResolver] = None) -> Any:
+    resolver = model_resolver or _model_resolver
+    if isinstance(value, list):
+        return [decode_value(item, resolver) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if TYPE_TAG not in value:
+        return {k: decode_value(v, resolver) for k, v in value.items()}
+    tag, inner = value[TYPE_TAG], value.get("value")
+    try:
+        if tag == "dict" and isinstance(inner, dict):
+            return {k: decode_value(v, resolver) for k, v in inner.items()}
+        if tag == "datetime" and isinstance(inner, str):
+            return dt.datetime.fromisoformat(inner)
+        if tag == "date" and isinstance(inner, str):
+            return dt.date.fromisoformat(inner)
+        if tag == "decimal" and isinstance(inner, str):
+            return Decimal(inner)
+        if tag == "model" and isinstance(value.get("name"), str):
+            return _decode_model(value, resolver)
+    except (ValueError, InvalidOperation) as exc:
+        raise MalformedEnvelope(f"bad {tag} value {inner!r}: {exc}") from None
+    raise MalformedEnvelope(f"unknown or malformed tagged value {TYPE_TAG}={tag!r}")
+
+
+def _decode_model(value: Dict[str, Any], resolver: ModelResolver) -> Any:
+    name, api = value["name"], value.get("api")
+    try:
+        cls = resolver(name, api)
+    except Exception as exc:  # any resolver failure means: this worker can't read it
+        raise MalformedEnvelope(f"unknown model {name!r}: {exc}") from None
+    try:
+        return cls.from_json(value.get("value"))
+    except Exception as exc:
+        raise MalformedEnvelope(f"model {name!r} refused its data: {exc}") from exc
+
+
+def _field(data: Dict[str, Any], name: str, types: Any, optional: bool = False) -> Any:
+    if name not in data:
+        if optional:
+            return None
+        raise MalformedEnvelope(f"envelope has no {name!r}")
+    value = data[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, types) or isinstance(value, bool) and types is int:
+        raise MalformedEnvelope(f"envelope field {name!r} has the wrong type "
+                                f"({type(value).__name__})")
+    return value
+
+
+def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
+                    ) -> TaskEnvelope:
+    """Read a message body; MalformedEnvelope or UnsupportedEnvelopeVersion if we can't."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise MalformedEnvelope(f"message body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MalformedEnvelope("message body is not a JSON object")
+    if "v" not in data:
+        raise MalformedEnvelope("message body has no envelope version 'v'")
+    version = data["v"]
+    if type(version) is not int or version != ENVELOPE_VERSION:
+        raise UnsupportedEnvelopeVersion(version)
+    kwargs = _field(data, "kwargs", dict)
+    return TaskEnvelope(
+        task=_field(data, "task", str),
+        task_id=_field(data, "task_id", str),
+        args=decode_value(_field(data, "args", list), model_resolver),
+        # Key by key: a keyword argument may be named like the tag.
+        kwargs={k: decode_value(v, model_resolver) for k, v in kwargs.items()},
+        call_id=_field(data, "call_id", str, optional=True),
+        caller=_field(data, "caller", dict, optional=True),
+        attempt=_field(data, "attempt", int, optional=True) or 1,
+        created_at=_field(data, "created_at", str, optional=True) or "",
+    )
+
+
+def restore_caller(wire: Optional[Dict[str, Any]],
+                   model_resolver: Optional[ModelResolver] = None) -> Any:
+    """The caller object a task sees, built from the envelope's wire-form caller."""
+    if wire is None:
+        return None
+    return _caller_factory({k: decode_value(v, model_resolver) for k, v in wire.items()})

@@ -1,0 +1,235 @@
+"""Queue naming, queue definitions as plain data, and `ensure_queues` to make AWS match them.
+
+Naming: the task queue "default" of app "shop" at stage "prod" is the SQS queue
+``shop-prod-default``, its dead-letter queue ``shop-prod-default-dlq``, its worker Lambda handler
+``pym_task_worker_default``. Per-queue overrides come from TaskSettings (settings.py).
+
+Definitions: each task queue has its DLQ; its RedrivePolicy maxReceiveCount is the highest
+max_attempts of its tasks (the worker dead-letters a task earlier if its own max_attempts is
+lower), and its visibility timeout is 6x the worker Lambda's timeout, as AWS advises for Lambda
+event sources (a message must not reappear while a slow batch is still running).
+
+This module is deploy-time data and functions, but imports nothing heavy, so the runtime may
+import it for the naming.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .errors import QueueConfigConflict, TaskDefinitionError, TaskError
+from .settings import SQS_MAX_MESSAGE_BYTES, TaskSettings, get_task_settings, queue_env_key
+
+DEFAULT_QUEUE = "default"
+DEFAULT_MAX_ATTEMPTS = 5
+VISIBILITY_PER_LAMBDA_TIMEOUT = 6
+HANDLER_PREFIX = "pym_task_worker_"
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+def validate_queue_name(queue: str) -> str:
+    if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
+        raise TaskDefinitionError(
+            f"task queue name {queue!r}: use 1-40 letters, digits, '-' or '_'")
+    return queue
+
+
+def physical_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
+    settings = settings or get_task_settings()
+    key = queue_env_key(queue)
+    if key in settings.queue_names:
+        return settings.queue_names[key]
+    if key in settings.queue_urls:
+        return settings.queue_urls[key].rstrip("/").rsplit("/", 1)[-1]
+    if not settings.app_name:
+        raise TaskError("no application name for the task queues: set PYM_APP_NAME, or "
+                        "configure_tasks(TaskSettings(app_name=...)), or call "
+                        "register_task_handlers(app) first")
+    return f"{settings.app_name}-{settings.stage}-{queue}"
+
+
+def dead_letter_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
+    return physical_queue_name(queue, settings) + "-dlq"
+
+
+def handler_name(queue: str) -> str:
+    """The worker's function name, which Chalice deploys as the handler ``app.<name>``."""
+    return HANDLER_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", queue)
+
+
+def is_missing_queue_error(exc: BaseException) -> bool:
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code") in _MISSING_QUEUE_CODES
+
+
+@dataclass(frozen=True)
+class QueueDefinition:
+    queue: str  # logical name, as in @async_task(queue=...)
+    name: str
+    dlq_name: str
+    max_receive_count: int = DEFAULT_MAX_ATTEMPTS
+    visibility_timeout: int = 360
+    message_retention_seconds: int = 4 * 86_400
+    # A standard queue keeps a message's original enqueue time in its DLQ: keep DLQ messages
+    # longer than the source queue does, or they expire as soon as they arrive.
+    dlq_retention_seconds: int = 14 * 86_400
+    # Set explicitly: new queues default to 1 MiB since 2025, and the sender checks this value.
+    maximum_message_size: int = SQS_MAX_MESSAGE_BYTES
+
+    def dlq_attributes(self) -> Dict[str, str]:
+        return {"MessageRetentionPeriod": str(self.dlq_retention_seconds),
+                "MaximumMessageSize": str(self.maximum_message_size)}
+
+    def queue_attributes(self, dlq_arn: str) -> Dict[str, str]:
+        return {
+            "VisibilityTimeout": str(self.visibility_timeout),
+            "MessageRetentionPeriod": str(self.message_retention_seconds),
+            "MaximumMessageSize": str(self.maximum_message_size),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": self.max_receive_count}),
+        }
+
+
+def queue_definitions(queues: Optional[Iterable[str]] = None, *,
+                      settings: Optional[TaskSettings] = None,
+                      visibility_timeout: Optional[int] = None) -> List[QueueDefinition]:
+    """One definition per task queue (default: the queues of every imported @async_task)."""
+    from .decorator import registered_tasks  # noqa: PLC0415 - the decorator imports us
+
+    settings = settings or get_task_settings()
+    attempts: Dict[str, int] = {}
+    for task in registered_tasks():
+        attempts[task.queue] = max(attempts.get(task.queue, 0), task.max_attempts)
+    names = sorted(attempts) if queues is None else [validate_queue_name(q) for q in queues]
+    if visibility_timeout is None:
+        visibility_timeout = VISIBILITY_PER_LAMBDA_TIMEOUT * settings.lambda_timeout_seconds
+    return [QueueDefinition(
+        queue=q, name=physical_queue_name(q, settings),
+        dlq_name=dead_letter_queue_name(q, settings),
+        max_receive_count=attempts.get(q, DEFAULT_MAX_ATTEMPTS),
+        visibility_timeout=visibility_timeout, maximum_message_size=settings.max_message_bytes,
+    ) for q in names]
+
+
+# --- making AWS match the definitions -------------------------------------------------------
+
+@dataclass
+class QueueChange:
+    name: str
+    action: str  # "create", "update", "unchanged" or "conflict"
+    changes: Dict[str, Tuple[Optional[str], str]] = field(default_factory=dict)
+    problems: List[str] = field(default_factory=list)
+    url: Optional[str] = None
+
+
+def _existing(sqs: Any, name: str) -> Tuple[Optional[str], Dict[str, str]]:
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except Exception as exc:
+        if is_missing_queue_error(exc):
+            return None, {}
+        raise
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def _redrive_target_and_count(policy: Optional[str]) -> Tuple[Optional[str], Optional[int]]:
+    if not policy:
+        return None, None
+    data = json.loads(policy)
+    return str(data.get("deadLetterTargetArn", "")).rsplit(":", 1)[-1], int(data["maxReceiveCount"])
+
+
+def _plan_one(sqs: Any, name: str, wanted: Dict[str, str], dlq_name: Optional[str],
+              update: bool) -> QueueChange:
+    url, current = _existing(sqs, name)
+    if url is None:
+        return QueueChange(name, "create", {k: (None, v) for k, v in wanted.items()})
+    change = QueueChange(name, "unchanged", url=url)
+    if current.get("FifoQueue") == "true":
+        change.problems.append(f"{name}: is a FIFO queue; task queues are standard queues")
+    for key, value in wanted.items():
+        old = current.get(key)
+        if key == "RedrivePolicy":
+            old_target, old_count = _redrive_target_and_count(old)
+            _, new_count = _redrive_target_and_count(value)
+            if old_target is not None and old_target != dlq_name:
+                change.problems.append(f"{name}: RedrivePolicy sends to {old_target}, "
+                                       f"the definition says {dlq_name}")
+            if (old_target, old_count) != (dlq_name, new_count):
+                change.changes[key] = (old, value)
+        elif old != value:
+            change.changes[key] = (old, value)
+    if change.changes and not update:
+        change.problems.extend(f"{name}: {k} is {old!r}, the definition says {new!r}"
+                               for k, (old, new) in change.changes.items())
+    if change.problems:
+        change.action = "conflict"
+    elif change.changes:
+        change.action = "update"
+    return change
+
+
+def plan_queues(definitions: Sequence[QueueDefinition], sqs: Any, *,
+                update: bool = True) -> List[QueueChange]:
+    """What `ensure_queues` would do, reading AWS only (that's a dry run)."""
+    plan: List[QueueChange] = []
+    for d in definitions:
+        plan.append(_plan_one(sqs, d.dlq_name, d.dlq_attributes(), None, update))
+        # The DLQ ARN is compared by queue name: it may not exist yet.
+        plan.append(_plan_one(sqs, d.name, d.queue_attributes(f"arn:::::{d.dlq_name}"),
+                              d.dlq_name, update))
+    return plan
+
+
+def ensure_queues(definitions: Sequence[QueueDefinition], sqs: Any, *,
+                  update: bool = True) -> List[QueueChange]:
+    """Create missing queues and DLQs, update differing attributes; idempotent.
+
+    Raises QueueConfigConflict, before changing anything, when an existing queue can't be made
+    to match (a FIFO queue, a redrive to another DLQ, or any difference when update=False).
+    """
+    plan = plan_queues(definitions, sqs, update=update)
+    problems = [p for change in plan for p in change.problems]
+    if problems:
+        raise QueueConfigConflict(problems)
+    by_name = {change.name: change for change in plan}
+    for d in definitions:
+        dlq_url = _apply(sqs, by_name[d.dlq_name], d.dlq_attributes())
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url,
+                                           AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        _apply(sqs, by_name[d.name], d.queue_attributes(dlq_arn))
+    return plan
+
+
+def _apply(sqs: Any, change: QueueChange, attributes: Dict[str, str]) -> str:
+    if change.action == "create":
+        change.url = sqs.create_queue(QueueName=change.name, Attributes=attributes)["QueueUrl"]
+    elif change.action == "update":
+        sqs.set_queue_attributes(QueueUrl=change.url,
+                                 Attributes={k: attributes[k] for k in change.changes})
+    assert change.url is not None
+    return change.url
+
+
+def enable_partial_batch_responses(lambda_client: Any, function_name: str) -> int:
+    """Set ReportBatchItemFailures on the function's SQS event source mappings.
+
+    Chalice never sets it, and without it Lambda ignores `batchItemFailures`: a batch with one
+    failure would be deleted whole. Returns how many mappings were updated.
+    """
+    updated = 0
+    pages = lambda_client.get_paginator("list_event_source_mappings").paginate(
+        FunctionName=function_name)
+    for page in pages:
+        for mapping in page.get("EventSourceMappings", []):
+            if not str(mapping.get("EventSourceArn", "")).startswith("arn:aws:sqs:"):
+                continue
+            if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
+                continue
+            lambda_client.update_event_source_mapping(
+                UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"])
+            updated += 1
+    return updated
