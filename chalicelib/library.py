@@ -14,6 +14,8 @@ from typing import Dict, List, Optional
 
 from pym_lambda import PymError, current_caller, models
 
+from .tasks import send_loan_receipt
+
 
 class BookNotFound(PymError):
     status = 404
@@ -84,4 +86,5 @@ def lend_book(loan, book_id: int, x_library_branch: str = "main"):
         loan.branch = x_library_branch
         loan.lent_by = current_caller().user_id  # the operation requires a JWT
         _loans[book_id] = loan
+    send_loan_receipt.delay(loan)  # to SQS; the worker Lambda runs it (inline in dev)
     return 201, loan

@@ -29,6 +29,8 @@ __all__ = [
     "BadResponseError", "SpecError", "SpecErrors", "create_app", "register_apis", "models",
     "find_model", "Model", "current_context", "current_call_id", "current_caller",
     "generate_token", "require_scopes", "load_settings", "Settings", "ConfigError",
+    "async_task", "current_task", "RetryLater", "PermanentFailure", "task_workers",
+    "report_error", "set_error_reporter",
 ]
 
 _LAZY = {
@@ -45,6 +47,13 @@ _LAZY = {
     "load_settings": ("pym_lambda.config", "load_settings"),
     "Settings": ("pym_lambda.config", "Settings"),
     "ConfigError": ("pym_lambda.config", "ConfigError"),
+    "async_task": ("pym_lambda.tasks", "async_task"),
+    "current_task": ("pym_lambda.tasks", "current_task"),
+    "RetryLater": ("pym_lambda.tasks", "RetryLater"),
+    "PermanentFailure": ("pym_lambda.tasks", "PermanentFailure"),
+    "task_workers": ("pym_lambda.runtime.app", "task_workers"),
+    "report_error": ("pym_lambda.reporting", "report_error"),
+    "set_error_reporter": ("pym_lambda.reporting", "set_error_reporter"),
 }
 
 

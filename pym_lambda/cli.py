@@ -131,5 +131,14 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
         _fail([str(exc)])
 
 
+def _add_task_commands() -> None:
+    from .tasks.cli import tasks, worker
+
+    main.add_command(tasks)
+    main.add_command(worker)
+
+
+_add_task_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,7 +8,7 @@ One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
    (comma-separated), ``""`` for None where None is allowed. A mapping takes one variable per
    entry: ``PYM_CLIENTS_USER_API`` sets the client whose name, upper-cased with ``_`` for
    other characters, is ``USER_API`` (else ``user_api``). A ``PYM_JWT_*``, ``PYM_CORS_*``,
-   ``PYM_LIMITS_*`` or ``PYM_TASKS_*`` variable naming no key is an error, not ignored;
+   ``PYM_LIMITS_*``, ``PYM_TASKS_*`` or ``PYM_DOCS_*`` variable naming no key is an error;
 3. the ``stages: {<stage>: {...}}`` section of the file for the current stage, which is the
    ``stage`` argument, else ``PYM_STAGE``, else ``"dev"`` (every section is checked, the
    current one applied);
@@ -34,6 +34,7 @@ DEFAULT_STAGE = "dev"
 ENV_PREFIX = "PYM_"
 STAGE_VARIABLE = "PYM_STAGE"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DOCS_UIS = ("redoc", "swagger-ui")
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                   "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
 
@@ -81,9 +82,23 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
-class TaskSettings:
-    default_queue: Optional[str] = None
-    queues: Dict[str, str] = field(default_factory=dict)  # task group -> SQS queue name
+class TasksConfig:
+    """The `tasks:` section; runtime.app hands it to pym_lambda.tasks.configure_tasks."""
+
+    inline: bool = False  # run .delay() synchronously (development without SQS)
+    queues: Dict[str, str] = field(default_factory=dict)  # logical queue -> physical SQS name
+    lambda_timeout_seconds: int = 60  # of the worker Lambda; visibility timeout is 6x this
+    backoff_base_seconds: int = 0  # exponential backoff after a failure (0: SQS's own timing)
+    backoff_max_seconds: int = 900
+    partial_batch_responses: bool = True  # the event source mapping reports item failures
+    max_message_bytes: int = 262144
+
+
+@dataclass(frozen=True)
+class DocsSettings:
+    enabled: bool = True  # GET <path> (HTML), <path>/<api>.yaml|.json, <path>/static/<file>
+    path: str = "/doc"  # PyMacaron's; checked and normalised in _checked (no trailing /)
+    ui: str = "redoc"  # one of DOCS_UIS
 
 
 @dataclass(frozen=True)
@@ -95,9 +110,10 @@ class Settings:
     error_reporter: Optional[str] = None  # "module.function" told about every 5xx
     jwt: JwtSettings = field(default_factory=JwtSettings)
     clients: Dict[str, str] = field(default_factory=dict)  # api name -> base URL
-    tasks: TaskSettings = field(default_factory=TaskSettings)
+    tasks: TasksConfig = field(default_factory=TasksConfig)
     cors: CorsSettings = field(default_factory=CorsSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    docs: DocsSettings = field(default_factory=DocsSettings)
     env_secrets: Tuple[str, ...] = ()
     extra: Dict[str, Any] = field(default_factory=dict, repr=False)
     secrets: Dict[str, str] = field(default_factory=dict, repr=False)
@@ -292,6 +308,13 @@ def _checked(value: Any, where: str, path: KeyPath) -> Any:
                        f"{_suggest(unknown[0], JWT_ALGORITHMS)}")
         elif not value:
             problem = "needs at least one algorithm"
+    elif schema_path == ("docs", "ui") and value not in DOCS_UIS:
+        problem = f"expected one of {', '.join(DOCS_UIS)}, got {_show(value)}"
+    elif schema_path == ("docs", "path"):
+        value = "/" + value.strip("/")
+        segments = value[1:].split("/")
+        if not all(s and all(c.isalnum() or c in "-._~" for c in s) for s in segments):
+            problem = f"expected a path of plain segments such as '/doc', got {_show(value)}"
     elif schema_path in _MINIMUMS and value < _MINIMUMS[schema_path]:
         problem = f"must be at least {_MINIMUMS[schema_path]}, got {value}"
     if problem:

@@ -99,6 +99,8 @@ def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(compiled, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
+        from ..docs import publish_specs  # GET /doc/<api>.yaml on Lambda, where apis/ is absent
+        publish_specs(target.parent.parent / "apis", target.parent)
         return True
     except OSError:
         return False
@@ -173,13 +175,54 @@ def register_apis(app: Chalice, project: Union[str, Path],
             reporting.set_error_reporter(import_target(settings.error_reporter))
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
+    configure_tasks_from(settings, app.app_name)
     operations = bind_operations({"apis": apis}, settings)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
     register_routes(app, operations, Dispatcher(app, debug=app.debug,
                                                 cors=CorsPolicy.from_settings(settings.cors)))
+    from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
+    register_docs(app, project_dir, compiled, settings)
     return operations
+
+
+def configure_tasks_from(settings: Any, app_name: str) -> None:
+    """Hand the `tasks:` section to the task system; per-queue URL overrides still come from
+    PYM_TASK_QUEUE_URL_<QUEUE> variables (see pym_lambda.tasks.settings)."""
+    from dataclasses import replace
+
+    from ..tasks.settings import TaskSettings, configure_tasks, queue_env_key
+
+    base = TaskSettings.from_env()
+    tasks = settings.tasks
+    configure_tasks(replace(
+        base, app_name=base.app_name or app_name, stage=settings.stage, inline=tasks.inline,
+        queue_names={**{queue_env_key(k): v for k, v in tasks.queues.items()},
+                     **base.queue_names},
+        lambda_timeout_seconds=tasks.lambda_timeout_seconds,
+        backoff_base_seconds=base.backoff_base_seconds or tasks.backoff_base_seconds,
+        backoff_max_seconds=tasks.backoff_max_seconds,
+        partial_batch_responses=tasks.partial_batch_responses,
+        max_message_bytes=tasks.max_message_bytes))
+
+
+def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[str, Any]:
+    """One SQS handler per task queue, for app.py to export: `globals().update(task_workers(app))`
+    (Chalice deploys an SQS handler as `app.<function name>`). Every module of chalicelib/ is
+    imported first, so that each @async_task is known whoever imports it."""
+    import importlib
+    import pkgutil
+
+    from ..tasks import register_task_handlers
+
+    try:
+        package = importlib.import_module("chalicelib")
+    except ModuleNotFoundError:
+        package = None
+    for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
+        importlib.import_module(f"chalicelib.{module.name}")
+    return register_task_handlers(app)
 
 
 def create_app(project: Union[str, Path], *, app_name: Optional[str] = None,

@@ -133,10 +133,13 @@ class BodyReader:
         fields = []
         files: Dict[str, Any] = {}
         for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if not name:
+            param = part.get_param("name", header="content-disposition")
+            if not isinstance(param, str) or not param:
                 continue
-            payload = part.get_payload(decode=True) or b""
+            name = param
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                payload = b""
             prop = self.deref(props.get(name)) or {}
             if part.get_filename() or prop.get("format") == "binary":
                 files[name] = payload

@@ -9,8 +9,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .body import BodyReader
 from .models import ModelFactory
 from .params import ParamReader
-from .strict import body_checker, check_query
 from .responses import ResponseSpec, ResponseWriter, pick_content
+from .strict import body_checker, check_query
 from .validation import REQUEST, RESPONSE, make_validator
 
 

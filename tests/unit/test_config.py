@@ -14,6 +14,7 @@ from pym_lambda.config import (
     CONFIG_FILENAME,
     ConfigError,
     CorsSettings,
+    DocsSettings,
     JwtSettings,
     LimitSettings,
     Settings,
@@ -82,7 +83,7 @@ def test_a_full_file_is_read_into_typed_settings(tmp_path: Path) -> None:
         clients:
           user-api: https://users.example.com
         tasks:
-          default_queue: hello-tasks
+          inline: true
           queues: {email: hello-email}
         cors:
           enabled: true
@@ -104,7 +105,7 @@ def test_a_full_file_is_read_into_typed_settings(tmp_path: Path) -> None:
     # Relative key files are read from the project directory, whatever the cwd.
     assert settings.jwt.public_key_file == str(tmp_path.resolve() / "keys" / "public.pem")
     assert settings.clients == {"user-api": "https://users.example.com"}
-    assert settings.tasks.default_queue == "hello-tasks"
+    assert settings.tasks.inline is True
     assert settings.tasks.queues == {"email": "hello-email"}
     assert settings.cors.enabled is True
     assert settings.cors.allow_origins == ("https://a.example.com", "https://b.example.com")
@@ -219,7 +220,7 @@ def test_environment_values_are_parsed_to_the_declared_type(tmp_path: Path) -> N
         "PYM_CORS_ENABLED": "1",
         "PYM_CORS_ALLOW_CREDENTIALS": "0",
         "PYM_LIMITS_MAX_BODY_BYTES": "4096",
-        "PYM_TASKS_DEFAULT_QUEUE": "q",
+        "PYM_TASKS_INLINE": "1",
     })
     assert settings.name == "from-env"
     assert settings.log_level == "WARNING"
@@ -228,7 +229,7 @@ def test_environment_values_are_parsed_to_the_declared_type(tmp_path: Path) -> N
     assert settings.jwt.cookie is True
     assert settings.cors.enabled is True and settings.cors.allow_credentials is False
     assert settings.limits.max_body_bytes == 4096
-    assert settings.tasks.default_queue == "q"
+    assert settings.tasks.inline is True
 
 
 def test_environment_list_is_comma_separated(tmp_path: Path) -> None:
@@ -473,3 +474,35 @@ def test_importing_config_and_auth_loads_no_heavy_module() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).resolve().parents[2])
     assert result.stdout.strip() == "[]"
+
+
+# --- docs: (the /doc pages) ------------------------------------------------------------------
+
+def test_docs_default_to_redoc_at_doc(tmp_path: Path) -> None:
+    assert load(tmp_path).docs == DocsSettings(enabled=True, path="/doc", ui="redoc")
+
+
+def test_docs_are_turned_off_by_a_stage_or_by_the_environment(tmp_path: Path) -> None:
+    write_config(tmp_path, """
+        docs: {path: /api-docs/, ui: swagger-ui}
+        stages:
+          prod: {docs: {enabled: false}}
+    """)
+    dev = load(tmp_path, stage="dev").docs
+    assert (dev.enabled, dev.path, dev.ui) == (True, "/api-docs", "swagger-ui")
+    assert load(tmp_path, stage="prod").docs.enabled is False
+    assert load(tmp_path, {"PYM_DOCS_ENABLED": "false"}).docs.enabled is False
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("docs: {ui: rapidoc}", "docs.ui: expected one of redoc, swagger-ui, got 'rapidoc' (str)"),
+    ("docs: {path: /}", "docs.path: expected a path of plain segments such as '/doc', "
+                        "got '/' (str)"),
+    ("docs: {path: '/doc/{api}'}", "docs.path: expected a path of plain segments such as "
+                                   "'/doc', got '/doc/{api}' (str)"),
+    ("docs: {enabled: 'no'}", "docs.enabled: expected true or false, got 'no' (str)"),
+    ("docs: {theme: dark}", "docs.theme: unknown key"),
+])
+def test_bad_docs_settings_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
+    write_config(tmp_path, text)
+    assert config_error(tmp_path) == f"{CONFIG_FILENAME}: {expected}"
