@@ -76,6 +76,7 @@ class CorsSettings:
 class LimitSettings:
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 64
+    max_header_bytes: int = 16384  # all request headers together (API Gateway allows 10 KiB+)
     # PyMacaron ignored query parameters and body fields the spec does not declare; with
     # strict: true they are a 400 naming them.
     strict: bool = False
@@ -125,7 +126,8 @@ class Settings:
 _DERIVED = frozenset({"stage", "secrets", "config_file", "raw"})
 _NOT_FROM_ENV = frozenset({"extra", "env_secrets"})
 _MINIMUMS = {("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
-             ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1}
+             ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
+             ("limits", "max_header_bytes"): 256}
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
                    "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

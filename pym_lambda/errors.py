@@ -83,6 +83,11 @@ class PayloadTooLargeError(PymError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class HeadersTooLargeError(PymError):
+    status = 431
+    code = "REQUEST_HEADERS_TOO_LARGE"
+
+
 class UnsupportedMediaTypeError(PymError):
     status = 415
     code = "UNSUPPORTED_MEDIA_TYPE"

@@ -180,8 +180,9 @@ def register_apis(app: Chalice, project: Union[str, Path],
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
-    register_routes(app, operations, Dispatcher(app, debug=app.debug,
-                                                cors=CorsPolicy.from_settings(settings.cors)))
+    register_routes(app, operations, Dispatcher(
+        app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
+        max_header_bytes=settings.limits.max_header_bytes))
     from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
     register_docs(app, project_dir, compiled, settings)
     return operations

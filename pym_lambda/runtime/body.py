@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
@@ -31,6 +32,31 @@ def _matches(mt: str, declared: str) -> bool:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text[:20]}... is out of range")
+    return value
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return result
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no number overflowing to infinity, no duplicate keys (which
+    parsers disagree on: a classic way to smuggle a second value past a validator)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                      object_pairs_hook=_unique_keys)
 
 
 def json_depth_ok(value: Any, limit: int) -> bool:
@@ -101,7 +127,7 @@ class BodyReader:
             raise InvalidParameterError("body is not valid UTF-8") from None
         if is_json(mt):
             try:
-                value = json.loads(text, parse_constant=_reject_constant)
+                value = parse_json(text)
             except RecursionError:
                 raise InvalidParameterError("body: JSON nested too deeply") from None
             except ValueError as exc:

@@ -13,7 +13,8 @@ from typing import Any, Callable, Dict, List, Optional
 from ..errors import InvalidParameterError
 from ..spec.schemas import schema_types
 
-_INT = re.compile(r"^[-+]?\d+$")
+_INT = re.compile(r"^[-+]?[0-9]+$")  # ASCII digits only: int() also takes "１" (full-width)
+_NUMBER = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 _SEPARATORS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited": "|",
                "tabDelimited": "\t"}
 _TRUE = ("true", "1")
@@ -29,16 +30,18 @@ def coerce_scalar(raw: str, types: List[str]) -> Any:
     """A text value -> the declared JSON type; CoercionError when it isn't one."""
     if not types or "string" in types:
         return raw
-    if "integer" in types and _INT.match(raw.strip()):
-        return int(raw)
-    if "number" in types:
+    if "integer" in types and _INT.match(raw):
+        try:
+            return int(raw)
+        except ValueError:  # more digits than Python converts (4300)
+            raise CoercionError(f"{raw[:20]}... has too many digits") from None
+    if "number" in types and _NUMBER.match(raw):
         try:
             value = float(raw)
-        except ValueError:
-            pass
-        else:
             if math.isfinite(value):
-                return int(value) if _INT.match(raw.strip()) else value
+                return int(raw) if _INT.match(raw) else value
+        except ValueError:
+            raise CoercionError(f"{raw[:20]}... has too many digits") from None
     if "boolean" in types and raw.lower() in _TRUE + _FALSE:
         return raw.lower() in _TRUE
     if "null" in types and raw in ("", "null"):

@@ -21,7 +21,9 @@ NO_BODY_STATUSES = (204, 304)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # ASCII-only output: a lone surrogate sent in a request (valid JSON escape, invalid UTF-8)
+    # can be echoed back without breaking the response's encoding.
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 class ResponseSpec:

@@ -34,11 +34,18 @@ OPAQUE_DESCRIPTIONS = {
 class Dispatcher:
     """Runs an operation for the current request, inside a call context, and maps errors."""
 
-    def __init__(self, app: Chalice, debug: bool = False, cors: Optional[CorsPolicy] = None
-                 ) -> None:
+    def __init__(self, app: Chalice, debug: bool = False, cors: Optional[CorsPolicy] = None,
+                 max_header_bytes: int = 16384) -> None:
         self.app = app
         self.debug = debug
         self.cors = cors
+        self.max_header_bytes = max_header_bytes
+
+    def check_headers(self, request: Any) -> None:
+        size = sum(len(k) + len(v) for k, v in request.headers.items())
+        if size > self.max_header_bytes:
+            raise errors.HeadersTooLargeError(
+                f"request headers total {size} bytes, more than {self.max_header_bytes}")
 
     def error_response(self, exc: errors.PymError) -> Response:
         error_id = errors.new_error_id()
@@ -73,6 +80,8 @@ class Dispatcher:
         token = enter_context(ctx)
         try:
             try:
+                if request is not None:
+                    self.check_headers(request)
                 response = run(ctx)
             except errors.PymError as exc:
                 response = self.error_response(exc)
