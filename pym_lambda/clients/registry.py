@@ -1,0 +1,248 @@
+"""Compiled specs + base URLs -> typed clients: ``clients.<api>.<operation>(**params)``.
+
+An API becomes a client when its spec is marked with a root-level ``x-bind-client: <name>``
+(see specs.py: the compiled form then carries ``bind_client``) or when the service config's
+``clients:`` mapping names it (``{api_name: base_url}``). Its base URL is the service root,
+without the spec's base path (the operations' paths already carry it): the config's entry,
+by client name or api name, else the spec's own server origin.
+
+Everything is resolved when the clients are loaded (base URLs, decorators, validators, model
+classes); a problem raises SpecErrors listing each one, at start-up. The HTTP session (and
+requests itself) is only created at the first call.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import types
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from urllib.parse import urlsplit
+
+from ..errors import SpecError, SpecErrors
+from .errors import ClientConfigError
+from .operation import ClientApi, ClientOperation
+from .transport import CallPolicy, TimeoutArg, Transport
+
+_NOT_WORD = re.compile(r"\W+")
+
+
+def snake_case(name: str) -> str:
+    """'listBooks' -> 'list_books': the alias every operation also answers to."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def operation_name(op: Dict[str, Any]) -> str:
+    """The operationId (its last part when dotted), else one made of method and path."""
+    op_id = str(op.get("operation_id") or "")
+    if op_id:
+        op_id = op_id.rsplit(".", 1)[-1]
+    name = _NOT_WORD.sub("_", op_id or op["id"]).strip("_")
+    return name if name and not name[0].isdigit() else f"op_{name}"
+
+
+def check_base_url(url: Any) -> Optional[str]:
+    if not isinstance(url, str):
+        return f"the base URL must be a string, not {type(url).__name__}"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"the base URL {url!r} is not an http(s) URL"
+    if parts.query or parts.fragment:
+        return f"the base URL {url!r} may not have a query or fragment"
+    return None
+
+
+def resolve_decorator(dotted: Any) -> Callable[[Any], Any]:
+    if not isinstance(dotted, str) or "." not in dotted:
+        raise ValueError(f"x-decorate-request {dotted!r} is not a dotted path "
+                         f"(module.function)")
+    module, _, attr = dotted.rpartition(".")
+    try:
+        target = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"x-decorate-request {dotted!r} cannot be imported: {exc}") from None
+    if not callable(target):
+        raise ValueError(f"x-decorate-request {dotted!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+class ApiClient:
+    """The client of one API: one attribute per operation (operationId and snake_case alias).
+
+    Also ``name``, ``base_url``, ``models`` (the API's model classes, to build bodies),
+    ``operations`` (name -> operation; an operation whose name is one of these attributes is
+    reachable there) and ``close()``.
+    """
+
+    def __init__(self, name: str, transport: Transport, operations: Dict[str, ClientOperation],
+                 model_classes: Dict[str, type]) -> None:
+        self.name = name
+        self.base_url = transport.base_url
+        self.operations = operations
+        self.models = types.SimpleNamespace(**model_classes)
+        self.transport = transport
+
+    def __getattr__(self, name: str) -> ClientOperation:
+        operations = self.__dict__.get("operations") or {}
+        if name in operations:
+            return operations[name]  # type: ignore[no-any-return]
+        raise AttributeError(f"client {self.__dict__.get('name')!r} has no operation {name!r}; "
+                             f"it has: {', '.join(sorted(operations)) or 'none'}")
+
+    def __dir__(self) -> List[str]:
+        return sorted(set(super().__dir__()) | set(self.operations))
+
+    def __repr__(self) -> str:
+        return f"<client {self.name} at {self.base_url}: {len(self.operations)} operation names>"
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+class Clients:
+    """The loaded clients by name: ``clients.catalog.listBooks(...)`` or ``clients["catalog"]``."""
+
+    def __init__(self, by_name: Optional[Mapping[str, ApiClient]] = None) -> None:
+        self._by_name: Dict[str, ApiClient] = dict(by_name or {})
+
+    def __getattr__(self, name: str) -> ApiClient:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._by_name[name]
+        except KeyError:
+            loaded = ", ".join(sorted(self._by_name)) or "none"
+            raise AttributeError(
+                f"no client {name!r} (loaded: {loaded}); a client comes from a spec marked "
+                f"'x-bind-client: {name}' or listed under 'clients:' in pym-config.yaml"
+            ) from None
+
+    def __getitem__(self, name: str) -> ApiClient:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._by_name))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __repr__(self) -> str:
+        return f"<clients: {', '.join(self) or 'none'}>"
+
+    def replace(self, other: Clients) -> None:
+        """Take the clients of ``other`` (the runtime does, at app creation); close the old."""
+        old, self._by_name = self._by_name, dict(other._by_name)
+        for client in old.values():
+            if client not in self._by_name.values():
+                client.close()
+
+    def close(self) -> None:
+        for client in self._by_name.values():
+            client.close()
+
+    def clear(self) -> None:
+        self.close()
+        self._by_name = {}
+
+
+def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
+                 problems: List[SpecError]) -> Dict[str, Dict[str, Any]]:
+    """Client name -> compiled api, for every api marked as a client or configured."""
+    selected: Dict[str, Dict[str, Any]] = {}
+    for api in compiled.get("apis") or []:
+        name = api.get("bind_client") or api["name"]
+        if not (api.get("bind_client") or api["name"] in base_urls):
+            continue
+        if name in selected:
+            problems.append(ClientConfigError(
+                f"client name {name!r} is also taken by {selected[name]['file']}",
+                spec_file=api.get("file", "")))
+            continue
+        selected[name] = api
+    known = set(selected) | {a["name"] for a in selected.values()}
+    for key in base_urls:
+        if key not in known:
+            names = sorted(a["name"] for a in compiled.get("apis") or [])
+            problems.append(ClientConfigError(
+                f"clients.{key}: no spec named {key!r} (specs: {', '.join(names) or 'none'})"))
+    return selected
+
+
+def _build_client(name: str, api: Dict[str, Any], base_url: str, policy: CallPolicy,
+                  session_factory: Optional[Callable[[], Any]],
+                  problems: List[SpecError]) -> ApiClient:
+    client_api = ClientApi(api)
+    transport = Transport(name, base_url, policy, session_factory)
+    operations: Dict[str, ClientOperation] = {}
+    aliases: List[tuple] = []
+    for op in api.get("operations") or []:
+        op_name = operation_name(op)
+        where = {"spec_file": api.get("file", ""), "path": op["path"], "method": op["method"],
+                 "operation": op_name}
+        try:
+            decorators = [resolve_decorator(d) for d in _as_list(op.get("decorate_request"))]
+        except ValueError as exc:
+            problems.append(ClientConfigError(str(exc), **where))
+            continue
+        operation = ClientOperation(op, client_api, transport, f"{name}.{op_name}", decorators)
+        if op_name in operations:
+            problems.append(ClientConfigError(f"two operations are named {op_name!r}", **where))
+            continue
+        operations[op_name] = operation
+        aliases += [(snake_case(op_name), operation), (op.get("bind_client"), operation)]
+    for alias, operation in aliases:
+        if isinstance(alias, str) and alias.isidentifier():
+            operations.setdefault(alias, operation)  # a real operationId wins over an alias
+    return ApiClient(name, transport, operations, client_api.models.classes)
+
+
+def _as_list(value: Any) -> List[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def load_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str], *,
+                 timeout: TimeoutArg = (3.05, 10), retries: int = 2, backoff: float = 0.2,
+                 session_factory: Optional[Callable[[], Any]] = None,
+                 total_timeout: Optional[float] = None) -> Clients:
+    """The clients of the compiled specs marked as clients or named in ``base_urls``.
+
+    ``timeout`` is (connect, read) seconds (or one number for both), ``retries`` the extra
+    attempts, ``backoff`` the first pause (doubled each time), ``total_timeout`` an optional
+    cap on a whole call; see transport.py for which failures are retried. ``session_factory``
+    makes each client's requests.Session (tests hand in their own).
+    """
+    policy = CallPolicy.make(timeout, retries, backoff, total_timeout)
+    problems: List[SpecError] = []
+    built: Dict[str, ApiClient] = {}
+    for name, api in _client_apis(compiled, base_urls, problems).items():
+        url = base_urls.get(name) or base_urls.get(api["name"]) or api.get("client_url")
+        if not url:
+            problems.append(ClientConfigError(
+                f"client {name!r} has no base URL: set clients.{name} in pym-config.yaml",
+                spec_file=api.get("file", "")))
+            continue
+        problem = check_base_url(url)
+        if problem:
+            problems.append(ClientConfigError(f"clients.{name}: {problem}",
+                                              spec_file=api.get("file", "")))
+            continue
+        built[name] = _build_client(name, api, url, policy, session_factory, problems)
+    if problems:
+        for client in built.values():
+            client.close()
+        raise SpecErrors(problems)
+    return Clients(built)
+
+
+clients = Clients()  # filled by install_clients() when the app is created
+
+
+def install_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str],
+                    **options: Any) -> Clients:
+    """Load the clients (load_clients' options) into the module-level ``clients``."""
+    clients.replace(load_clients(compiled, base_urls, **options))
+    return clients
