@@ -35,8 +35,10 @@ def _fail(errors: List[str]) -> NoReturn:
 
 
 @main.command()
+@click.option("--stage", default="dev", show_default=True,
+              help="Whose config to check (its environment from .chalice/config.json).")
 @project_option
-def validate(project_dir: Optional[str]) -> None:
+def validate(stage: str, project_dir: Optional[str]) -> None:
     """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
     from .config import ConfigError
     from .runtime.app import bind_operations, compile_project, load_service_settings
@@ -47,8 +49,10 @@ def validate(project_dir: Optional[str]) -> None:
         sys.path.insert(0, str(root))
     try:
         compiled = compile_project(root)
-        settings = load_service_settings(root, compiled)
-        operations = bind_operations(compiled, settings)
+        settings = load_service_settings(root, compiled, stage=stage,
+                                         environ=stage_environment(root, stage))
+        operations = bind_operations(
+            {"apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings)
     except SpecErrors as exc:
         _fail([str(e) for e in exc.errors])
     except ConfigError as exc:
@@ -57,8 +61,11 @@ def validate(project_dir: Optional[str]) -> None:
     for op in unbound:
         click.echo(f"warning: {op.api.file}: {op.method} {op.path}: operation {op.id} is bound "
                    f"to no function (served as 501 NOT_IMPLEMENTED)")
-    click.echo(f"ok: {len(compiled['apis'])} spec(s), {len(operations)} operation(s) "
-               f"in {(time.perf_counter() - started) * 1000:.0f} ms")
+    clients = [a["name"] for a in compiled["apis"] if a.get("bind_client")]
+    served = len(compiled["apis"]) - len(clients)
+    click.echo(f"ok: {served} spec(s), {len(operations)} operation(s)"
+               + (f", {len(clients)} client spec(s) ({', '.join(clients)})" if clients else "")
+               + f" in {(time.perf_counter() - started) * 1000:.0f} ms")
 
 
 @main.command()

@@ -136,11 +136,12 @@ def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None
     return bound
 
 
-def load_service_settings(project_dir: Path, compiled: Dict[str, Any]) -> Any:
+def load_service_settings(project_dir: Path, compiled: Dict[str, Any], **options: Any) -> Any:
+    """The service's settings (options: load_settings' stage, environ, overrides)."""
     from ..config import CONFIG_FILENAME, load_settings
 
     document = None if (project_dir / CONFIG_FILENAME).is_file() else compiled.get("config")
-    return load_settings(project_dir, document=document)
+    return load_settings(project_dir, document=document, **options)
 
 
 def register_apis(app: Chalice, project: Union[str, Path],
@@ -161,14 +162,15 @@ def register_apis(app: Chalice, project: Union[str, Path],
     settings = load_service_settings(project_dir, compiled)
     configure_logging(settings.log_level)
     set_settings(settings)
-    taken = [op["path"] for api in compiled["apis"] for op in api["operations"]]
+    served = [api for api in compiled["apis"] if not api.get("bind_client")]
+    taken = [op["path"] for api in served for op in api["operations"]]
     jwt = settings.jwt
     verifies_tokens = any((jwt.secret, jwt.public_key, jwt.public_key_file, jwt.jwks_url,
                            jwt.jwks_file))
-    apis = list(compiled["apis"]) + [builtins.builtin_api(taken, with_auth=verifies_tokens)]
+    apis = served + [builtins.builtin_api(taken, with_auth=verifies_tokens)]
     service_version = version or _version(compiled, settings)
     builtins.set_service_info(settings.name or app.app_name, service_version,
-                              [a["name"] for a in compiled["apis"]])
+                              [a["name"] for a in served])
     reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
     if settings.error_reporter:
         try:
@@ -176,6 +178,11 @@ def register_apis(app: Chalice, project: Union[str, Path],
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
     configure_tasks_from(settings, app.app_name)
+    if settings.clients or len(served) < len(compiled["apis"]):
+        from ..clients import install_clients
+
+        # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
+        install_clients(compiled, settings.clients, total_timeout=25.0)
     operations = bind_operations({"apis": apis}, settings)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now

@@ -285,7 +285,7 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
                                     spec_file=spec.file))
     compiler = _OperationCompiler(spec, norm, errors)
     info: Dict[str, Any] = spec.doc["info"] if isinstance(spec.doc.get("info"), dict) else {}
-    return {
+    api = {
         "name": spec.name,
         "file": spec.file,
         "dialect": spec.dialect,
@@ -296,6 +296,13 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
         "security_schemes": security_schemes(spec),
         "operations": compiler.operations(base_path(spec)),
     }
+    from ..clients.specs import add_client_markers  # x-bind-client, x-decorate-request
+
+    try:
+        add_client_markers(api, spec.doc)
+    except SpecError as exc:
+        errors.append(exc)
+    return api
 
 
 def check_routes(apis: List[Dict[str, Any]], errors: List[SpecError]) -> None:
@@ -303,6 +310,8 @@ def check_routes(apis: List[Dict[str, Any]], errors: List[SpecError]) -> None:
     seen: Dict[Tuple[str, str], Tuple[str, Dict[str, Any]]] = {}
     shapes: Dict[str, str] = {}
     for api in apis:
+        if api.get("bind_client"):
+            continue  # a spec of another service, called through a client: not served here
         for op in api["operations"]:
             shape = route_shape(op["path"])
             key = (shape, op["method"])
