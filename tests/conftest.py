@@ -116,5 +116,6 @@ def library() -> Any:
     from chalicelib import library as impl
 
     impl.reset()
+    example.app.pym_activate()  # other tests' apps may have installed their own settings
     with Client(example.app) as client:
         yield JsonClient(client)

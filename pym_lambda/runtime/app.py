@@ -161,7 +161,6 @@ def register_apis(app: Chalice, project: Union[str, Path],
     compiled = compiled or load_compiled(project_dir)
     settings = load_service_settings(project_dir, compiled)
     configure_logging(settings.log_level)
-    set_settings(settings)
     served = [api for api in compiled["apis"] if not api.get("bind_client")]
     taken = [op["path"] for api in served for op in api["operations"]]
     jwt = settings.jwt
@@ -171,18 +170,30 @@ def register_apis(app: Chalice, project: Union[str, Path],
     service_version = version or _version(compiled, settings)
     builtins.set_service_info(settings.name or app.app_name, service_version,
                               [a["name"] for a in served])
-    reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
+    reporter = None
     if settings.error_reporter:
         try:
-            reporting.set_error_reporter(import_target(settings.error_reporter))
+            reporter = import_target(settings.error_reporter)
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
-    configure_tasks_from(settings, app.app_name)
-    if settings.clients or len(served) < len(compiled["apis"]):
-        from ..clients import install_clients
 
-        # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
-        install_clients(compiled, settings.clients, total_timeout=25.0)
+    def activate() -> None:
+        """Install this app's process-wide settings: the signing key of generate_token(), the
+        task settings, the clients, the error reporter. create_app() calls it; tests that
+        build several apps in one process call app.pym_activate() to switch back."""
+        set_settings(settings)
+        reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
+        reporting.set_error_reporter(reporter)
+        configure_tasks_from(settings, app.app_name)
+        if settings.clients or len(served) < len(compiled["apis"]):
+            from ..clients import install_clients
+
+            # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
+            install_clients(compiled, settings.clients, total_timeout=25.0)
+
+    activate()
+    app.pym_activate = activate  # type: ignore[attr-defined]
+    app.pym_settings = settings  # type: ignore[attr-defined]
     operations = bind_operations({"apis": apis}, settings)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now

@@ -210,3 +210,24 @@ def _install_signal_handlers(stop: threading.Event) -> Dict[int, Any]:
         previous[signum] = signal.getsignal(signum)
         signal.signal(signum, on_signal)
     return previous
+
+
+def main() -> int:
+    """`python -m pym_lambda.tasks.local_worker`: the worker process of the Beanstalk container
+    (infra/beanstalk/supervise.py starts it when PYM_TASK_WORKER=1). Imports the app module
+    named by PYM_APP_MODULE ("app" or "module:attr") and polls until SIGTERM."""
+    import importlib
+    import os
+    import sys
+
+    sys.path.insert(0, os.getcwd())
+    module_name = os.environ.get("PYM_APP_MODULE", "app").split(":", 1)[0]
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_local_worker(importlib.import_module(module_name))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -146,8 +146,9 @@ def test_operation_id_binds_by_convention_in_chalicelib_module(tmp_path):
     """))
     import sys
 
-    for mod in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:
-        sys.modules.pop(mod)  # another project's chalicelib may be imported already
+    # Another project's chalicelib (the example's) may be imported: set it aside, restore it.
+    saved = {m: sys.modules.pop(m) for m in list(sys.modules)
+             if m == "chalicelib" or m.startswith("chalicelib.")}
     sys.path.insert(0, str(tmp_path))
     try:
         with Client(create_app(tmp_path, app_name="x")) as raw:
@@ -158,3 +159,4 @@ def test_operation_id_binds_by_convention_in_chalicelib_module(tmp_path):
         sys.path.remove(str(tmp_path))
         for mod in [m for m in sys.modules if m == "chalicelib" or m.startswith("chalicelib.")]:
             sys.modules.pop(mod)
+        sys.modules.update(saved)
