@@ -88,6 +88,16 @@ def compile_project(project_dir: Path) -> Dict[str, Any]:
     return compiled
 
 
+def write_checks(chalicelib: Path, compiled: Dict[str, Any]) -> None:
+    """The schema checks, generated and marshalled for a fast cold start (runtime/checks.py)."""
+    from .checks import PREBUILT_FILE, write_prebuilt
+
+    served = [a for a in compiled["apis"] if not a.get("bind_client")]
+    taken = [op["path"] for api in served for op in api["operations"]]
+    write_prebuilt(chalicelib / PREBUILT_FILE, served + [builtins.builtin_api(taken, True)],
+                   compiled.get("fingerprint") or "")
+
+
 def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
     """Cache the compiled form next to the code Chalice packages, so that `chalice deploy`
     (which imports app.py here first) ships it. Skipped where the disk is read-only."""
@@ -99,6 +109,7 @@ def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(compiled, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
+        write_checks(target.parent, compiled)
         from ..docs import publish_specs  # GET /doc/<api>.yaml on Lambda, where apis/ is absent
         publish_specs(target.parent.parent / "apis", target.parent)
         return True
@@ -106,17 +117,19 @@ def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
         return False
 
 
-def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None
-                    ) -> List[BoundOperation]:
+def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
+                    prebuilt: Optional[Dict[str, Any]] = None) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem."""
+    from .checks import build_checks, collect_entries
     from .security import steps_for
 
     problems: List[SpecError] = []
     bound: List[BoundOperation] = []
     limits = getattr(settings, "limits", None)
+    checks = build_checks(collect_entries(compiled["apis"]), prebuilt)
     for api in compiled["apis"]:
         try:
-            runtime = ApiRuntime(api)
+            runtime = ApiRuntime(api, checks)
         except SpecError as exc:
             problems.append(exc)
             continue
@@ -194,7 +207,11 @@ def register_apis(app: Chalice, project: Union[str, Path],
     activate()
     app.pym_activate = activate  # type: ignore[attr-defined]
     app.pym_settings = settings  # type: ignore[attr-defined]
-    operations = bind_operations({"apis": apis}, settings)
+    from .checks import PREBUILT_FILE, load_prebuilt
+
+    prebuilt = load_prebuilt(project_dir / "chalicelib" / PREBUILT_FILE,
+                             compiled.get("fingerprint"))
+    operations = bind_operations({"apis": apis}, settings, prebuilt)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()

@@ -7,17 +7,17 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .body import BodyReader
+from .checks import body_key, build_checks, collect_entries, param_key, response_key
 from .models import ModelFactory
 from .params import ParamReader
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .strict import body_checker, check_query
-from .validation import REQUEST, RESPONSE, make_validator
 
 
 class ApiRuntime:
-    """What the operations of one API share: definitions, dialect, model classes."""
+    """What the operations of one API share: definitions, dialect, model classes, checks."""
 
-    def __init__(self, api: Dict[str, Any]) -> None:
+    def __init__(self, api: Dict[str, Any], checks: Optional[Dict[str, Any]] = None) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
@@ -25,12 +25,10 @@ class ApiRuntime:
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
+        self.checks = checks if checks is not None else build_checks(collect_entries([api]))
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)
-
-    def validator(self, schema: Any, context: str, prefix: str) -> Any:
-        return make_validator(schema, self.definitions, self.dialect, context, prefix)
 
 
 def model_extensions(definitions: Dict[str, Any], file: str
@@ -69,9 +67,7 @@ class BoundOperation:
         self.func = func
         self.steps: List[Step] = list(steps or [])
         self.params = [
-            ParamReader(p, api.deref,
-                        api.validator(p["schema"], REQUEST,
-                                      f"{p['in']} parameter '{p['name']}'"),
+            ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
                         api.models.converter(p["schema"]))
             for p in op["params"]]
         self.strict = bool(getattr(limits, "strict", False))
@@ -81,7 +77,7 @@ class BoundOperation:
         body = op.get("body")
         if body:
             self.form_kwargs = bool(body.get("form_fields"))
-            checks = {ct: api.validator(s, REQUEST, "body") for ct, s in body["content"].items()}
+            checks = {ct: api.checks.get(body_key(api.name, op, ct)) for ct in body["content"]}
             if self.strict:
                 checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
                                                         api.models._properties))
@@ -96,7 +92,7 @@ class BoundOperation:
         specs = {}
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])
-            specs[status] = ResponseSpec(ct, api.validator(schema, RESPONSE, ""),
+            specs[status] = ResponseSpec(ct, api.checks.get(response_key(api.name, op, status)),
                                          schema is not None)
         self.responses = ResponseWriter(self.id, specs)
 

@@ -61,7 +61,13 @@ class SchemaValidator:
 
 def make_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
                    prefix: str) -> Optional[Callable[[Any], Optional[str]]]:
-    """A check function for the schema, or None when the schema accepts everything."""
+    """A check function for the schema, or None when the schema accepts everything: compiled
+    to Python by fastcheck, or openapi-schema-validator where fastcheck does not mirror it."""
     if schema is None or schema == {} or schema is True:
         return None
-    return SchemaValidator(schema, definitions, dialect, context, prefix).check
+    from ..fastcheck import Unsupported, compile_checker
+
+    try:
+        return compile_checker(schema, definitions, dialect, context, prefix)
+    except Unsupported:
+        return SchemaValidator(schema, definitions, dialect, context, prefix).check
