@@ -1,0 +1,109 @@
+"""The text of each API's spec, for GET /doc/<api>.yaml and /doc/<api>.json.
+
+Read from `apis/` when it is there (local runs, tests); the Lambda package has no `apis/`
+(Chalice ships only app.py, chalicelib/ and vendor/), so `publish_specs` copies the files into
+`chalicelib/pym_apis/` whenever the compiled form is written, and they are read from there.
+Nothing is read at import (cold starts stay cheap): the first request reads, later ones hit
+the in-memory cache.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+PUBLISHED_DIR = "pym_apis"  # under chalicelib/
+YAML_TYPE = "application/yaml"  # RFC 9512
+JSON_TYPE = "application/json"
+FORMATS = {"yaml": YAML_TYPE, "json": JSON_TYPE}
+
+
+class SpecTexts:
+    """Spec file name per API; texts read on first use and kept, converted on demand."""
+
+    def __init__(self, project_dir: Path, files: Dict[str, str]) -> None:
+        self.project_dir = project_dir
+        self.files = dict(files)  # api name -> file name ("library.yaml")
+        self._cache: Dict[Tuple[str, str], str] = {}
+
+    @classmethod
+    def from_compiled(cls, project_dir: Path, compiled: Dict[str, Any]) -> SpecTexts:
+        return cls(project_dir, {api["name"]: Path(api["file"]).name
+                                 for api in served_apis(compiled)})
+
+    def names(self) -> List[str]:
+        return list(self.files)
+
+    def source_format(self, api: str) -> str:
+        return "json" if self.files[api].endswith(".json") else "yaml"
+
+    def text(self, api: str, fmt: str) -> Optional[str]:
+        """The spec of `api` as `fmt` ("yaml" or "json"); None when the file cannot be found."""
+        if api not in self.files or fmt not in FORMATS:
+            return None
+        key = (api, fmt)
+        if key not in self._cache:
+            original = self._read(self.files[api])
+            if original is None:
+                return None
+            self._cache[key] = original if fmt == self.source_format(api) else _convert(
+                original, fmt)
+        return self._cache[key]
+
+    def _read(self, file_name: str) -> Optional[str]:
+        apis_dir = self.project_dir / "apis"
+        folder = apis_dir if apis_dir.is_dir() else self.project_dir / "chalicelib" / PUBLISHED_DIR
+        try:
+            return (folder / file_name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def served_apis(compiled: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The APIs this service serves: not the specs of other services it calls through a client
+    (root `x-bind-client`), which are no part of its docs."""
+    return [api for api in compiled["apis"] if not api.get("bind_client")]
+
+
+def _convert(text: str, fmt: str) -> str:
+    import yaml  # only when a converted copy is asked for, once per API and format
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if fmt == "json":
+        # default=str: YAML reads an unquoted 2024-01-31 as a date, JSON has no such type.
+        return json.dumps(yaml.load(text, Loader=loader), indent=2, ensure_ascii=False,
+                          default=str) + "\n"
+    return str(yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True))
+
+
+def publish_specs(apis_dir: Path, chalicelib_dir: Path) -> List[str]:
+    """Copy the spec files of `apis_dir` into `chalicelib/pym_apis/`, writing only those that
+    changed and removing those no longer in apis/. Returns the file names written or removed;
+    nothing is done (and no error raised) without apis/ or chalicelib/, or on a read-only disk.
+    """
+    from ..spec.loader import SPEC_SUFFIXES, find_spec_files
+
+    if not apis_dir.is_dir() or not chalicelib_dir.is_dir():
+        return []
+    target = chalicelib_dir / PUBLISHED_DIR
+    changed: List[str] = []
+    try:
+        target.mkdir(exist_ok=True)
+        sources = {path.name: path for path in find_spec_files(apis_dir)}
+        for name, source in sources.items():
+            data = source.read_bytes()
+            copy = target / name
+            if copy.is_file() and copy.read_bytes() == data:
+                continue
+            tmp = copy.with_name(f".{name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, copy)  # atomic: a concurrent reader never sees half a file
+            changed.append(name)
+        for stale in target.iterdir():
+            if stale.suffix in SPEC_SUFFIXES and stale.name not in sources:
+                stale.unlink()
+                changed.append(stale.name)
+    except OSError:
+        return changed
+    return changed
