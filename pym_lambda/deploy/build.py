@@ -1,0 +1,242 @@
+"""Step 1 of a deploy: everything that can be checked without calling AWS.
+
+The project must be a Chalice project whose `.chalice/config.json` names the stage (Chalice
+itself accepts any stage name and would create a new set of resources for a typo). The specs
+are compiled and every binding resolved with the stage's settings; the compiled form is written
+to `chalicelib/pym_compiled.json`, which is all the Lambda package gets (apis/ and
+pym-config.yaml are not shipped).
+
+The functions' environment: Chalice sets a stage's `environment_variables` on its functions,
+and nothing else. A variable that pym-config.yaml reads (`{env: NAME}`, `env_secrets`) and the
+stage does not set would be missing at the functions' start: it is taken from the deploying
+environment and forwarded (named in the plan, its value never printed), or the build fails
+naming it.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+from .errors import DeployError
+
+STEP = "build"
+CHALICE_CONFIG = Path(".chalice") / "config.json"
+DEFAULT_API_GATEWAY_STAGE = "api"  # Chalice's
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    app_name: str
+    stage: str
+    environment_variables: Mapping[str, str]  # top level and stage, as Chalice merges them
+    api_gateway_stage: str = DEFAULT_API_GATEWAY_STAGE
+    lambda_timeout: int = 60
+    manage_iam_role: bool = True  # Chalice's role <app>-<stage>, unless iam_role_arn is given
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    project_dir: Path
+    stage: StageConfig
+    spec_count: int
+    operation_count: int
+    compiled_file: Path
+    compiled_changed: bool
+    forwarded: Tuple[str, ...] = ()  # variable names taken from the deploying environment
+    # The functions' environment: the stage's variables plus the forwarded ones (secrets).
+    function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    warnings: Tuple[str, ...] = ()
+
+    @property
+    def forwarded_values(self) -> Dict[str, str]:
+        return {name: self.function_environment[name] for name in self.forwarded}
+
+
+def read_stage_config(project_dir: Path, stage: str) -> StageConfig:
+    """The stage's Chalice settings; a clear error for a missing project or unknown stage."""
+    path = project_dir / CHALICE_CONFIG
+    if not project_dir.is_dir():
+        raise DeployError(STEP, f"no project folder {project_dir}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise DeployError(STEP, f"no {CHALICE_CONFIG} in {project_dir}: not a Chalice project "
+                                "(use --project-dir)") from None
+    except ValueError as exc:
+        raise DeployError(STEP, f"{CHALICE_CONFIG} is not valid JSON: {exc}") from None
+    stages = config.get("stages") or {}
+    if stage not in stages:
+        known = ", ".join(sorted(stages)) or "none"
+        raise DeployError(STEP, f"unknown stage {stage!r}: {CHALICE_CONFIG} defines {known}")
+    if not config.get("app_name"):
+        raise DeployError(STEP, f"{CHALICE_CONFIG} has no app_name")
+    section = stages[stage] or {}
+    variables = {**(config.get("environment_variables") or {}),
+                 **(section.get("environment_variables") or {})}
+    return StageConfig(
+        app_name=str(config["app_name"]), stage=stage,
+        environment_variables={k: str(v) for k, v in variables.items()},
+        api_gateway_stage=str(section.get("api_gateway_stage")
+                              or config.get("api_gateway_stage") or DEFAULT_API_GATEWAY_STAGE),
+        lambda_timeout=int(section.get("lambda_timeout") or config.get("lambda_timeout") or 60),
+        manage_iam_role=bool({**config, **section}.get("manage_iam_role", True)))
+
+
+def env_references(document: Mapping[str, Any], stage: str) -> List[Tuple[str, str]]:
+    """(config key, variable) for each variable pym-config.yaml reads at the given stage."""
+    merged = _deep_merge({k: v for k, v in document.items() if k != "stages"},
+                         (document.get("stages") or {}).get(stage) or {})
+    found: List[Tuple[str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            if list(value) == ["env"] and isinstance(value["env"], str):
+                found.append((path, value["env"]))
+                return
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+
+    walk(merged, "")
+    found.extend(("env_secrets", str(name)) for name in merged.get("env_secrets") or [])
+    return found
+
+
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def function_environment(stage: StageConfig, document: Mapping[str, Any],
+                         environ: Mapping[str, str]) -> Tuple[Dict[str, str], Tuple[str, ...]]:
+    """The functions' variables and the names forwarded from `environ` (see module doc)."""
+    variables = dict(stage.environment_variables)
+    forwarded: List[str] = []
+    missing: List[str] = []
+    for key, name in env_references(document, stage.stage):
+        if name in variables or name in forwarded:
+            continue
+        if environ.get(name):
+            variables[name] = environ[name]
+            forwarded.append(name)
+        else:
+            missing.append(f"{name} (pym-config.yaml {key})")
+    if missing:
+        raise DeployError(STEP, f"stage {stage.stage}: {', '.join(missing)} not set: export it "
+                                "before deploying (it is forwarded to the functions), or set it "
+                                f"in {CHALICE_CONFIG} stages.{stage.stage}.environment_variables")
+    return variables, tuple(forwarded)
+
+
+def build_project(project_dir: Path, stage: str,
+                  environ: Optional[Mapping[str, str]] = None) -> BuildResult:
+    """Check and compile the project for `stage`; call inside `project_imports(project_dir)`."""
+    from ..config import ConfigError, load_settings
+    from ..errors import SpecErrors
+    from ..runtime.app import COMPILED_FILE, bind_operations, compile_project, specs_fingerprint
+
+    environ = os.environ if environ is None else environ
+    stage_config = read_stage_config(project_dir, stage)
+    for required in ("app.py", "apis"):
+        if not (project_dir / required).exists():
+            raise DeployError(STEP, f"no {required} in {project_dir}")
+    try:
+        compiled = compile_project(project_dir)
+        variables, forwarded = function_environment(stage_config, compiled.get("config") or {},
+                                                    environ)
+        settings = load_settings(project_dir, stage=stage, environ={**environ, **variables})
+        operations = bind_operations(compiled, settings)
+    except SpecErrors as exc:
+        problems = [str(e) for e in exc.errors]
+        raise DeployError(STEP, f"{len(problems)} spec problem(s): " + "; ".join(problems),
+                          hint="`pym-lambda validate` lists them") from None
+    except ConfigError as exc:
+        raise DeployError(STEP, f"pym-config.yaml: {exc}") from None
+    compiled["fingerprint"] = specs_fingerprint(project_dir / "apis")
+    target = project_dir / "chalicelib" / COMPILED_FILE
+    changed = _write_compiled_if_changed(target, compiled)
+    return BuildResult(
+        project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
+        operation_count=len(operations), compiled_file=target, compiled_changed=changed,
+        forwarded=forwarded, function_environment=variables,
+        warnings=tuple(_packaging_warnings(project_dir)))
+
+
+def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:
+    """Write the compiled form, and what write_compiled derives from it (the prebuilt checks,
+    the published specs); True if a byte changed. Same bytes, same package: Chalice hashes the
+    files' contents, so an unchanged project redeploys the same code."""
+    from ..runtime.app import write_compiled
+
+    target.parent.mkdir(exist_ok=True)
+    before = _generated_files(target.parent)
+    if os.environ.get("PYM_NO_COMPILE_CACHE"):
+        raise DeployError(STEP, "PYM_NO_COMPILE_CACHE is set: unset it, the Lambda package needs "
+                                f"chalicelib/{target.name}")
+    if not write_compiled(target, compiled):
+        raise DeployError(STEP, f"cannot write {target}")
+    return _generated_files(target.parent) != before
+
+
+def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(chalicelib.glob("pym_*")) if p.is_file()}
+
+
+def _packaging_warnings(project_dir: Path) -> List[str]:
+    # Chalice ships app.py, chalicelib/, vendor/ and requirements.txt's packages, nothing else.
+    requirements = project_dir / "requirements.txt"
+    listed = requirements.is_file() and any(
+        name in requirements.read_text(encoding="utf-8").lower()
+        for name in ("pym-lambda", "pym_lambda"))
+    if listed or (project_dir / "vendor" / "pym_lambda").is_dir():
+        return []
+    return ["the Lambda package will not contain pym_lambda: list pym-lambda and its runtime "
+            "dependencies in requirements.txt, or copy the package into vendor/"]
+
+
+# --- the process around a build: the project's modules and the stage's environment -----------
+
+def _is_project_module(name: str) -> bool:
+    return name == "app" or name == "chalicelib" or name.startswith("chalicelib.")
+
+
+@contextlib.contextmanager
+def project_imports(project_dir: Path) -> Iterator[None]:
+    """Import `app` and `chalicelib` from `project_dir` (as Chalice does); modules of those names
+    loaded before are set aside and put back afterwards, with sys.path."""
+    saved_path = list(sys.path)
+    saved = {n: m for n, m in sys.modules.items() if _is_project_module(n)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(project_dir))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if _is_project_module(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        sys.path[:] = saved_path
+
+
+@contextlib.contextmanager
+def scoped_environ(updates: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with `updates` for the duration: app.py is imported with the stage's
+    variables (Chalice's loader also writes them into os.environ), then everything is undone."""
+    saved = dict(os.environ)
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

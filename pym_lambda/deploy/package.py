@@ -1,0 +1,120 @@
+"""`pym-lambda package --stage S --out DIR`: the stage as infrastructure as code.
+
+Chalice's CloudFormation (SAM) output, `sam.json` and `deployment.zip`, completed with what
+Chalice leaves out and `deploy` adds: each task queue and its DLQ (redrive policy, visibility
+timeout; kept when the stack is deleted, as `delete` keeps them), the SQS events reading those
+queues (so CloudFormation creates them first) with FunctionResponseTypes
+[ReportBatchItemFailures]. Variables forwarded from the environment (secrets) become NoEcho
+parameters: their values are never written to the template.
+
+Deploy it with `aws cloudformation package` then `aws cloudformation deploy --capabilities
+CAPABILITY_IAM --parameter-overrides JWTSECRET=...`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from ..tasks.queues import QueueDefinition
+from .aws_access import resolve_region
+from .errors import DeployError, one_line
+from .plan import task_queue_definitions
+from .prepare import DeployOptions, prepared
+
+
+def logical_id(*parts: str) -> str:
+    """CloudFormation logical id: ("TaskQueue", "emails-high") -> TaskQueueEmailsHigh,
+    JWT_SECRET -> JwtSecret."""
+    words = [w for p in parts for w in re.split(r"[^A-Za-z0-9]+", p) if w]
+    return "".join(w.capitalize() if w.isupper() else w[:1].upper() + w[1:] for w in words)
+
+
+def queue_resources(definitions: Sequence[QueueDefinition]) -> Dict[str, Dict[str, Any]]:
+    resources: Dict[str, Dict[str, Any]] = {}
+    for d in definitions:
+        queue_id, dlq_id = logical_id("TaskQueue", d.queue), logical_id("TaskQueue", d.queue, "Dlq")
+        retain = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+        resources[dlq_id] = {"Type": "AWS::SQS::Queue", **retain, "Properties": {
+            "QueueName": d.dlq_name, "MessageRetentionPeriod": d.dlq_retention_seconds,
+            "MaximumMessageSize": d.maximum_message_size}}
+        resources[queue_id] = {"Type": "AWS::SQS::Queue", **retain, "Properties": {
+            "QueueName": d.name, "VisibilityTimeout": d.visibility_timeout,
+            "MessageRetentionPeriod": d.message_retention_seconds,
+            "MaximumMessageSize": d.maximum_message_size,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                              "maxReceiveCount": d.max_receive_count}}}
+    return resources
+
+
+def merge_queues(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> int:
+    """Add the queues; point each SQS event at its queue's ARN, with partial batch responses.
+    Returns how many events were completed."""
+    resources = template.setdefault("Resources", {})
+    resources.update(queue_resources(definitions))
+    by_name = {d.name: logical_id("TaskQueue", d.queue) for d in definitions}
+    completed = 0
+    for resource in list(resources.values()):
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]
+            text = json.dumps(queue)
+            name = next((n for n in by_name if text.endswith(f':{n}"}}')), None)
+            if name is None:
+                raise DeployError("package", f"an SQS event reads {text}, no task queue")
+            event["Properties"]["Queue"] = {"Fn::GetAtt": [by_name[name], "Arn"]}
+            event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            completed += 1
+    return completed
+
+
+def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
+    """Forwarded variables as NoEcho parameters, referenced by every function."""
+    if not forwarded:
+        return
+    parameters = template.setdefault("Parameters", {})
+    for name in forwarded:
+        parameters[logical_id(name)] = {
+            "Type": "String", "NoEcho": True,
+            "Description": f"{name} for the functions (read by pym-config.yaml)"}
+    for resource in template.get("Resources", {}).values():
+        variables = (resource.get("Properties", {}).get("Environment") or {}).get("Variables")
+        if resource.get("Type") == "AWS::Serverless::Function" and variables is not None:
+            for name in forwarded:
+                variables[name] = {"Ref": logical_id(name)}
+
+
+def set_runtime(template: Dict[str, Any], runtime: str) -> None:
+    """Chalice writes the Python running it (python3.11 under 3.11) as every function's
+    runtime; --runtime names another one, e.g. when that one is deprecated by AWS. Only
+    right when the package has no compiled dependencies, or they were built for it."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["Runtime"] = runtime
+
+
+def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = None,
+                echo: Callable[[str], None] = print) -> List[Path]:
+    resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
+    with prepared(options, echo) as ready:
+        definitions = task_queue_definitions(ready.graph, ready.task_settings,
+                                             ready.graph.workers)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            sam = ready.project.package(out_dir)
+        except Exception as exc:
+            raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+        template = json.loads(sam.read_text(encoding="utf-8"))
+        events = merge_queues(template, definitions)
+        parameterise(template, ready.build.forwarded)
+        if runtime:
+            set_runtime(template, runtime)
+        sam.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+        echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
+             "batch responses" + (f", parameters {', '.join(ready.build.forwarded)}"
+                                  if ready.build.forwarded else ""))
+        return [sam, out_dir / "deployment.zip"]

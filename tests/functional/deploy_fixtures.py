@@ -1,0 +1,296 @@
+"""Helpers of the deploy tests: the example project in a tmp folder, moto (in process or as a
+server on 127.0.0.1), the moto gaps lived with (test-only, never in shipped code), and a
+sandbox for the framework's process-wide state (a deploy imports the project's app.py, which
+configures tasks, models and settings for its stage).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import shutil
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import botocore.handlers
+import pytest
+from botocore.stub import Stubber
+
+from pym_lambda.aws import aws_client, reset_aws_clients
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+APP = "pym-library"
+STAGE = "prod"
+PROD_SECRET = "prod-secret-for-the-rehearsal-0123456789abcdef"
+WORKER = f"{APP}-{STAGE}-pym_task_worker_default"
+API_FUNCTION = f"{APP}-{STAGE}"
+QUEUE = f"{APP}-{STAGE}-default"
+DLQ = f"{QUEUE}-dlq"
+BUCKET = f"{APP}-pym-deployments-123456789012"
+
+
+def copy_example(target: Path, with_infra: bool = False) -> Path:
+    """The example service as a user's project: no requirements.txt (no pip download), no
+    compiled form or prebuilt checks (deploy writes them, as in a fresh clone)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("app.py", "chalicelib", "apis", "pym-config.yaml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "pym_compiled.json",
+                                                          "pym_validators.bin", "pym_apis"))
+        else:
+            shutil.copy(source, target / name)
+    (target / ".chalice").mkdir()
+    shutil.copy(ROOT / ".chalice" / "config.json", target / ".chalice" / "config.json")
+    if with_infra:
+        shutil.copytree(ROOT / "infra" / "beanstalk", target / "infra" / "beanstalk",
+                        ignore=shutil.ignore_patterns(".mypy_cache", "__pycache__"))
+    return target
+
+
+# --- moto -----------------------------------------------------------------------------------
+
+def _as_openapi3(document: Dict[str, Any]) -> Dict[str, Any]:
+    """moto imports OpenAPI 3 with info.description only; Chalice sends Swagger 2.0."""
+    document = copy.deepcopy(document)
+    if document.pop("swagger", None):
+        document["openapi"] = "3.0.1"
+    info = document.setdefault("info", {})
+    info.setdefault("description", info.get("title", "api"))
+    return document
+
+
+def patch_moto_apigateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.apigateway.models import APIGatewayBackend
+
+    original_import = APIGatewayBackend.import_rest_api
+    original_put = APIGatewayBackend.put_rest_api
+
+    def import_rest_api(self: Any, api_doc: Dict[str, Any], fail_on_warnings: bool) -> Any:
+        return original_import(self, _as_openapi3(api_doc), fail_on_warnings)
+
+    def put_rest_api(self: Any, function_id: str, api_doc: Dict[str, Any],
+                     fail_on_warnings: bool, mode: str = "merge") -> Any:
+        return original_put(self, function_id, _as_openapi3(api_doc), fail_on_warnings, mode)
+
+    monkeypatch.setattr(APIGatewayBackend, "import_rest_api", import_rest_api)
+    monkeypatch.setattr(APIGatewayBackend, "put_rest_api", put_rest_api)
+
+
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch, endpoint: Optional[str] = None
+                         ) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "PYM_STAGE",
+                 "PYM_TASKS_INLINE", "PYM_APP_NAME", "PYM_STATE_BUCKET", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("JWT_SECRET", PROD_SECRET)
+    if endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    reset_aws_clients()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+class AwsCallCounter:
+    """Counts every AWS API call of every botocore session made while installed (a
+    'before-call' handler in botocore's built-in list, which each new session registers)."""
+
+    def __init__(self) -> None:
+        self.calls: List[str] = []
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        self.calls.append(getattr(model, "name", "?"))
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> AwsCallCounter:
+        handlers = list(botocore.handlers.BUILTIN_HANDLERS) + [("before-call", self)]
+        monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+        reset_aws_clients()
+        return self
+
+
+# --- Beanstalk: moto lacks these calls; a Stubber answers them, moto the rest ---------------
+
+STUBBED_EB_CALLS = ("create_application_version", "update_environment",
+                    "terminate_environment")
+
+
+class HalfStubbedClient:
+    """A moto-backed client whose STUBBED_EB_CALLS go to a botocore Stubber instead."""
+
+    def __init__(self, real: Any) -> None:
+        import boto3
+
+        self.real = real
+        self.stubbed = boto3.client("elasticbeanstalk", region_name=REGION)
+        self.stubber = Stubber(self.stubbed)
+        self.stubber.activate()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stubbed if name in STUBBED_EB_CALLS else self.real, name)
+
+
+def clients_with(overrides: Dict[str, Any]) -> Callable[[str], Any]:
+    return lambda service: overrides.get(service) or aws_client(service, REGION)
+
+
+def set_moto_environment(app: str, env_name: str, **attributes: Any) -> None:
+    """What Beanstalk would do by itself after a deploy: turn Green, get a CNAME."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.elasticbeanstalk.models import eb_backends
+
+    environment = eb_backends[DEFAULT_ACCOUNT_ID][REGION].applications[app].environments[
+        env_name]
+    for name, value in attributes.items():
+        setattr(environment, name, value)
+
+
+@contextlib.contextmanager
+def ping_server() -> Iterator[str]:
+    """A stand-in for the deployed container on 127.0.0.1: GET /ping -> {}."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = b"{}" if self.path == "/ping" else b'{"error": "UNKNOWN_PATH"}'
+            self.send_response(200 if self.path == "/ping" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- the framework's process-wide state -------------------------------------------------------
+
+@contextlib.contextmanager
+def framework_state_sandbox() -> Iterator[None]:
+    """Snapshot pym_lambda's module globals (settings, registries, caches) and put them back,
+    so that deploying the example for prod leaves the rest of the suite its dev app."""
+    from pym_lambda.runtime.models import models
+    from pym_lambda.tasks import decorator
+
+    modules = {name: module for name, module in sys.modules.items()
+               if name == "pym_lambda" or name.startswith("pym_lambda.")}
+    bindings = {name: dict(vars(module)) for name, module in modules.items()}
+    contents = {name: {key: copy.copy(value) for key, value in values.items()
+                       if isinstance(value, (dict, list))}
+                for name, values in bindings.items()}
+    saved_models = dict(models._by_api)
+    logger = logging.getLogger("pym_lambda")
+    level = logger.level
+    decorator._registry.clear()  # only the project's tasks: its queues' max attempts
+    try:
+        yield
+    finally:
+        for name, module in modules.items():
+            for key, value in bindings[name].items():
+                if vars(module).get(key) is not value:
+                    setattr(module, key, value)
+                elif key in contents[name]:
+                    saved = contents[name][key]
+                    if isinstance(value, dict):
+                        value.clear()
+                        value.update(saved)
+                    else:
+                        value[:] = saved
+        models._by_api.clear()
+        models._by_api.update(saved_models)
+        logger.setLevel(level)
+        reset_aws_clients()
+
+
+def deployed_state(project: Path) -> Dict[str, Any]:
+    return dict(json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text()))
+
+
+@contextlib.contextmanager
+def deploy_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
+                   in_process_moto: bool = True, with_infra: bool = False) -> Iterator[Path]:
+    """The example project in tmp_path, fake credentials, moto in process (unless the caller
+    runs a server), and the framework's state put back afterwards."""
+    from moto import mock_aws
+
+    project = copy_example(tmp_path / "service", with_infra=with_infra)
+    fake_aws_environment(monkeypatch)
+    patch_moto_apigateway(monkeypatch)
+    with framework_state_sandbox():
+        if in_process_moto:
+            with mock_aws():
+                yield project
+        else:
+            yield project
+
+
+def invoke(command: Any, *args: str) -> Any:
+    """Run a click command in process; the result has .exit_code and .output."""
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(command, list(args), catch_exceptions=False)
+
+
+def serve(port: int) -> None:
+    """A moto server on 127.0.0.1 with the API Gateway conversion above, for the README's
+    rehearsal: `python -m tests.functional.deploy_fixtures --port 5000`."""
+    import time
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    patcher = pytest.MonkeyPatch()
+    patch_moto_apigateway(patcher)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    print(f"moto server (with the API Gateway Swagger 2.0 import) on http://127.0.0.1:{port}; "
+          "Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        patcher.undo()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=serve.__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    serve(parser.parse_args().port)

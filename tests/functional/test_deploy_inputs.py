@@ -1,0 +1,163 @@
+"""`pym-lambda deploy` on bad input, and --dry-run: a clear one-line error and exit 1, never a
+traceback, and no AWS call before the problems that can be found without one."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pym_lambda.deploy.cli import deploy
+
+from .deploy_fixtures import (
+    DLQ,
+    QUEUE,
+    REGION,
+    STAGE,
+    AwsCallCounter,
+    deploy_sandbox,
+    invoke,
+)
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The example project, fake credentials, no moto: any AWS call would be counted (and
+    fail)."""
+    with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+        yield project, AwsCallCounter().install(monkeypatch)
+
+
+def run(project: Path, *args: str) -> Any:
+    return invoke(deploy, "--stage", STAGE, "--project-dir", str(project), *args)
+
+
+def assert_clean_failure(result: Any, message: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("target", ["lambda", "beanstalk"])
+def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str,
+                                                        tmp_path: Path) -> None:
+    project, counter = offline
+    if target == "beanstalk":
+        from .deploy_fixtures import copy_example
+
+        project = copy_example(tmp_path / "with-infra", with_infra=True)
+    result = run(project, "--dry-run", "--target", target)
+    assert result.exit_code == 0, result.output
+    assert f"queue {QUEUE} (visibility 360 s, to DLQ {DLQ} after 3 receives)" in result.output
+    assert "dry run: stopped before any AWS call" in result.output
+    if target == "lambda":
+        assert "function pym-library-prod (app.app" in result.output
+        assert "ReportBatchItemFailures" in result.output
+    else:
+        assert "Dockerfile and Dockerrun.aws.json at its root" in result.output
+        assert "environment pym-library-prod: create or update" in result.output
+    assert "JWT_SECRET" in result.output and "prod-secret" not in result.output
+    assert counter.calls == []
+    # The build wrote the compiled form the Lambda package needs.
+    assert json.loads((project / "chalicelib" / "pym_compiled.json").read_text())["apis"]
+
+
+def test_an_unknown_stage_is_refused(offline: Any) -> None:
+    project, counter = offline
+    result = invoke(deploy, "--stage", "staging", "--project-dir", str(project), "--yes")
+    assert_clean_failure(result, "error: build: unknown stage 'staging': .chalice/config.json "
+                                 "defines dev, prod")
+    assert counter.calls == []
+
+
+def test_a_folder_that_is_no_chalice_project_is_refused(offline: Any, tmp_path: Path) -> None:
+    result = invoke(deploy, "--stage", STAGE, "--project-dir", str(tmp_path), "--yes")
+    assert_clean_failure(result, "no .chalice/config.json in")
+
+
+def test_a_spec_that_does_not_compile_fails_the_build(offline: Any) -> None:
+    project, counter = offline
+    spec = project / "apis" / "library.yaml"
+    spec.write_text(spec.read_text().replace("#/components/schemas/Book'",
+                                             "#/components/schemas/Missing'", 1))
+    result = run(project, "--yes")
+    assert_clean_failure(result, "error: build: ")
+    assert "spec problem(s)" in result.output and "Missing" in result.output
+    assert counter.calls == []
+
+
+def test_a_secret_the_config_reads_must_be_set(offline: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    project, counter = offline
+    monkeypatch.delenv("JWT_SECRET")
+    result = run(project, "--yes")
+    assert_clean_failure(result, "error: build: stage prod: JWT_SECRET (pym-config.yaml "
+                                 "jwt.secret) not set")
+    assert counter.calls == []
+
+
+@pytest.mark.parametrize("missing", ["credentials", "region"])
+def test_missing_credentials_or_region_stop_before_any_call(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, missing: str) -> None:
+    project, counter = offline
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    if missing == "credentials":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        expected = "error: aws: no AWS credentials: set AWS_ACCESS_KEY_ID"
+    else:
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        expected = "error: aws: no AWS region: set AWS_REGION"
+    assert_clean_failure(run(project, "--yes"), expected)
+    assert counter.calls == []
+
+
+def test_a_queue_with_a_conflicting_configuration_stops_before_chalice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with deploy_sandbox(tmp_path, monkeypatch) as project:
+        counter = AwsCallCounter().install(monkeypatch)
+        sqs = boto3.client("sqs", region_name=REGION)
+        other = sqs.create_queue(QueueName="someone-elses-dlq")["QueueUrl"]
+        other_arn = sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        sqs.create_queue(QueueName=QUEUE, Attributes={"RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": other_arn, "maxReceiveCount": 3})})
+        result = run(project, "--yes", "--skip-verify")
+        assert_clean_failure(result, "error: queues: queue configuration conflict: "
+                                     f"{QUEUE}: RedrivePolicy sends to someone-elses-dlq")
+        assert f"queue {QUEUE}" in result.output  # what exists is listed
+        assert boto3.client("lambda", region_name=REGION).list_functions()["Functions"] == []
+        assert "GetQueueUrl" in counter.calls  # the hook the offline tests rely on counts
+
+
+def test_verify_checks_ping_and_version_and_gives_up_at_a_deadline() -> None:
+    from pym_lambda.deploy.errors import DeployError
+    from pym_lambda.deploy.verify import verify_service
+
+    from .deploy_fixtures import ping_server
+
+    with ping_server() as address:
+        assert verify_service(f"http://{address}/", ("/ping",)) == [
+            f"GET http://{address}/ping -> 200 {{}}"]
+        with pytest.raises(DeployError) as failed:
+            verify_service(f"http://{address}", ("/ping", "/version"), deadline_seconds=0)
+    assert str(failed.value) == (f"verify: GET http://{address}/version answered 404: "
+                                 "{'error': 'UNKNOWN_PATH'}")
+    assert "rollback" in failed.value.hint
+
+
+def test_the_runtime_never_imports_the_deploy_code() -> None:
+    import subprocess
+    import sys
+
+    from .deploy_fixtures import ROOT
+
+    code = ("import sys, pym_lambda, pym_lambda.runtime.app, pym_lambda.tasks.worker; "
+            "print([m for m in sys.modules if m.startswith('pym_lambda.deploy')])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert out.strip() == "[]"

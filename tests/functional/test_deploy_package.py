@@ -1,0 +1,64 @@
+"""`pym-lambda package`: Chalice's SAM template completed with the task queues, DLQs and
+partial batch responses, which cfn-lint accepts with no finding."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pym_lambda.deploy.cli import package
+
+from .deploy_fixtures import DLQ, PROD_SECRET, QUEUE, STAGE, deploy_sandbox, invoke
+
+# Chalice names the Python running it; cfn-lint (E2533) flags runtimes AWS has deprecated, as
+# python3.11 is by now: the template names a current one.
+RUNTIME = "python3.13"
+
+
+def cfn_lint() -> str:
+    beside = Path(sys.executable).with_name("cfn-lint")  # this environment's first
+    found = str(beside) if beside.exists() else shutil.which("cfn-lint")
+    if not found:
+        pytest.skip("cfn-lint is not installed (pip install cfn-lint)")
+    return found
+
+
+def lint(command: str, template: Path) -> str:
+    run = subprocess.run([command, str(template)], capture_output=True, text=True, timeout=120)
+    return run.stdout + run.stderr
+
+
+def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    command = cfn_lint()
+    with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project:
+        out = tmp_path / "out"
+        result = invoke(package, "--stage", STAGE, "--project-dir", str(project),
+                        "--out", str(out), "--runtime", RUNTIME)
+        assert result.exit_code == 0, result.output
+        assert "1 task queue(s) with DLQs, 1 SQS event(s)" in result.output
+    text = (out / "sam.json").read_text()
+    assert PROD_SECRET not in text  # the secret is a NoEcho parameter, never in the file
+    template = json.loads(text)
+    resources = template["Resources"]
+    queue, dlq = resources["TaskQueueDefault"], resources["TaskQueueDefaultDlq"]
+    assert queue["Properties"]["QueueName"] == QUEUE
+    assert queue["Properties"]["VisibilityTimeout"] == 360
+    assert queue["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["TaskQueueDefaultDlq", "Arn"]},
+        "maxReceiveCount": 3}
+    assert dlq["Properties"]["QueueName"] == DLQ and dlq["DeletionPolicy"] == "Retain"
+    worker = resources["PymTaskWorkerDefault"]["Properties"]
+    assert worker["Handler"] == "app.pym_task_worker_default"
+    [event] = worker["Events"].values()
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["TaskQueueDefault", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert template["Parameters"]["JwtSecret"]["NoEcho"] is True
+    assert worker["Environment"]["Variables"]["JWT_SECRET"] == {"Ref": "JwtSecret"}
+    assert worker["Runtime"] == RUNTIME
+    assert (out / "deployment.zip").is_file()
+    assert lint(command, out / "sam.json") == ""

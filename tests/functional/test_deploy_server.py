@@ -1,0 +1,65 @@
+"""The rehearsal of the README: `pym-lambda deploy` against a moto server on 127.0.0.1
+(AWS_ENDPOINT_URL), as a new user runs it from a fresh clone, then deploy again and delete."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pym_lambda.deploy.cli import delete, deploy
+
+from .deploy_fixtures import (
+    API_FUNCTION,
+    DLQ,
+    QUEUE,
+    REGION,
+    STAGE,
+    WORKER,
+    deploy_sandbox,
+    fake_aws_environment,
+    invoke,
+    moto_server,
+)
+
+
+def test_deploy_against_a_moto_server_on_localhost(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project, \
+            moto_server() as endpoint:
+        fake_aws_environment(monkeypatch, endpoint=endpoint)
+
+        def client(service: str) -> Any:  # AWS_ENDPOINT_URL points it at the server
+            return boto3.client(service, region_name=REGION)
+
+        args = ("--stage", STAGE, "--yes", "--skip-verify", "--project-dir", str(project))
+        first = invoke(deploy, *args)
+        assert first.exit_code == 0, first.output
+        assert f"endpoint {endpoint}" in first.output
+        functions = {f["FunctionName"]: f["Handler"]
+                     for f in client("lambda").list_functions()["Functions"]}
+        assert functions == {API_FUNCTION: "app.app", WORKER: "app.pym_task_worker_default"}
+        [mapping] = client("lambda").list_event_source_mappings()["EventSourceMappings"]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        sqs = client("sqs")
+        url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+            "Attributes"]
+        assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith(DLQ)
+        [api] = client("apigateway").get_rest_apis()["items"]
+        assert client("apigateway").get_stages(restApiId=api["id"])["item"][0][
+            "stageName"] == "api"
+
+        second = invoke(deploy, *args)
+        assert second.exit_code == 0, second.output
+        assert "version: 1 unchanged" in second.output
+        assert len(client("lambda").list_event_source_mappings()["EventSourceMappings"]) == 1
+        assert len(client("apigateway").get_rest_apis()["items"]) == 1
+
+        removed = invoke(delete, "--stage", STAGE, "--yes", "--include-queues",
+                         "--project-dir", str(project))
+        assert removed.exit_code == 0, removed.output
+        assert client("lambda").list_functions()["Functions"] == []
+        assert sqs.list_queues().get("QueueUrls", []) == []
