@@ -138,14 +138,19 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
         _fail([str(exc)])
 
 
-def _add_task_commands() -> None:
+def _add_commands() -> None:
+    # Each family of commands lives with its code; imported here, never by the runtime.
+    from .acceptance import acceptance_test
+    from .deploy.cli import COMMANDS as deploy_commands
+    from .local_stack import local
+    from .scaffold import new
     from .tasks.cli import tasks, worker
 
-    main.add_command(tasks)
-    main.add_command(worker)
+    for command in (tasks, worker, new, local, acceptance_test, *deploy_commands):
+        main.add_command(command)
 
 
-_add_task_commands()
+_add_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
