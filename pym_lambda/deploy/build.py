@@ -169,7 +169,7 @@ def build_project(project_dir: Path, stage: str,
         project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
         forwarded=forwarded, function_environment=variables,
-        warnings=tuple(_packaging_warnings(project_dir)))
+        warnings=tuple(_vendor_framework(project_dir)))
 
 
 def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:
@@ -192,16 +192,35 @@ def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(chalicelib.glob("pym_*")) if p.is_file()}
 
 
-def _packaging_warnings(project_dir: Path) -> List[str]:
-    # Chalice ships app.py, chalicelib/, vendor/ and requirements.txt's packages, nothing else.
+# What the Lambda needs of pym_lambda: not the build-time commands.
+_BUILD_TIME_ONLY = ("__pycache__", "*.pyc", "deploy", "scaffold", "testing", "cli.py",
+                    "local_stack.py", "acceptance.py")
+
+
+def _vendor_framework(project_dir: Path) -> List[str]:
+    """Chalice ships app.py, chalicelib/, vendor/ and requirements.txt's packages, nothing else:
+    unless requirements.txt lists pym-lambda, copy the framework into vendor/pym_lambda (anew
+    at each build, so it is the version that built the specs)."""
     requirements = project_dir / "requirements.txt"
-    listed = requirements.is_file() and any(
-        name in requirements.read_text(encoding="utf-8").lower()
-        for name in ("pym-lambda", "pym_lambda"))
-    if listed or (project_dir / "vendor" / "pym_lambda").is_dir():
+    text = requirements.read_text(encoding="utf-8").lower() if requirements.is_file() else ""
+    if "pym-lambda" in text or "pym_lambda" in text:
         return []
-    return ["the Lambda package will not contain pym_lambda: list pym-lambda and its runtime "
-            "dependencies in requirements.txt, or copy the package into vendor/"]
+    import shutil
+
+    import pym_lambda
+
+    target = project_dir / "vendor" / "pym_lambda"
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(Path(pym_lambda.__file__).parent, target,
+                        ignore=shutil.ignore_patterns(*_BUILD_TIME_ONLY))
+    except OSError as exc:
+        raise DeployError(STEP, f"cannot copy pym_lambda into {target}: {exc}") from None
+    if not text.strip():
+        return ["requirements.txt lists no package: the Lambda gets pym_lambda (vendor/) but "
+                "not its dependencies (pyjwt, requests...) unless the runtime has them"]
+    return []
 
 
 # --- the process around a build: the project's modules and the stage's environment -----------

@@ -106,19 +106,36 @@ def confirm(question: str, assume_yes: bool) -> None:
               help="Beanstalk: seconds to wait for a healthy environment.")
 @click.option("--solution-stack", default=None,
               help="Beanstalk: platform for a new environment (default: the newest Docker one).")
+@click.option("--acceptance", is_flag=True,
+              help="After /ping, run the service's acceptance tests (tests/acceptance/) "
+                   "against the deployed URL, as pymdeploy did.")
 @report_errors
 def deploy(stage: str, project_dir: str, region: Optional[str], state_bucket: Optional[str],
            target: str, assume_yes: bool, dry_run: bool, skip_verify: bool,
-           wait_timeout: float, solution_stack: Optional[str]) -> None:
+           wait_timeout: float, solution_stack: Optional[str], acceptance: bool) -> None:
     """Build, plan, apply, verify and summarise a deployment of the stage."""
     options = DeployOptions(Path(project_dir), stage, target=target, dry_run=dry_run,
                             skip_verify=skip_verify, state_bucket=state_bucket, region=region,
                             wait_timeout=wait_timeout, solution_stack=solution_stack)
-    run_deploy(options, assume_yes=assume_yes)
+    run_deploy(options, assume_yes=assume_yes, acceptance=acceptance)
+
+
+def run_acceptance(options: DeployOptions, outcome: Any, emit: Callable[[str], None]) -> None:
+    """The acceptance tests against the deployed URL; a failure fails the verify step."""
+    from ..acceptance import run_acceptance_tests
+
+    url = getattr(outcome, "api_url", None) or getattr(outcome, "url", None)
+    if not url:
+        raise DeployError("verify", "no deployed URL to run the acceptance tests against")
+    emit(f"acceptance tests against {url}")
+    code = run_acceptance_tests(options.project_dir, url=str(url), stage=options.stage)
+    if code != 0:
+        raise DeployError("verify", f"the acceptance tests failed (pytest exit code {code})")
+    emit("acceptance tests passed")
 
 
 def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any = None,
-               echo: Callable[[str], None] = click.echo) -> None:
+               echo: Callable[[str], None] = click.echo, acceptance: bool = False) -> None:
     """The deploy command's work; `clients` (service -> client) is for tests."""
     from .aws_access import check_access, client_factory
     from .prepare import prepared
@@ -152,6 +169,8 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
         progress.step("verify", "skipped" if options.skip_verify else "")
         for line in deployment.verify():
             progress.detail(line)
+        if acceptance:
+            run_acceptance(options, outcome, progress.detail)
         progress.step("summary")
         for line in outcome.summary_lines():
             progress.detail(line)

@@ -161,3 +161,41 @@ def test_the_runtime_never_imports_the_deploy_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.strip() == "[]"
+
+
+def test_deploy_acceptance_runs_the_tests_against_the_deployed_url(monkeypatch, tmp_path):
+    """--acceptance hands the deployed URL to the acceptance runner; a failure fails verify."""
+    from types import SimpleNamespace
+
+    from pym_lambda import acceptance
+    from pym_lambda.deploy.cli import run_acceptance
+    from pym_lambda.deploy.errors import DeployError
+    from pym_lambda.deploy.prepare import DeployOptions
+
+    calls = []
+    monkeypatch.setattr(acceptance, "run_acceptance_tests",
+                        lambda root, **kw: calls.append((root, kw)) or (1 if kw["url"] ==
+                                                                       "http://bad" else 0))
+    options = DeployOptions(tmp_path, "prod")
+    lines = []
+    run_acceptance(options, SimpleNamespace(api_url="https://x.example/api/"), lines.append)
+    assert calls[-1] == (tmp_path, {"url": "https://x.example/api/", "stage": "prod"})
+    assert lines[-1] == "acceptance tests passed"
+    with pytest.raises(DeployError, match="acceptance tests failed"):
+        run_acceptance(options, SimpleNamespace(api_url="http://bad"), lines.append)
+    with pytest.raises(DeployError, match="no deployed URL"):
+        run_acceptance(options, SimpleNamespace(api_url=None), lines.append)
+
+
+def test_build_vendors_the_runtime_of_pym_lambda_into_the_package(tmp_path, monkeypatch):
+    from pym_lambda.deploy.build import build_project, project_imports
+    from tests.functional.deploy_fixtures import copy_example
+
+    project = copy_example(tmp_path / "svc")
+    monkeypatch.setenv("JWT_SECRET", "prod-secret-for-the-build-check-0123456789")
+    with project_imports(project):
+        result = build_project(project, "prod")
+    vendored = project / "vendor" / "pym_lambda"
+    assert (vendored / "runtime" / "app.py").is_file() and (vendored / "fastcheck").is_dir()
+    assert not (vendored / "deploy").exists() and not (vendored / "cli.py").exists()
+    assert any("requirements.txt" in w for w in result.warnings)  # no deps listed there
