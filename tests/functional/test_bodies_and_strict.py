@@ -129,3 +129,37 @@ def test_unknown_query_parameters_and_body_fields(uploads):
         assert client.post("/photos", {"title": "t", "place": {"city": "Oslo"}}).status == 200
     else:
         assert reply.status == 200 and reply.json["album"] == "a"
+
+
+SWAGGER_SPEC = """
+swagger: '2.0'
+info: {title: uploads, version: '1'}
+paths:
+  /photos:
+    post:
+      x-bind-server: tests.functional.test_bodies_and_strict.upload_fields
+      consumes: [multipart/form-data]
+      parameters:
+        - {name: title, in: formData, type: string, required: true, minLength: 2}
+        - {name: rating, in: formData, type: integer, maximum: 5}
+        - {name: image, in: formData, type: file, required: true}
+      responses:
+        '200': {description: ok, schema: {type: object}}
+"""
+
+
+def upload_fields(title, image, rating=None):
+    return {"title": title, "rating": rating, "image_size": len(image)}
+
+
+def test_swagger2_form_data_fields_arrive_as_keyword_arguments(tmp_path):
+    project = make_project(tmp_path, {"uploads": SWAGGER_SPEC})
+    with Client(create_app(project)) as raw:
+        client = JsonClient(raw)
+        body, headers = multipart([("title", "Sunset"), ("rating", "3")],
+                                  {"image": ("s.png", b"\x89PNG" * 10)})
+        reply = client.request("POST", "/photos", body=body, headers=headers)
+        assert reply.json == {"title": "Sunset", "rating": 3, "image_size": 40}, reply
+        body, headers = multipart([("title", "Sunset"), ("rating", "9")], {"image": ("a", b"x")})
+        assert_error(client.request("POST", "/photos", body=body, headers=headers), 400,
+                     "INVALID_PARAMETER", "rating")
