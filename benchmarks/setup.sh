@@ -40,6 +40,7 @@ install_peer powertools "aws-lambda-powertools[validation]"
 # connexion 3: FlaskApp (and its test client) needs the flask extra; the ASGI app runs through
 # starlette's TestClient, which needs httpx.
 install_peer connexion "connexion[flask]" httpx
+install_peer wsgi-throughput flask gunicorn   # benchmarks/wsgi_throughput.py
 
 # PyMacaron: its own venv, so that its old pins (Flask, bravado-core...) cannot downgrade what
 # the other peers need; bounded in time.
