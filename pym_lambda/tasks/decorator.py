@@ -152,6 +152,9 @@ def resolve_task(name: str) -> AsyncTask[..., Any]:
     Anything else (a builtin such as os:system, an undecorated function, a look-alike object)
     raises UnknownTask: a message can only run what was declared a task.
     """
+    task = _registry.get(name) if isinstance(name, str) else None
+    if task is not None:
+        return task  # the registry holds only decorated functions: the hot path of the worker
     if not isinstance(name, str) or not _TASK_NAME.match(name):
         raise UnknownTask(f"{name!r} is not a task name (<module>:<function>)")
     module_name, _, qualname = name.partition(":")

@@ -204,6 +204,8 @@ def check_message_size(task: str, body: str, limit: int) -> None:
 # --- decoding -------------------------------------------------------------------------------
 
 def decode_value(value: Any, model_resolver: Optional[ModelResolver] = None) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value  # most arguments: nothing to decode
     resolver = model_resolver or _model_resolver
     if isinstance(value, list):
         return [decode_value(item, resolver) for item in value]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-from ..context import CallContext, enter_context, exit_context, new_call_id
+from ..context import CallContext, enter_context, exit_context
 from .current import TaskInfo, enter_task, exit_task
 from .decorator import AsyncTask, resolve_task, task_queues
 from .envelope import decode_envelope, restore_caller
@@ -164,7 +164,9 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings) -
 
     info = TaskInfo(task=task.name, task_id=envelope.task_id, attempt=_receive_count(record),
                     queue=queue, message_id=message_id)
-    context = CallContext(call_id=envelope.call_id or new_call_id(), operation=task.name,
+    # Sent outside a request, a task has no call id: its task id serves (unique, and cheaper
+    # than a new uuid for every record).
+    context = CallContext(call_id=envelope.call_id or envelope.task_id, operation=task.name,
                           caller=caller, extra={"task_id": info.task_id,
                                                 "attempt": info.attempt})
     error: Optional[BaseException] = None
