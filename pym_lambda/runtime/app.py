@@ -133,7 +133,7 @@ def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
         except SpecError as exc:
             problems.append(exc)
             continue
-        if api["name"] != "pym":
+        if api["name"] != "pym":  # before binding: a module may use models at import
             models.register(api["name"], runtime.models.classes)
         for op in api["operations"]:
             try:
@@ -165,6 +165,7 @@ def register_apis(app: Chalice, project: Union[str, Path],
     from ..auth import check_settings, set_settings
     from ..config import ConfigError
     from ..logs import configure_logging
+    from ..tasks.decorator import restore_tasks
     from .bindings import import_target
     from .cors import CorsPolicy
 
@@ -195,6 +196,11 @@ def register_apis(app: Chalice, project: Union[str, Path],
         task settings, the clients, the error reporter. create_app() calls it; tests that
         build several apps in one process call app.pym_activate() to switch back."""
         set_settings(settings)
+        models.clear()  # pym_lambda.models: this app's model classes only
+        for name, classes in {op.api.name: op.api.models.classes for op in operations
+                              if op.api.name != "pym"}.items():
+            models.register(name, classes)
+        restore_tasks(getattr(app, "pym_tasks", []))
         reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
         reporting.set_error_reporter(reporter)
         configure_tasks_from(settings, app.app_name)
@@ -204,14 +210,16 @@ def register_apis(app: Chalice, project: Union[str, Path],
             # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
             install_clients(compiled, settings.clients, total_timeout=25.0)
 
-    activate()
     app.pym_activate = activate  # type: ignore[attr-defined]
     app.pym_settings = settings  # type: ignore[attr-defined]
     from .checks import PREBUILT_FILE, load_prebuilt
 
     prebuilt = load_prebuilt(project_dir / "chalicelib" / PREBUILT_FILE,
                              compiled.get("fingerprint"))
+    configure_tasks_from(settings, app.app_name)  # task settings before binding (imports)
+    models.clear()  # the models of the app being built, not of one built before
     operations = bind_operations({"apis": apis}, settings, prebuilt)
+    activate()
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
@@ -258,6 +266,9 @@ def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[s
         package = None
     for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
         importlib.import_module(f"chalicelib.{module.name}")
+    from ..tasks.decorator import registered_tasks
+
+    app.pym_tasks = registered_tasks()  # type: ignore[attr-defined]  # see pym_activate
     return register_task_handlers(app)
 
 

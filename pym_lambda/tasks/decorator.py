@@ -142,6 +142,12 @@ def registered_tasks() -> List[AsyncTask[..., Any]]:
     return list(_registry.values())
 
 
+def restore_tasks(tasks: List[AsyncTask[..., Any]]) -> None:
+    """Make these definitions the ones messages run (an app's own, after another project's
+    modules of the same names were imported in this process: tests, deploy builds)."""
+    _registry.update({task.name: task for task in tasks})
+
+
 def task_queues() -> List[str]:
     return sorted({task.queue for task in _registry.values()})
 

@@ -107,12 +107,16 @@ def _pym_app_globals(pym_app_module: Any) -> Any:
 
 
 @pytest.fixture
-def _pym_app_installed(_pym_app_globals: Any) -> Iterator[None]:
+def _pym_app_installed(_pym_app_globals: Any, pym_app_module: Any) -> Iterator[None]:
     """The app's settings installed for the test (another app may have replaced them)."""
     from .project import AppGlobals
 
     before = AppGlobals.capture()
-    _pym_app_globals.apply()
+    activate = getattr(getattr(pym_app_module, "app", None), "pym_activate", None)
+    if activate is not None:
+        activate()  # its settings, models, tasks and clients
+    else:
+        _pym_app_globals.apply()
     yield
     before.apply()
 
