@@ -8,7 +8,6 @@ import http.client
 import io
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from chalice.app import Chalice, Response
 
 from pym_lambda import wsgi
 from pym_lambda.wsgi import ChaliceWsgiApp, RouteMatcher, make_wsgi_app, path_segments
+from tests.gunicorn_server import running_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = ROOT / "infra" / "beanstalk" / "gunicorn.conf.py"
@@ -583,30 +583,11 @@ def gunicorn_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[
     env = {**os.environ, "PYM_APP_MODULE": "pym_load_app",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
            "PYM_TEST_SHARED_REQUEST": "1" if request.param == "shared" else "0"}
-    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF),
-               "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--threads", "8",
-               "--workers", "2", "pym_lambda.wsgi:application"]
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"gunicorn exited:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"no /ping in 30 s:\n{log_path.read_text()}"
-            try:
-                if http_request(port, "GET", "/ping")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    options = ["--config", str(GUNICORN_CONF), "--worker-class", "gthread", "--threads", "8",
+               "--workers", "2"]
+    with running_gunicorn(options, port, env, log_path,
+                          lambda p: http_request(p, "GET", "/ping")[0]):
         yield port, log_path
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the whole group: master and workers
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 def run_load(port: int) -> Tuple[LoadResult, str]:

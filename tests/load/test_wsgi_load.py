@@ -15,10 +15,8 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,6 +30,7 @@ import pytest
 
 from pym_lambda import generate_token
 from pym_lambda.config import load_settings
+from tests.gunicorn_server import running_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS, THREADS, CLIENTS = 2, 8, 16
@@ -101,30 +100,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     log_path = folder / "gunicorn.log"
     env = {**os.environ, "PYM_APP_MODULE": "pym_load_app", "PYM_STAGE": "dev",
            "PYM_LOG_LEVEL": "WARNING", "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}
-    command = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
-               "--workers", str(WORKERS), "--threads", str(THREADS),
-               "--bind", f"127.0.0.1:{port}", "pym_lambda.wsgi:application"]
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"gunicorn exited:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"no /ping in 30 s:\n{log_path.read_text()}"
-            try:
-                if request(port, "GET", "/ping")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    options = ["--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS)]
+    with running_gunicorn(options, port, env, log_path, lambda p: request(p, "GET", "/ping")[0]):
         yield port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # the whole group: master and workers
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 # --- the load ---------------------------------------------------------------------------------
