@@ -90,13 +90,22 @@ class Dispatcher:
             response.headers[CALL_ID_HEADER] = call_id
             if self.cors is not None:
                 self.cors.decorate(request, response)
-            duration = (time.perf_counter() - ctx.started) * 1000
-            log.info("%s %s %s %.1fms", ctx.method, ctx.path, response.status_code, duration,
-                     extra={"http_method": ctx.method, "path": ctx.path,
-                            "status": response.status_code, "duration_ms": round(duration, 2)})
+            if log.isEnabledFor(logging.INFO):
+                log_request(ctx, response.status_code)
         finally:
             exit_context(token)
         return response
+
+
+def log_request(ctx: CallContext, status: int) -> None:
+    """The one line per request. Built with makeRecord: log.info() would also walk the stack to
+    find its caller's file and line, which costs more than the rest of the line here."""
+    duration = (time.perf_counter() - ctx.started) * 1000
+    log.handle(log.makeRecord(
+        log.name, logging.INFO, __file__, 0, "%s %s %s %.1fms",
+        (ctx.method, ctx.path, status, duration), None, "dispatch",
+        {"http_method": ctx.method, "path": ctx.path, "status": status,
+         "duration_ms": round(duration, 2)}))
 
 
 def _request_path(request: Any) -> str:
