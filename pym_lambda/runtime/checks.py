@@ -101,8 +101,6 @@ def load_prebuilt(path: Path, fingerprint: Optional[str]) -> Optional[Dict[str, 
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
                  ) -> Dict[str, Check]:
     """A check per entry: prebuilt, else compiled now, else the reference validator."""
-    from ..fastcheck import compile_checkers
-
     checks: Dict[str, Check] = {}
     missing: Dict[str, Tuple[str, Entry]] = {}
     for key, entry in entries.items():
@@ -113,6 +111,8 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         else:
             missing[index] = (key, entry)
     if missing:
+        from ..fastcheck import compile_checkers  # the generator: only when something is missing
+
         compiled, _refused = compile_checkers({i: e for i, (_, e) in missing.items()})
         for index, (key, entry) in missing.items():
             checks[key] = compiled.get(index) or SchemaValidator(
