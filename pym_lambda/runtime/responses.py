@@ -6,7 +6,6 @@ A function may return a model object, a dict or list, None, `(status, body)` or
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import Response
@@ -97,5 +96,3 @@ def pick_content(content: Dict[str, Any]) -> Tuple[str, Any]:
         return ct, schema
     return "application/json", None
 
-
-STATUS_KEY = re.compile(r"^([1-5]\d\d|[1-5]XX|[1-5]xx|default)$")
