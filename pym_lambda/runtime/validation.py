@@ -59,15 +59,38 @@ class SchemaValidator:
         return _shorten(f"{where}: {error.message}" if where else error.message)
 
 
-def make_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
-                   prefix: str) -> Optional[Callable[[Any], Optional[str]]]:
-    """A check function for the schema, or None when the schema accepts everything: compiled
-    to Python by fastcheck, or openapi-schema-validator where fastcheck does not mirror it."""
-    if schema is None or schema == {} or schema is True:
-        return None
+def compile_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+                      prefix: str) -> Callable[[Any], Optional[str]]:
+    """Compiled to Python by fastcheck, or openapi-schema-validator where fastcheck does not
+    mirror the schema."""
     from ..fastcheck import Unsupported, compile_checker
 
     try:
         return compile_checker(schema, definitions, dialect, context, prefix)
     except Unsupported:
         return SchemaValidator(schema, definitions, dialect, context, prefix).check
+
+
+class LazyCheck:
+    """A check compiled at its first use: a client's checks cost nothing at a cold start
+    that never calls that client (the schemas were checked when the specs were compiled)."""
+
+    __slots__ = ("_args", "_check")
+
+    def __init__(self, *args: Any) -> None:
+        self._args = args
+        self._check: Optional[Callable[[Any], Optional[str]]] = None
+
+    def __call__(self, value: Any) -> Optional[str]:
+        if self._check is None:
+            self._check = compile_validator(*self._args)
+        return self._check(value)
+
+
+def make_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+                   prefix: str) -> Optional[Callable[[Any], Optional[str]]]:
+    """A check function for the schema (compiled at its first call), or None when the schema
+    accepts everything."""
+    if schema is None or schema == {} or schema is True:
+        return None
+    return LazyCheck(schema, definitions, dialect, context, prefix)
