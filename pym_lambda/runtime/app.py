@@ -216,7 +216,6 @@ def register_apis(app: Chalice, project: Union[str, Path],
 
     prebuilt = load_prebuilt(project_dir / "chalicelib" / PREBUILT_FILE,
                              compiled.get("fingerprint"))
-    configure_tasks_from(settings, app.app_name)  # task settings before binding (imports)
     models.clear()  # the models of the app being built, not of one built before
     operations = bind_operations({"apis": apis}, settings, prebuilt)
     activate()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .body import BodyReader
-from .checks import body_key, build_checks, collect_entries, param_key, response_key
+from .checks import body_key, param_key, response_key
 from .models import ModelFactory
 from .params import ParamReader
 from .responses import ResponseSpec, ResponseWriter, pick_content
@@ -17,7 +17,7 @@ from .strict import body_checker, check_query
 class ApiRuntime:
     """What the operations of one API share: definitions, dialect, model classes, checks."""
 
-    def __init__(self, api: Dict[str, Any], checks: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, api: Dict[str, Any], checks: Dict[str, Any]) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
@@ -25,7 +25,7 @@ class ApiRuntime:
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
-        self.checks = checks if checks is not None else build_checks(collect_entries([api]))
+        self.checks = checks  # by key (runtime/checks.py), built once for the whole app
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)
