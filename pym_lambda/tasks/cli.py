@@ -77,6 +77,20 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Stage whose queues to use (default: PYM_STAGE, else dev).")(func)
 
 
+def _for_each_queue(names: List[str], action: Callable[[str], None]) -> None:
+    """Run the action on every queue; a queue that fails is reported and the others still
+    run; exit 1 at the end if any failed."""
+    failed = False
+    for name in names:
+        try:
+            action(name)
+        except TaskError as exc:
+            click.echo(f"{name}: {exc}", err=True)
+            failed = True
+    if failed:
+        raise SystemExit(1)
+
+
 @click.group("tasks")
 def tasks() -> None:
     """Async tasks on SQS: queue depths, dead letters, redrive."""
@@ -106,27 +120,20 @@ def list_queues(stage: Optional[str], app_module: str, queues: Tuple[str, ...]) 
 def show_dead_letters(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
                       limit: int, as_json: bool, wait_seconds: int) -> None:
     """Show dead-lettered messages; they stay in the DLQ."""
-    _, names = _prepare(stage, app_module, queues)
-    failed = False
-    for name in names:
-        try:
-            letters = peek_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
-        except TaskError as exc:
-            click.echo(f"{name}: {exc}", err=True)
-            failed = True
-            continue
+    def show(name: str) -> None:
+        letters = peek_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
         if as_json:
             for letter in letters:
                 click.echo(json.dumps(dict(asdict(letter), queue=name)))
-            continue
+            return
         click.echo(f"{name}: {len(letters)} message(s) shown")
         for letter in letters:
             why = letter.reason or "redrive policy"
             click.echo(f"  {letter.message_id}  {letter.task or '(unreadable)'}  "
                        f"task_id={letter.task_id}  created={letter.created_at}  [{why}] "
                        f"{letter.error or ''}".rstrip())
-    if failed:
-        raise SystemExit(1)
+
+    _for_each_queue(_prepare(stage, app_module, queues)[1], show)
 
 
 @tasks.command("redrive")
@@ -136,18 +143,11 @@ def show_dead_letters(stage: Optional[str], app_module: str, queues: Tuple[str, 
 def redrive(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
             limit: Optional[int], wait_seconds: int) -> None:
     """Move dead-lettered messages back to their task queue."""
-    _, names = _prepare(stage, app_module, queues)
-    failed = False
-    for name in names:
-        try:
-            moved = redrive_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
-        except TaskError as exc:
-            click.echo(f"{name}: {exc}", err=True)
-            failed = True
-            continue
+    def move(name: str) -> None:
+        moved = redrive_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
         click.echo(f"{name}: moved {moved} message(s) from the DLQ back to the queue")
-    if failed:
-        raise SystemExit(1)
+
+    _for_each_queue(_prepare(stage, app_module, queues)[1], move)
 
 
 @click.command("worker")
