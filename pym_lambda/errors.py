@@ -12,7 +12,6 @@ gets an error_id, the details go to the logs under that id.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, Dict, Optional
 
 
@@ -141,7 +140,9 @@ class SpecErrors(Exception):
 
 
 def new_error_id() -> str:
-    return str(uuid.uuid4())
+    from .context import new_call_id  # the same random UUID, without importing uuid
+
+    return new_call_id()
 
 
 def error_body(status: int, code: str, description: str, error_id: Optional[str] = None,
