@@ -255,7 +255,6 @@ def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[s
     (Chalice deploys an SQS handler as `app.<function name>`). Every module of chalicelib/ is
     imported first, so that each @async_task is known whoever imports it."""
     import importlib
-    import pkgutil
 
     from ..tasks import register_task_handlers
 
@@ -263,12 +262,28 @@ def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[s
         package = importlib.import_module("chalicelib")
     except ModuleNotFoundError:
         package = None
-    for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
-        importlib.import_module(f"chalicelib.{module.name}")
+    for name in _submodules(getattr(package, "__path__", [])):
+        importlib.import_module(f"chalicelib.{name}")
     from ..tasks.decorator import registered_tasks
 
     app.pym_tasks = registered_tasks()  # type: ignore[attr-defined]  # see pym_activate
     return register_task_handlers(app)
+
+
+def _submodules(folders: List[str]) -> List[str]:
+    # What pkgutil.iter_modules() lists for the source files a Lambda package has, without
+    # importing pkgutil at each cold start.
+    import os
+
+    names: List[str] = []
+    for folder in folders:
+        for entry in sorted(os.listdir(folder)):
+            name = entry[:-3] if entry.endswith(".py") else entry
+            if not name.isidentifier() or name == "__init__" or name in names:
+                continue
+            if entry.endswith(".py") or os.path.isfile(os.path.join(folder, entry, "__init__.py")):
+                names.append(name)
+    return names
 
 
 def create_app(project: Union[str, Path], *, app_name: Optional[str] = None,

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
-from ..spec.schemas import schema_types
+from ..spec.jsontypes import schema_types
 from .params import CoercionError, coerce_scalar
 
 Check = Optional[Callable[[Any], Optional[str]]]
@@ -52,14 +52,21 @@ def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     return result
 
 
+# Built once: json.loads() with options builds a new decoder at every call.
+_strict_decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float,
+                                   object_pairs_hook=_unique_keys)
+
+
 def parse_json(text: str) -> Any:
     """Strict JSON: no NaN/Infinity, no number overflowing to infinity, no duplicate keys (which
     parsers disagree on: a classic way to smuggle a second value past a validator)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                      object_pairs_hook=_unique_keys)
+    return _strict_decoder.decode(text)
 
 
-def json_depth_ok(value: Any, limit: int) -> bool:
+def json_depth_ok(value: Any, limit: int, text: Optional[str] = None) -> bool:
+    """Whether no value of the document is nested deeper than limit (the top level is 1)."""
+    if text is not None and text.count("{") + text.count("[") < limit:
+        return True  # fewer brackets than the limit: no walk needed (the common case)
     stack: List[Tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -132,7 +139,7 @@ class BodyReader:
                 raise InvalidParameterError("body: JSON nested too deeply") from None
             except ValueError as exc:
                 raise InvalidParameterError(f"body is not valid JSON: {exc}") from None
-            if not json_depth_ok(value, self.max_depth):
+            if not json_depth_ok(value, self.max_depth, text):
                 raise InvalidParameterError(
                     f"body: JSON nested deeper than {self.max_depth} levels")
             return value

@@ -9,7 +9,6 @@ mirror keeps openapi-schema-validator, the reference (imported only then).
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -61,18 +60,16 @@ def _api_checks(api: Dict[str, Any]) -> Iterator[Tuple[str, Any, str, str]]:
             yield response_key(name, op, status), pick_content(resp["content"])[1], RESPONSE, ""
 
 
-def function_key(key: str) -> str:
-    # Generated function names come from these: the same at build time and at run time
-    # whatever else the app serves, and free of the punctuation of paths and media types.
-    return "k" + hashlib.sha1(key.encode()).hexdigest()[:20]
-
-
-def _indexed(entries: Dict[str, Entry]) -> Dict[str, Entry]:
-    return {function_key(key): entry for key, entry in entries.items()}
+def _indexed(entries: Dict[str, Entry]) -> Tuple[Dict[str, Entry], Dict[str, str]]:
+    """Entries under short identifiers (generated function names are `check_<id>`), and the
+    key -> id index the prebuilt module carries, so that nothing is hashed at a cold start."""
+    ids = {key: f"k{n}" for n, key in enumerate(entries)}
+    return {ids[key]: entry for key, entry in entries.items()}, ids
 
 
 def _header(fingerprint: str) -> bytes:
-    from importlib.util import MAGIC_NUMBER
+    # importlib.util re-exports this constant but costs ~2 ms to import at a cold start.
+    from importlib._bootstrap_external import MAGIC_NUMBER
 
     return MAGIC_NUMBER + b"|" + fingerprint.encode() + b"\n"
 
@@ -81,7 +78,8 @@ def write_prebuilt(target: Path, apis: List[Dict[str, Any]], fingerprint: str) -
     """Generate and marshal the checks of these APIs (build time)."""
     from ..fastcheck import generate_module
 
-    source = generate_module(_indexed(collect_entries(apis)), skip_unsupported=True)
+    indexed, ids = _indexed(collect_entries(apis))
+    source = generate_module(indexed, skip_unsupported=True) + f"\nINDEX = {ids!r}\n"
     code = compile(source, "<pym_validators>", "exec")
     target.write_bytes(_header(fingerprint) + marshal.dumps(code))
 
@@ -103,18 +101,18 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
     """A check per entry: prebuilt, else compiled now, else the reference validator."""
     checks: Dict[str, Check] = {}
     missing: Dict[str, Tuple[str, Entry]] = {}
+    index: Dict[str, str] = (prebuilt or {}).get("INDEX") or {}
     for key, entry in entries.items():
-        index = function_key(key)
-        found = prebuilt.get("check_" + index) if prebuilt else None
+        found = prebuilt.get(f"check_{index[key]}") if key in index and prebuilt else None
         if found is not None:
             checks[key] = found
         else:
-            missing[index] = (key, entry)
+            missing[f"m{len(missing)}"] = (key, entry)
     if missing:
         from ..fastcheck import compile_checkers  # the generator: only when something is missing
 
         compiled, _refused = compile_checkers({i: e for i, (_, e) in missing.items()})
-        for index, (key, entry) in missing.items():
-            checks[key] = compiled.get(index) or SchemaValidator(
+        for ident, (key, entry) in missing.items():
+            checks[key] = compiled.get(ident) or SchemaValidator(
                 entry[0], entry[1], entry[2], entry[3], entry[4]).check
     return checks

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
 
 from .. import errors
+from ..spec.jsontypes import is_nullable
 
 Converter = Callable[[Any], Any]
 
@@ -43,8 +44,24 @@ class Model:
     def to_json(self) -> Dict[str, Any]:
         """A JSON-ready dict; None values are left out unless the property is nullable."""
         nullable = type(self).__pym_nullable__
-        return {k: to_jsonable(v) for k, v in self.__dict__.items()
-                if v is not None or k in nullable}
+        out: Dict[str, Any] = {}
+        # The common cases inline (this runs for every object served): plain values, lists
+        # of plain values or models, nested models, datetimes; to_jsonable() for the rest.
+        for k, v in self.__dict__.items():
+            kind = type(v)
+            if kind in _PLAIN:
+                if v is not None or k in nullable:
+                    out[k] = v
+            elif kind is list:
+                out[k] = [x if type(x) in _PLAIN else
+                          x.to_json() if isinstance(x, Model) else to_jsonable(x) for x in v]
+            elif isinstance(v, Model):
+                out[k] = v.to_json()
+            elif kind is dt.datetime:
+                out[k] = _format_datetime(v)
+            else:
+                out[k] = to_jsonable(v)
+        return out
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> Model:
@@ -73,12 +90,20 @@ def _format_datetime(value: dt.datetime) -> str:
     return text + "Z" if value.tzinfo is None else text
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))  # exactly these types: JSON as they are
+
+
 def to_jsonable(value: Any) -> Any:
     """Models, datetimes, dates, tuples -> plain JSON data; anything else unknown -> TypeError."""
-    if value is None or isinstance(value, (str, bool, int, float)):
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else to_jsonable(v) for v in value]
     if isinstance(value, Model):
         return value.to_json()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value  # subclasses: enums of str or int, ...
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -131,7 +156,7 @@ class ModelFactory:
     def _make_class(self, name: str) -> Type[Model]:
         schema = self.definitions[name]
         props = self._properties(schema)
-        nullable = frozenset(k for k, s in props.items() if _nullable(self._deref(s)))
+        nullable = frozenset(k for k, s in props.items() if is_nullable(self._deref(s)))
         bases = (self.parents[name], Model) if name in self.parents else (Model,)
         namespace: Dict[str, Any] = {
             "__pym_model_name__": name, "__pym_api__": self.api,
@@ -217,12 +242,6 @@ def _persistence_methods(persist: Any) -> Dict[str, Any]:
     if load is not None:
         methods["load_from_db"] = staticmethod(lambda *a, **kw: load(*a, **kw))
     return methods
-
-
-def _nullable(schema: Any) -> bool:
-    from ..spec.schemas import is_nullable
-
-    return is_nullable(schema)
 
 
 def _class_name(name: str) -> str:

@@ -7,7 +7,7 @@ OAS 3.0 validator (Swagger 2 and OpenAPI 3.0) or its OAS 3.1 validator.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from .loader import (
     OAS31,
@@ -128,24 +128,3 @@ class SchemaNormalizer:
 
 def validator_class_name(dialect: str) -> str:
     return "oas31" if dialect == OAS31 else "oas30"
-
-
-def is_nullable(schema: Any) -> bool:
-    if not isinstance(schema, dict):
-        return False
-    if schema.get("nullable") is True:
-        return True
-    t = schema.get("type")
-    return t == "null" or (isinstance(t, list) and "null" in t)
-
-
-def schema_types(schema: Any) -> List[str]:
-    """The declared JSON type(s) of a schema, [] when it does not say."""
-    if not isinstance(schema, dict):
-        return []
-    t = schema.get("type")
-    if isinstance(t, str):
-        return [t]
-    if isinstance(t, list):
-        return [x for x in t if isinstance(x, str)]
-    return []
