@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from ..runtime.body import is_json
 from ..runtime.models import to_jsonable
-from ..spec.schemas import schema_types
+from ..spec.jsontypes import schema_types
 from .errors import ClientRequestError
 
 Check = Optional[Callable[[Any], Optional[str]]]
