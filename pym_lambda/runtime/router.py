@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from chalice.app import Chalice, Response
 
 from .. import errors, reporting
 from ..context import CALL_ID_HEADER, CallContext, enter_context, exit_context, new_call_id
+from ..logs import log_request
 from .cors import CorsPolicy
 from .operation import BoundOperation
 from .responses import JSON_HEADERS, dumps
@@ -42,7 +42,9 @@ class Dispatcher:
         self.max_header_bytes = max_header_bytes
 
     def check_headers(self, request: Any) -> None:
-        size = sum(len(k) + len(v) for k, v in request.headers.items())
+        # Chalice's CaseInsensitiveMapping keeps a plain dict: summed in C, not item by item.
+        headers = getattr(request.headers, "_dict", None) or request.headers
+        size = sum(map(len, headers)) + sum(map(len, headers.values()))
         if size > self.max_header_bytes:
             raise errors.HeadersTooLargeError(
                 f"request headers total {size} bytes, more than {self.max_header_bytes}")
@@ -95,17 +97,6 @@ class Dispatcher:
         finally:
             exit_context(token)
         return response
-
-
-def log_request(ctx: CallContext, status: int) -> None:
-    """The one line per request. Built with makeRecord: log.info() would also walk the stack to
-    find its caller's file and line, which costs more than the rest of the line here."""
-    duration = (time.perf_counter() - ctx.started) * 1000
-    log.handle(log.makeRecord(
-        log.name, logging.INFO, __file__, 0, "%s %s %s %.1fms",
-        (ctx.method, ctx.path, status, duration), None, "dispatch",
-        {"http_method": ctx.method, "path": ctx.path, "status": status,
-         "duration_ms": round(duration, 2)}))
 
 
 def _request_path(request: Any) -> str:

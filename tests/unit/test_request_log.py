@@ -1,0 +1,99 @@
+"""The request line written straight to pym-lambda's JSON handler (the Lambda case) is the line
+the logging machinery would write, key for key; anything else in the way takes the slow path."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+from typing import Any, Iterator, List
+
+import pytest
+
+from pym_lambda import logs
+from pym_lambda.context import CallContext, enter_context, exit_context
+
+
+class Caller:
+    def __init__(self, user_id: Any) -> None:
+        self.user_id = user_id
+
+
+@contextlib.contextmanager
+def json_root() -> Iterator[io.StringIO]:
+    """The root logger as configure_logging() leaves it on Lambda: our JSON handler alone
+    (pytest adds its capture handlers around the test call, so this is entered inside it)."""
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler._pym = True  # type: ignore[attr-defined]
+    handler.setFormatter(logs.JsonFormatter())
+    handler.addFilter(logs.ContextFilter())
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+
+
+def reference_line(ctx: CallContext, status: int, duration: float) -> dict:
+    record = logs.access_log.makeRecord(
+        "pym_lambda", logging.INFO, __file__, 0, "%s %s %s %.1fms",
+        (ctx.method, ctx.path, status, duration), None, "dispatch",
+        {"http_method": ctx.method, "path": ctx.path, "status": status,
+         "duration_ms": round(duration, 2)})
+    logs.ContextFilter().filter(record)
+    return json.loads(logs.JsonFormatter().format(record))
+
+
+CONTEXTS: List[CallContext] = [
+    CallContext("c-1", operation="getBook", method="GET", path="/v1/books/1"),
+    CallContext("c-2", method="POST", path='/v1/"quoted"\\back\nslash/é/\u2028'),
+    CallContext("c-3", operation="addBook", method="POST", path="/v1/books",
+                caller=Caller("alice")),
+    CallContext("c-4", operation="x", method="GET", path="/", caller=Caller(42)),
+]
+
+
+@pytest.mark.parametrize("ctx", CONTEXTS, ids=lambda c: c.call_id)
+def test_the_direct_line_is_the_formatter_line(ctx: CallContext) -> None:
+    with json_root() as stream:
+        assert logs._direct_handler() is not None
+        token = enter_context(ctx)
+        try:
+            logs.log_request(ctx, 201)
+            text = stream.getvalue()
+            assert text.endswith("\n") and text.count("\n") == 1
+            line = json.loads(text)
+            expected = reference_line(ctx, 201, line["duration_ms"])
+        finally:
+            exit_context(token)
+    # The message shows the duration to 0.1 ms; the reference is rebuilt from the rounded value.
+    assert line.pop("message").rsplit(" ", 1)[0] == expected.pop("message").rsplit(" ", 1)[0]
+    assert line.pop("time")[:10] == expected.pop("time")[:10]
+    assert list(line.items()) == list(expected.items())  # same keys, same order, same values
+
+
+def test_another_handler_or_a_formatter_takes_the_logging_path() -> None:
+    seen: List[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    extra = Keep()
+    with json_root() as stream:
+        logs.access_log.addHandler(extra)
+        try:
+            assert logs._direct_handler() is None
+            logs.log_request(CONTEXTS[0], 200)
+        finally:
+            logs.access_log.removeHandler(extra)
+        assert logs._direct_handler() is not None
+        logging.getLogger().handlers[0].setFormatter(logs.TextFormatter())
+        assert logs._direct_handler() is None
+    assert len(seen) == 1 and seen[0].status == 200  # type: ignore[attr-defined]
+    assert json.loads(stream.getvalue())["status"] == 200  # and still written once
