@@ -13,7 +13,7 @@ One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
    ``stage`` argument, else ``PYM_STAGE``, else ``"dev"`` (every section is checked, the
    current one applied);
 4. the file's top level;
-5. the defaults: the dataclass defaults below, their only home.
+5. the defaults, whose only home is the settings classes (:mod:`pym_lambda.settings`).
 
 Mappings merge key by key across levels; lists and scalars replace. Secrets never live in the
 file: any value may be ``{env: NAME}`` (the variable's text parsed to the key's type; unset is
@@ -25,109 +25,36 @@ from ``PYM_*``); any other unknown key is a ConfigError naming its path and the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union, get_args, get_type_hints
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+from .settings import (
+    DEFAULT_STAGE,
+    DOCS_UIS,
+    JWT_ALGORITHMS,
+    LOG_LEVELS,
+    MINIMUMS,
+    ConfigError,
+    CorsSettings,
+    DocsSettings,
+    JwtSettings,
+    LimitSettings,
+    Settings,
+    TasksConfig,
+    schema_of,
+)
+
+# The settings classes are defined in pym_lambda.settings; this module is their public home.
+__all__ = ["CONFIG_FILENAME", "DEFAULT_STAGE", "DOCS_UIS", "ENV_PREFIX", "JWT_ALGORITHMS",
+           "LOG_LEVELS", "STAGE_VARIABLE", "ConfigError", "CorsSettings", "DocsSettings",
+           "JwtSettings", "LimitSettings", "Settings", "TasksConfig", "load_settings",
+           "read_config_file"]
 
 CONFIG_FILENAME = "pym-config.yaml"
-DEFAULT_STAGE = "dev"
 ENV_PREFIX = "PYM_"
 STAGE_VARIABLE = "PYM_STAGE"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-DOCS_UIS = ("redoc", "swagger-ui")
-JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
-                  "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
 
-
-class ConfigError(Exception):
-    """A configuration that cannot be used; raised at start-up, never turned into HTTP."""
-
-
-@dataclass(frozen=True)
-class JwtSettings:
-    secret: Optional[str] = field(default=None, repr=False)  # HMAC key, for HS*
-    public_key: Optional[str] = field(default=None, repr=False)  # PEM, for RS*/PS*/ES*/EdDSA
-    public_key_file: Optional[str] = None
-    private_key: Optional[str] = field(default=None, repr=False)  # to sign RS*/PS*/ES* tokens
-    private_key_file: Optional[str] = None
-    jwks_url: Optional[str] = None
-    jwks_file: Optional[str] = None
-    key_id: Optional[str] = None  # ``kid`` header put on the tokens this service signs
-    algorithms: Tuple[str, ...] = ("HS256",)
-    audience: Tuple[str, ...] = ()  # any one of them in the token's ``aud`` is enough
-    issuer: Optional[str] = None
-    leeway: int = 0
-    cookie: bool = False  # also accept a ``token`` cookie, as PyMacaron did
-    expires_in: int = 86400
-    required_claims: Tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CorsSettings:
-    enabled: bool = False
-    allow_origins: Tuple[str, ...] = ("*",)
-    allow_headers: Tuple[str, ...] = ()
-    expose_headers: Tuple[str, ...] = ()
-    max_age: int = 600
-    allow_credentials: bool = False
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    max_body_bytes: int = 1024 * 1024
-    max_json_depth: int = 64
-    max_header_bytes: int = 16384  # all request headers together (API Gateway allows 10 KiB+)
-    # PyMacaron ignored query parameters and body fields the spec does not declare; with
-    # strict: true they are a 400 naming them.
-    strict: bool = False
-
-
-@dataclass(frozen=True)
-class TasksConfig:
-    """The `tasks:` section; runtime.app hands it to pym_lambda.tasks.configure_tasks."""
-
-    inline: bool = False  # run .delay() synchronously (development without SQS)
-    queues: Dict[str, str] = field(default_factory=dict)  # logical queue -> physical SQS name
-    lambda_timeout_seconds: int = 60  # of the worker Lambda; visibility timeout is 6x this
-    backoff_base_seconds: int = 0  # exponential backoff after a failure (0: SQS's own timing)
-    backoff_max_seconds: int = 900
-    partial_batch_responses: bool = True  # the event source mapping reports item failures
-    max_message_bytes: int = 262144
-
-
-@dataclass(frozen=True)
-class DocsSettings:
-    enabled: bool = True  # GET <path> (HTML), <path>/<api>.yaml|.json, <path>/static/<file>
-    path: str = "/doc"  # PyMacaron's; checked and normalised in _checked (no trailing /)
-    ui: str = "redoc"  # one of DOCS_UIS
-
-
-@dataclass(frozen=True)
-class Settings:
-    name: str = ""
-    version: str = "0.0.0"
-    stage: str = DEFAULT_STAGE
-    log_level: str = "INFO"
-    error_reporter: Optional[str] = None  # "module.function" told about every 5xx
-    jwt: JwtSettings = field(default_factory=JwtSettings)
-    clients: Dict[str, str] = field(default_factory=dict)  # api name -> base URL
-    tasks: TasksConfig = field(default_factory=TasksConfig)
-    cors: CorsSettings = field(default_factory=CorsSettings)
-    limits: LimitSettings = field(default_factory=LimitSettings)
-    docs: DocsSettings = field(default_factory=DocsSettings)
-    env_secrets: Tuple[str, ...] = ()
-    extra: Dict[str, Any] = field(default_factory=dict, repr=False)
-    secrets: Dict[str, str] = field(default_factory=dict, repr=False)
-    config_file: Optional[str] = None  # the file read, None when there was none
-    raw: Dict[str, Any] = field(default_factory=dict, repr=False)  # the file as parsed
-
-
-# Settings fields that are computed, never written in the file.
-_DERIVED = frozenset({"stage", "secrets", "config_file", "raw"})
 _NOT_FROM_ENV = frozenset({"extra", "env_secrets"})
-_MINIMUMS = {("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
-             ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
-             ("limits", "max_header_bytes"): 256}
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
                    "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
@@ -226,7 +153,7 @@ def _check_layer(data: Any, cls: type, where: str, path: KeyPath) -> Dict[str, A
     """Check one level against ``cls``: known keys, declared types. Returns a typed copy."""
     if not isinstance(data, Mapping):
         raise _error(where, path, f"expected a mapping, got {_show(data)}")
-    schema = _schema(cls)
+    schema = schema_of(cls)
     checked: Dict[str, Any] = {}
     for key, value in data.items():
         key_path = path + (str(key),)
@@ -317,8 +244,8 @@ def _checked(value: Any, where: str, path: KeyPath) -> Any:
         segments = value[1:].split("/")
         if not all(s and all(c.isalnum() or c in "-._~" for c in s) for s in segments):
             problem = f"expected a path of plain segments such as '/doc', got {_show(value)}"
-    elif schema_path in _MINIMUMS and value < _MINIMUMS[schema_path]:
-        problem = f"must be at least {_MINIMUMS[schema_path]}, got {value}"
+    elif schema_path in MINIMUMS and value < MINIMUMS[schema_path]:
+        problem = f"must be at least {MINIMUMS[schema_path]}, got {value}"
     if problem:
         raise _error(where, path, problem)
     return value
@@ -351,10 +278,10 @@ def _env_names() -> Tuple[Dict[str, Tuple[KeyPath, Tuple[str, bool]]], Dict[str,
     scalars: Dict[str, Tuple[KeyPath, Tuple[str, bool]]] = {}
     mappings: Dict[str, KeyPath] = {}
     sections = []
-    for key, entry in _schema(Settings).items():
+    for key, entry in schema_of(Settings).items():
         if key in _NOT_FROM_ENV:
             continue
-        children = _schema(entry).items() if isinstance(entry, type) else [(None, entry)]
+        children = schema_of(entry).items() if isinstance(entry, type) else [(None, entry)]
         if isinstance(entry, type):
             sections.append(f"{ENV_PREFIX}{key.upper()}_")
         for child, kind in children:
@@ -422,7 +349,7 @@ def _reject_pymacaron_secret_names(value: Any, secrets: Dict[str, str], path: Ke
 
 
 def _build(cls: type, values: Dict[str, Any], project_dir: Path, **derived: Any) -> Any:
-    schema = _schema(cls)
+    schema = schema_of(cls)
     for key, value in values.items():
         if isinstance(schema[key], type):
             value = _build(schema[key], value, project_dir)
@@ -433,29 +360,6 @@ def _build(cls: type, values: Dict[str, Any], project_dir: Path, **derived: Any)
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-_schemas: Dict[type, Dict[str, Any]] = {}
-
-
-def _schema(cls: type) -> Dict[str, Any]:
-    """Key -> section class, or (kind, nullable) with kind str/int/bool/list/map/any."""
-    if cls not in _schemas:
-        hints = get_type_hints(cls)
-        _schemas[cls] = {f.name: _kind(hints[f.name]) for f in fields(cls)
-                         if not (cls is Settings and f.name in _DERIVED)}
-    return _schemas[cls]
-
-
-def _kind(tp: Any) -> Any:
-    if isinstance(tp, type) and is_dataclass(tp):
-        return tp
-    args = get_args(tp)
-    nullable = type(None) in args
-    base = next(a for a in args if a is not type(None)) if nullable else tp
-    names = {str: "str", int: "int", bool: "bool", Tuple[str, ...]: "list",
-             Dict[str, str]: "map", Dict[str, Any]: "any"}
-    return names[base], nullable
-
 
 def _kind_name(kind: Tuple[str, bool]) -> str:
     return _KIND_NAMES[kind[0]] + (" or null" if kind[1] else "")

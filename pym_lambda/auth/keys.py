@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
-from pym_lambda.config import ConfigError, JwtSettings
+from pym_lambda.settings import ConfigError, JwtSettings
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Union
 from urllib.parse import unquote_plus
 
@@ -32,8 +31,9 @@ from pym_lambda.auth.errors import (
     TokenInvalidError,
 )
 from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
-from pym_lambda.config import JwtSettings, Settings
 from pym_lambda.context import current_context
+from pym_lambda.record import Record
+from pym_lambda.settings import JwtSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,15 @@ _OWN_CLAIMS = frozenset({"sub", "iat", "exp"})
 _settings: Optional[JwtSettings] = None
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who made the call: the verified token's subject and claims."""
+class Caller(Record):
+    """Who made the call: the verified token's subject and claims (frozen; the token is kept
+    out of the repr)."""
+
+    _hidden = frozenset({"token"})
 
     user_id: Optional[str]
     claims: Dict[str, Any]
-    token: str = field(repr=False)
+    token: str
 
     @property
     def scopes(self) -> FrozenSet[str]:

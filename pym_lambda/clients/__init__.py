@@ -6,22 +6,27 @@
 Each call validates what it sends, forwards the caller's JWT and the call id, retries what is
 safe to retry, validates what comes back and raises RemoteError / UPSTREAM_* PymErrors. See
 registry.py (loading), transport.py (timeouts and retries), decoding.py (answers -> errors).
-Importing this package does not import requests: the first call does.
+Importing this package loads the registry only; the encoders, decoders and transport load
+with a client's first use, and requests with its first call.
 """
 from __future__ import annotations
 
-from .errors import (
-    ClientConfigError,
-    ClientRequestError,
-    RemoteError,
-    UpstreamBadResponse,
-    UpstreamError,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
-from .registry import ApiClient, Clients, clients, install_clients, load_clients
-from .specs import add_client_markers, compile_client_specs, mark_clients
-from .transport import IDEMPOTENT_METHODS, CallPolicy
+from typing import TYPE_CHECKING, Any
+
+from .registry import ApiClient, CallPolicy, Clients, clients, install_clients, load_clients
+
+if TYPE_CHECKING:  # imported lazily below; spelled out for type checkers
+    from .errors import (
+        ClientConfigError,
+        ClientRequestError,
+        RemoteError,
+        UpstreamBadResponse,
+        UpstreamError,
+        UpstreamTimeout,
+        UpstreamUnreachable,
+    )
+    from .specs import add_client_markers, compile_client_specs, mark_clients
+    from .transport import IDEMPOTENT_METHODS
 
 __all__ = [
     "clients", "load_clients", "install_clients", "Clients", "ApiClient",
@@ -29,3 +34,23 @@ __all__ = [
     "IDEMPOTENT_METHODS", "ClientConfigError", "ClientRequestError", "RemoteError",
     "UpstreamError", "UpstreamTimeout", "UpstreamUnreachable", "UpstreamBadResponse",
 ]
+
+# Imported at first access (PEP 562): `from pym_lambda.clients import clients`, in every
+# service that calls another, loads the registry only.
+_LAZY = {
+    "compile_client_specs": "specs", "mark_clients": "specs", "add_client_markers": "specs",
+    "IDEMPOTENT_METHODS": "transport", "ClientConfigError": "errors",
+    "ClientRequestError": "errors", "RemoteError": "errors", "UpstreamError": "errors",
+    "UpstreamTimeout": "errors", "UpstreamUnreachable": "errors",
+    "UpstreamBadResponse": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,6 @@ encoder is built once per operation at load.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 
@@ -23,14 +22,16 @@ _SEPARATORS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited
                "tabDelimited": "\t"}
 
 
-@dataclass
 class OutgoingRequest:
     """What one call sends, before the transport adds the standard headers."""
 
-    path: str
-    query: List[Tuple[str, str]] = field(default_factory=list)
-    headers: Dict[str, str] = field(default_factory=dict)
-    body: Optional[bytes] = None
+    __slots__ = ("path", "query", "headers", "body")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.query: List[Tuple[str, str]] = []
+        self.headers: Dict[str, str] = {}
+        self.body: Optional[bytes] = None
 
 
 def scalar_text(value: Any) -> str:

@@ -12,7 +12,6 @@ Two families, kept apart on purpose:
 """
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any, Optional
 
 from ..errors import PymError, SpecError
@@ -52,6 +51,8 @@ class RemoteError(PymError):
     @classmethod
     def from_status(cls, status: int, operation: str, body: Any) -> RemoteError:
         """A declared error status whose body is not in the error shape."""
+        from http import HTTPStatus  # an enum of ~60 members: built only when needed
+
         try:
             code = HTTPStatus(status).name
         except ValueError:

@@ -6,24 +6,74 @@ An API becomes a client when its spec is marked with a root-level ``x-bind-clien
 without the spec's base path (the operations' paths already carry it): the config's entry,
 by client name or api name, else the spec's own server origin.
 
-Everything is resolved when the clients are loaded (base URLs, decorators, validators, model
-classes); a problem raises SpecErrors listing each one, at start-up. The HTTP session (and
-requests itself) is only created at the first call.
+Everything that can fail is checked when the clients are loaded (base URLs, decorators,
+operation names, the call options); a problem raises SpecErrors listing each one, at
+start-up. A client's operations, model classes and transport are built at its first use,
+importing the encoders, decoders and transport then; the HTTP session (and requests itself)
+is only created at the first call.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import re
+import threading
 import types
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
 from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
-from .errors import ClientConfigError
-from .operation import ClientApi, ClientOperation
-from .transport import CallPolicy, TimeoutArg, Transport
+from ..record import Record
+
+if TYPE_CHECKING:
+    from .operation import ClientOperation
+    from .transport import Transport
 
 _NOT_WORD = re.compile(r"\W+")
+TimeoutArg = Union[float, Tuple[float, float]]
+# What load_clients checked of one operation, to build it from: op, name, decorators.
+PlannedOperation = Tuple[Dict[str, Any], str, List[Callable[[Any], Any]]]
+
+
+class CallPolicy(Record):
+    """The timeouts, retries and backoff of a client's calls (transport.py applies them)."""
+
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    retries: int = 2
+    backoff: float = 0.2
+    total_timeout: Optional[float] = None
+
+    @classmethod
+    def make(cls, timeout: TimeoutArg, retries: int, backoff: float,
+             total_timeout: Optional[float]) -> CallPolicy:
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if min(connect, read) <= 0 or retries < 0 or backoff < 0 or \
+                (total_timeout is not None and total_timeout <= 0):
+            raise ValueError("client timeouts must be > 0, retries and backoff >= 0")
+        return cls(float(connect), float(read), int(retries), float(backoff), total_timeout)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
+        return self.backoff * (2 ** (attempt - 1))
+
+    def worst_case(self) -> float:
+        attempts = self.retries + 1
+        bound = attempts * (self.connect_timeout + self.read_timeout) + \
+            sum(self.delay(n) for n in range(1, attempts))
+        return min(bound, self.total_timeout) if self.total_timeout else bound
 
 
 def snake_case(name: str) -> str:
@@ -65,37 +115,71 @@ def resolve_decorator(dotted: Any) -> Callable[[Any], Any]:
     return target  # type: ignore[no-any-return]
 
 
+class _Built:
+    """What a client builds at its first use."""
+
+    __slots__ = ("operations", "models", "transport")
+
+    def __init__(self, operations: Dict[str, ClientOperation], models: types.SimpleNamespace,
+                 transport: Transport) -> None:
+        self.operations = operations
+        self.models = models
+        self.transport = transport
+
+
 class ApiClient:
     """The client of one API: one attribute per operation (operationId and snake_case alias).
 
     Also ``name``, ``base_url``, ``models`` (the API's model classes, to build bodies),
     ``operations`` (name -> operation; an operation whose name is one of these attributes is
-    reachable there) and ``close()``.
+    reachable there), ``transport`` and ``close()``. The operations, models and transport are
+    built at the first use of any of them (``build``): load_clients checked what could fail.
     """
 
-    def __init__(self, name: str, transport: Transport, operations: Dict[str, ClientOperation],
-                 model_classes: Dict[str, type]) -> None:
+    def __init__(self, name: str, base_url: str, names: Iterable[str],
+                 build: Callable[[], _Built]) -> None:
         self.name = name
-        self.base_url = transport.base_url
-        self.operations = operations
-        self.models = types.SimpleNamespace(**model_classes)
-        self.transport = transport
+        self.base_url = base_url.rstrip("/")
+        self._names = frozenset(names)  # the operations' attribute names, known before building
+        self._build = build
+        self._built: Optional[_Built] = None
+        self._lock = threading.Lock()
+
+    def _parts(self) -> _Built:
+        if self._built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = self._build()
+        return self._built
+
+    @property
+    def operations(self) -> Dict[str, ClientOperation]:
+        return self._parts().operations
+
+    @property
+    def models(self) -> types.SimpleNamespace:
+        return self._parts().models
+
+    @property
+    def transport(self) -> Transport:
+        return self._parts().transport
 
     def __getattr__(self, name: str) -> ClientOperation:
-        operations = self.__dict__.get("operations") or {}
-        if name in operations:
-            return operations[name]  # type: ignore[no-any-return]
+        names = self.__dict__.get("_names") or frozenset()
+        if name in names:
+            return self.operations[name]
         raise AttributeError(f"client {self.__dict__.get('name')!r} has no operation {name!r}; "
-                             f"it has: {', '.join(sorted(operations)) or 'none'}")
+                             f"it has: {', '.join(sorted(names)) or 'none'}")
 
     def __dir__(self) -> List[str]:
-        return sorted(set(super().__dir__()) | set(self.operations))
+        return sorted(set(super().__dir__()) | self._names)
 
     def __repr__(self) -> str:
-        return f"<client {self.name} at {self.base_url}: {len(self.operations)} operation names>"
+        return f"<client {self.name} at {self.base_url}: {len(self._names)} operation names>"
 
     def close(self) -> None:
-        self.transport.close()
+        if self._built is not None:
+            self._built.transport.close()
 
 
 class Clients:
@@ -147,6 +231,12 @@ class Clients:
         self._by_name = {}
 
 
+def _config_error(message: str, **where: Any) -> SpecError:
+    from .errors import ClientConfigError  # only when there is a problem to report
+
+    return ClientConfigError(message, **where)
+
+
 def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
                  problems: List[SpecError]) -> Dict[str, Dict[str, Any]]:
     """Client name -> compiled api, for every api marked as a client or configured."""
@@ -156,7 +246,7 @@ def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
         if not (api.get("bind_client") or api["name"] in base_urls):
             continue
         if name in selected:
-            problems.append(ClientConfigError(
+            problems.append(_config_error(
                 f"client name {name!r} is also taken by {selected[name]['file']}",
                 spec_file=api.get("file", "")))
             continue
@@ -165,17 +255,16 @@ def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
     for key in base_urls:
         if key not in known:
             names = sorted(a["name"] for a in compiled.get("apis") or [])
-            problems.append(ClientConfigError(
+            problems.append(_config_error(
                 f"clients.{key}: no spec named {key!r} (specs: {', '.join(names) or 'none'})"))
     return selected
 
 
-def _build_client(name: str, api: Dict[str, Any], base_url: str, policy: CallPolicy,
-                  session_factory: Optional[Callable[[], Any]],
-                  problems: List[SpecError]) -> ApiClient:
-    client_api = ClientApi(api)
-    transport = Transport(name, base_url, policy, session_factory)
-    operations: Dict[str, ClientOperation] = {}
+def _plan_operations(api: Dict[str, Any], problems: List[SpecError]
+                     ) -> Tuple[List[PlannedOperation], Dict[str, str]]:
+    """The operations to build, and attribute name -> operation name (aliases included)."""
+    planned: List[PlannedOperation] = []
+    names: Dict[str, str] = {}
     aliases: List[tuple] = []
     for op in api.get("operations") or []:
         op_name = operation_name(op)
@@ -184,18 +273,33 @@ def _build_client(name: str, api: Dict[str, Any], base_url: str, policy: CallPol
         try:
             decorators = [resolve_decorator(d) for d in _as_list(op.get("decorate_request"))]
         except ValueError as exc:
-            problems.append(ClientConfigError(str(exc), **where))
+            problems.append(_config_error(str(exc), **where))
             continue
-        operation = ClientOperation(op, client_api, transport, f"{name}.{op_name}", decorators)
-        if op_name in operations:
-            problems.append(ClientConfigError(f"two operations are named {op_name!r}", **where))
+        if op_name in names:
+            problems.append(_config_error(f"two operations are named {op_name!r}", **where))
             continue
-        operations[op_name] = operation
-        aliases += [(snake_case(op_name), operation), (op.get("bind_client"), operation)]
-    for alias, operation in aliases:
+        names[op_name] = op_name
+        planned.append((op, op_name, decorators))
+        aliases += [(snake_case(op_name), op_name), (op.get("bind_client"), op_name)]
+    for alias, op_name in aliases:
         if isinstance(alias, str) and alias.isidentifier():
-            operations.setdefault(alias, operation)  # a real operationId wins over an alias
-    return ApiClient(name, transport, operations, client_api.models.classes)
+            names.setdefault(alias, op_name)  # a real operationId wins over an alias
+    return planned, names
+
+
+def _build_client(name: str, api: Dict[str, Any], base_url: str, policy: CallPolicy,
+                  session_factory: Optional[Callable[[], Any]],
+                  planned: List[PlannedOperation], names: Dict[str, str]) -> _Built:
+    """A client's operations, models and transport, at its first use."""
+    from .operation import ClientApi, ClientOperation
+    from .transport import Transport
+
+    client_api = ClientApi(api)
+    transport = Transport(name, base_url, policy, session_factory)
+    built = {op_name: ClientOperation(op, client_api, transport, f"{name}.{op_name}", decorators)
+             for op, op_name, decorators in planned}
+    return _Built({attr: built[op_name] for attr, op_name in names.items()},
+                  types.SimpleNamespace(**client_api.models.classes), transport)
 
 
 def _as_list(value: Any) -> List[Any]:
@@ -217,25 +321,25 @@ def load_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str], *,
     """
     policy = CallPolicy.make(timeout, retries, backoff, total_timeout)
     problems: List[SpecError] = []
-    built: Dict[str, ApiClient] = {}
+    loaded: Dict[str, ApiClient] = {}
     for name, api in _client_apis(compiled, base_urls, problems).items():
         url = base_urls.get(name) or base_urls.get(api["name"]) or api.get("client_url")
         if not url:
-            problems.append(ClientConfigError(
+            problems.append(_config_error(
                 f"client {name!r} has no base URL: set clients.{name} in pym-config.yaml",
                 spec_file=api.get("file", "")))
             continue
         problem = check_base_url(url)
         if problem:
-            problems.append(ClientConfigError(f"clients.{name}: {problem}",
-                                              spec_file=api.get("file", "")))
+            problems.append(_config_error(f"clients.{name}: {problem}",
+                                          spec_file=api.get("file", "")))
             continue
-        built[name] = _build_client(name, api, url, policy, session_factory, problems)
+        planned, names = _plan_operations(api, problems)
+        loaded[name] = ApiClient(name, url, list(names), functools.partial(
+            _build_client, name, api, url, policy, session_factory, planned, names))
     if problems:
-        for client in built.values():
-            client.close()
         raise SpecErrors(problems)
-    return Clients(built)
+    return Clients(loaded)
 
 
 clients = Clients()  # filled by install_clients() when the app is created

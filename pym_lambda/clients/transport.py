@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
+from ..record import Record
 from .errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable
+from .registry import CallPolicy  # with load_clients' other options: loading needs no transport
 
 log = logging.getLogger("pym_lambda.clients")
 
@@ -32,7 +33,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 CHUNK_BYTES = 64 * 1024
 
-TimeoutArg = Union[float, Tuple[float, float]]
 # The function that performs one attempt, with requests.Session.request's signature; an
 # x-decorate-request decorator wraps it.
 SendFunction = Callable[..., Any]
@@ -41,39 +41,10 @@ SendFunction = Callable[..., Any]
 CONNECT, READ_TIMEOUT, BROKEN = "connect", "read_timeout", "broken"
 
 
-@dataclass(frozen=True)
-class RawResponse:
+class RawResponse(Record):
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    connect_timeout: float = 3.05
-    read_timeout: float = 10.0
-    retries: int = 2
-    backoff: float = 0.2
-    total_timeout: Optional[float] = None
-
-    @classmethod
-    def make(cls, timeout: TimeoutArg, retries: int, backoff: float,
-             total_timeout: Optional[float]) -> CallPolicy:
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        if min(connect, read) <= 0 or retries < 0 or backoff < 0 or \
-                (total_timeout is not None and total_timeout <= 0):
-            raise ValueError("client timeouts must be > 0, retries and backoff >= 0")
-        return cls(float(connect), float(read), int(retries), float(backoff), total_timeout)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
-        return self.backoff * (2 ** (attempt - 1))
-
-    def worst_case(self) -> float:
-        attempts = self.retries + 1
-        bound = attempts * (self.connect_timeout + self.read_timeout) + \
-            sum(self.delay(n) for n in range(1, attempts))
-        return min(bound, self.total_timeout) if self.total_timeout else bound
 
 
 def default_session() -> Any:
