@@ -233,14 +233,12 @@ def register_apis(app: Chalice, project: Union[str, Path],
 def configure_tasks_from(settings: Any, app_name: str) -> None:
     """Hand the `tasks:` section to the task system; per-queue URL overrides still come from
     PYM_TASK_QUEUE_URL_<QUEUE> variables (see pym_lambda.tasks.settings)."""
-    from dataclasses import replace
-
     from ..tasks.settings import TaskSettings, configure_tasks, queue_env_key
 
     base = TaskSettings.from_env()
     tasks = settings.tasks
-    configure_tasks(replace(
-        base, app_name=base.app_name or app_name, stage=settings.stage, inline=tasks.inline,
+    configure_tasks(base._replace(
+        app_name=base.app_name or app_name, stage=settings.stage, inline=tasks.inline,
         queue_names={**{queue_env_key(k): v for k, v in tasks.queues.items()},
                      **base.queue_names},
         lambda_timeout_seconds=tasks.lambda_timeout_seconds,

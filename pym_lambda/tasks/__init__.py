@@ -11,13 +11,18 @@
     globals().update(register_task_handlers(app))
 
 Modules: decorator (@async_task, delay), envelope (the JSON format), sender (SQS sending),
-worker (the Lambda handlers), queues (naming, definitions, ensure_queues), local_worker and
-admin (local polling, DLQ tools), cli (click commands). Importing this package imports neither
-boto3 nor click.
+worker (the Lambda handlers) and records (what they do with each record), naming and queues
+(naming, definitions, ensure_queues), local_worker and admin (local polling, DLQ tools), cli
+(click commands). Importing this package imports neither boto3 nor click.
+
+Only the decorator, current_task() and the errors load with the package: every Lambda imports
+it at cold start, HTTP-only ones included. The rest loads on first use (PEP 562).
 """
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .current import TaskInfo, current_task
 from .decorator import AsyncTask, async_task, registered_tasks, resolve_task, task_queues
-from .envelope import TaskCaller, set_caller_factory, set_model_resolver
 from .errors import (
                      EnvelopeError,
                      MalformedEnvelope,
@@ -32,10 +37,31 @@ from .errors import (
                      UnknownTask,
                      UnsupportedEnvelopeVersion,
 )
-from .queues import QueueDefinition, ensure_queues, queue_definitions
-from .sender import TaskHandle, send_tasks
-from .settings import TaskSettings, configure_tasks, get_task_settings
-from .worker import register_task_handlers
+
+if TYPE_CHECKING:
+    from .envelope import TaskCaller, set_caller_factory, set_model_resolver
+    from .queues import QueueDefinition, ensure_queues, queue_definitions
+    from .sender import TaskHandle, send_tasks
+    from .settings import TaskSettings, configure_tasks, get_task_settings
+    from .worker import register_task_handlers
+
+_LAZY = {
+    "TaskCaller": "envelope", "set_caller_factory": "envelope", "set_model_resolver": "envelope",
+    "QueueDefinition": "queues", "ensure_queues": "queues", "queue_definitions": "queues",
+    "TaskHandle": "sender", "send_tasks": "sender",
+    "TaskSettings": "settings", "configure_tasks": "settings", "get_task_settings": "settings",
+    "register_task_handlers": "worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once: later look-ups don't come here
+    return value
+
 
 __all__ = [
     "AsyncTask", "EnvelopeError", "MalformedEnvelope", "PermanentFailure", "QueueConfigConflict",

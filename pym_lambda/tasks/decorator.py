@@ -24,23 +24,36 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import re
 import sys
-from typing import Any, Callable, Dict, Generic, List, Optional, ParamSpec, TypeVar, overload
+import types
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Generic,
+    List,
+    Optional,
+    ParamSpec,
+    TypeVar,
+    overload,
+)
 
 from ..context import current_context
 from .current import TaskInfo, enter_task, exit_task
-from .envelope import check_message_size, decode_envelope, encode_envelope, new_envelope
 from .errors import TaskDefinitionError, UnknownTask
-from .queues import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
-from .sender import TaskHandle, send_task
-from .settings import get_task_settings
+from .naming import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
+
+if TYPE_CHECKING:  # the envelope, sender and settings load when a task is first sent or run
+    from .sender import TaskHandle
+    from .settings import TaskSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 TASK_MARKER = "__pym_async_task__"
+CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (~3 ms) at cold start
 SQS_MAX_DELAY_SECONDS = 900
 SQS_MAX_RECEIVE_COUNT = 1000
 _TASK_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -68,26 +81,36 @@ class AsyncTask(Generic[P, R]):
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> TaskHandle:
         """Enqueue within a request or task; run now outside of one or in inline mode."""
-        if get_task_settings().inline or current_context() is None:
+        if _settings().inline or current_context() is None:
             return run_inline(self, args, kwargs)
+        from .sender import send_task  # noqa: PLC0415 - not at cold start (see __init__)
+
         return send_task(self, args, kwargs)
 
     def send(self, *args: P.args, **kwargs: P.kwargs) -> TaskHandle:
         """Enqueue even outside a request (run now only in inline mode)."""
-        if get_task_settings().inline:
+        if _settings().inline:
             return run_inline(self, args, kwargs)
+        from .sender import send_task  # noqa: PLC0415 - not at cold start (see __init__)
+
         return send_task(self, args, kwargs)
 
     def __repr__(self) -> str:
         return f"<async_task {self.name} queue={self.queue!r}>"
 
 
+def _settings() -> TaskSettings:
+    from .settings import get_task_settings  # noqa: PLC0415 - not at cold start (see __init__)
+
+    return get_task_settings()
+
+
 def _check_definition(fn: Callable[..., Any], queue: str, delay_seconds: int,
                       max_attempts: int) -> None:
     where = f"@async_task on {getattr(fn, '__qualname__', fn)!r}"
-    if not inspect.isfunction(fn):
+    if not isinstance(fn, types.FunctionType):  # inspect.isfunction
         raise TaskDefinitionError(f"{where}: decorate a plain function")
-    if inspect.iscoroutinefunction(fn):
+    if fn.__code__.co_flags & CO_COROUTINE:  # inspect.iscoroutinefunction, for a function
         raise TaskDefinitionError(f"{where}: async def functions are not supported")
     if "." in fn.__qualname__ or "<" in fn.__qualname__:
         raise TaskDefinitionError(f"{where}: tasks must be module-level functions, so that "
@@ -122,7 +145,15 @@ def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_
 
 
 def run_inline(task: AsyncTask[..., Any], args: Any, kwargs: Any) -> TaskHandle:
-    settings = get_task_settings()
+    from .envelope import (  # noqa: PLC0415 - not at cold start (see __init__)
+        check_message_size,
+        decode_envelope,
+        encode_envelope,
+        new_envelope,
+    )
+    from .sender import TaskHandle  # noqa: PLC0415
+
+    settings = _settings()
     envelope = new_envelope(task.name, args, kwargs, current_context())
     body = encode_envelope(envelope)
     check_message_size(task.name, body, settings.max_message_bytes)

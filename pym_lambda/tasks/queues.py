@@ -1,68 +1,37 @@
-"""Queue naming, queue definitions as plain data, and `ensure_queues` to make AWS match them.
+"""Queue definitions as plain data, and `ensure_queues` to make AWS match them (deploy time).
 
-Naming: the task queue "default" of app "shop" at stage "prod" is the SQS queue
-``shop-prod-default``, its dead-letter queue ``shop-prod-default-dlq``, its worker Lambda handler
-``pym_task_worker_default``. Per-queue overrides come from TaskSettings (settings.py).
+Naming (in naming.py, re-exported here): the task queue "default" of app "shop" at stage "prod"
+is the SQS queue ``shop-prod-default``, its dead-letter queue ``shop-prod-default-dlq``, its
+worker Lambda handler ``pym_task_worker_default``. Per-queue overrides come from TaskSettings
+(settings.py).
 
 Definitions: each task queue has its DLQ; its RedrivePolicy maxReceiveCount is the highest
 max_attempts of its tasks (the worker dead-letters a task earlier if its own max_attempts is
 lower), and its visibility timeout is 6x the worker Lambda's timeout, as AWS advises for Lambda
 event sources (a message must not reappear while a slow batch is still running).
 
-This module is deploy-time data and functions, but imports nothing heavy, so the runtime may
-import it for the naming.
+The runtime imports naming.py only: this module is loaded by deploy code and `ensure_queues`.
 """
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .errors import QueueConfigConflict, TaskDefinitionError, TaskError
-from .settings import SQS_MAX_MESSAGE_BYTES, TaskSettings, get_task_settings, queue_env_key
+from .errors import QueueConfigConflict
+from .naming import (  # noqa: F401 - re-exported: the names were defined here before
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_QUEUE,
+    HANDLER_PREFIX,
+    dead_letter_queue_name,
+    handler_name,
+    is_missing_queue_error,
+    physical_queue_name,
+    validate_queue_name,
+)
+from .settings import SQS_MAX_MESSAGE_BYTES, TaskSettings, get_task_settings
 
-DEFAULT_QUEUE = "default"
-DEFAULT_MAX_ATTEMPTS = 5
 VISIBILITY_PER_LAMBDA_TIMEOUT = 6
-HANDLER_PREFIX = "pym_task_worker_"
-_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
-
-
-def validate_queue_name(queue: str) -> str:
-    if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
-        raise TaskDefinitionError(
-            f"task queue name {queue!r}: use 1-40 letters, digits, '-' or '_'")
-    return queue
-
-
-def physical_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
-    settings = settings or get_task_settings()
-    key = queue_env_key(queue)
-    if key in settings.queue_names:
-        return settings.queue_names[key]
-    if key in settings.queue_urls:
-        return settings.queue_urls[key].rstrip("/").rsplit("/", 1)[-1]
-    if not settings.app_name:
-        raise TaskError("no application name for the task queues: set PYM_APP_NAME, or "
-                        "configure_tasks(TaskSettings(app_name=...)), or call "
-                        "register_task_handlers(app) first")
-    return f"{settings.app_name}-{settings.stage}-{queue}"
-
-
-def dead_letter_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
-    return physical_queue_name(queue, settings) + "-dlq"
-
-
-def handler_name(queue: str) -> str:
-    """The worker's function name, which Chalice deploys as the handler ``app.<name>``."""
-    return HANDLER_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", queue)
-
-
-def is_missing_queue_error(exc: BaseException) -> bool:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code") in _MISSING_QUEUE_CODES
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass, field
 from typing import Callable, List, Mapping, Optional
+
+from ..record import Record
 
 DEFAULT_STAGE = "dev"
 SQS_MAX_MESSAGE_BYTES = 262_144  # 256 KiB, the classic SQS limit (see QueueDefinition)
@@ -58,16 +59,15 @@ def _per_queue(environ: Mapping[str, str], prefix: str) -> Mapping[str, str]:
     return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
 
 
-@dataclass(frozen=True)
-class TaskSettings:
+class TaskSettings(Record):
     app_name: Optional[str] = None
     stage: str = DEFAULT_STAGE
     inline: bool = False
     region: Optional[str] = None  # None: the AWS_REGION / AWS_DEFAULT_REGION of the env
     # Overrides keyed by queue_env_key(logical queue name).
-    queue_urls: Mapping[str, str] = field(default_factory=dict)
-    queue_names: Mapping[str, str] = field(default_factory=dict)
-    dlq_urls: Mapping[str, str] = field(default_factory=dict)
+    queue_urls: Mapping[str, str] = {}
+    queue_names: Mapping[str, str] = {}
+    dlq_urls: Mapping[str, str] = {}
     lambda_timeout_seconds: int = DEFAULT_LAMBDA_TIMEOUT
     max_message_bytes: int = SQS_MAX_MESSAGE_BYTES
     backoff_base_seconds: int = 0

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pym_lambda.context import CallContext, enter_context, exit_context
@@ -347,3 +347,47 @@ def test_importing_the_task_package_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# read_envelope is the worker's fast path: it must read exactly what decode_envelope reads and
+# refuse exactly what it refuses, with the same error.
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                  max_size=3),
+    max_leaves=8)
+_FIELDS = {"v": st.sampled_from([1, 1, 1, 2, True, "1", None]),
+           "task": st.sampled_from(["m:f", 3, None]) | _JSONISH,
+           "task_id": st.sampled_from(["id-1", 7]) | _JSONISH,
+           "args": st.lists(_JSONISH, max_size=3) | _JSONISH,
+           "kwargs": st.dictionaries(st.text(max_size=4), _JSONISH, max_size=3) | _JSONISH,
+           "call_id": st.sampled_from(["c-1", None, 5]),
+           "caller": st.sampled_from([None, {"user_id": "u"}, "u"]),
+           "attempt": st.sampled_from([None, 1, 3, True, "2"]),
+           "created_at": st.sampled_from([None, "2024-01-01T00:00:00Z", 0])}
+
+
+def _outcome(read: Any, body: Any) -> Any:
+    try:
+        return read(body)
+    except Exception as exc:  # compared by type and message
+        return (type(exc).__name__, str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@example(fields={"v": 1, "task": "m:f", "task_id": "id-1", "args": [1, {"a": [1]}],
+                 "kwargs": {"k": encode_value(Decimal("1.5"), "k", "m:f")}, "call_id": "c"},
+         spacing="")
+@given(fields=st.fixed_dictionaries({}, optional=_FIELDS),
+       spacing=st.sampled_from(["", " ", "\n", "\ufeff"]))
+def test_the_worker_reads_envelopes_exactly_as_decode_envelope(fields: Dict[str, Any],
+                                                               spacing: str) -> None:
+    from pym_lambda.tasks.envelope import read_envelope
+
+    body = spacing + json.dumps(fields) + spacing.strip("\ufeff")
+    expected = _outcome(decode_envelope, body)
+    if isinstance(expected, TaskEnvelope):
+        expected = (expected.task, expected.task_id, expected.args, expected.kwargs,
+                    expected.call_id, expected.caller)
+    assert _outcome(read_envelope, body) == expected
