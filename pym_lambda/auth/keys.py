@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
@@ -109,7 +109,8 @@ def _pem_text(inline: Optional[str], path: Optional[str]) -> bytes:
     if inline:
         return inline.encode("utf-8")
     try:
-        return Path(str(path)).read_bytes()
+        with open(str(path), "rb") as file:
+            return file.read()
     except OSError as exc:
         log.error("cannot read JWT key file %s: %s", path, exc)
         raise AuthKeysUnavailableError("the keys to verify tokens are unavailable") from None
@@ -148,7 +149,8 @@ def _jwks(settings: JwtSettings) -> List[Tuple[Optional[str], Optional[str], Any
 
 def _read_jwks_file(path: str) -> Any:
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as file:
+            return json.loads(file.read())
     except (OSError, ValueError) as exc:
         log.error("cannot read the JWKS file %s: %s", path, exc)
         raise AuthKeysUnavailableError("the keys to verify tokens are unavailable") from None
@@ -232,7 +234,7 @@ def check_settings(settings: JwtSettings) -> None:
         problems.append(f"set only one of {', '.join('jwt.' + s for s in sources)}")
     for name in ("public_key_file", "jwks_file", "private_key_file"):
         path = getattr(settings, name)
-        if path and not Path(path).is_file():
+        if path and not os.path.isfile(path):
             problems.append(f"jwt.{name}: no file at {path}")
     if settings.jwks_url and not settings.jwks_url.startswith(("https://", "http://")):
         problems.append("jwt.jwks_url must be an http(s) URL")

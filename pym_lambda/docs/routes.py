@@ -12,8 +12,8 @@ specs.py: cold starts pay next to nothing for the docs.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional
+import os
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from chalice.app import Chalice, Response
 
@@ -28,7 +28,8 @@ log = logging.getLogger("pym_lambda")
 READ_METHODS = ("GET", "HEAD")
 
 
-def register_docs(app: Chalice, project_dir: Path, compiled: Dict[str, Any], settings: Any,
+def register_docs(app: Chalice, project_dir: Union[str, os.PathLike[str]],
+                  compiled: Dict[str, Any], settings: Any,
                   dispatcher: Optional[Dispatcher] = None) -> List[str]:
     """Add the docs routes to `app` unless `settings.docs.enabled` is false; the routes added.
     `dispatcher`: the operations' one, else one with the same debug and CORS settings."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PUBLISHED_DIR = "pym_apis"  # under chalicelib/
 YAML_TYPE = "application/yaml"  # RFC 9512
@@ -22,14 +24,16 @@ FORMATS = {"yaml": YAML_TYPE, "json": JSON_TYPE}
 class SpecTexts:
     """Spec file name per API; texts read on first use and kept, converted on demand."""
 
-    def __init__(self, project_dir: Path, files: Dict[str, str]) -> None:
-        self.project_dir = project_dir
+    def __init__(self, project_dir: Union[str, os.PathLike[str]], files: Dict[str, str]
+                 ) -> None:
+        self.project_dir = os.fspath(project_dir)  # os.path: no pathlib import at cold start
         self.files = dict(files)  # api name -> file name ("library.yaml")
         self._cache: Dict[Tuple[str, str], str] = {}
 
     @classmethod
-    def from_compiled(cls, project_dir: Path, compiled: Dict[str, Any]) -> SpecTexts:
-        return cls(project_dir, {api["name"]: Path(api["file"]).name
+    def from_compiled(cls, project_dir: Union[str, os.PathLike[str]], compiled: Dict[str, Any]
+                      ) -> SpecTexts:
+        return cls(project_dir, {api["name"]: os.path.basename(api["file"])
                                  for api in served_apis(compiled)})
 
     def names(self) -> List[str]:
@@ -52,10 +56,12 @@ class SpecTexts:
         return self._cache[key]
 
     def _read(self, file_name: str) -> Optional[str]:
-        apis_dir = self.project_dir / "apis"
-        folder = apis_dir if apis_dir.is_dir() else self.project_dir / "chalicelib" / PUBLISHED_DIR
+        apis_dir = os.path.join(self.project_dir, "apis")
+        folder = apis_dir if os.path.isdir(apis_dir) else os.path.join(
+            self.project_dir, "chalicelib", PUBLISHED_DIR)
         try:
-            return (folder / file_name).read_text(encoding="utf-8")
+            with open(os.path.join(folder, file_name), encoding="utf-8") as f:
+                return f.read()
         except (OSError, UnicodeDecodeError):
             return None
 

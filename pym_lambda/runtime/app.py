@@ -8,9 +8,9 @@ all there is, so YAML is never parsed at a cold start.
 from __future__ import annotations
 
 import json
+import os
 import sys
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 from chalice.app import Chalice
 
@@ -21,22 +21,28 @@ from .models import models
 from .operation import ApiRuntime, BoundOperation
 from .router import Dispatcher, register_routes
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 COMPILED_FILE = "pym_compiled.json"
 CONFIG_FILE = "pym-config.yaml"
 
-
-def project_root(project: Union[str, Path]) -> Path:
-    path = Path(project).resolve()
-    return path.parent if path.is_file() else path
+# What runs at a cold start (create_app and the Lambda package's branch of load_compiled) uses
+# os.path, not pathlib: importing pathlib costs ~3 ms there. Build-time code uses pathlib.
 
 
-def read_app_name(project_dir: Path) -> str:
-    config = project_dir / ".chalice" / "config.json"
+def project_root(project: Union[str, os.PathLike[str]]) -> str:
+    path = os.path.realpath(project)
+    return os.path.dirname(path) if os.path.isfile(path) else path
+
+
+def read_app_name(project_dir: Union[str, os.PathLike[str]]) -> str:
     try:
-        name = json.loads(config.read_text()).get("app_name")
+        with open(os.path.join(project_dir, ".chalice", "config.json"), encoding="utf-8") as f:
+            name = json.loads(f.read()).get("app_name")
     except (OSError, ValueError):
         name = None
-    return str(name or project_dir.name)
+    return str(name or os.path.basename(os.path.realpath(project_dir)))
 
 
 def specs_fingerprint(apis_dir: Path) -> str:
@@ -53,15 +59,20 @@ def specs_fingerprint(apis_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def load_compiled(project_dir: Path) -> Dict[str, Any]:
+def load_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
     """The compiled specs: from the cache if it matches apis/, else compiled (and cached)."""
+    if not os.path.isdir(os.path.join(project, "apis")):  # the Lambda package
+        try:
+            with open(os.path.join(project, "chalicelib", COMPILED_FILE), encoding="utf-8") as f:
+                return dict(json.loads(f.read()))
+        except FileNotFoundError:
+            raise SpecErrors([SpecError(f"no apis/ folder and no chalicelib/{COMPILED_FILE} "
+                                        f"in {project}")]) from None
+    from pathlib import Path
+
+    project_dir = Path(project)
     apis_dir = project_dir / "apis"
     prebuilt = project_dir / "chalicelib" / COMPILED_FILE
-    if not apis_dir.is_dir():
-        if prebuilt.is_file():
-            return dict(json.loads(prebuilt.read_text(encoding="utf-8")))
-        raise SpecErrors([SpecError(f"no apis/ folder and no chalicelib/{COMPILED_FILE} in "
-                                    f"{project_dir}")])
     fingerprint = specs_fingerprint(apis_dir)
     if prebuilt.is_file():
         try:
@@ -101,8 +112,6 @@ def write_checks(chalicelib: Path, compiled: Dict[str, Any]) -> None:
 def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
     """Cache the compiled form next to the code Chalice packages, so that `chalice deploy`
     (which imports app.py here first) ships it. Skipped where the disk is read-only."""
-    import os
-
     if os.environ.get("PYM_NO_COMPILE_CACHE") or not target.parent.is_dir():
         return False
     try:
@@ -149,15 +158,17 @@ def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
     return bound
 
 
-def load_service_settings(project_dir: Path, compiled: Dict[str, Any], **options: Any) -> Any:
+def load_service_settings(project_dir: Union[str, os.PathLike[str]], compiled: Dict[str, Any],
+                          **options: Any) -> Any:
     """The service's settings (options: load_settings' stage, environ, overrides)."""
     from ..config import CONFIG_FILENAME, load_settings
 
-    document = None if (project_dir / CONFIG_FILENAME).is_file() else compiled.get("config")
+    has_file = os.path.isfile(os.path.join(project_dir, CONFIG_FILENAME))
+    document = None if has_file else compiled.get("config")
     return load_settings(project_dir, document=document, **options)
 
 
-def register_apis(app: Chalice, project: Union[str, Path],
+def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                   compiled: Optional[Dict[str, Any]] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
@@ -170,8 +181,8 @@ def register_apis(app: Chalice, project: Union[str, Path],
     from .cors import CorsPolicy
 
     project_dir = project_root(project)
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))  # so that x-bind-server can import chalicelib
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)  # so that x-bind-server can import chalicelib
     compiled = compiled or load_compiled(project_dir)
     settings = load_service_settings(project_dir, compiled)
     configure_logging(settings.log_level)
@@ -214,7 +225,7 @@ def register_apis(app: Chalice, project: Union[str, Path],
     app.pym_settings = settings  # type: ignore[attr-defined]
     from .checks import PREBUILT_FILE, load_prebuilt
 
-    prebuilt = load_prebuilt(project_dir / "chalicelib" / PREBUILT_FILE,
+    prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
                              compiled.get("fingerprint"))
     models.clear()  # the models of the app being built, not of one built before
     operations = bind_operations({"apis": apis}, settings, prebuilt)
@@ -248,7 +259,8 @@ def configure_tasks_from(settings: Any, app_name: str) -> None:
         max_message_bytes=tasks.max_message_bytes))
 
 
-def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[str, Any]:
+def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = None
+                 ) -> Dict[str, Any]:
     """One SQS handler per task queue, for app.py to export: `globals().update(task_workers(app))`
     (Chalice deploys an SQS handler as `app.<function name>`). Every module of chalicelib/ is
     imported first, so that each @async_task is known whoever imports it."""
@@ -271,8 +283,6 @@ def task_workers(app: Chalice, project: Union[str, Path, None] = None) -> Dict[s
 def _submodules(folders: List[str]) -> List[str]:
     # What pkgutil.iter_modules() lists for the source files a Lambda package has, without
     # importing pkgutil at each cold start.
-    import os
-
     names: List[str] = []
     for folder in folders:
         for entry in sorted(os.listdir(folder)):
@@ -284,7 +294,7 @@ def _submodules(folders: List[str]) -> List[str]:
     return names
 
 
-def create_app(project: Union[str, Path], *, app_name: Optional[str] = None,
+def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str] = None,
                debug: bool = False, version: str = "") -> Chalice:
     """The Chalice app of a project: `app = create_app(__file__)` in app.py."""
     project_dir = project_root(project)
@@ -294,8 +304,6 @@ def create_app(project: Union[str, Path], *, app_name: Optional[str] = None,
 
 
 def _version(compiled: Dict[str, Any], settings: Any) -> str:
-    import os
-
     if os.environ.get("PYM_VERSION"):
         return os.environ["PYM_VERSION"]
     if settings.config_file or compiled.get("config"):

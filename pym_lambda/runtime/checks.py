@@ -10,8 +10,19 @@ mirror keeps openapi-schema-validator, the reference (imported only then).
 from __future__ import annotations
 
 import marshal
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 
 from .responses import pick_content
 from .validation import REQUEST, RESPONSE, SchemaValidator
@@ -19,6 +30,8 @@ from .validation import REQUEST, RESPONSE, SchemaValidator
 Check = Callable[[Any], Optional[str]]
 Entry = Tuple[Any, Dict[str, Any], str, str, str]  # schema, definitions, dialect, context, prefix
 PREBUILT_FILE = "pym_validators.bin"
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def accepts_everything(schema: Any) -> bool:
@@ -84,10 +97,15 @@ def write_prebuilt(target: Path, apis: List[Dict[str, Any]], fingerprint: str) -
     target.write_bytes(_header(fingerprint) + marshal.dumps(code))
 
 
-def load_prebuilt(path: Path, fingerprint: Optional[str]) -> Optional[Dict[str, Any]]:
-    if not fingerprint or not path.is_file():
+def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
+                  ) -> Optional[Dict[str, Any]]:
+    if not fingerprint:
         return None
-    data = path.read_bytes()
+    try:
+        with open(path, "rb") as file:  # not pathlib: a cold start does not import it
+            data = file.read()
+    except FileNotFoundError:
+        return None
     header = _header(fingerprint)
     if not data.startswith(header):
         return None  # another Python, or other specs: compile in process instead

@@ -77,3 +77,38 @@ def test_cli_validate_reports_every_problem_with_exit_1(tmp_path):
                          str(ROOT)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "1 spec(s), 6 operation(s), 1 client spec(s) (reviews)" in ok.stdout
+
+
+# Modules the example's Lambda package must not import at a cold start: each costs ms there,
+# and none is needed before a request asks for it (YAML, the reference validator, boto3, pyjwt,
+# requests) or at all (the others: the runtime avoids them on purpose).
+COLD_START_FORBIDDEN = ("pathlib", "dataclasses", "inspect", "uuid", "platform", "hashlib",
+                        "pkgutil", "yaml", "jsonschema", "openapi_schema_validator", "boto3",
+                        "botocore", "jwt", "requests", "pym_lambda.fastcheck",
+                        "pym_lambda.spec.loader", "pym_lambda.tasks.envelope")
+
+
+def test_the_lambda_package_imports_nothing_it_does_not_need(tmp_path):
+    for name in ("app.py", "apis", "chalicelib", ".chalice", "pym-config.yaml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns(
+                "pym_compiled.json", "pym_validators.bin", "__pycache__"))
+        else:
+            shutil.copy2(source, tmp_path / name)
+    subprocess.run([sys.executable, "-m", "pym_lambda.cli", "build", "--project-dir",
+                    str(tmp_path)], capture_output=True, text=True, check=True)
+    shutil.rmtree(tmp_path / "apis")  # what Chalice ships: app.py, chalicelib/ (and vendor/)
+    (tmp_path / "pym-config.yaml").unlink()
+    # As on Lambda: no site-packages .pth files run first (-S), the packages on sys.path.
+    import chalice
+
+    paths = [str(tmp_path), str(ROOT), str(Path(chalice.__file__).parents[1])]
+    code = ("import sys; sys.path[:0] = %r; import app; "
+            "print([m for m in %r if m in sys.modules])" % (paths, COLD_START_FORBIDDEN))
+    env = {"PYM_STAGE": "dev", "JWT_SECRET": "x" * 40, "AWS_LAMBDA_FUNCTION_NAME": "pym-test",
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
