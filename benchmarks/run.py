@@ -39,6 +39,7 @@ COLD_RATIO_MAX = 1.5        # cold import of the example service vs the bare Cha
 REQUEST_RATIO_MAX = 2.0     # per request with full validation vs bare Chalice
 SCALE_1000_MAX_MS = 1000.0  # import + create_app of 1,000 operations
 LINEAR_RATIO_MAX = 2.0      # slope 300->1,000 over slope 100->300 (see evaluate_targets)
+TASK_RATIO_MAX = 1.5        # task worker per record vs a bare @app.on_sqs_message (issue #5)
 
 COLD_CODE = (
     "import time\n"
@@ -489,8 +490,9 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
                 f"- task worker (batch of {tasks['batch']}): pym_lambda.tasks "
                 f"{fmt(tasks['pym_worker']['us_per_record'])} us/record, bare "
                 f"@app.on_sqs_message {fmt(tasks['bare_sqs_handler']['us_per_record'])} "
-                f"us/record, the work alone {fmt(tasks['work_only']['us_per_record'])} "
-                f"us/record: overhead {fmt(tasks['overhead_us_per_record'])} us/record")
+                f"us/record ({task_ratio(tasks):.2f}x), the work alone "
+                f"{fmt(tasks['work_only']['us_per_record'])} us/record: overhead "
+                f"{fmt(tasks['overhead_us_per_record'])} us/record")
     wsgi = data.get("wsgi")
     if wsgi:
         if wsgi.get("skipped") or wsgi.get("error"):
@@ -500,7 +502,7 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
                      f"core)" for n, v in wsgi["requests"].items()]
             extra.append(f"- WSGI ({wsgi['entry_point']}, in process): " + "; ".join(parts))
     if extra:
-        out += ["## Placeholders", "", *extra, ""]
+        out += ["## Task worker and WSGI fallback", "", *extra, ""]
 
     targets = data.get("targets") or []
     if targets:
@@ -547,6 +549,11 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
     return "\n".join(out)
 
 
+def task_ratio(tasks: Dict[str, Any]) -> float:
+    return float(tasks["pym_worker"]["us_per_record"]) / float(
+        tasks["bare_sqs_handler"]["us_per_record"])
+
+
 def evaluate_targets(data: Dict[str, Any]) -> List[Dict[str, Any]]:
     targets: List[Dict[str, Any]] = []
     cold = data.get("cold") or {}
@@ -581,6 +588,15 @@ def evaluate_targets(data: Dict[str, Any]) -> List[Dict[str, Any]]:
             targets.append({"name": f"{req.name}: below {pt}",
                             "pass": pym < other,
                             "detail": f"{pym:.1f} us vs {other:.1f} us = {pym / other:.2f}x"})
+    tasks = data.get("tasks") or {}
+    if tasks.get("pym_worker") and tasks.get("bare_sqs_handler"):
+        r = task_ratio(tasks)
+        targets.append({"name": f"task worker per record <= {TASK_RATIO_MAX}x a bare "
+                                "@app.on_sqs_message (issue #5)",
+                        "pass": r <= TASK_RATIO_MAX,
+                        "detail": f"{tasks['pym_worker']['us_per_record']:.1f} us vs "
+                                  f"{tasks['bare_sqs_handler']['us_per_record']:.1f} us = "
+                                  f"{r:.2f}x"})
     scale = data.get("scale") or {}
     for form in ("yaml", "compiled"):
         r1000 = (scale.get(f"1000:{form}") or {}).get("median_total_ms")
