@@ -104,8 +104,8 @@ def test_the_lambda_package_imports_nothing_it_does_not_need(tmp_path):
     import chalice
 
     paths = [str(tmp_path), str(ROOT), str(Path(chalice.__file__).parents[1])]
-    code = ("import sys; sys.path[:0] = %r; import app; "
-            "print([m for m in %r if m in sys.modules])" % (paths, COLD_START_FORBIDDEN))
+    code = (f"import sys; sys.path[:0] = {paths!r}; import app; "
+            f"print([m for m in {COLD_START_FORBIDDEN!r} if m in sys.modules])")
     env = {"PYM_STAGE": "dev", "JWT_SECRET": "x" * 40, "AWS_LAMBDA_FUNCTION_NAME": "pym-test",
            "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env,
