@@ -56,6 +56,14 @@ def new_call_id() -> str:
             f"{h[20:]}")
 
 
+def request_header(request: Any, name: str) -> Optional[str]:
+    """A request header by its lower-case name. Chalice's CaseInsensitiveMapping keeps a plain
+    dict of lower-cased names: reading it spares Mapping.get's KeyError on a miss (~0.4 us)."""
+    headers = request.headers
+    plain = getattr(headers, "_dict", None)
+    return (plain if type(plain) is dict else headers).get(name)  # type: ignore[no-any-return]
+
+
 def current_context() -> Optional[CallContext]:
     """The context of the request or task being handled, or None outside of one."""
     return _current.get()

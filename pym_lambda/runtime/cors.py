@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterable, Optional, Sequence
 
 from chalice.app import Response
 
-from ..context import CALL_ID_HEADER
+from ..context import CALL_ID_HEADER, request_header
 
 DEFAULT_ALLOW_HEADERS = ("Content-Type", "Authorization", CALL_ID_HEADER)
 
@@ -69,7 +69,7 @@ class CorsPolicy:
         return headers
 
     def decorate(self, request: Any, response: Response) -> None:
-        allowed = self.allowed_origin(request.headers.get("origin") if request else None)
+        allowed = self.allowed_origin(request_header(request, "origin") if request else None)
         if allowed is None:
             return
         for name, value in self._headers(allowed).items():

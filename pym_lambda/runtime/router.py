@@ -13,7 +13,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from chalice.app import Chalice, Response
 
 from .. import errors, reporting
-from ..context import CALL_ID_HEADER, CallContext, enter_context, exit_context, new_call_id
+from ..context import (
+    CALL_ID_HEADER,
+    CallContext,
+    enter_context,
+    exit_context,
+    new_call_id,
+    request_header,
+)
 from ..logs import log_request
 from .cors import CorsPolicy
 from .operation import BoundOperation
@@ -23,6 +30,7 @@ log = logging.getLogger("pym_lambda")
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CATCH_ALL = "/{proxy+}"
+_CALL_ID_KEY = CALL_ID_HEADER.lower()
 _CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 OPAQUE_DESCRIPTIONS = {
@@ -74,7 +82,7 @@ class Dispatcher:
         return Response(body=dumps(body), status_code=500, headers=dict(JSON_HEADERS))
 
     def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
-        incoming = request.headers.get(CALL_ID_HEADER) if request is not None else None
+        incoming = request_header(request, _CALL_ID_KEY) if request is not None else None
         call_id = incoming if incoming and _CALL_ID.match(incoming) else new_call_id()
         ctx = CallContext(call_id=call_id, request=request,
                           method=getattr(request, "method", ""),
