@@ -416,11 +416,16 @@ def mode_tasks(args):
                 mod.work(work_n, f"job-{i}")
 
         res = {"batch": batch}
-        for name, fn in (("pym_worker", run_pym), ("bare_sqs_handler", run_bare),
-                         ("work_only", run_work_only)):
-            t = timed(fn, args.get("target_s", 0.1), args.get("repeats", 7),
-                      args.get("smoke", False), args.get("timer", "wall"))
-            res[name] = {"us_per_record": t["us"] / batch, "us_per_batch": t["us"]}
+        # Passes alternate the three, and each keeps its best median (as the per-request table
+        # does): a burst of load from elsewhere then cannot land on one side only.
+        passes = 1 if args.get("smoke") else 3
+        for _ in range(passes):
+            for name, fn in (("pym_worker", run_pym), ("bare_sqs_handler", run_bare),
+                             ("work_only", run_work_only)):
+                t = timed(fn, args.get("target_s", 0.1), args.get("repeats", 7),
+                          args.get("smoke", False), args.get("timer", "wall"))
+                if name not in res or t["us"] < res[name]["us_per_batch"]:
+                    res[name] = {"us_per_record": t["us"] / batch, "us_per_batch": t["us"]}
         res["overhead_us_per_record"] = (res["pym_worker"]["us_per_record"]
                                          - res["bare_sqs_handler"]["us_per_record"])
         emit(res)
