@@ -5,7 +5,8 @@ until it is used, since every import is paid at each Lambda cold start.
 """
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, Mapping
 
 __version__ = "0.1.0"
 
@@ -33,37 +34,32 @@ __all__ = [
     "report_error", "set_error_reporter",
 ]
 
+# Name -> the module (under pym_lambda) it is imported from at first access.
 _LAZY = {
-    "create_app": ("pym_lambda.runtime.app", "create_app"),
-    "register_apis": ("pym_lambda.runtime.app", "register_apis"),
-    "models": ("pym_lambda.runtime.models", "models"),
-    "find_model": ("pym_lambda.runtime.models", "find_model"),
-    "Model": ("pym_lambda.runtime.models", "Model"),
-    "current_context": ("pym_lambda.context", "current_context"),
-    "current_call_id": ("pym_lambda.context", "current_call_id"),
-    "current_caller": ("pym_lambda.auth", "current_caller"),
-    "generate_token": ("pym_lambda.auth", "generate_token"),
-    "require_scopes": ("pym_lambda.auth", "require_scopes"),
-    "load_settings": ("pym_lambda.config", "load_settings"),
-    "Settings": ("pym_lambda.config", "Settings"),
-    "ConfigError": ("pym_lambda.config", "ConfigError"),
-    "async_task": ("pym_lambda.tasks", "async_task"),
-    "current_task": ("pym_lambda.tasks", "current_task"),
-    "RetryLater": ("pym_lambda.tasks", "RetryLater"),
-    "PermanentFailure": ("pym_lambda.tasks", "PermanentFailure"),
-    "task_workers": ("pym_lambda.runtime.app", "task_workers"),
-    "report_error": ("pym_lambda.reporting", "report_error"),
-    "set_error_reporter": ("pym_lambda.reporting", "set_error_reporter"),
+    "create_app": "runtime.app", "register_apis": "runtime.app", "task_workers": "runtime.app",
+    "models": "runtime.models", "find_model": "runtime.models", "Model": "runtime.models",
+    "current_context": "context", "current_call_id": "context",
+    "current_caller": "auth", "generate_token": "auth", "require_scopes": "auth",
+    "load_settings": "config", "Settings": "config", "ConfigError": "config",
+    "async_task": "tasks", "current_task": "tasks", "RetryLater": "tasks",
+    "PermanentFailure": "tasks",
+    "report_error": "reporting", "set_error_reporter": "reporting",
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Lazy exports (PEP 562): `import pym_lambda` stays cheap for the task worker and CLI.
-    if name in _LAZY:
-        import importlib
+def lazy_attribute(package: str, sources: Mapping[str, str], name: str) -> Any:
+    """The body of a package's lazy exports (PEP 562 ``__getattr__``): `name` imported from
+    the module ``<package>.<sources[name]>`` at its first access, then kept in the package,
+    so that importing the package stays cheap (every import is paid at each cold start)."""
+    if name not in sources:
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+    import importlib
 
-        module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pym_lambda' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{package}.{sources[name]}"), name)
+    setattr(sys.modules[package], name, value)  # once: later look-ups don't come here
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    # `import pym_lambda` stays cheap for the task worker and the CLI.
+    return lazy_attribute(__name__, _LAZY, name)

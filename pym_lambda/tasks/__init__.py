@@ -18,9 +18,9 @@ worker (the Lambda handlers) and records (what they do with each record), naming
 Only the decorator, current_task() and the errors load with the package: every Lambda imports
 it at cold start, HTTP-only ones included. The rest loads on first use (PEP 562).
 """
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from .. import lazy_attribute
 from .current import TaskInfo, current_task
 from .decorator import AsyncTask, async_task, registered_tasks, resolve_task, task_queues
 from .errors import (
@@ -55,12 +55,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # once: later look-ups don't come here
-    return value
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = [

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import lazy_attribute
+
 __all__ = [
     "DrainResult", "EventBuilder", "InProcessAws", "JsonClient", "PymHttpClient",
     "PymTestClient", "Reply", "ServiceProject", "TaskDrainer", "TaskRun", "api_gateway_event",
@@ -36,10 +38,4 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return lazy_attribute(__name__, _LAZY, name)
