@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextvars
 import os
 from time import perf_counter
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 CALL_ID_HEADER = "PymCallID"
 
@@ -56,12 +56,18 @@ def new_call_id() -> str:
             f"{h[20:]}")
 
 
-def request_header(request: Any, name: str) -> Optional[str]:
-    """A request header by its lower-case name. Chalice's CaseInsensitiveMapping keeps a plain
-    dict of lower-cased names: reading it spares Mapping.get's KeyError on a miss (~0.4 us)."""
+def plain_headers(request: Any) -> Mapping[str, str]:
+    """The request's headers, by lower-case name. Chalice's CaseInsensitiveMapping keeps them in
+    a plain dict: reading that spares Mapping.get's KeyError on a miss (~0.4 us) and lets
+    sums over them run in C."""
     headers = request.headers
     plain = getattr(headers, "_dict", None)
-    return (plain if type(plain) is dict else headers).get(name)  # type: ignore[no-any-return]
+    return plain if type(plain) is dict else headers  # type: ignore[no-any-return]
+
+
+def request_header(request: Any, name: str) -> Optional[str]:
+    """A request header by its lower-case name."""
+    return plain_headers(request).get(name)
 
 
 def current_context() -> Optional[CallContext]:

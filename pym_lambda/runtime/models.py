@@ -104,7 +104,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Model):
         # Through the class: a property named "to_json" in the data must not hide the method.
         return type(value).to_json(value)
-    if value is None or isinstance(value, (str, bool, int, float)):
+    if isinstance(value, (str, bool, int, float)):
         return value  # subclasses: enums of str or int, ...
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}

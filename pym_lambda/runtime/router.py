@@ -19,6 +19,7 @@ from ..context import (
     enter_context,
     exit_context,
     new_call_id,
+    plain_headers,
     request_header,
 )
 from ..logs import log_request
@@ -50,8 +51,7 @@ class Dispatcher:
         self.max_header_bytes = max_header_bytes
 
     def check_headers(self, request: Any) -> None:
-        # Chalice's CaseInsensitiveMapping keeps a plain dict: summed in C, not item by item.
-        headers = getattr(request.headers, "_dict", None) or request.headers
+        headers = plain_headers(request)
         size = sum(map(len, headers)) + sum(map(len, headers.values()))
         if size > self.max_header_bytes:
             raise errors.HeadersTooLargeError(
