@@ -26,6 +26,7 @@ from .deploy_fixtures import (
     REGION,
     STAGE,
     WORKER,
+    allow_plain_jwt_secret,
     deploy_sandbox,
     deployed_state,
     invoke,
@@ -75,9 +76,10 @@ def assert_stage_deployed(project: Path) -> None:
     functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
     assert functions[API_FUNCTION]["Handler"] == "app.app"
     assert functions[WORKER]["Handler"] == "app.pym_task_worker_default"
-    for name in (API_FUNCTION, WORKER):  # the stage's variables, and the forwarded secret
+    for name in (API_FUNCTION, WORKER):  # the stage's variables; the secret stays in SSM
         variables = functions[name]["Environment"]["Variables"]
-        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET}
+        assert variables == {"PYM_STAGE": "prod"}
+        assert PROD_SECRET not in json.dumps(lam.get_function_configuration(FunctionName=name))
     [mapping] = mappings()
     assert mapping["EventSourceArn"].endswith(f":{QUEUE}")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -119,6 +121,19 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert_stage_deployed(project)
     assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history()) == before
     assert history()["current"] == 1 and len(history()["versions"]) == 1
+
+
+def test_a_stage_that_allows_plain_secrets_gets_the_forwarded_one(project: Path) -> None:
+    # The path every stage had before secrets moved to SSM, still there when the config says so.
+    allow_plain_jwt_secret(project)
+    result = invoke(deploy, *DEPLOY, "--project-dir", str(project))
+    assert result.exit_code == 0, result.output
+    assert "variables forwarded from this environment: JWT_SECRET" in result.output
+    assert PROD_SECRET not in result.output
+    functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
+    for name in (API_FUNCTION, WORKER):
+        assert functions[name]["Environment"]["Variables"] == {"PYM_STAGE": "prod",
+                                                               "JWT_SECRET": PROD_SECRET}
 
 
 def test_a_failure_midway_is_reported_and_the_rerun_completes_it(
