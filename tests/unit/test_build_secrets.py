@@ -2,6 +2,7 @@
 nor forwarded for them, and plain secrets refused in a production stage's environment."""
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, Mapping, Optional
 
 import pytest
@@ -100,6 +101,26 @@ def test_the_example_service_reads_its_prod_secret_from_ssm() -> None:
     assert secret_references(document, "dev") == ()
     variables, forwarded = function_environment(stage(), document, {"JWT_SECRET": SECRET})
     assert SECRET not in variables.values() and forwarded == ()
+
+
+def test_a_new_service_reads_its_prod_secret_from_ssm() -> None:
+    from importlib import resources
+
+    from pym_lambda.scaffold.generator import render, template_values
+
+    values = template_values("demo-shop")
+    template = resources.files("pym_lambda.scaffold") / "template"
+    document = doc(render((template / "pym-config.yaml.tmpl").read_text(), values, "config"))
+    chalice = json.loads(render((template / "dot-chalice" / "config.json.tmpl").read_text(),
+                                values, "chalice"))
+    assert secret_references(document, "prod") == (
+        SecretRef("ssm", "/demo-shop/prod/jwt-secret"),)
+    prod = stage("prod", chalice["stages"]["prod"]["environment_variables"])
+    assert function_environment(prod, document, {"JWT_SECRET": SECRET}) == (
+        {"PYM_APP_NAME": "svc", "PYM_STAGE": "prod"}, ())
+    dev = stage("dev", chalice["stages"]["dev"]["environment_variables"])
+    variables, _ = function_environment(dev, document, {})  # dev: its plain value is fine
+    assert variables["JWT_SECRET"] == values["dev_jwt_secret"]
 
 
 # --- plain secrets and production stages ------------------------------------------------------
