@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -159,6 +160,11 @@ print(json.dumps(out))
 def test_the_example_prod_stage_reads_its_secret_from_ssm_only_when_a_token_comes(
         tmp_path: Path) -> None:
     project = copy_example(tmp_path / "service")
+    # What the Lambda package holds: the compiled form (with pym-config.yaml in it), no apis/.
+    subprocess.run([sys.executable, "-m", "pym_lambda.cli", "build", "--project-dir",
+                    str(project)], capture_output=True, text=True, check=True)
+    shutil.rmtree(project / "apis")
+    (project / "pym-config.yaml").unlink()
     env = {"PYM_STAGE": "prod", "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
            "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin",
