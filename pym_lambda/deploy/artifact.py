@@ -255,7 +255,8 @@ class LambdaProcess:
         self._process: Optional[subprocess.Popen[bytes]] = None
         self._results: queue.Queue[Optional[Dict[str, Any]]] = queue.Queue()
         self._stderr = bytearray()
-        self._stderr_lock = threading.Lock()
+        self._stderr_closed = False
+        self._stderr_lock = threading.Condition()
 
     @property
     def arn(self) -> str:
@@ -306,6 +307,7 @@ class LambdaProcess:
         finally:
             os.close(write_fd)
         self._results = queue.Queue()
+        self._stderr_closed = False
         results = os.fdopen(read_fd, "rb")
         assert self._process.stderr is not None
         for target, stream in ((self._read_results, results),
@@ -344,6 +346,19 @@ class LambdaProcess:
                 with self._stderr_lock:
                     self._stderr += chunk
                     del self._stderr[:-_STDERR_KEPT]
+                    self._stderr_lock.notify_all()
+        with self._stderr_lock:
+            self._stderr_closed = True
+            self._stderr_lock.notify_all()
+
+    def _wait_for_log(self, marker: str, timeout: float = 5.0) -> None:
+        """Until `marker` is in the logs read so far (or they end): the runtime writes
+        "END RequestId: <id>" once an invocation's logs are all written."""
+        wanted = marker.encode("utf-8")
+        with self._stderr_lock:
+            self._stderr_lock.wait_for(
+                lambda: wanted in self._stderr or self._stderr_closed,
+                timeout)
 
     def _next(self, timeout: float) -> Optional[Dict[str, Any]]:
         try:
@@ -411,13 +426,17 @@ class LambdaProcess:
                                 f"{self.invoke_timeout:.2f} seconds"})
         except OSError:
             answer = None
-        if answer is None:
-            code = process.poll()
+        if answer is None:  # its results closed: the process is ending, or has ended
+            try:
+                code: Optional[int] = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
             self.close()
             return Invocation(request_id, error={
                 "errorType": "Runtime.ExitError", "requestId": request_id, "stackTrace": [],
                 "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
                                 f"exit status {code}"})
+        self._wait_for_log(f"END RequestId: {request_id}")
         return Invocation(request_id, result=answer.get("result"), error=answer.get("error"),
                           duration_ms=float(answer.get("durationMs", 0.0)))
 

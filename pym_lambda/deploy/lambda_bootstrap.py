@@ -135,6 +135,9 @@ def invoke(handler, message, function_arn, default_timeout_ms):
     request_id = message.get("request_id") or str(uuid.uuid4())
     deadline_ms = message.get("deadline_ms") or time.time() * 1000 + default_timeout_ms
     _request_id = request_id
+    # Lambda's own log lines around each invocation (the parent waits for END: the logs of
+    # an invocation are all in when its result is)
+    sys.stderr.write(f"START RequestId: {request_id} Version: $LATEST\n")
     started = time.perf_counter()
     try:
         result = handler(message.get("event"), LambdaContext(request_id, deadline_ms,
@@ -150,8 +153,16 @@ def invoke(handler, message, function_arn, default_timeout_ms):
         answer = {"error": fault_of(sys.exc_info(), request_id)}
     finally:
         _request_id = ""
-    answer.update(requestId=request_id,
-                  durationMs=round((time.perf_counter() - started) * 1000, 3))
+    duration_ms = (time.perf_counter() - started) * 1000
+    if "error" in answer:
+        failure = answer["error"]
+        sys.stderr.write(f"[ERROR] {failure['errorType']}: {failure['errorMessage']}\n"
+                         + "".join(failure["stackTrace"]))
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+    sys.stderr.write(f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\t"
+                     f"Duration: {duration_ms:.2f} ms\tMemory Size: {memory} MB\n")
+    sys.stderr.flush()
+    answer.update(requestId=request_id, durationMs=round(duration_ms, 3))
     return answer
 
 
