@@ -24,10 +24,18 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .errors import DeployError
+from .vendor import (
+    VendorResult,
+    describe_missing,
+    missing_needs,
+    runtime_needs,
+    vendor_framework,
+)
 
 STEP = "build"
 CHALICE_CONFIG = Path(".chalice") / "config.json"
 DEFAULT_API_GATEWAY_STAGE = "api"  # Chalice's
+RUNTIME_VARIABLES = ("PYM_APP_NAME", "PYM_STAGE")  # set on every function unless the stage does
 
 
 @dataclass(frozen=True)
@@ -49,13 +57,24 @@ class BuildResult:
     compiled_file: Path
     compiled_changed: bool
     forwarded: Tuple[str, ...] = ()  # variable names taken from the deploying environment
-    # The functions' environment: the stage's variables plus the forwarded ones (secrets).
+    # The functions' environment: the stage's variables, the forwarded ones (secrets), and
+    # what the runtime reads to name its queues (PYM_APP_NAME, PYM_STAGE).
     function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    framework: VendorResult = VendorResult(vendored=False)
     warnings: Tuple[str, ...] = ()
 
     @property
     def forwarded_values(self) -> Dict[str, str]:
         return {name: self.function_environment[name] for name in self.forwarded}
+
+    @property
+    def added_values(self) -> Dict[str, str]:
+        """What deploy adds to the stage's own variables: the forwarded ones, and the names
+        the runtime needs when the stage does not set them (the package has no
+        .chalice/config.json: without PYM_APP_NAME the app would be named after /var/task)."""
+        added = {name: value for name, value in self.function_environment.items()
+                 if name in RUNTIME_VARIABLES}
+        return {**added, **self.forwarded_values}
 
 
 def read_stage_config(project_dir: Path, stage: str) -> StageConfig:
@@ -120,7 +139,8 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Dict[st
 def function_environment(stage: StageConfig, document: Mapping[str, Any],
                          environ: Mapping[str, str]) -> Tuple[Dict[str, str], Tuple[str, ...]]:
     """The functions' variables and the names forwarded from `environ` (see module doc)."""
-    variables = dict(stage.environment_variables)
+    variables = {"PYM_APP_NAME": stage.app_name, "PYM_STAGE": stage.stage,
+                 **stage.environment_variables}
     forwarded: List[str] = []
     missing: List[str] = []
     for key, name in env_references(document, stage.stage):
@@ -163,13 +183,14 @@ def build_project(project_dir: Path, stage: str,
     except ConfigError as exc:
         raise DeployError(STEP, f"pym-config.yaml: {exc}") from None
     compiled["fingerprint"] = specs_fingerprint(project_dir / "apis")
+    compiled["app_name"] = stage_config.app_name  # the package has no .chalice/config.json
     target = project_dir / "chalicelib" / COMPILED_FILE
     changed = _write_compiled_if_changed(target, compiled)
+    framework = _package_framework(project_dir, settings, compiled)
     return BuildResult(
         project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
-        forwarded=forwarded, function_environment=variables,
-        warnings=tuple(_vendor_framework(project_dir)))
+        forwarded=forwarded, function_environment=variables, framework=framework)
 
 
 def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:
@@ -192,35 +213,31 @@ def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(chalicelib.glob("pym_*")) if p.is_file()}
 
 
-# What the Lambda needs of pym_lambda: not the build-time commands.
-_BUILD_TIME_ONLY = ("__pycache__", "*.pyc", "deploy", "scaffold", "testing", "cli.py",
-                    "local_stack.py", "acceptance.py")
+def _reference_checks(chalicelib: Path, compiled: Dict[str, Any]) -> int:
+    """How many schema checks the prebuilt module lacks: the Lambda runs those with the
+    reference validator (openapi-schema-validator), which the package must then hold."""
+    from ..runtime.app import checked_apis
+    from ..runtime.checks import PREBUILT_FILE, collect_entries, load_prebuilt
+
+    prebuilt = load_prebuilt(chalicelib / PREBUILT_FILE, compiled.get("fingerprint")) or {}
+    index = prebuilt.get("INDEX") or {}
+    return sum(1 for key in collect_entries(checked_apis(compiled))
+               if f"check_{index.get(key)}" not in prebuilt)
 
 
-def _vendor_framework(project_dir: Path) -> List[str]:
-    """Chalice ships app.py, chalicelib/, vendor/ and requirements.txt's packages, nothing else:
-    unless requirements.txt lists pym-lambda, copy the framework into vendor/pym_lambda (anew
-    at each build, so it is the version that built the specs)."""
-    requirements = project_dir / "requirements.txt"
-    text = requirements.read_text(encoding="utf-8").lower() if requirements.is_file() else ""
-    if "pym-lambda" in text or "pym_lambda" in text:
-        return []
-    import shutil
-
-    import pym_lambda
-
-    target = project_dir / "vendor" / "pym_lambda"
-    try:
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(Path(pym_lambda.__file__).parent, target,
-                        ignore=shutil.ignore_patterns(*_BUILD_TIME_ONLY))
-    except OSError as exc:
-        raise DeployError(STEP, f"cannot copy pym_lambda into {target}: {exc}") from None
-    if not text.strip():
-        return ["requirements.txt lists no package: the Lambda gets pym_lambda (vendor/) but "
-                "not its dependencies (pyjwt, requests...) unless the runtime has them"]
-    return []
+def _package_framework(project_dir: Path, settings: Any, compiled: Dict[str, Any]
+                       ) -> VendorResult:
+    """The framework's runtime into vendor/, and requirements.txt checked for what it
+    imports for this service (see vendor.py)."""
+    result = vendor_framework(project_dir, with_docs_assets=settings.docs.enabled)
+    if result.vendored:
+        needs = runtime_needs(settings, compiled,
+                              _reference_checks(project_dir / "chalicelib", compiled))
+        missing = missing_needs(project_dir, needs)
+        if missing:
+            message, hint = describe_missing(missing)
+            raise DeployError(STEP, message, hint=hint)
+    return result
 
 
 # --- the process around a build: the project's modules and the stage's environment -----------

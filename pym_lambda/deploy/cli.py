@@ -147,6 +147,7 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
         progress.detail(f"{build.spec_count} spec(s), {build.operation_count} operation(s); "
                         f"{build.compiled_file.relative_to(build.project_dir)} "
                         + ("written" if build.compiled_changed else "up to date"))
+        progress.detail(build.framework.describe())
         for warning in build.warnings:
             progress.detail(f"warning: {warning}")
         target = _target_module(options.target)

@@ -36,13 +36,21 @@ def project_root(project: Union[str, os.PathLike[str]]) -> str:
     return os.path.dirname(path) if os.path.isfile(path) else path
 
 
-def read_app_name(project_dir: Union[str, os.PathLike[str]]) -> str:
-    try:
-        with open(os.path.join(project_dir, ".chalice", "config.json"), encoding="utf-8") as f:
-            name = json.loads(f.read()).get("app_name")
-    except (OSError, ValueError):
-        name = None
-    return str(name or os.path.basename(os.path.realpath(project_dir)))
+def read_app_name(project_dir: Union[str, os.PathLike[str]],
+                  compiled: Optional[Dict[str, Any]] = None) -> str:
+    """The app's name: PYM_APP_NAME (deploy sets it on every function), else
+    .chalice/config.json's app_name, else the one the build wrote into the compiled form (the
+    Lambda package has no .chalice/), else the folder's name. Task queues are named after it."""
+    name = os.environ.get("PYM_APP_NAME")
+    if not name:
+        try:
+            with open(os.path.join(project_dir, ".chalice", "config.json"),
+                      encoding="utf-8") as f:
+                name = json.loads(f.read()).get("app_name")
+        except (OSError, ValueError):
+            name = None
+    return str(name or (compiled or {}).get("app_name")
+               or os.path.basename(os.path.realpath(project_dir)))
 
 
 def specs_fingerprint(apis_dir: Path) -> str:
@@ -99,13 +107,18 @@ def compile_project(project_dir: Path) -> Dict[str, Any]:
     return compiled
 
 
+def checked_apis(compiled: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The APIs whose schema checks are prebuilt: those served, and the built-in one."""
+    served = [a for a in compiled["apis"] if not a.get("bind_client")]
+    taken = [op["path"] for api in served for op in api["operations"]]
+    return served + [builtins.builtin_api(taken, True)]
+
+
 def write_checks(chalicelib: Path, compiled: Dict[str, Any]) -> None:
     """The schema checks, generated and marshalled for a fast cold start (runtime/checks.py)."""
     from .checks import PREBUILT_FILE, write_prebuilt
 
-    served = [a for a in compiled["apis"] if not a.get("bind_client")]
-    taken = [op["path"] for api in served for op in api["operations"]]
-    write_prebuilt(chalicelib / PREBUILT_FILE, served + [builtins.builtin_api(taken, True)],
+    write_prebuilt(chalicelib / PREBUILT_FILE, checked_apis(compiled),
                    compiled.get("fingerprint") or "")
 
 
@@ -298,8 +311,11 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
                debug: bool = False, version: str = "") -> Chalice:
     """The Chalice app of a project: `app = create_app(__file__)` in app.py."""
     project_dir = project_root(project)
-    app = Chalice(app_name=app_name or read_app_name(project_dir), debug=debug)
-    register_apis(app, project_dir, version=version)
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)  # so that x-bind-server can import chalicelib
+    compiled = load_compiled(project_dir)
+    app = Chalice(app_name=app_name or read_app_name(project_dir, compiled), debug=debug)
+    register_apis(app, project_dir, compiled=compiled, version=version)
     return app
 
 

@@ -36,10 +36,11 @@ BUCKET = f"{APP}-pym-deployments-123456789012"
 
 
 def copy_example(target: Path, with_infra: bool = False) -> Path:
-    """The example service as a user's project: no requirements.txt (no pip download), no
-    compiled form or prebuilt checks (deploy writes them, as in a fresh clone)."""
+    """The example service as a user's project, as in a fresh clone: its requirements.txt
+    (what the Lambda package gets besides the framework), no compiled form or prebuilt checks
+    (deploy writes them)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("app.py", "chalicelib", "apis", "pym-config.yaml"):
+    for name in ("app.py", "chalicelib", "apis", "pym-config.yaml", "requirements.txt"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, target / name,

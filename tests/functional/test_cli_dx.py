@@ -200,7 +200,13 @@ def test_new_creates_a_service_folder(tmp_path):
     assert "JWT_SECRET" not in config["stages"]["prod"]["environment_variables"]
     assert "x-bind-server: chalicelib.demo_shop.create_greeting" in (
         service / "apis" / "demo-shop.yaml").read_text()
-    assert "pym-lambda" in (service / "requirements.txt").read_text().splitlines()
+    # pym-lambda is on no package index: deploy copies it into the package (vendor/), so the
+    # Lambda's requirements never ask pip for it; local development installs it
+    requirements = (service / "requirements.txt").read_text().splitlines()
+    assert not any(line.startswith("pym-lambda") for line in requirements)
+    assert {"pyjwt>=2.8", "requests>=2.31", "pyyaml>=6"} <= set(requirements)
+    assert "pym-lambda" in (service / "requirements-dev.txt").read_text().splitlines()
+    assert "vendor/pym_lambda/" in (service / ".gitignore").read_text().splitlines()
     assert "{{" not in "".join(p.read_text() for p in service.rglob("*") if p.is_file())
     # the spec and every binding load
     check = subprocess.run([PYTHON, "-m", "pym_lambda.cli", "validate", "--project-dir",

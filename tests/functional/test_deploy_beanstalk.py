@@ -82,8 +82,9 @@ def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path,
             settings = beanstalk_target.option_settings(ready, aws, True)
             variables = {s["OptionName"]: s["Value"] for s in settings
                          if s["Namespace"] == beanstalk_target.ENVIRONMENT}
-            assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET,
-                                 "AWS_DEFAULT_REGION": REGION, "PYM_TASK_WORKER": "1"}
+            assert variables == {"PYM_STAGE": "prod", "PYM_APP_NAME": "pym-library",
+                                 "JWT_SECRET": PROD_SECRET, "AWS_DEFAULT_REGION": REGION,
+                                 "PYM_TASK_WORKER": "1"}
 
             # Unchanged project: same bundle, same label; moto's environment reports another
             # version, so the environment is updated to it, and no new version is recorded.

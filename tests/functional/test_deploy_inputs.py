@@ -185,17 +185,3 @@ def test_deploy_acceptance_runs_the_tests_against_the_deployed_url(monkeypatch, 
         run_acceptance(options, SimpleNamespace(api_url="http://bad"), lines.append)
     with pytest.raises(DeployError, match="no deployed URL"):
         run_acceptance(options, SimpleNamespace(api_url=None), lines.append)
-
-
-def test_build_vendors_the_runtime_of_pym_lambda_into_the_package(tmp_path, monkeypatch):
-    from pym_lambda.deploy.build import build_project, project_imports
-    from tests.functional.deploy_fixtures import copy_example
-
-    project = copy_example(tmp_path / "svc")
-    monkeypatch.setenv("JWT_SECRET", "prod-secret-for-the-build-check-0123456789")
-    with project_imports(project):
-        result = build_project(project, "prod")
-    vendored = project / "vendor" / "pym_lambda"
-    assert (vendored / "runtime" / "app.py").is_file() and (vendored / "fastcheck").is_dir()
-    assert not (vendored / "deploy").exists() and not (vendored / "cli.py").exists()
-    assert any("requirements.txt" in w for w in result.warnings)  # no deps listed there
