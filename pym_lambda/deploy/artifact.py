@@ -257,6 +257,7 @@ class LambdaProcess:
         self._stderr = bytearray()
         self._stderr_closed = False
         self._stderr_lock = threading.Condition()
+        self._generation = 0
 
     @property
     def arn(self) -> str:
@@ -306,13 +307,17 @@ class LambdaProcess:
             raise ArtifactError(f"cannot start {self.interpreter}: {exc}") from None
         finally:
             os.close(write_fd)
+        # Each process gets its own queue and log generation: the readers of a killed one may
+        # still be draining its pipes when the next one starts.
         self._results = queue.Queue()
+        self._generation += 1
         self._stderr_closed = False
         results = os.fdopen(read_fd, "rb")
         assert self._process.stderr is not None
-        for target, stream in ((self._read_results, results),
-                               (self._read_stderr, self._process.stderr)):
-            threading.Thread(target=target, args=(stream,), daemon=True).start()
+        threading.Thread(target=self._read_results, args=(results, self._results),
+                         daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(self._process.stderr, self._generation),
+                         daemon=True).start()
         try:
             first = self._next(self.start_timeout)
         except TimeoutError:
@@ -331,16 +336,17 @@ class LambdaProcess:
             self.init = dict(first["init"])
         return self
 
-    def _read_results(self, stream: IO[bytes]) -> None:
+    @staticmethod
+    def _read_results(stream: IO[bytes], results: queue.Queue[Optional[Dict[str, Any]]]) -> None:
         with stream:
             for line in stream:
                 try:
-                    self._results.put(json.loads(line))
+                    results.put(json.loads(line))
                 except ValueError:
                     continue
-        self._results.put(None)  # end of stream: the process is gone
+        results.put(None)  # end of stream: the process is gone
 
-    def _read_stderr(self, stream: IO[bytes]) -> None:
+    def _read_stderr(self, stream: IO[bytes], generation: int) -> None:
         with stream:
             for chunk in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
                 with self._stderr_lock:
@@ -348,8 +354,9 @@ class LambdaProcess:
                     del self._stderr[:-_STDERR_KEPT]
                     self._stderr_lock.notify_all()
         with self._stderr_lock:
-            self._stderr_closed = True
-            self._stderr_lock.notify_all()
+            if generation == self._generation:
+                self._stderr_closed = True
+                self._stderr_lock.notify_all()
 
     def _wait_for_log(self, marker: str, timeout: float = 5.0) -> None:
         """Until `marker` is in the logs read so far (or they end): the runtime writes
