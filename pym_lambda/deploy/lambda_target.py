@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
-from ..tasks.queues import QueueChange, enable_partial_batch_responses, ensure_queues
+from ..tasks.queues import (
+    QueueChange,
+    QueueDefinition,
+    enable_partial_batch_responses,
+    ensure_queues,
+)
 from .aws_access import AwsTarget, ClientFactory
 from .errors import DeployError, StepRunner
 from .inventory import StageInventory, function_arn, function_mappings, stage_inventory
@@ -67,11 +72,7 @@ def store_for(prepared: Prepared, aws: AwsTarget, clients: ClientFactory) -> Dep
 
 
 def queue_names(prepared: Prepared) -> List[str]:
-    from .plan import task_queue_definitions
-
-    definitions = task_queue_definitions(prepared.graph, prepared.task_settings,
-                                         prepared.graph.workers)
-    return [n for d in definitions for n in (d.name, d.dlq_name)]
+    return [n for d in prepared.definitions for n in (d.name, d.dlq_name)]
 
 
 def current_inventory(prepared: Prepared, aws: AwsTarget,
@@ -82,7 +83,7 @@ def current_inventory(prepared: Prepared, aws: AwsTarget,
     return stage_inventory(clients, prepared.app_name, prepared.stage, aws.region,
                            queue_names=queue_names(prepared),
                            api_stage=prepared.build.stage.api_gateway_stage,
-                           role_name=prepared.graph.role_name,
+                           role_names=prepared.graph.role_names,
                            rest_api_id=rest.get("rest_api_id"))
 
 
@@ -139,8 +140,17 @@ class LambdaDeployment(StepRunner):
         for message in reconcile(self.clients, self.prepared.graph, self.state_path,
                                  self.prepared.app_name, self.aws.region):
             self.emit(f"reconcile: {message}")
+        from .permissions import Arns
+
+        project = self.prepared.project
+        project.set_queue_urls(queue_url_variables(self.prepared.definitions,
+                                                   self.outcome.queue_changes))
+        written = project.write_policies(self.prepared.access,
+                                         Arns(self.aws.region, self.aws.account_id),
+                                         self.prepared.definitions)
+        self.emit(f"roles: a policy for each of {', '.join(written) or 'no function'}")
         try:
-            values = self.prepared.project.deploy()
+            values = project.deploy()
         finally:  # also after a failure: the reconciled state is worth keeping
             self.store.upload_state(self.state_path)
         rest: Dict[str, Any] = next(
@@ -192,11 +202,32 @@ def _step_name(step: Any) -> str:
 
 
 def make_plan(prepared: Prepared) -> DeployPlan:
+    from .permissions import Arns, summary
     from .plan import lambda_plan
 
-    return lambda_plan(prepared.build, prepared.graph, prepared.task_settings,
+    statements = prepared.project.statements(prepared.access, Arns.cloudformation(),
+                                             prepared.definitions)
+    return lambda_plan(prepared.build, prepared.graph, prepared.definitions,
+                       permissions=[(name, summary(s)) for name, s in statements.items()],
                        bucket=prepared.options.state_bucket,
                        skip_verify=prepared.options.skip_verify)
+
+
+def queue_url_variables(definitions: Sequence[QueueDefinition],
+                        changes: Sequence[QueueChange]) -> Dict[str, str]:
+    """PYM_TASK_QUEUE_URL_<Q> and PYM_TASK_DLQ_URL_<Q> for every function: with them the
+    runtime sends and dead-letters without a GetQueueUrl call (tasks/settings.py)."""
+    from ..tasks.settings import queue_env_key
+
+    urls = {c.name: c.url for c in changes if c.url}
+    variables: Dict[str, str] = {}
+    for d in definitions:
+        key = queue_env_key(d.queue)
+        if d.name in urls:
+            variables[f"PYM_TASK_QUEUE_URL_{key}"] = str(urls[d.name])
+        if d.dlq_name in urls:
+            variables[f"PYM_TASK_DLQ_URL_{key}"] = str(urls[d.dlq_name])
+    return variables
 
 
 Deployment = LambdaDeployment

@@ -75,9 +75,28 @@ def assert_stage_deployed(project: Path) -> None:
     functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
     assert functions[API_FUNCTION]["Handler"] == "app.app"
     assert functions[WORKER]["Handler"] == "app.pym_task_worker_default"
-    for name in (API_FUNCTION, WORKER):  # the stage's variables, and the forwarded secret
+    sqs = client("sqs")
+    urls = {name: sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in (QUEUE, DLQ)}
+    for name in (API_FUNCTION, WORKER):
+        # the stage's variables, the forwarded secret, what the runtime needs without
+        # .chalice/ (the app's name) and the queues' URLs (no GetQueueUrl call at run time)
         variables = functions[name]["Environment"]["Variables"]
-        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET}
+        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET,
+                             "PYM_APP_NAME": APP, "PYM_TASK_QUEUE_URL_DEFAULT": urls[QUEUE],
+                             "PYM_TASK_DLQ_URL_DEFAULT": urls[DLQ]}
+    # a role per function, each with its own statements on the stage's ARNs
+    iam = client("iam")
+    roles = {name: functions[name]["Role"].rsplit("/", 1)[-1] for name in (API_FUNCTION, WORKER)}
+    assert roles == {API_FUNCTION: f"{APP}-{STAGE}-api_handler",
+                     WORKER: f"{APP}-{STAGE}-pym_task_worker_default"}
+    for function, role in roles.items():
+        [policy] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+        sids = {s["Sid"]: s for s in document["Statement"]}
+        assert sids["SendTasks"]["Resource"].endswith(f":sqs:{REGION}:123456789012:{QUEUE}")
+        assert ("ConsumeTasks" in sids) == (function == WORKER)
+    assert functions[API_FUNCTION]["Timeout"] == 29  # API Gateway gives up after 29 s
+    assert functions[WORKER]["Timeout"] == 60
     [mapping] = mappings()
     assert mapping["EventSourceArn"].endswith(f":{QUEUE}")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -200,8 +219,11 @@ def test_delete_removes_functions_and_api_and_keeps_queues_unless_asked(project:
     assert rest_apis() == []
     assert "kept queues" in removed.output and queue_attributes(QUEUE)
     assert deployed_state(project)["resources"] == []
-    with pytest.raises(ClientError):
-        client("iam").get_role(RoleName=f"{APP}-{STAGE}")
+    for role in ("api_handler", "pym_task_worker_default"):  # each function's role
+        assert f"deleted IAM role {APP}-{STAGE}-{role}" in removed.output
+        with pytest.raises(ClientError):
+            client("iam").get_role(RoleName=f"{APP}-{STAGE}-{role}")
+    assert [r["RoleName"] for r in client("iam").list_roles()["Roles"]] == []
 
     with_queues = invoke(delete, "--stage", STAGE, "--yes", "--include-queues",
                          "--project-dir", str(project))
