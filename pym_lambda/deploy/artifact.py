@@ -152,7 +152,8 @@ class FunctionSpec:
 def function_specs(template: Mapping[str, Any], parameters: Optional[Mapping[str, str]] = None,
                    *, region: str = "us-east-1", stack_name: str = "pym-artifact"
                    ) -> List[FunctionSpec]:
-    """The template's functions; `{"Ref": name}` resolved from `parameters`, the parameter's
+    """The template's functions; `{"Ref": name}` resolved from `parameters` (a parameter's
+    value, or a resource's: what CloudFormation would give, see queue_urls), the parameter's
     Default or the pseudo parameters; other intrinsics left in `unresolved`."""
     given = dict(parameters or {})
     defaults = {name: str(p["Default"]) for name, p in (template.get("Parameters") or {}).items()
@@ -185,6 +186,17 @@ def function_specs(template: Mapping[str, Any], parameters: Optional[Mapping[str
             function_name=name if isinstance(name, str) else f"{stack_name}-{logical_id}",
             event_types=tuple(str(e.get("Type")) for e in (props.get("Events") or {}).values())))
     return specs
+
+
+def queue_urls(template: Mapping[str, Any], endpoint: Optional[str] = None, *,
+               region: str = "us-east-1") -> Dict[str, str]:
+    """What `{"Ref": <queue>}` gives for each named AWS::SQS::Queue of the template (its URL),
+    at `endpoint` (a moto server's, say) or at SQS's own for `region`."""
+    base = (endpoint or f"https://sqs.{region}.amazonaws.com").rstrip("/")
+    return {logical_id: f"{base}/{ACCOUNT}/{resource['Properties']['QueueName']}"
+            for logical_id, resource in (template.get("Resources") or {}).items()
+            if resource.get("Type") == "AWS::SQS::Queue"
+            and isinstance((resource.get("Properties") or {}).get("QueueName"), str)}
 
 
 def _resolve(value: Any, known: Mapping[str, str]) -> Optional[str]:

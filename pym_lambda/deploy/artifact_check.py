@@ -28,6 +28,7 @@ from .artifact import (
     find_interpreter,
     function_specs,
     load_template,
+    queue_urls,
     runtime_libraries,
     unpack,
 )
@@ -84,10 +85,14 @@ def check_package(package: Path, sam_template: Union[Path, Mapping[str, Any]], *
                   invoke_timeout: float = 30.0) -> PackageCheck:
     """Check `package` (deployment.zip, or an already unpacked task root) against the functions
     of `sam_template` (sam.json, as `pym-lambda package` writes it). `parameters` gives the
-    template's parameters (JwtSecret...); `environment` is added to every function's."""
+    template's parameters (JwtSecret...); `environment` is added to every function's. A Ref to
+    one of the template's queues is its URL at the functions' AWS_ENDPOINT_URL."""
     template = (load_template(sam_template) if isinstance(sam_template, (str, Path))
                 else sam_template)
-    specs = function_specs(template, parameters, region=region)
+    env = {**OFFLINE_AWS, **(environment or {})}
+    # The queues' URLs (the functions' PYM_TASK_QUEUE_URL_*), at the endpoint they will call
+    queues = queue_urls(template, env.get("AWS_ENDPOINT_URL"), region=region)
+    specs = function_specs(template, {**queues, **(parameters or {})}, region=region)
     with tempfile.TemporaryDirectory(prefix="pym-artifact-") as scratch:
         base = Path(workdir) if workdir is not None else Path(scratch)
         package = Path(package)
@@ -106,7 +111,6 @@ def check_package(package: Path, sam_template: Union[Path, Mapping[str, Any]], *
             return replace(result, skipped="the runtime's libraries are not all installed "
                                             f"here: {', '.join(absent)}")
         api = _rest_api(template)
-        env = {**OFFLINE_AWS, **(environment or {})}
         checks = [_check_function(s, task_root, interpreters[s.runtime], libraries, env,
                                   region, invoke_timeout, api) for s in specs]
         problems = _grouped_problems(checks)

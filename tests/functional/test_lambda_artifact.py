@@ -30,13 +30,14 @@ from pym_lambda.deploy.artifact import (
     find_interpreter,
     function_specs,
     load_template,
+    queue_urls,
     runtime_libraries,
     unpack,
 )
 from pym_lambda.deploy.artifact_check import check_package
 from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
 
-from .deploy_fixtures import APP, PROD_SECRET, QUEUE, REGION, STAGE, copy_example, moto_server
+from .deploy_fixtures import APP, DLQ, PROD_SECRET, QUEUE, REGION, STAGE, copy_example, moto_server
 
 PARAMETERS = {"JwtSecret": PROD_SECRET}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -56,6 +57,7 @@ class Runtime:
     libraries: Path
     functions: Mapping[str, FunctionSpec]
     api: RestApi
+    template: Mapping[str, Any]
 
 
 def pym_lambda_command() -> list[str]:
@@ -93,7 +95,8 @@ def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     libraries, missing = runtime_libraries(base / "runtime")
     assert missing == ()
     return Runtime(unpack(built.zip, base), str(interpreter.executable), libraries,
-                   {s.logical_id: s for s in specs}, RestApi.from_template(built.template))
+                   {s.logical_id: s for s in specs}, RestApi.from_template(built.template),
+                   built.template)
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +105,16 @@ def aws() -> Iterator[Tuple[str, Any]]:
     with moto_server() as url:
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url, **{
             "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
-        sqs.create_queue(QueueName=QUEUE)
+        for name in (QUEUE, DLQ):
+            sqs.create_queue(QueueName=name)
         yield url, sqs
 
 
 def start(runtime: Runtime, logical_id: str, url: str) -> LambdaProcess:
-    return LambdaProcess(runtime.functions[logical_id], runtime.task_root,
+    """The function with the stage's queues as the moto server names them."""
+    spec = function_specs(runtime.template, {**PARAMETERS, **queue_urls(runtime.template, url)},
+                          region=REGION)
+    return LambdaProcess(next(s for s in spec if s.logical_id == logical_id), runtime.task_root,
                          interpreter=runtime.interpreter, libraries=runtime.libraries,
                          environment={**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url},
                          region=REGION, invoke_timeout=30).start()

@@ -13,7 +13,7 @@ from typing import Any, Dict
 
 import pytest
 
-from pym_lambda.deploy.artifact import ArtifactError, function_specs, unpack
+from pym_lambda.deploy.artifact import ArtifactError, function_specs, queue_urls, unpack
 from pym_lambda.deploy.lambda_events import (
     API_GATEWAY_SAMPLE,
     GatewayMiss,
@@ -251,7 +251,7 @@ def test_function_specs_resolve_parameters_and_leave_other_intrinsics_to_the_cal
             "Worker": {"Type": "AWS::Serverless::Function", "Properties": {
                 "Handler": "app.worker", "Runtime": "python3.11", "FunctionName": "w",
                 "Events": {"Q": {"Type": "SQS", "Properties": {}}}}},
-            "Queue": {"Type": "AWS::SQS::Queue"}}}
+            "TaskQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "jobs"}}}}
     api, worker = function_specs(sam, {"JwtSecret": "s3cret"}, region="eu-west-1",
                                  stack_name="st")
     assert (api.logical_id, api.handler, api.runtime, api.timeout, api.memory) == (
@@ -266,6 +266,20 @@ def test_function_specs_resolve_parameters_and_leave_other_intrinsics_to_the_cal
     assert worker.function_name == "w" and worker.is_sqs_worker
     missing_secret = function_specs(sam)[0]
     assert missing_secret.unresolved["JWT_SECRET"] == {"Ref": "JwtSecret"}
+    with_queue = function_specs(sam, {"JwtSecret": "s", **queue_urls(sam, "http://127.0.0.1:5")})
+    assert with_queue[0].environment["QUEUE_URL"] == "http://127.0.0.1:5/123456789012/jobs"
+    assert dict(with_queue[0].unresolved) == {"DLQ_ARN": {"Fn::GetAtt": ["Dlq", "Arn"]}}
+
+
+def test_a_queues_ref_is_its_url_at_the_endpoint_or_at_sqs() -> None:
+    sam = {"Resources": {
+        "TaskQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "app-prod-q"}},
+        "Unnamed": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Other": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "b"}}}}
+    assert queue_urls(sam, "http://127.0.0.1:5000/") == {
+        "TaskQueue": "http://127.0.0.1:5000/123456789012/app-prod-q"}
+    assert queue_urls(sam, region="eu-west-1") == {
+        "TaskQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/app-prod-q"}
 
 
 # --- unpacking -----------------------------------------------------------------------------
