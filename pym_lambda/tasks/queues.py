@@ -5,10 +5,14 @@ is the SQS queue ``shop-prod-default``, its dead-letter queue ``shop-prod-defaul
 worker Lambda handler ``pym_task_worker_default``. Per-queue overrides come from TaskSettings
 (settings.py).
 
-Definitions: each task queue has its DLQ; its RedrivePolicy maxReceiveCount is the highest
-max_attempts of its tasks (the worker dead-letters a task earlier if its own max_attempts is
-lower), and its visibility timeout is 6x the worker Lambda's timeout, as AWS advises for Lambda
-event sources (a message must not reappear while a slow batch is still running).
+Definitions: each task queue has its DLQ. Its RedrivePolicy maxReceiveCount is, over its
+tasks, the highest of each task's max_receive_count (default `tasks.max_receive_count`, 5) and
+max_attempts. The worker dead-letters a task itself after its own max_attempts; the redrive is
+the backstop for messages the worker never finished (unreadable, a crash, a timeout), and AWS
+advises at least 5 for queues Lambda reads, since receives whose invocation was throttled count
+too (with 3, messages were dead-lettered without having run). Its visibility timeout is 6x the
+worker Lambda's timeout, as AWS advises for Lambda event sources (a message must not reappear
+while a slow batch is still running).
 
 The runtime imports naming.py only: this module is loaded by deploy code and `ensure_queues`.
 """
@@ -31,7 +35,12 @@ from .naming import (  # noqa: F401 - re-exported: the names were defined here b
     physical_queue_name,
     validate_queue_name,
 )
-from .settings import SQS_MAX_MESSAGE_BYTES, TaskSettings, get_task_settings
+from .settings import (
+    DEFAULT_MAX_RECEIVE_COUNT,
+    SQS_MAX_MESSAGE_BYTES,
+    TaskSettings,
+    get_task_settings,
+)
 from .settling import (
     MAPPING_RETRY_SECONDS,
     MAPPING_WAIT_SECONDS,
@@ -58,7 +67,7 @@ class QueueDefinition:
     queue: str  # logical name, as in @async_task(queue=...)
     name: str
     dlq_name: str
-    max_receive_count: int = DEFAULT_MAX_ATTEMPTS
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     visibility_timeout: int = 360
     message_retention_seconds: int = 4 * 86_400
     # A standard queue keeps a message's original enqueue time in its DLQ: keep DLQ messages
@@ -88,16 +97,17 @@ def queue_definitions(queues: Optional[Iterable[str]] = None, *,
     from .decorator import registered_tasks  # noqa: PLC0415 - the decorator imports us
 
     settings = settings or get_task_settings()
-    attempts: Dict[str, int] = {}
+    receives: Dict[str, int] = {}
     for task in registered_tasks():
-        attempts[task.queue] = max(attempts.get(task.queue, 0), task.max_attempts)
-    names = sorted(attempts) if queues is None else [validate_queue_name(q) for q in queues]
+        wanted = task.max_receive_count or settings.max_receive_count
+        receives[task.queue] = max(receives.get(task.queue, 0), wanted, task.max_attempts)
+    names = sorted(receives) if queues is None else [validate_queue_name(q) for q in queues]
     if visibility_timeout is None:
         visibility_timeout = VISIBILITY_PER_LAMBDA_TIMEOUT * settings.lambda_timeout_seconds
     return [QueueDefinition(
         queue=q, name=physical_queue_name(q, settings),
         dlq_name=dead_letter_queue_name(q, settings),
-        max_receive_count=attempts.get(q, DEFAULT_MAX_ATTEMPTS),
+        max_receive_count=receives.get(q, settings.max_receive_count),
         visibility_timeout=visibility_timeout, maximum_message_size=settings.max_message_bytes,
     ) for q in names]
 
