@@ -59,6 +59,11 @@ def rest_apis() -> List[Dict[str, Any]]:
     return list(client("apigateway").get_rest_apis()["items"])
 
 
+def api_deployments() -> List[str]:
+    return [d["id"] for d in client("apigateway").get_deployments(
+        restApiId=rest_apis()[0]["id"])["items"]]
+
+
 def code_shas() -> Dict[str, str]:
     lam = client("lambda")
     return {name: lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
@@ -111,7 +116,8 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "API URL: https://" in first.output and f"DLQ: {DLQ}" in first.output
     assert PROD_SECRET not in first.output
     assert_stage_deployed(project)
-    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history())
+    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+              api_deployments())
 
     second = invoke(deploy, *DEPLOY, "--project-dir", str(project))
     assert second.exit_code == 0, second.output
@@ -119,7 +125,9 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "already set" in second.output and "version: 1 unchanged" in second.output
     assert "reconcile" not in second.output
     assert_stage_deployed(project)
-    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history()) == before
+    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+            api_deployments()) == before  # no new API Gateway deployment either
+    assert len(api_deployments()) == 1 and "definition unchanged" in second.output
     assert history()["current"] == 1 and len(history()["versions"]) == 1
 
 
