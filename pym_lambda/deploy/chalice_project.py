@@ -226,11 +226,18 @@ class ChaliceProject:
                         notes=self.notes)
 
     def deploy(self) -> Dict[str, Any]:
-        """Chalice's deployer for the stage: functions, role, event sources, REST API."""
+        """Chalice's deployer for the stage: functions, role, event sources, REST API; a new
+        API Gateway deployment only when the REST API changed (rest_api_deployments.py)."""
+        from .rest_api_deployments import skip_unchanged_deployments
+
         with self._chalice_output():
             session = self.factory.create_botocore_session()
             deployer = self.factory.create_default_deployer(session, self.config, self.ui())
-            return dict(deployer.deploy(self.config, chalice_stage_name=self.stage))
+            deployments = skip_unchanged_deployments(deployer, session)
+            values = dict(deployer.deploy(self.config, chalice_stage_name=self.stage))
+        for line in deployments.lines:
+            self._emit(line)
+        return values
 
     @contextlib.contextmanager
     def _chalice_output(self) -> Iterator[None]:

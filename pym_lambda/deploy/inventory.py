@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..tasks.queues import is_sqs_arn
 from .aws_access import ClientFactory
 
 
@@ -110,7 +111,7 @@ def function_mappings(lam: Any, function_name: str) -> List[MappingInfo]:
     for key in (function_name, arn):
         for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=key):
             for m in page.get("EventSourceMappings", []):
-                if ":sqs:" in str(m.get("EventSourceArn", "")):  # any partition
+                if is_sqs_arn(m.get("EventSourceArn")):
                     found[m["UUID"]] = MappingInfo(
                         m["UUID"], m["FunctionArn"], m["EventSourceArn"],
                         tuple(m.get("FunctionResponseTypes") or ()))

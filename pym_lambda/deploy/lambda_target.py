@@ -6,9 +6,10 @@ A failing step is reported with what exists at that point (DeployError.existing)
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..tasks.queues import (
     QueueChange,
@@ -89,12 +90,14 @@ def current_inventory(prepared: Prepared, aws: AwsTarget,
 
 class LambdaDeployment(StepRunner):
     def __init__(self, prepared: Prepared, plan: DeployPlan, aws: AwsTarget,
-                 clients: ClientFactory, emit: Emit) -> None:
+                 clients: ClientFactory, emit: Emit,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.prepared = prepared
         self.plan = plan
         self.aws = aws
         self.clients = clients
         self.emit = emit
+        self.sleep = sleep  # of the waits for AWS to settle (settling.py); tests pass a fake
         self.store = store_for(prepared, aws, clients)
         self.state_path = deployed_file(prepared.build.project_dir, prepared.stage)
         self.outcome = LambdaOutcome(bucket_url=self.store.url())
@@ -125,7 +128,9 @@ class LambdaDeployment(StepRunner):
             self.emit(f"state: {self.store.url('deployed.json')}: {status}"
                       + (f" (bucket {self.store.bucket} created)" if created else ""))
         elif isinstance(step, EnsureQueues):
-            changes = ensure_queues(step.definitions, self.clients("sqs"))
+            changes = ensure_queues(step.definitions, self.clients("sqs"),
+                                    progress=lambda line: self.emit(f"queues: {line}"),
+                                    sleep=self.sleep)
             self.outcome.queue_changes = changes
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
@@ -161,7 +166,10 @@ class LambdaDeployment(StepRunner):
         lam = self.clients("lambda")
         # By name and by ARN: AWS matches either, moto only the form a mapping was made with.
         keys = dict.fromkeys([step.function_name, function_arn(lam, step.function_name)])
-        updated = sum(enable_partial_batch_responses(lam, key) for key in keys if key)
+        updated = sum(enable_partial_batch_responses(
+            lam, key, sleep=self.sleep,
+            progress=lambda line: self.emit(f"partial batch responses: {line}"))
+            for key in keys if key)
         data = read_state(self.state_path)
         for message in reconcile_mappings(lam, self.prepared.graph, data):
             self.emit(f"reconcile: {message}")

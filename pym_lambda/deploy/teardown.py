@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import click
 
+from ..tasks.settling import call_while_settling
 from .aws_access import ClientFactory, check_access, client_factory
 from .build import StageConfig, read_stage_config
 from .errors import StepRunner
@@ -70,8 +71,10 @@ class StageTeardown(StepRunner):
         inventory = self.inventory(self.queue_names)
         lam = self.clients("lambda")
         for mapping in inventory.mappings:
-            self.guarded("delete mappings", partial(lam.delete_event_source_mapping,
-                                                    UUID=mapping.uuid))
+            # Just updated by a deploy, a mapping is Updating for seconds: retried meanwhile.
+            self.guarded("delete mappings", partial(
+                call_while_settling, partial(lam.delete_event_source_mapping, UUID=mapping.uuid),
+                what=f"delete event source mapping {mapping.uuid}", progress=self.echo))
             self.echo(f"deleted event source mapping {mapping.uuid} ({mapping.queue_name})")
         for function in inventory.functions:
             self.guarded("delete functions", partial(lam.delete_function,

@@ -59,6 +59,11 @@ def rest_apis() -> List[Dict[str, Any]]:
     return list(client("apigateway").get_rest_apis()["items"])
 
 
+def api_deployments() -> List[str]:
+    return [d["id"] for d in client("apigateway").get_deployments(
+        restApiId=rest_apis()[0]["id"])["items"]]
+
+
 def code_shas() -> Dict[str, str]:
     lam = client("lambda")
     return {name: lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
@@ -104,7 +109,9 @@ def assert_stage_deployed(project: Path) -> None:
     assert queue["VisibilityTimeout"] == "360"  # 6 x the worker's 60 s
     redrive = json.loads(queue["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(f":{DLQ}")
-    assert redrive["maxReceiveCount"] == 3  # send_loan_receipt: max_attempts=3
+    # AWS's advised minimum for a Lambda-read queue; send_loan_receipt's max_attempts=3 is
+    # the worker's own limit.
+    assert redrive["maxReceiveCount"] == 5
     assert queue_attributes(DLQ)["MessageRetentionPeriod"] == str(14 * 86400)
     [api] = rest_apis()
     paths = {r["path"] for r in client("apigateway").get_resources(restApiId=api["id"])["items"]}
@@ -128,7 +135,8 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "API URL: https://" in first.output and f"DLQ: {DLQ}" in first.output
     assert PROD_SECRET not in first.output
     assert_stage_deployed(project)
-    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history())
+    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+              api_deployments())
 
     second = invoke(deploy, *DEPLOY, "--project-dir", str(project))
     assert second.exit_code == 0, second.output
@@ -136,7 +144,9 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "already set" in second.output and "version: 1 unchanged" in second.output
     assert "reconcile" not in second.output
     assert_stage_deployed(project)
-    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history()) == before
+    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+            api_deployments()) == before  # no new API Gateway deployment either
+    assert len(api_deployments()) == 1 and "definition unchanged" in second.output
     assert history()["current"] == 1 and len(history()["versions"]) == 1
 
 

@@ -59,7 +59,7 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
     assert queue["Properties"]["VisibilityTimeout"] == 360
     assert queue["Properties"]["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["TaskQueueDefaultDlq", "Arn"]},
-        "maxReceiveCount": 3}
+        "maxReceiveCount": 5}
     assert dlq["Properties"]["QueueName"] == DLQ and dlq["DeletionPolicy"] == "Retain"
     worker = resources["PymTaskWorkerDefault"]["Properties"]
     assert worker["Handler"] == "app.pym_task_worker_default"
