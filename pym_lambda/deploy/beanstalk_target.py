@@ -167,7 +167,9 @@ class BeanstalkDeployment(StepRunner):
         if isinstance(step, SyncState):
             self.store.ensure_bucket()
         elif isinstance(step, EnsureQueues):
-            changes = ensure_queues(step.definitions, self.clients("sqs"))
+            changes = ensure_queues(step.definitions, self.clients("sqs"),
+                                    progress=lambda line: self.emit(f"queues: {line}"),
+                                    sleep=self.sleep)
             self.queues = [c.name for c in changes]
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))

@@ -70,8 +70,8 @@ class BuildResult:
     # what the runtime reads to name its queues (PYM_APP_NAME, PYM_STAGE).
     function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     framework: VendorResult = VendorResult(vendored=False)
+    secrets: Tuple[SecretRef, ...] = ()  # what pym-config.yaml reads from SSM/Secrets Manager
     warnings: Tuple[str, ...] = ()
-    secrets: Tuple[SecretRef, ...] = ()  # what the functions read from SSM / Secrets Manager
 
     @property
     def forwarded_values(self) -> Dict[str, str]:

@@ -19,8 +19,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..tasks.queues import QueueDefinition
 from .aws_access import resolve_region
+from .chalice_project import FunctionModel
 from .errors import DeployError, one_line
-from .plan import task_queue_definitions
+from .permissions import Arns, cloudformation
 from .prepare import DeployOptions, prepared
 
 
@@ -88,6 +89,41 @@ def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
                 variables[name] = {"Ref": logical_id(name)}
 
 
+def complete_roles(template: Dict[str, Any], functions: Sequence[FunctionModel]) -> int:
+    """The roles' policies were written with CloudFormation placeholders for the account,
+    region and partition (permissions.Arns.cloudformation): wrap them in Fn::Sub. The
+    functions get the names deploy gives them, which their log permissions name."""
+    names = {f.handler: f.function_name for f in functions}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            properties = resource["Properties"]
+            properties.setdefault("FunctionName", names[properties["Handler"]])
+    roles = 0
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            policy["PolicyDocument"] = cloudformation(policy["PolicyDocument"])
+        roles += 1
+    return roles
+
+
+def set_queue_urls(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> None:
+    """Each queue's URL (a queue's Ref) in every function's variables, as deploy sets them:
+    the runtime makes no GetQueueUrl call."""
+    from ..tasks.settings import queue_env_key
+
+    urls: Dict[str, Any] = {}
+    for d in definitions:
+        key = queue_env_key(d.queue)
+        urls[f"PYM_TASK_QUEUE_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue)}
+        urls[f"PYM_TASK_DLQ_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue, "Dlq")}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function" and urls:
+            environment = resource["Properties"].setdefault("Environment", {})
+            environment.setdefault("Variables", {}).update(urls)
+
+
 def set_runtime(template: Dict[str, Any], runtime: str) -> None:
     """Chalice writes the Python running it (python3.11 under 3.11) as every function's
     runtime; --runtime names another one, e.g. when that one is deprecated by AWS. Only
@@ -101,20 +137,23 @@ def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = 
                 echo: Callable[[str], None] = print) -> List[Path]:
     resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
     with prepared(options, echo) as ready:
-        definitions = task_queue_definitions(ready.graph, ready.task_settings,
-                                             ready.graph.workers)
+        definitions = ready.definitions
         out_dir.mkdir(parents=True, exist_ok=True)
+        ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
         try:
             sam = ready.project.package(out_dir)
         except Exception as exc:
             raise DeployError("package", f"chalice package: {one_line(exc)}") from None
         template = json.loads(sam.read_text(encoding="utf-8"))
         events = merge_queues(template, definitions)
+        roles = complete_roles(template, ready.graph.functions)
+        set_queue_urls(template, definitions)
         parameterise(template, ready.build.forwarded)
         if runtime:
             set_runtime(template, runtime)
         sam.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+        forwarded = ready.build.forwarded
         echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
-             "batch responses" + (f", parameters {', '.join(ready.build.forwarded)}"
-                                  if ready.build.forwarded else ""))
+             f"batch responses, {roles} IAM role(s)"
+             + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
         return [sam, out_dir / "deployment.zip"]

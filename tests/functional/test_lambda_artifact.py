@@ -1,0 +1,329 @@
+"""The example's Lambda package, run as AWS runs it.
+
+`pym-lambda package --stage prod` builds sam.json and deployment.zip in a subprocess, from a
+copy of the example with its requirements.txt; the zip is unpacked into var/task and its
+functions run in the emulated runtime (only boto3 and its dependencies beside the task root,
+`python -I -S -B`), driven by real API Gateway REST proxy and SQS events. AWS is a moto server
+on 127.0.0.1. What is asserted is the functions' JSON answers: the subject is the artifact,
+not the project tree.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, Mapping, Tuple
+
+import boto3
+import jwt
+import pytest
+
+from pym_lambda.deploy.artifact import (
+    FunctionSpec,
+    LambdaProcess,
+    find_interpreter,
+    function_specs,
+    load_template,
+    queue_urls,
+    runtime_libraries,
+    unpack,
+)
+from pym_lambda.deploy.artifact_check import check_package
+from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
+
+from .deploy_fixtures import (
+    APP,
+    DLQ,
+    JWT_PARAMETER,
+    PROD_SECRET,
+    QUEUE,
+    REGION,
+    STAGE,
+    copy_example,
+    moto_server,
+)
+
+# prod reads its JWT secret from SSM (the moto server's): the template takes no parameter.
+PARAMETERS: Dict[str, str] = {}
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@dataclass(frozen=True)
+class Built:
+    zip: Path
+    sam: Path
+    template: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    task_root: Path
+    interpreter: str
+    libraries: Path
+    functions: Mapping[str, FunctionSpec]
+    api: RestApi
+    template: Mapping[str, Any]
+
+
+def pym_lambda_command() -> list[str]:
+    beside = Path(sys.executable).with_name("pym-lambda")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "pym_lambda.cli"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The package, built the one way deploy builds it, by the command a user runs."""
+    base = tmp_path_factory.mktemp("artifact")
+    project = copy_example(base / "service")
+    assert (project / "requirements.txt").is_file()
+    out = base / "out"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_"))}
+    environ.update(JWT_SECRET=PROD_SECRET, AWS_DEFAULT_REGION=REGION,
+                   AWS_EC2_METADATA_DISABLED="true")
+    run = subprocess.run([*pym_lambda_command(), "package", "--stage", STAGE, "--out",
+                          str(out)], cwd=project, env=environ, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    sam = out / "sam.json"
+    return Built(out / "deployment.zip", sam, load_template(sam))
+
+
+@pytest.fixture(scope="module")
+def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    base = tmp_path_factory.mktemp("lambda")
+    specs = function_specs(built.template, PARAMETERS, region=REGION)
+    runtimes = {s.runtime for s in specs}
+    assert len(runtimes) == 1
+    interpreter = find_interpreter(runtimes.pop())
+    if not interpreter.available:
+        pytest.skip(interpreter.reason)
+    libraries, missing = runtime_libraries(base / "runtime")
+    assert missing == ()
+    return Runtime(unpack(built.zip, base), str(interpreter.executable), libraries,
+                   {s.logical_id: s for s in specs}, RestApi.from_template(built.template),
+                   built.template)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Tuple[str, Any]]:
+    """A moto server with the stage's task queue and JWT secret, and a client of its SQS."""
+    with moto_server() as url:
+        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url, **credentials)
+        for name in (QUEUE, DLQ):
+            sqs.create_queue(QueueName=name)
+        boto3.client("ssm", region_name=REGION, endpoint_url=url, **credentials).put_parameter(
+            Name=JWT_PARAMETER, Value=PROD_SECRET, Type="SecureString")
+        yield url, sqs
+
+
+def start(runtime: Runtime, logical_id: str, url: str) -> LambdaProcess:
+    """The function with the stage's queues as the moto server names them."""
+    spec = function_specs(runtime.template, {**PARAMETERS, **queue_urls(runtime.template, url)},
+                          region=REGION)
+    return LambdaProcess(next(s for s in spec if s.logical_id == logical_id), runtime.task_root,
+                         interpreter=runtime.interpreter, libraries=runtime.libraries,
+                         environment={**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url},
+                         region=REGION, invoke_timeout=30).start()
+
+
+@pytest.fixture(scope="module")
+def api_function(runtime: Runtime, aws: Tuple[str, Any]) -> Iterator[LambdaProcess]:
+    """The REST API's function, warm for the whole module as a Lambda sandbox would be."""
+    process = start(runtime, "APIHandler", aws[0])
+    assert process.init_error is None, process.init_error
+    yield process
+    process.close()
+
+
+def answer(process: LambdaProcess, event: Dict[str, Any]) -> Tuple[int, Any]:
+    result = process.invoke(event)
+    assert result["headers"]["Content-Type"].startswith("application/json"), result
+    return result["statusCode"], json.loads(result["body"]) if result["body"] else None
+
+
+def call(process: LambdaProcess, runtime: Runtime, method: str, path: str,
+         **kwargs: Any) -> Tuple[int, Any]:
+    return answer(process, api_gateway_event(runtime.api, method, path, **kwargs))
+
+
+def token(user: str = "alice") -> str:
+    now = int(time.time())
+    return jwt.encode({"sub": user, "iss": APP, "iat": now, "exp": now + 300}, PROD_SECRET,
+                      algorithm="HS256")
+
+
+def new_book(process: LambdaProcess, runtime: Runtime, title: str) -> Dict[str, Any]:
+    status, book = call(process, runtime, "POST", "/v1/books",
+                        json_body={"title": title, "authors": [{"name": "Ursula K. Le Guin"}]})
+    assert status == 201, book
+    return dict(book)
+
+
+# --- the build-time smoke check -------------------------------------------------------------
+
+def test_check_package_passes_on_the_example_package(built: Built, runtime: Runtime) -> None:
+    result = check_package(built.zip, built.sam, parameters=PARAMETERS)
+    assert result.problems == () and result.skipped == "" and result.passed
+    assert set(result.checks_passed) == {"APIHandler: GET /ping -> 200",
+                                         "PymTaskWorkerDefault: empty SQS batch -> no error"}
+    assert result.package_bytes == built.zip.stat().st_size
+    assert result.unpacked_bytes > result.package_bytes
+    roles = {f.logical_id: f.role for f in result.functions}
+    assert roles == {"APIHandler": "api", "PymTaskWorkerDefault": "sqs worker"}
+    assert all(f.import_ms and f.import_ms > 0 for f in result.functions)
+
+
+def test_a_package_without_the_framework_fails_the_check_as_it_would_on_aws(
+        runtime: Runtime, built: Built, tmp_path: Path) -> None:
+    copy = tmp_path / "var" / "task"
+    shutil.copytree(runtime.task_root, copy)
+    assert (copy / "pym_lambda").is_dir()  # Chalice ships vendor/'s content at the root
+    shutil.rmtree(copy / "pym_lambda")
+    result = check_package(copy, built.template, parameters=PARAMETERS)
+    assert not result.passed
+    assert result.problems == (
+        "app.py: No module named 'pym_lambda' (Runtime.ImportModuleError): the package lacks "
+        "it [PymTaskWorkerDefault, APIHandler]",)
+
+
+def test_the_package_holds_no_secret_and_its_template_asks_for_none(built: Built) -> None:
+    assert "Parameters" not in built.template
+    assert PROD_SECRET not in built.sam.read_text()
+    with zipfile.ZipFile(built.zip) as package:
+        assert not [n for n in package.namelist() if PROD_SECRET.encode() in package.read(n)]
+        compiled = json.loads(package.read("chalicelib/pym_compiled.json"))
+    assert compiled["config"]["stages"]["prod"]["jwt"]["secret"] == {"ssm": JWT_PARAMETER}
+
+
+def test_a_missing_secret_parameter_is_named(built: Built) -> None:
+    # A stage that allows plain secrets gets them as template parameters (package.py).
+    template = json.loads(json.dumps(built.template))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["Environment"]["Variables"]["JWT_SECRET"] = {
+                "Ref": "JwtSecret"}
+    result = check_package(built.zip, template)
+    assert result.problems and all('JWT_SECRET ({"Ref": "JwtSecret"}' in p
+                                   for p in result.problems)
+
+
+# --- the API function -----------------------------------------------------------------------
+
+def test_ping_and_version(api_function: LambdaProcess, runtime: Runtime) -> None:
+    assert call(api_function, runtime, "GET", "/ping") == (200, {})
+    status, version = call(api_function, runtime, "GET", "/version")
+    assert status == 200
+    assert (version["name"], version["pym_env"], version["runtime"]) == (APP, "prod", "lambda")
+    assert version["container"].startswith(f"AWS_Lambda_{runtime.functions['APIHandler'].runtime}")
+    assert version["python"].rsplit(".", 1)[0] == runtime.functions["APIHandler"].runtime[6:]
+
+
+def test_a_book_created_is_listed_and_read_back(api_function: LambdaProcess,
+                                                runtime: Runtime) -> None:
+    book = new_book(api_function, runtime, "The Dispossessed")
+    assert book["available"] is True and isinstance(book["id"], int)
+    status, listed = call(api_function, runtime, "GET", "/v1/books")
+    assert status == 200 and listed["count"] == len(listed["books"])
+    assert book in listed["books"]
+    assert call(api_function, runtime, "GET", f"/v1/books/{book['id']}") == (200, book)
+
+
+def test_a_base64_encoded_body_is_decoded(api_function: LambdaProcess, runtime: Runtime) -> None:
+    sent = {"title": "Solaris", "authors": [{"name": "Stanisław Lem"}], "tags": ["sf"]}
+    event = api_gateway_event(runtime.api, "POST", "/v1/books", json_body=sent,
+                              base64_body=True)
+    assert event["isBase64Encoded"] is True
+    assert json.loads(base64.b64decode(event["body"])) == sent
+    status, book = answer(api_function, event)
+    assert status == 201
+    assert {k: book[k] for k in sent} == sent
+
+
+def test_a_missing_field_is_a_400_naming_it(api_function: LambdaProcess,
+                                            runtime: Runtime) -> None:
+    status, error = call(api_function, runtime, "POST", "/v1/books", json_body={"title": "x"})
+    assert status == 400 and error["error"] == "INVALID_PARAMETER"
+    assert "'authors'" in error["error_description"] and error["error_id"]
+    status, error = call(api_function, runtime, "GET", "/v1/books?limit=0")
+    assert status == 400 and "'limit'" in error["error_description"]
+
+
+def test_an_unknown_path_is_the_frameworks_404_json(api_function: LambdaProcess,
+                                                    runtime: Runtime) -> None:
+    event = api_gateway_event(runtime.api, "GET", "/v1/no-such-thing")
+    assert event["resource"] == "/{proxy+}"  # API Gateway's catch-all resource reached
+    status, error = answer(api_function, event)
+    assert status == 404
+    assert error["error"] == "UNKNOWN_PATH" and error["status"] == 404 and error["error_id"]
+
+
+def test_a_loan_without_a_token_is_401(api_function: LambdaProcess, runtime: Runtime) -> None:
+    book = new_book(api_function, runtime, "Kindred")
+    status, error = call(api_function, runtime, "POST", f"/v1/books/{book['id']}/loans",
+                         json_body={"reader": "bob", "due": "2099-01-01"})
+    assert status == 401 and error["status"] == 401 and error["error_id"]
+    assert call(api_function, runtime, "GET", f"/v1/books/{book['id']}")[1]["available"]
+
+
+def test_null_query_parameters_take_the_defaults(api_function: LambdaProcess,
+                                                 runtime: Runtime) -> None:
+    for title in ("A", "B"):
+        new_book(api_function, runtime, title)
+    event = api_gateway_event(runtime.api, "GET", "/v1/books")
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+    status, everything = answer(api_function, event)
+    assert status == 200 and len(everything["books"]) == min(everything["count"], 20) >= 2
+    status, one = call(api_function, runtime, "GET", "/v1/books?limit=1")
+    assert status == 200 and len(one["books"]) == 1 and one["count"] == everything["count"]
+
+
+def test_an_event_with_only_multi_value_headers_is_answered(api_function: LambdaProcess,
+                                                            runtime: Runtime) -> None:
+    book = new_book(api_function, runtime, "Parable of the Sower")
+    event = api_gateway_event(runtime.api, "GET", f"/v1/books/{book['id']}",
+                              headers={"Accept": "application/json"})
+    event["headers"] = None  # some sources send multiValueHeaders alone
+    assert event["multiValueHeaders"]["Accept"] == ["application/json"]
+    assert answer(api_function, event) == (200, book)
+
+
+# --- a loan, its task on the queue, the worker ------------------------------------------------
+
+def test_a_loan_is_queued_and_the_worker_runs_it(api_function: LambdaProcess, runtime: Runtime,
+                                                 aws: Tuple[str, Any]) -> None:
+    url, sqs = aws
+    book = new_book(api_function, runtime, "The Left Hand of Darkness")
+    event = api_gateway_event(
+        runtime.api, "POST", f"/v1/books/{book['id']}/loans",
+        json_body={"reader": "bob", "due": "2099-01-01"},
+        headers=[("Authorization", f"Bearer {token('alice')}"),
+                 ("X-Library-Branch", "north"), ("X-Library-Branch", "south")])
+    assert event["multiValueHeaders"]["X-Library-Branch"] == ["north", "south"]
+    status, loan = answer(api_function, event)
+    assert status == 201, loan
+    # API Gateway's `headers` holds a repeated header's last value
+    assert (loan["book_id"], loan["branch"], loan["lent_by"]) == (book["id"], "south", "alice")
+
+    queue_url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                   AttributeNames=["All"], MessageAttributeNames=["All"],
+                                   WaitTimeSeconds=1).get("Messages", [])
+    assert len(messages) == 1 and loan["id"] in messages[0]["Body"]
+    garbage = {"MessageId": "not-a-task", "ReceiptHandle": "r", "Body": "not a task envelope"}
+    arn = f"arn:aws:sqs:{REGION}:123456789012:{QUEUE}"
+    batch = sqs_event([*messages, garbage], arn)
+    assert batch["Records"][0]["attributes"]["ApproximateReceiveCount"] == "1"
+    with start(runtime, "PymTaskWorkerDefault", url) as worker:
+        assert worker.init_error is None, worker.init_error
+        result = worker.invoke(batch)
+    # the task ran; the record that is no task fails alone (partial batch response)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "not-a-task"}]}, worker.logs
