@@ -21,6 +21,7 @@ from .deploy_fixtures import (
     APP,
     BUCKET,
     DLQ,
+    JWT_PARAMETER,
     PROD_SECRET,
     QUEUE,
     REGION,
@@ -102,6 +103,11 @@ def assert_stage_deployed(project: Path) -> None:
         sids = {s["Sid"]: s for s in document["Statement"]}
         assert sids["SendTasks"]["Resource"].endswith(f":sqs:{REGION}:123456789012:{QUEUE}")
         assert ("ConsumeTasks" in sids) == (function == WORKER)
+        # read on exactly the parameter pym-config.yaml names for prod (build.secret_references)
+        assert sids["ReadParameters"]["Action"] == ["ssm:GetParameter"]
+        assert sids["ReadParameters"]["Resource"] == (
+            f"arn:aws:ssm:{REGION}:123456789012:parameter{JWT_PARAMETER}")
+        assert "ReadSecrets" not in sids and "DecryptSecrets" not in sids
     assert functions[API_FUNCTION]["Timeout"] == 29  # API Gateway gives up after 29 s
     assert functions[WORKER]["Timeout"] == 60
     [mapping] = mappings()

@@ -95,6 +95,10 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
         for statement in role.values():
             assert statement["Resource"]["Fn::Sub"].startswith("arn:${AWS::Partition}:")
     assert api["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
+    for role in statements.values():  # the prod secret, read from SSM by every function
+        assert role["ReadParameters"]["Resource"] == {"Fn::Sub": (
+            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+            "/pym-library/prod/jwt-secret")}
     assert (out / "deployment.zip").is_file()
     assert lint(command, out / "sam.json") == ""
 
