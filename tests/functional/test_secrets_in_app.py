@@ -181,3 +181,23 @@ def test_the_example_prod_stage_reads_its_secret_from_ssm_only_when_a_token_come
     assert out["protected"] == [200] * 25
     assert out["calls"] == ["GetParameter", "GetParameter"]  # the failure, then one read
     assert PROD_SECRET not in result.stdout + result.stderr
+
+
+def test_the_token_command_signs_with_the_prod_secret_from_ssm(aws: Calls) -> None:
+    import jwt
+    from click.testing import CliRunner
+
+    from pym_lambda.cli import main
+
+    command = ["token", "ann", "--stage", "prod", "--project-dir", str(ROOT)]
+    missing = CliRunner().invoke(main, command)
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert (f"error: pym-config.yaml: stages.prod.jwt.secret: cannot read SSM parameter "
+            f"{JWT_PARAMETER}: ParameterNotFound") in missing.output
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name=JWT_PARAMETER, Value=PROD_SECRET, Type="SecureString")
+    signed = CliRunner().invoke(main, command)
+    assert signed.exit_code == 0, signed.output
+    claims = jwt.decode(signed.output.strip(), PROD_SECRET, algorithms=["HS256"],
+                        issuer="pym-library")
+    assert claims["sub"] == "ann" and aws.names == ["GetParameter"] * 2
