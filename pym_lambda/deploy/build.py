@@ -193,11 +193,12 @@ def function_environment(stage: StageConfig, document: Mapping[str, Any],
             forwarded.append(name)
         else:
             missing.append(f"{name} (pym-config.yaml {key})")
+    # First: never advise exporting a secret that a production stage would then refuse.
+    _refuse_plain_secrets(stage, document, forwarded)
     if missing:
         raise DeployError(STEP, f"stage {stage.stage}: {', '.join(missing)} not set: export it "
                                 "before deploying (it is forwarded to the functions), or set it "
                                 f"in {CHALICE_CONFIG} stages.{stage.stage}.environment_variables")
-    _refuse_plain_secrets(stage, document, forwarded)
     return variables, tuple(forwarded)
 
 
@@ -217,7 +218,9 @@ def _refuse_plain_secrets(stage: StageConfig, document: Mapping[str, Any],
     plain: List[Tuple[str, str, str]] = []  # (config key, variable or "", where it comes from)
     for key, name in env_references(document, stage.stage):
         if key in SECRET_KEYS or key == "env_secrets" or key.startswith("secrets."):
-            origin = "forwarded from this shell" if name in forwarded else f"set in {where}"
+            origin = ("forwarded from this shell" if name in forwarded
+                      else f"set in {where}" if name in stage.environment_variables
+                      else "to be forwarded from this shell, where it is not set")
             plain.append((f"{key}.{name}" if key == "env_secrets" else key, name, origin))
     for name, key in SECRET_VARIABLES.items():
         if name in stage.environment_variables:

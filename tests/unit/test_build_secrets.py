@@ -170,6 +170,13 @@ def test_every_kind_of_plain_secret_is_listed() -> None:
     assert "PUBLIC_KEY" not in error.message and "REVIEWS_URL" not in error.message
 
 
+def test_an_unset_plain_secret_is_refused_rather_than_asked_for() -> None:
+    error = refused(doc("jwt: {secret: {env: JWT_SECRET}}"), stage(), {})
+    assert ("  - jwt.secret (JWT_SECRET, to be forwarded from this shell, where it is not set)"
+            in error.message.splitlines())
+    assert "export it" not in error.message
+
+
 def test_a_secret_written_in_the_file_is_refused_too() -> None:
     error = refused(doc(f"jwt: {{secret: {SECRET}}}"), stage())
     assert "  - jwt.secret (written in pym-config.yaml, which ships in the package)" in \
