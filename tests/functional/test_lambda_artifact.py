@@ -11,113 +11,45 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
-import boto3
 import jwt
 import pytest
 
-from pym_lambda.deploy.artifact import (
-    FunctionSpec,
-    LambdaProcess,
-    find_interpreter,
-    function_specs,
-    load_template,
-    queue_urls,
-    runtime_libraries,
-    unpack,
-)
+from pym_lambda.deploy.artifact import LambdaProcess
 from pym_lambda.deploy.artifact_check import check_package
-from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
+from pym_lambda.deploy.lambda_events import api_gateway_event, sqs_event
 
 from .deploy_fixtures import APP, DLQ, PROD_SECRET, QUEUE, REGION, STAGE, copy_example, moto_server
+from .lambda_package import Built, Runtime, build, moto_sqs, open_runtime, start
 
 PARAMETERS = {"JwtSecret": PROD_SECRET}
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-@dataclass(frozen=True)
-class Built:
-    zip: Path
-    sam: Path
-    template: Dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Runtime:
-    task_root: Path
-    interpreter: str
-    libraries: Path
-    functions: Mapping[str, FunctionSpec]
-    api: RestApi
-    template: Mapping[str, Any]
-
-
-def pym_lambda_command() -> list[str]:
-    beside = Path(sys.executable).with_name("pym-lambda")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "pym_lambda.cli"]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The package, built the one way deploy builds it, by the command a user runs."""
     base = tmp_path_factory.mktemp("artifact")
     project = copy_example(base / "service")
     assert (project / "requirements.txt").is_file()
-    out = base / "out"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_"))}
-    environ.update(JWT_SECRET=PROD_SECRET, AWS_DEFAULT_REGION=REGION,
-                   AWS_EC2_METADATA_DISABLED="true")
-    run = subprocess.run([*pym_lambda_command(), "package", "--stage", STAGE, "--out",
-                          str(out)], cwd=project, env=environ, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    sam = out / "sam.json"
-    return Built(out / "deployment.zip", sam, load_template(sam))
+    return build(project, base / "out", STAGE, JWT_SECRET=PROD_SECRET)
 
 
 @pytest.fixture(scope="module")
 def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
-    base = tmp_path_factory.mktemp("lambda")
-    specs = function_specs(built.template, PARAMETERS, region=REGION)
-    runtimes = {s.runtime for s in specs}
-    assert len(runtimes) == 1
-    interpreter = find_interpreter(runtimes.pop())
-    if not interpreter.available:
-        pytest.skip(interpreter.reason)
-    libraries, missing = runtime_libraries(base / "runtime")
-    assert missing == ()
-    return Runtime(unpack(built.zip, base), str(interpreter.executable), libraries,
-                   {s.logical_id: s for s in specs}, RestApi.from_template(built.template),
-                   built.template)
+    return open_runtime(built, tmp_path_factory.mktemp("lambda"), PARAMETERS)
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Tuple[str, Any]]:
     """A moto server with the stage's task queue, and a client of it."""
     with moto_server() as url:
-        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url, **{
-            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+        sqs = moto_sqs(url)
         for name in (QUEUE, DLQ):
             sqs.create_queue(QueueName=name)
         yield url, sqs
-
-
-def start(runtime: Runtime, logical_id: str, url: str) -> LambdaProcess:
-    """The function with the stage's queues as the moto server names them."""
-    spec = function_specs(runtime.template, {**PARAMETERS, **queue_urls(runtime.template, url)},
-                          region=REGION)
-    return LambdaProcess(next(s for s in spec if s.logical_id == logical_id), runtime.task_root,
-                         interpreter=runtime.interpreter, libraries=runtime.libraries,
-                         environment={**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url},
-                         region=REGION, invoke_timeout=30).start()
 
 
 @pytest.fixture(scope="module")
