@@ -13,6 +13,7 @@ import base64
 import json
 import shutil
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
@@ -230,3 +231,51 @@ def test_a_loan_is_queued_and_the_worker_runs_it(api_function: LambdaProcess, ru
         result = worker.invoke(batch)
     # the task ran; the record that is no task fails alone (partial batch response)
     assert result == {"batchItemFailures": [{"itemIdentifier": "not-a-task"}]}, worker.logs
+
+
+# --- native wheels for the Lambda platform ----------------------------------------------------
+
+def test_rs256_keys_work_on_lambda_with_the_crypto_wheels_chalice_ships(
+        tmp_path: Path) -> None:
+    """pyjwt[crypto] pulls cryptography, a native wheel: Chalice's packager fetches the one for
+    the Lambda platform (manylinux, this Python), and the package verifies RS256 tokens."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    project = copy_example(tmp_path / "service")
+    config = project / "pym-config.yaml"
+    config.write_text(config.read_text().replace(
+        "  secret: {env: JWT_SECRET}\n  algorithms: [HS256]\n",
+        "  public_key: {env: JWT_PUBLIC_KEY}\n  algorithms: [RS256]\n"))
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests>=2.31\n")
+    built = build(project, tmp_path / "out", STAGE, JWT_PUBLIC_KEY=public.decode())
+    with zipfile.ZipFile(built.zip) as archive:
+        natives = [n for n in archive.namelist() if n.startswith("cryptography/")
+                   and n.endswith(".so")]
+        wheel = [n for n in archive.namelist() if n.startswith("cryptography-")
+                 and n.endswith("/WHEEL")]
+        tags = archive.read(wheel[0]).decode()
+    assert natives and "manylinux" in tags and "x86_64" in tags
+    runtime = open_runtime(built, tmp_path / "lambda", {"JwtPublicKey": public.decode()})
+    with moto_server() as url:
+        sqs = moto_sqs(url)
+        for name in (QUEUE, DLQ):
+            sqs.create_queue(QueueName=name)
+        with start(runtime, "APIHandler", url) as api:
+            book = new_book(api, runtime, "The Dispossessed")
+            now = int(time.time())
+            signed = jwt.encode({"sub": "carol", "iss": APP, "iat": now, "exp": now + 300},
+                                key, algorithm="RS256")
+            status, loan = call(api, runtime, "POST", f"/v1/books/{book['id']}/loans",
+                                json_body={"reader": "dan", "due": "2099-01-01"},
+                                headers={"Authorization": f"Bearer {signed}"})
+            assert status == 201 and loan["lent_by"] == "carol", loan
+            forged = jwt.encode({"sub": "eve", "iss": APP, "exp": now + 300}, "not-the-key-but-long-enough-for-hs256-0123456789",
+                                algorithm="HS256")
+            status, error = call(api, runtime, "POST", f"/v1/books/{book['id']}/loans",
+                                 json_body={"reader": "dan", "due": "2099-01-01"},
+                                 headers={"Authorization": f"Bearer {forged}"})
+            assert status == 401, error
