@@ -84,30 +84,47 @@ class Interpreter:
 
 
 def find_interpreter(runtime: str) -> Interpreter:
-    """"python3.11" -> this Python when it is 3.11, else a `python3.11` on PATH that runs."""
+    """"python3.11" -> this Python when it is 3.11, else a `python3.11` that runs: on PATH, or
+    one of pyenv's versions (its shims only run for the versions a project selects)."""
     found = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
     if not found:
         return Interpreter(runtime, None, reason=f"{runtime} is not a Python runtime")
     wanted = f"{found[1]}.{found[2]}"
     if f"{sys.version_info[0]}.{sys.version_info[1]}" == wanted:
         return Interpreter(runtime, sys.executable, wanted)
-    command = shutil.which(runtime)
-    if command is None:
-        return Interpreter(runtime, None, reason=f"no {runtime} on PATH to run the package "
-                                                 f"as the {runtime} runtime does")
+    candidates = [c for c in [shutil.which(runtime), *_pyenv_interpreters(runtime, wanted)] if c]
+    if not candidates:
+        return Interpreter(runtime, None, reason=f"no {runtime} on PATH (nor in pyenv) to run "
+                                                 f"the package as the {runtime} runtime does")
+    reasons = []
+    for command in dict.fromkeys(candidates):
+        executable, reason = _probe(command, wanted)
+        if executable:
+            # The real binary, not a shim (pyenv's need variables the function will not have).
+            return Interpreter(runtime, executable, wanted)
+        reasons.append(reason)
+    return Interpreter(runtime, None, reason="; ".join(reasons))
+
+
+def _pyenv_interpreters(runtime: str, wanted: str) -> List[str]:
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if not root.is_dir():
+        return []
+    return [str(p) for p in sorted(root.glob(f"{wanted}.*/bin/{runtime}"), reverse=True)]
+
+
+def _probe(command: str, wanted: str) -> Tuple[Optional[str], str]:
     probe = [command, "-I", "-S", "-c",
              "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"]
     try:
         run = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Interpreter(runtime, None, reason=f"{command} does not run: {exc}")
+        return None, f"{command} does not run: {exc}"
     lines = run.stdout.split()
     if run.returncode != 0 or len(lines) != 2 or lines[1] != wanted:
         detail = (run.stderr.strip().splitlines() or [run.stdout.strip()])[0][:200]
-        return Interpreter(runtime, None, reason=f"{command} is not a working Python "
-                                                 f"{wanted}: {detail}")
-    # The real binary, not a shim (pyenv's need variables the function will not have).
-    return Interpreter(runtime, lines[0], wanted)
+        return None, f"{command} is not a working Python {wanted}: {detail}"
+    return lines[0], ""
 
 
 def runtime_libraries(folder: Path) -> Tuple[Path, Tuple[str, ...]]:
@@ -143,6 +160,7 @@ class FunctionSpec:
     unresolved: Mapping[str, Any] = field(default_factory=dict)
     function_name: str = ""
     event_types: Tuple[str, ...] = ()
+    architecture: str = "x86_64"  # Lambda's default
 
     @property
     def is_sqs_worker(self) -> bool:
@@ -184,7 +202,8 @@ def function_specs(template: Mapping[str, Any], parameters: Optional[Mapping[str
             memory=int(props.get("MemorySize") or SAM_DEFAULT_MEMORY),
             environment=environment, unresolved=unresolved,
             function_name=name if isinstance(name, str) else f"{stack_name}-{logical_id}",
-            event_types=tuple(str(e.get("Type")) for e in (props.get("Events") or {}).values())))
+            event_types=tuple(str(e.get("Type")) for e in (props.get("Events") or {}).values()),
+            architecture=str((props.get("Architectures") or ["x86_64"])[0])))
     return specs
 
 

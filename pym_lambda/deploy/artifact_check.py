@@ -101,6 +101,10 @@ def check_package(package: Path, sam_template: Union[Path, Mapping[str, Any]], *
         result = PackageCheck(
             package=package, package_bytes=0 if package.is_dir() else package.stat().st_size,
             unpacked_bytes=sum(size for size, _ in before.values() if size >= 0))
+        foreign = sorted({s.architecture for s in specs} - {machine_architecture()})
+        if foreign:  # its native wheels would not load here: say so, do not fail
+            return replace(result, skipped=f"the functions run on {', '.join(foreign)}, this "
+                                           f"machine is {machine_architecture()}")
         runtimes = sorted({s.runtime for s in specs})
         interpreters = {r: find_interpreter(r) for r in runtimes}
         missing = [i for i in interpreters.values() if not i.available]
@@ -122,6 +126,14 @@ def check_package(package: Path, sam_template: Union[Path, Mapping[str, Any]], *
                             f"{shown}")
         return replace(result, functions=tuple(checks), problems=tuple(problems),
                         python=next(iter(interpreters.values())).version)
+
+
+def machine_architecture() -> str:
+    """This machine in Lambda's words: x86_64 or arm64."""
+    import platform
+
+    machine = platform.machine().lower()
+    return "arm64" if machine in ("aarch64", "arm64") else machine
 
 
 def _rest_api(template: Mapping[str, Any]) -> Optional[RestApi]:

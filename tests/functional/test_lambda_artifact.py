@@ -11,32 +11,18 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
-import boto3
 import jwt
 import pytest
 
-from pym_lambda.deploy.artifact import (
-    FunctionSpec,
-    LambdaProcess,
-    find_interpreter,
-    function_specs,
-    load_template,
-    queue_urls,
-    runtime_libraries,
-    unpack,
-)
+from pym_lambda.deploy.artifact import LambdaProcess
 from pym_lambda.deploy.artifact_check import check_package
-from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
+from pym_lambda.deploy.lambda_events import api_gateway_event, sqs_event
 
 from .deploy_fixtures import (
     APP,
@@ -49,89 +35,38 @@ from .deploy_fixtures import (
     copy_example,
     moto_server,
 )
+from .lambda_package import Built, Runtime, build, moto_sqs, open_runtime, start
 
 # prod reads its JWT secret from SSM (the moto server's): the template takes no parameter.
 PARAMETERS: Dict[str, str] = {}
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-@dataclass(frozen=True)
-class Built:
-    zip: Path
-    sam: Path
-    template: Dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Runtime:
-    task_root: Path
-    interpreter: str
-    libraries: Path
-    functions: Mapping[str, FunctionSpec]
-    api: RestApi
-    template: Mapping[str, Any]
-
-
-def pym_lambda_command() -> list[str]:
-    beside = Path(sys.executable).with_name("pym-lambda")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "pym_lambda.cli"]
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The package, built the one way deploy builds it, by the command a user runs."""
     base = tmp_path_factory.mktemp("artifact")
     project = copy_example(base / "service")
     assert (project / "requirements.txt").is_file()
-    out = base / "out"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_"))}
-    environ.update(JWT_SECRET=PROD_SECRET, AWS_DEFAULT_REGION=REGION,
-                   AWS_EC2_METADATA_DISABLED="true")
-    run = subprocess.run([*pym_lambda_command(), "package", "--stage", STAGE, "--out",
-                          str(out)], cwd=project, env=environ, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    sam = out / "sam.json"
-    return Built(out / "deployment.zip", sam, load_template(sam))
+    return build(project, base / "out", STAGE, JWT_SECRET=PROD_SECRET)
 
 
 @pytest.fixture(scope="module")
 def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
-    base = tmp_path_factory.mktemp("lambda")
-    specs = function_specs(built.template, PARAMETERS, region=REGION)
-    runtimes = {s.runtime for s in specs}
-    assert len(runtimes) == 1
-    interpreter = find_interpreter(runtimes.pop())
-    if not interpreter.available:
-        pytest.skip(interpreter.reason)
-    libraries, missing = runtime_libraries(base / "runtime")
-    assert missing == ()
-    return Runtime(unpack(built.zip, base), str(interpreter.executable), libraries,
-                   {s.logical_id: s for s in specs}, RestApi.from_template(built.template),
-                   built.template)
+    return open_runtime(built, tmp_path_factory.mktemp("lambda"), PARAMETERS)
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Tuple[str, Any]]:
     """A moto server with the stage's task queue and JWT secret, and a client of its SQS."""
+    import boto3
+
     with moto_server() as url:
-        credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url, **credentials)
+        sqs = moto_sqs(url)
         for name in (QUEUE, DLQ):
             sqs.create_queue(QueueName=name)
-        boto3.client("ssm", region_name=REGION, endpoint_url=url, **credentials).put_parameter(
+        boto3.client("ssm", region_name=REGION, endpoint_url=url, aws_access_key_id="testing",
+                     aws_secret_access_key="testing").put_parameter(
             Name=JWT_PARAMETER, Value=PROD_SECRET, Type="SecureString")
         yield url, sqs
-
-
-def start(runtime: Runtime, logical_id: str, url: str) -> LambdaProcess:
-    """The function with the stage's queues as the moto server names them."""
-    spec = function_specs(runtime.template, {**PARAMETERS, **queue_urls(runtime.template, url)},
-                          region=REGION)
-    return LambdaProcess(next(s for s in spec if s.logical_id == logical_id), runtime.task_root,
-                         interpreter=runtime.interpreter, libraries=runtime.libraries,
-                         environment={**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": url},
-                         region=REGION, invoke_timeout=30).start()
 
 
 @pytest.fixture(scope="module")
@@ -327,3 +262,52 @@ def test_a_loan_is_queued_and_the_worker_runs_it(api_function: LambdaProcess, ru
         result = worker.invoke(batch)
     # the task ran; the record that is no task fails alone (partial batch response)
     assert result == {"batchItemFailures": [{"itemIdentifier": "not-a-task"}]}, worker.logs
+
+
+# --- native wheels for the Lambda platform ----------------------------------------------------
+
+def test_rs256_keys_work_on_lambda_with_the_crypto_wheels_chalice_ships(
+        tmp_path: Path) -> None:
+    """pyjwt[crypto] pulls cryptography, a native wheel: Chalice's packager fetches the one for
+    the Lambda platform (manylinux, this Python), and the package verifies RS256 tokens."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    project = copy_example(tmp_path / "service")
+    config = project / "pym-config.yaml"
+    config.write_text(config.read_text().replace(
+        "  secret: {env: JWT_SECRET}\n  algorithms: [HS256]\n",
+        "  public_key: {env: JWT_PUBLIC_KEY}\n  algorithms: [RS256]\n"))
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests>=2.31\n")
+    built = build(project, tmp_path / "out", STAGE, JWT_PUBLIC_KEY=public.decode())
+    with zipfile.ZipFile(built.zip) as archive:
+        natives = [n for n in archive.namelist() if n.startswith("cryptography/")
+                   and n.endswith(".so")]
+        wheel = [n for n in archive.namelist() if n.startswith("cryptography-")
+                 and n.endswith("/WHEEL")]
+        tags = archive.read(wheel[0]).decode()
+    assert natives and "manylinux" in tags and "x86_64" in tags
+    runtime = open_runtime(built, tmp_path / "lambda", {"JwtPublicKey": public.decode()})
+    with moto_server() as url:
+        sqs = moto_sqs(url)
+        for name in (QUEUE, DLQ):
+            sqs.create_queue(QueueName=name)
+        with start(runtime, "APIHandler", url) as api:
+            book = new_book(api, runtime, "The Dispossessed")
+            now = int(time.time())
+            signed = jwt.encode({"sub": "carol", "iss": APP, "iat": now, "exp": now + 300},
+                                key, algorithm="RS256")
+            status, loan = call(api, runtime, "POST", f"/v1/books/{book['id']}/loans",
+                                json_body={"reader": "dan", "due": "2099-01-01"},
+                                headers={"Authorization": f"Bearer {signed}"})
+            assert status == 201 and loan["lent_by"] == "carol", loan
+            forged = jwt.encode({"sub": "eve", "iss": APP, "exp": now + 300},
+                                "not-the-key-but-long-enough-for-hs256-0123456789",
+                                algorithm="HS256")
+            status, error = call(api, runtime, "POST", f"/v1/books/{book['id']}/loans",
+                                 json_body={"reader": "dan", "due": "2099-01-01"},
+                                 headers={"Authorization": f"Bearer {forged}"})
+            assert status == 401, error
