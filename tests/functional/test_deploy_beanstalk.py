@@ -5,6 +5,7 @@ Green is played by setting moto's environment while the deploy waits."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any, List
@@ -83,8 +84,8 @@ def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path,
             variables = {s["OptionName"]: s["Value"] for s in settings
                          if s["Namespace"] == beanstalk_target.ENVIRONMENT}
             assert variables == {"PYM_STAGE": "prod", "PYM_APP_NAME": "pym-library",
-                                 "JWT_SECRET": PROD_SECRET, "AWS_DEFAULT_REGION": REGION,
-                                 "PYM_TASK_WORKER": "1"}
+                                 "AWS_DEFAULT_REGION": REGION, "PYM_TASK_WORKER": "1"}
+            assert PROD_SECRET not in json.dumps(settings)  # read from SSM by the container
 
             # Unchanged project: same bundle, same label; moto's environment reports another
             # version, so the environment is updated to it, and no new version is recorded.
