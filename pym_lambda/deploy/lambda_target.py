@@ -56,7 +56,8 @@ class LambdaOutcome:
     def summary_lines(self) -> List[str]:
         lines = [f"API URL: {self.api_url or '(no routes)'}"]
         inventory = self.inventory or StageInventory()
-        lines += [f"function: {f.name} ({f.handler})" for f in inventory.functions]
+        lines += [f"function: {f.name} ({f.handler}, role {f.role_name})"
+                  for f in inventory.functions]
         lines += [f"{'DLQ' if q.name.endswith('-dlq') else 'queue'}: {q.name} ({q.url})"
                   for q in inventory.queues]
         if self.version:
