@@ -59,6 +59,17 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
     else:
         assert "Dockerfile and Dockerrun.aws.json at its root" in result.output
         assert "environment pym-library-prod: create or update" in result.output
+        # the roles deploy will create, and the container's SQS rights, by queue name
+        assert ("instance profile pym-library-prod-beanstalk-ec2: create or update its role "
+                "(trusted by ec2.amazonaws.com): AWSElasticBeanstalkWebTier; inline policy "
+                "pym-lambda-container: sqs:ChangeMessageVisibility, sqs:DeleteMessage, "
+                f"sqs:GetQueueAttributes, sqs:GetQueueUrl, sqs:ReceiveMessage on {QUEUE}; "
+                "sqs:GetQueueAttributes, sqs:GetQueueUrl, sqs:SendMessage on "
+                f"{QUEUE}, {DLQ}") in result.output
+        assert ("service role pym-library-beanstalk-service: create or update (trusted by "
+                "elasticbeanstalk.amazonaws.com, shared by the app's stages): "
+                "AWSElasticBeanstalkEnhancedHealth, "
+                "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy") in result.output
     assert "JWT_SECRET" in result.output and "prod-secret" not in result.output
     assert counter.calls == []
     # The build wrote the compiled form the Lambda package needs.
