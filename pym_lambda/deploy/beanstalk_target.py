@@ -48,6 +48,8 @@ from .state import DeploymentStore, History, default_bucket
 INFRA = Path("infra") / "beanstalk"
 AT_BUNDLE_ROOT = ("Dockerfile", "Dockerrun.aws.json", ".dockerignore", ".platform")
 PROJECT_ENTRIES = ("app.py", "pym-config.yaml", "apis", "chalicelib", ".chalice/config.json")
+# infra/beanstalk's documentation and the image check: for people, not for the instance.
+NOT_BUNDLED = {"README.md", "image_check.py", "image-check.json"}
 SKIPPED = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 HISTORY = "beanstalk-history.json"
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
@@ -86,7 +88,7 @@ def bundle_files(project_dir: Path) -> Dict[str, Path]:
     files: Dict[str, Path] = {}
     for path in _walk(infra):
         relative = path.relative_to(infra)
-        if relative.name == "README.md":
+        if relative.as_posix() in NOT_BUNDLED:
             continue
         files[(INFRA / relative).as_posix()] = path
         if relative.parts[0] in AT_BUNDLE_ROOT:
