@@ -182,7 +182,7 @@ def base_image(args: argparse.Namespace, work: Path, report: Report) -> str:
             raise CheckFailed(f"cannot pull {PRODUCTION_BASE}")
     tag = stand_in_tag(args.mirror)
     report.facts["base"] = tag
-    if image_exists(tag) and not args.rebuild_base:
+    if image_exists(tag) and not (args.rebuild_base or args.fresh):
         report.facts["base_cached"] = True
         say(f"base: {tag} (cached)")
         return tag
@@ -239,10 +239,10 @@ def make_bundle(project: Path, stage: str, work: Path, region: str) -> Bundle:
 
 # --- 4. image -------------------------------------------------------------------------------
 
-def build_image(bundle: Bundle, base: str, tag: str) -> None:
+def build_image(bundle: Bundle, base: str, tag: str, no_cache: bool) -> None:
     run(["podman", "build", "--isolation=chroot", "--format=docker", "--pull=never",
-         "--build-arg", f"BASE_IMAGE={base}", "-f", "Dockerfile", "-t", tag, "."],
-        cwd=bundle.directory, timeout=1800)
+         *(["--no-cache"] if no_cache else []), "--build-arg", f"BASE_IMAGE={base}",
+         "-f", "Dockerfile", "-t", tag, "."], cwd=bundle.directory, timeout=1800)
 
 
 def image_config(tag: str) -> Dict[str, Any]:
@@ -253,9 +253,9 @@ def image_config(tag: str) -> Dict[str, Any]:
 
 
 def forget_older_images(app: str, keep: str) -> None:
-    listed = run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}",
-                  f"{CHECK_REPO}/{app}"], quiet=True).stdout.split()
-    for name in listed:
+    listed = run(["podman", "images", "--format", "json", f"{CHECK_REPO}/{app}"], quiet=True)
+    names = [n for image in json.loads(listed.stdout or "[]") for n in image.get("Names") or []]
+    for name in names:
         if name != keep and name.startswith(f"{CHECK_REPO}/{app}:"):
             run(["podman", "rmi", name], quiet=True)
 
@@ -605,7 +605,7 @@ def check(args: argparse.Namespace, report: Report) -> None:
         tag = f"{CHECK_REPO}/{bundle.app_name}:{bundle.sha256[:16]}"
         report.facts.update(image=tag, bundle_sha256=bundle.sha256)
         with report.timed("image build"):
-            build_image(bundle, base, tag)
+            build_image(bundle, base, tag, args.fresh)
         forget_older_images(bundle.app_name, tag)
         config = image_config(tag)
         try:
@@ -705,6 +705,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--base-image", default=None, help="Build on this image instead.")
     parser.add_argument("--rebuild-base", action="store_true",
                         help="Rebuild the cached stand-in base.")
+    parser.add_argument("--fresh", action="store_true",
+                        help="As on a fresh machine: rebuild the stand-in base and build the "
+                             "image without podman's layer cache.")
     parser.add_argument("--mirror", default=os.environ.get("DEBIAN_MIRROR",
                                                            "http://deb.debian.org/debian"),
                         help="Debian mirror for debootstrap [env DEBIAN_MIRROR].")
