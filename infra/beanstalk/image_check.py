@@ -187,6 +187,8 @@ def base_image(args: argparse.Namespace, work: Path, report: Report) -> str:
         say(f"base: {tag} (cached)")
         return tag
     report.facts["base_cached"] = False
+    if image_exists(tag):  # rebuilding: the old one goes, unless an image still uses it
+        run(["podman", "rmi", tag], quiet=True)
     say(f"base: building {tag} (debootstrap {SUITE} from {args.mirror})")
     build_stand_in(tag, args.mirror, work)
     return tag
@@ -593,9 +595,10 @@ def moto_server() -> Iterator[str]:
 def check(args: argparse.Namespace, report: Report) -> None:
     project = Path(args.project_dir).resolve()
     probe = load_probe(project)
-    os.environ.setdefault("JWT_SECRET", "image-check-" + secrets.token_urlsafe(32))
     with report.timed("tools"):
         ensure_tools(("podman", "debootstrap"))
+    # A stage reading {env: JWT_SECRET} (the example's prod) builds with a throwaway one.
+    os.environ.setdefault("JWT_SECRET", "image-check-" + secrets.token_urlsafe(32))
     work = Path(tempfile.mkdtemp(prefix="pym-image-check-", dir=args.work_dir))
     try:
         with report.timed("base image"):
