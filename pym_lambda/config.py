@@ -32,6 +32,7 @@ from .settings import (
     DOCS_UIS,
     JWT_ALGORITHMS,
     LOG_LEVELS,
+    MAXIMUMS,
     MINIMUMS,
     ConfigError,
     CorsSettings,
@@ -251,6 +252,8 @@ def _checked(value: Any, where: str, path: KeyPath) -> Any:
             problem = f"expected a path of plain segments such as '/doc', got {_show(value)}"
     elif schema_path in MINIMUMS and value < MINIMUMS[schema_path]:
         problem = f"must be at least {MINIMUMS[schema_path]}, got {value}"
+    elif schema_path in MAXIMUMS and value > MAXIMUMS[schema_path]:
+        problem = f"must be at most {MAXIMUMS[schema_path]}, got {value}"
     if problem:
         raise _error(where, path, problem)
     return value

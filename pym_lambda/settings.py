@@ -19,7 +19,8 @@ JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256",
                   "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
 MINIMUMS = {("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
             ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
-            ("limits", "max_header_bytes"): 256}
+            ("limits", "max_header_bytes"): 256, ("tasks", "max_receive_count"): 1}
+MAXIMUMS = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
 
 
 class ConfigError(Exception):
@@ -80,6 +81,9 @@ class TasksConfig(Record):
     backoff_max_seconds: int = 900
     partial_batch_responses: bool = True  # the event source mapping reports item failures
     max_message_bytes: int = 262144
+    # RedrivePolicy maxReceiveCount of every task queue (at least its tasks' max_attempts):
+    # 5 or more, as AWS advises for queues Lambda reads, since throttled receives count too.
+    max_receive_count: int = 5
 
 
 class DocsSettings(Record):

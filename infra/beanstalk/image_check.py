@@ -204,12 +204,14 @@ class Bundle:
     stage: str
     variables: Dict[str, str]
     queues: List[Any]  # QueueDefinition
+    access: Any = None  # the StageAccess the instance profile's inline policy is made from
 
 
 def make_bundle(project: Path, stage: str, work: Path, region: str) -> Bundle:
     """The bundle `deploy --target beanstalk` uploads, from a copy of the project."""
     from pym_lambda.deploy import beanstalk_target
     from pym_lambda.deploy.aws_access import AwsTarget
+    from pym_lambda.deploy.beanstalk_iam import stage_access
     from pym_lambda.deploy.plan import EnsureQueues
     from pym_lambda.deploy.prepare import DeployOptions, prepared
 
@@ -230,13 +232,14 @@ def make_bundle(project: Path, stage: str, work: Path, region: str) -> Bundle:
                                                     bool(queues))
         data = beanstalk_target.build_bundle(beanstalk_target.bundle_files(copy))
         app_name, stage_name = ready.app_name, ready.stage
+        access = stage_access(queues, getattr(ready, "access", None))
     variables = {s["OptionName"]: s["Value"] for s in settings
                  if s["Namespace"] == beanstalk_target.ENVIRONMENT}
     directory = work / "bundle"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         archive.extractall(directory)
     return Bundle(directory, hashlib.sha256(data).hexdigest(), app_name, stage_name, variables,
-                  queues)
+                  queues, access)
 
 
 # --- 4. image -------------------------------------------------------------------------------
@@ -640,7 +643,7 @@ def run_container(args: argparse.Namespace, report: Report, project: Path, bundl
             aws_access_key_id="testing", aws_secret_access_key="testing"))
         keys, admin = testing, testing
         if not args.no_iam:
-            statements = container_policy(bundle.queues, Arns(args.region, "123456789012"))
+            statements = container_policy(bundle.access, Arns(args.region, "123456789012"))
             keys, admin = stack.enter_context(iam_enforced(endpoint, args.region, statements))
             report.facts["iam"] = "enforced: the container has the instance profile's " \
                                   "inline policy only"

@@ -11,5 +11,7 @@ lambda through Chalice's deployer, or beanstalk) -> verify -> summary. Modules:
 - state: the deployments bucket (Chalice's deployed state, packages, version history).
 - inventory, reconcile: what exists for a stage; adopting what a failed deploy left unrecorded.
 - lambda_target, beanstalk_target, teardown (delete), rollback, package, verify.
+- artifact, artifact_check, lambda_events (+ lambda_bootstrap, events/): the built package run
+  as the Lambda runtime runs it, driven by real API Gateway and SQS events: check_package().
 - cli: the click commands, attached to the `pym-lambda` group (COMMANDS).
 """

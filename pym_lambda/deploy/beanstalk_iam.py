@@ -6,7 +6,8 @@ container, through the instance metadata), and the service role Beanstalk itself
   elasticbeanstalk-* buckets, CloudWatch Logs, X-Ray, enhanced health statistics: all that a
   single-container Docker environment whose image is built on the instance needs), plus an
   inline policy, `pym-lambda-container`, with `permissions.container_statements()`: the SQS
-  rights of the web app and of the task worker, on the stage's queue and DLQ ARNs only.
+  rights of the web app and of the task worker on the stage's queue and DLQ ARNs only, and
+  the stage's secrets and app.py's own calls (the same StageAccess the functions' roles get).
 - Service role `<app>-beanstalk-service`, one per application (its stages share it), trusted by
   elasticbeanstalk.amazonaws.com: AWSElasticBeanstalkEnhancedHealth and
   AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy.
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..tasks.queues import QueueDefinition
-from .permissions import Arns, StageAccess, container_statements, describe, document
+from .permissions import Arns, StageAccess, container_statements, document, summary
 
 TAG = "pym-lambda"
 INLINE_POLICY = "pym-lambda-container"
@@ -129,21 +130,29 @@ def beanstalk_roles(project_dir: Path, app_name: str, stage: str,
         app_name=app_name, stage=stage)
 
 
-def container_policy(definitions: Sequence[QueueDefinition], arns: Arns
-                     ) -> List[Dict[str, Any]]:
-    """The inline policy's statements: the container's rights on the stage's queues."""
-    return container_statements(StageAccess(queues=tuple(definitions)), arns)
+def container_policy(access: StageAccess, arns: Arns) -> List[Dict[str, Any]]:
+    """The inline policy's statements: the container's rights on the stage's queues (and
+    secrets, and app.py's own calls)."""
+    return container_statements(access, arns)
 
 
-def describe_profile(roles: BeanstalkRoles, definitions: Sequence[QueueDefinition]) -> str:
+def stage_access(queues: Sequence[QueueDefinition], access: Optional[StageAccess] = None
+                 ) -> StageAccess:
+    """The stage's access with the Beanstalk plan's queues (the same names as the functions',
+    whose visibility follows the worker Lambdas' timeouts)."""
+    base = access or StageAccess()
+    return StageAccess(queues=tuple(queues), secrets=base.secrets, extra=base.extra)
+
+
+def describe_profile(roles: BeanstalkRoles, access: StageAccess) -> str:
     """The plan's line (no AWS call: the queue names stand for their ARNs)."""
-    rights = describe(container_policy(definitions, Arns("<region>", "<account>")))
+    rights = summary(container_policy(access, Arns("<region>", "<account>")))
     if not roles.own_profile:
         return (f"instance profile {roles.instance_profile} (yours, from "
                 f"{roles.profile_source}: used as is"
-                + (f"; the container needs {rights})" if rights else ")"))
+                + (f"; it must let the container {rights})" if rights else ")"))
     inline = (f"inline policy {INLINE_POLICY}: {rights}" if rights
-              else "no inline policy (no task queues)")
+              else "no inline policy (nothing to grant)")
     return (f"instance profile {roles.instance_profile}: create or update its role (trusted by "
             f"ec2.amazonaws.com): {', '.join(INSTANCE_POLICIES)}; {inline}")
 
@@ -224,12 +233,12 @@ def ensure_inline_policy(iam: Any, role: str, statements: Sequence[Dict[str, Any
         return
     if wanted is None:
         iam.delete_role_policy(RoleName=role, PolicyName=INLINE_POLICY)
-        emit(f"IAM role {role}: inline policy {INLINE_POLICY} removed (no task queues)")
+        emit(f"IAM role {role}: inline policy {INLINE_POLICY} removed (nothing to grant)")
         return
     iam.put_role_policy(RoleName=role, PolicyName=INLINE_POLICY,
                         PolicyDocument=json.dumps(wanted))
     emit(f"IAM role {role}: inline policy {INLINE_POLICY} "
-         + ("updated" if current else "written") + f" ({describe(statements)})")
+         + ("updated" if current else "written") + f" ({summary(statements)})")
 
 
 def ensure_instance_profile(iam: Any, roles: BeanstalkRoles,

@@ -134,8 +134,8 @@ def make_plan(prepared: Prepared) -> DeployPlan:
     steps: List[Step] = [
         SyncState(options.state_bucket, prepared.app_name),
         EnsureQueues(definitions),
-        BeanstalkStep("instance-profile", iam_roles.describe_profile(roles, definitions),
-                      roles.instance_profile),
+        BeanstalkStep("instance-profile", iam_roles.describe_profile(
+            roles, iam_roles.stage_access(definitions, prepared.access)), roles.instance_profile),
         BeanstalkStep("service-role", iam_roles.describe_service_role(roles),
                       roles.service_role),
         BeanstalkStep("bundle", f"source bundle: {len(files)} files, Dockerfile and "
@@ -198,13 +198,16 @@ class BeanstalkDeployment(StepRunner):
         if isinstance(step, SyncState):
             self.store.ensure_bucket()
         elif isinstance(step, EnsureQueues):
-            changes = ensure_queues(step.definitions, self.clients("sqs"))
+            changes = ensure_queues(step.definitions, self.clients("sqs"),
+                                    progress=lambda line: self.emit(f"queues: {line}"),
+                                    sleep=self.sleep)
             self.queues = [c.name for c in changes]
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
         elif isinstance(step, BeanstalkStep) and step.action == "instance-profile":
             statements = iam_roles.container_policy(
-                self.definitions, Arns(self.aws.region, self.aws.account_id))
+                iam_roles.stage_access(self.definitions, self.prepared.access),
+                Arns(self.aws.region, self.aws.account_id))
             self.iam_created |= iam_roles.ensure_instance_profile(
                 self.clients("iam"), self.roles, statements, partition_of(self.aws.region),
                 self.emit)

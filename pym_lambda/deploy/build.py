@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .errors import DeployError
+from .permissions import SecretRef
 from .vendor import (
     VendorResult,
     describe_missing,
@@ -61,6 +62,7 @@ class BuildResult:
     # what the runtime reads to name its queues (PYM_APP_NAME, PYM_STAGE).
     function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     framework: VendorResult = VendorResult(vendored=False)
+    secrets: Tuple[SecretRef, ...] = ()  # what pym-config.yaml reads from SSM/Secrets Manager
     warnings: Tuple[str, ...] = ()
 
     @property

@@ -160,6 +160,8 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
         progress.detail(build.framework.describe())
         for warning in build.warnings:
             progress.detail(f"warning: {warning}")
+        if options.target == "lambda":
+            check_lambda_package(ready, progress.detail)
         target = _target_module(options.target)
         plan = target.make_plan(ready)
         progress.step("plan")
@@ -185,6 +187,20 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
         progress.step("summary")
         for line in outcome.summary_lines():
             progress.detail(line)
+
+
+def check_lambda_package(ready: Any, emit: Callable[[str], None]) -> None:
+    """Build the Lambda package as `package` does and run it as Lambda would, before any AWS
+    call: Chalice's deployer then ships that very zip (it reuses the one it cached)."""
+    import tempfile
+
+    from .aws_access import resolve_region
+    from .package import build_package, check_built_package
+
+    resolve_region(ready.options.region)  # Chalice's packager needs one (for ARNs)
+    with tempfile.TemporaryDirectory(prefix="pym-package-") as out:
+        sam, package = build_package(ready, Path(out), echo=lambda line: None)
+        check_built_package(ready, sam, package, emit)
 
 
 def _target_module(name: str) -> Any:

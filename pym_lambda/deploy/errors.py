@@ -58,6 +58,7 @@ class StepRunner:
 
     def guarded(self, name: str, action: Callable[[], T]) -> T:
         from ..tasks.errors import QueueConfigConflict
+        from ..tasks.settling import StillSettling
 
         try:
             return action()
@@ -69,5 +70,7 @@ class StepRunner:
             raise DeployError(name, "queue configuration conflict: " + "; ".join(exc.problems),
                               self._existing(), hint="change or delete the queue by hand, or "
                               "name another one (tasks.queues in pym-config.yaml)") from None
+        except StillSettling as exc:  # AWS's own words are in the message
+            raise DeployError(name, str(exc), self._existing(), hint=exc.hint) from None
         except Exception as exc:
             raise DeployError(name, one_line(exc), self._existing()) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..tasks.queues import is_sqs_arn
 from .aws_access import ClientFactory
 
 
@@ -16,6 +17,7 @@ class FunctionInfo:
     arn: str
     handler: str
     code_sha256: str
+    role_name: str = ""  # of its execution role
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class StageInventory:
     functions: Tuple[FunctionInfo, ...] = ()
     mappings: Tuple[MappingInfo, ...] = ()
     rest_api: Optional[RestApiInfo] = None
-    role: Optional[str] = None
+    roles: Tuple[str, ...] = ()
     queues: Tuple[QueueInfo, ...] = ()
 
     def lines(self) -> List[str]:
@@ -63,8 +65,7 @@ class StageInventory:
                    in m.response_types else "") for m in self.mappings]
         if self.rest_api:
             out.append(f"REST API {self.rest_api.id} ({self.rest_api.url})")
-        if self.role:
-            out.append(f"IAM role {self.role}")
+        out += [f"IAM role {role}" for role in self.roles]
         out += [f"queue {q.name}" for q in self.queues]
         return out or ["nothing"]
 
@@ -86,7 +87,8 @@ def stage_functions(lam: Any, app_name: str, stage: str) -> List[FunctionInfo]:
             if not str(tags.get("aws-chalice", "")).endswith(_chalice_tag(app_name, stage)):
                 continue  # another stage whose name extends this one ("prod-eu")
             found.append(FunctionInfo(name, fn["FunctionArn"], fn.get("Handler", ""),
-                                      fn.get("CodeSha256", "")))
+                                      fn.get("CodeSha256", ""),
+                                      str(fn.get("Role", "")).rsplit("/", 1)[-1]))
     return sorted(found, key=lambda f: f.name)
 
 
@@ -109,7 +111,7 @@ def function_mappings(lam: Any, function_name: str) -> List[MappingInfo]:
     for key in (function_name, arn):
         for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=key):
             for m in page.get("EventSourceMappings", []):
-                if str(m.get("EventSourceArn", "")).startswith("arn:aws:sqs:"):
+                if is_sqs_arn(m.get("EventSourceArn")):
                     found[m["UUID"]] = MappingInfo(
                         m["UUID"], m["FunctionArn"], m["EventSourceArn"],
                         tuple(m.get("FunctionResponseTypes") or ()))
@@ -166,6 +168,14 @@ def existing_queues(sqs: Any, names: Iterable[str]) -> List[QueueInfo]:
     return found
 
 
+def stage_roles(functions: Sequence[FunctionInfo], app_name: str, stage: str,
+                known: Sequence[str] = ()) -> List[str]:
+    prefix = f"{app_name}-{stage}"
+    mine = [f.role_name for f in functions
+            if f.role_name == prefix or f.role_name.startswith(prefix + "-")]
+    return list(dict.fromkeys([*known, *mine]))
+
+
 def role_exists(iam: Any, role_name: Optional[str]) -> bool:
     if not role_name:
         return False
@@ -178,8 +188,10 @@ def role_exists(iam: Any, role_name: Optional[str]) -> bool:
 
 def stage_inventory(clients: ClientFactory, app_name: str, stage: str, region: str, *,
                     queue_names: Sequence[str] = (), api_stage: str = "api",
-                    role_name: Optional[str] = None,
+                    role_names: Sequence[str] = (),
                     rest_api_id: Optional[str] = None) -> StageInventory:
+    """`role_names`: roles deploy manages or once managed (recorded, planned); the roles
+    Chalice made for the stage's functions (named <app>-<stage>...) are found too."""
     lam = clients("lambda")
     functions = stage_functions(lam, app_name, stage)
     mappings = [m for f in functions for m in function_mappings(lam, f.name)]
@@ -188,5 +200,6 @@ def stage_inventory(clients: ClientFactory, app_name: str, stage: str, region: s
                              api_stage, rest_api_id) if api_function else None
     return StageInventory(
         functions=tuple(functions), mappings=tuple(mappings), rest_api=rest_api,
-        role=role_name if role_exists(clients("iam"), role_name) else None,
+        roles=tuple(r for r in stage_roles(functions, app_name, stage, role_names)
+                    if role_exists(clients("iam"), r)),
         queues=tuple(existing_queues(clients("sqs"), queue_names)))

@@ -6,11 +6,17 @@ A failing step is reported with what exists at that point (DeployError.existing)
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ..tasks.queues import QueueChange, enable_partial_batch_responses, ensure_queues
+from ..tasks.queues import (
+    QueueChange,
+    QueueDefinition,
+    enable_partial_batch_responses,
+    ensure_queues,
+)
 from .aws_access import AwsTarget, ClientFactory
 from .errors import DeployError, StepRunner
 from .inventory import StageInventory, function_arn, function_mappings, stage_inventory
@@ -67,11 +73,7 @@ def store_for(prepared: Prepared, aws: AwsTarget, clients: ClientFactory) -> Dep
 
 
 def queue_names(prepared: Prepared) -> List[str]:
-    from .plan import task_queue_definitions
-
-    definitions = task_queue_definitions(prepared.graph, prepared.task_settings,
-                                         prepared.graph.workers)
-    return [n for d in definitions for n in (d.name, d.dlq_name)]
+    return [n for d in prepared.definitions for n in (d.name, d.dlq_name)]
 
 
 def current_inventory(prepared: Prepared, aws: AwsTarget,
@@ -82,18 +84,20 @@ def current_inventory(prepared: Prepared, aws: AwsTarget,
     return stage_inventory(clients, prepared.app_name, prepared.stage, aws.region,
                            queue_names=queue_names(prepared),
                            api_stage=prepared.build.stage.api_gateway_stage,
-                           role_name=prepared.graph.role_name,
+                           role_names=prepared.graph.role_names,
                            rest_api_id=rest.get("rest_api_id"))
 
 
 class LambdaDeployment(StepRunner):
     def __init__(self, prepared: Prepared, plan: DeployPlan, aws: AwsTarget,
-                 clients: ClientFactory, emit: Emit) -> None:
+                 clients: ClientFactory, emit: Emit,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.prepared = prepared
         self.plan = plan
         self.aws = aws
         self.clients = clients
         self.emit = emit
+        self.sleep = sleep  # of the waits for AWS to settle (settling.py); tests pass a fake
         self.store = store_for(prepared, aws, clients)
         self.state_path = deployed_file(prepared.build.project_dir, prepared.stage)
         self.outcome = LambdaOutcome(bucket_url=self.store.url())
@@ -124,7 +128,9 @@ class LambdaDeployment(StepRunner):
             self.emit(f"state: {self.store.url('deployed.json')}: {status}"
                       + (f" (bucket {self.store.bucket} created)" if created else ""))
         elif isinstance(step, EnsureQueues):
-            changes = ensure_queues(step.definitions, self.clients("sqs"))
+            changes = ensure_queues(step.definitions, self.clients("sqs"),
+                                    progress=lambda line: self.emit(f"queues: {line}"),
+                                    sleep=self.sleep)
             self.outcome.queue_changes = changes
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
@@ -139,8 +145,17 @@ class LambdaDeployment(StepRunner):
         for message in reconcile(self.clients, self.prepared.graph, self.state_path,
                                  self.prepared.app_name, self.aws.region):
             self.emit(f"reconcile: {message}")
+        from .permissions import Arns
+
+        project = self.prepared.project
+        project.set_queue_urls(queue_url_variables(self.prepared.definitions,
+                                                   self.outcome.queue_changes))
+        written = project.write_policies(self.prepared.access,
+                                         Arns(self.aws.region, self.aws.account_id),
+                                         self.prepared.definitions)
+        self.emit(f"roles: a policy for each of {', '.join(written) or 'no function'}")
         try:
-            values = self.prepared.project.deploy()
+            values = project.deploy()
         finally:  # also after a failure: the reconciled state is worth keeping
             self.store.upload_state(self.state_path)
         rest: Dict[str, Any] = next(
@@ -151,7 +166,10 @@ class LambdaDeployment(StepRunner):
         lam = self.clients("lambda")
         # By name and by ARN: AWS matches either, moto only the form a mapping was made with.
         keys = dict.fromkeys([step.function_name, function_arn(lam, step.function_name)])
-        updated = sum(enable_partial_batch_responses(lam, key) for key in keys if key)
+        updated = sum(enable_partial_batch_responses(
+            lam, key, sleep=self.sleep,
+            progress=lambda line: self.emit(f"partial batch responses: {line}"))
+            for key in keys if key)
         data = read_state(self.state_path)
         for message in reconcile_mappings(lam, self.prepared.graph, data):
             self.emit(f"reconcile: {message}")
@@ -192,11 +210,32 @@ def _step_name(step: Any) -> str:
 
 
 def make_plan(prepared: Prepared) -> DeployPlan:
+    from .permissions import Arns, summary
     from .plan import lambda_plan
 
-    return lambda_plan(prepared.build, prepared.graph, prepared.task_settings,
+    statements = prepared.project.statements(prepared.access, Arns.cloudformation(),
+                                             prepared.definitions)
+    return lambda_plan(prepared.build, prepared.graph, prepared.definitions,
+                       permissions=[(name, summary(s)) for name, s in statements.items()],
                        bucket=prepared.options.state_bucket,
                        skip_verify=prepared.options.skip_verify)
+
+
+def queue_url_variables(definitions: Sequence[QueueDefinition],
+                        changes: Sequence[QueueChange]) -> Dict[str, str]:
+    """PYM_TASK_QUEUE_URL_<Q> and PYM_TASK_DLQ_URL_<Q> for every function: with them the
+    runtime sends and dead-letters without a GetQueueUrl call (tasks/settings.py)."""
+    from ..tasks.settings import queue_env_key
+
+    urls = {c.name: c.url for c in changes if c.url}
+    variables: Dict[str, str] = {}
+    for d in definitions:
+        key = queue_env_key(d.queue)
+        if d.name in urls:
+            variables[f"PYM_TASK_QUEUE_URL_{key}"] = str(urls[d.name])
+        if d.dlq_name in urls:
+            variables[f"PYM_TASK_DLQ_URL_{key}"] = str(urls[d.dlq_name])
+    return variables
 
 
 Deployment = LambdaDeployment

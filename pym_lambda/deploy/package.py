@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..tasks.queues import QueueDefinition
 from .aws_access import resolve_region
+from .chalice_project import FunctionModel
 from .errors import DeployError, one_line
-from .plan import task_queue_definitions
-from .prepare import DeployOptions, prepared
+from .permissions import Arns, cloudformation
+from .prepare import DeployOptions, Prepared, prepared
+
+if TYPE_CHECKING:
+    from .artifact_check import PackageCheck
 
 
 def logical_id(*parts: str) -> str:
@@ -88,6 +92,41 @@ def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
                 variables[name] = {"Ref": logical_id(name)}
 
 
+def complete_roles(template: Dict[str, Any], functions: Sequence[FunctionModel]) -> int:
+    """The roles' policies were written with CloudFormation placeholders for the account,
+    region and partition (permissions.Arns.cloudformation): wrap them in Fn::Sub. The
+    functions get the names deploy gives them, which their log permissions name."""
+    names = {f.handler: f.function_name for f in functions}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            properties = resource["Properties"]
+            properties.setdefault("FunctionName", names[properties["Handler"]])
+    roles = 0
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            policy["PolicyDocument"] = cloudformation(policy["PolicyDocument"])
+        roles += 1
+    return roles
+
+
+def set_queue_urls(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> None:
+    """Each queue's URL (a queue's Ref) in every function's variables, as deploy sets them:
+    the runtime makes no GetQueueUrl call."""
+    from ..tasks.settings import queue_env_key
+
+    urls: Dict[str, Any] = {}
+    for d in definitions:
+        key = queue_env_key(d.queue)
+        urls[f"PYM_TASK_QUEUE_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue)}
+        urls[f"PYM_TASK_DLQ_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue, "Dlq")}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function" and urls:
+            environment = resource["Properties"].setdefault("Environment", {})
+            environment.setdefault("Variables", {}).update(urls)
+
+
 def set_runtime(template: Dict[str, Any], runtime: str) -> None:
     """Chalice writes the Python running it (python3.11 under 3.11) as every function's
     runtime; --runtime names another one, e.g. when that one is deprecated by AWS. Only
@@ -97,24 +136,58 @@ def set_runtime(template: Dict[str, Any], runtime: str) -> None:
             resource["Properties"]["Runtime"] = runtime
 
 
+def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
+                  echo: Callable[[str], None] = print) -> Tuple[Path, Path]:
+    """sam.json and deployment.zip in `out_dir`: the one way the Lambda package is built.
+    `deploy` builds it so too (Chalice's deployer then reuses the zip it cached)."""
+    definitions = ready.definitions
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
+    try:
+        sam = ready.project.package(out_dir)
+    except Exception as exc:
+        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+    template = json.loads(sam.read_text(encoding="utf-8"))
+    events = merge_queues(template, definitions)
+    roles = complete_roles(template, ready.graph.functions)
+    set_queue_urls(template, definitions)
+    parameterise(template, ready.build.forwarded)
+    if runtime:
+        set_runtime(template, runtime)
+    sam.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    forwarded = ready.build.forwarded
+    echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
+         f"batch responses, {roles} IAM role(s)"
+         + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
+    return sam, out_dir / "deployment.zip"
+
+
+def check_built_package(ready: Prepared, sam: Path, package: Path,
+                        echo: Callable[[str], None] = print) -> PackageCheck:
+    """Run the package as the Lambda runtime would (artifact_check.py): a package that would
+    fail on AWS fails the build here, naming what is wrong. No AWS call is made."""
+    from .artifact_check import check_package
+
+    parameters = {logical_id(name): value for name, value in ready.build.forwarded_values.items()}
+    check = check_package(package, sam, parameters=parameters,
+                          region=resolve_region(ready.options.region))
+    size = (f"{check.package_bytes / 1e6:.1f} MB zipped, {check.unpacked_bytes / 1e6:.1f} MB "
+            "unpacked")
+    if check.skipped:
+        echo(f"warning: package ({size}) not run here: {check.skipped}")
+        return check
+    check.raise_for_problems()
+    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms)"
+                    for f in check.functions)
+    echo(f"package ({size}) runs as Lambda's python{check.python} would run it: {ran}")
+    return check
+
+
 def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = None,
-                echo: Callable[[str], None] = print) -> List[Path]:
+                echo: Callable[[str], None] = print, check: bool = True) -> List[Path]:
     resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
     with prepared(options, echo) as ready:
-        definitions = task_queue_definitions(ready.graph, ready.task_settings,
-                                             ready.graph.workers)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            sam = ready.project.package(out_dir)
-        except Exception as exc:
-            raise DeployError("package", f"chalice package: {one_line(exc)}") from None
-        template = json.loads(sam.read_text(encoding="utf-8"))
-        events = merge_queues(template, definitions)
-        parameterise(template, ready.build.forwarded)
-        if runtime:
-            set_runtime(template, runtime)
-        sam.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
-        echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
-             "batch responses" + (f", parameters {', '.join(ready.build.forwarded)}"
-                                  if ready.build.forwarded else ""))
-        return [sam, out_dir / "deployment.zip"]
+        sam, package = build_package(ready, out_dir, runtime, echo)
+        if check:
+            check_built_package(ready, sam, package, echo)
+        return [sam, package]

@@ -166,15 +166,36 @@ def cloudformation(value: Any) -> Any:
     return value
 
 
-def describe(statements: Sequence[Dict[str, Any]]) -> str:
-    """One line: 'sqs:SendMessage on pym-library-prod-default; ...' (the plan prints it)."""
+_SUMMARY = {"Logs": "write its logs", "SendTasks": "send to", "ConsumeTasks": "consume",
+            "DeadLetterTasks": "dead-letter to", "ReadParameters": "read SSM",
+            "ReadSecrets": "read secret", "DecryptSecrets": "decrypt with"}
+
+
+def _short(resource: Any) -> str:
+    text = resource.get("Fn::Sub", "") if isinstance(resource, dict) else str(resource)
+    if ":sqs:" in text:
+        return text.rsplit(":", 1)[-1]
+    if ":parameter/" in text:
+        return "/" + text.split(":parameter/", 1)[1]
+    if ":secret:" in text:
+        return text.split(":secret:", 1)[1].removesuffix("-??????")
+    return text
+
+
+def summary(statements: Sequence[Dict[str, Any]]) -> str:
+    """One line for the plan: 'write its logs; send to shop-prod-default; read SSM /x'."""
     parts = []
     for s in statements:
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        names = [r.rsplit(":", 1)[-1] if r.startswith("arn:") and ":sqs:" in r else r
-                 for r in resources]
-        parts.append(f"{', '.join(actions)} on {', '.join(names)}")
+        names = ", ".join(_short(r) for r in resources)
+        if s.get("Sid") == "Logs":
+            parts.append(_SUMMARY["Logs"])
+        elif s.get("Sid") in _SUMMARY:
+            parts.append(f"{_SUMMARY[s['Sid']]} {names}")
+        else:
+            actions = s.get("Action") or s.get("NotAction") or []
+            actions = actions if isinstance(actions, list) else [actions]
+            parts.append(f"{', '.join(actions)} on {names}")
     return "; ".join(parts)
 
 

@@ -40,11 +40,13 @@ class EnsureQueues:
 
 @dataclass(frozen=True)
 class ChaliceDeploy:
-    role: Optional[str]
     functions: Tuple[FunctionModel, ...]
     rest_api_stage: Optional[str]
     route_count: int
     forwarded: Tuple[str, ...]
+    # Each function's permissions, one line each (permissions.summary), by resource name.
+    permissions: Tuple[Tuple[str, str], ...] = ()
+    notes: Tuple[str, ...] = ()
 
     def describe(self) -> str:
         parts = [f"function {f.function_name} ({f.handler}, {f.runtime}, {f.timeout} s, "
@@ -52,12 +54,19 @@ class ChaliceDeploy:
                  + (f", SQS {f.queue}" if f.queue else "") + ")" for f in self.functions]
         if self.rest_api_stage:
             parts.append(f"REST API, stage {self.rest_api_stage!r}, {self.route_count} paths")
-        if self.role:
-            parts.append(f"IAM role {self.role}")
         if self.forwarded:
             parts.append("variables forwarded from this environment: "
                          + ", ".join(self.forwarded))
-        return "Chalice deploys: " + "; ".join(parts)
+        lines = ["Chalice deploys: " + "; ".join(parts)]
+        allowed = dict(self.permissions)
+        for f in self.functions:
+            if f.role_name:
+                lines.append(f"IAM role {f.role_name} for {f.function_name}: "
+                             + allowed.get(f.resource_name, "(none)"))
+            elif f.role_arn:
+                lines.append(f"{f.function_name} runs as your role {f.role_arn}, which must "
+                             "allow: " + allowed.get(f.resource_name, "(none)"))
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,11 @@ class DeployPlan:
     def lines(self) -> List[str]:
         head = (f"plan for {self.app_name} stage {self.stage} ({self.target}): "
                 f"{self.build.spec_count} spec(s), {self.build.operation_count} operation(s)")
-        return [head] + [f"  {i}. {step.describe()}" for i, step in enumerate(self.steps, 1)]
+        lines = [head]
+        for number, step in enumerate(self.steps, 1):
+            first, *rest = step.describe().split("\n")
+            lines += [f"  {number}. {first}"] + [f"     {line}" for line in rest]
+        return lines
 
     def step(self, kind: type) -> Optional[Step]:
         return next((s for s in self.steps if isinstance(s, kind)), None)
@@ -137,15 +150,15 @@ def task_queue_definitions(graph: AppGraph, settings: TaskSettings,
     return definitions
 
 
-def lambda_plan(build: BuildResult, graph: AppGraph, settings: TaskSettings,
-                bucket: Optional[str] = None, skip_verify: bool = False) -> DeployPlan:
-    definitions = task_queue_definitions(graph, settings, graph.workers)
+def lambda_plan(build: BuildResult, graph: AppGraph, definitions: Sequence[QueueDefinition],
+                permissions: Sequence[Tuple[str, str]] = (), bucket: Optional[str] = None,
+                skip_verify: bool = False) -> DeployPlan:
     steps: List[Step] = [
         SyncState(bucket, build.stage.app_name),
-        EnsureQueues(definitions),
-        ChaliceDeploy(role=graph.role_name, functions=graph.functions,
-                      rest_api_stage=graph.rest_api_stage, route_count=graph.route_count,
-                      forwarded=build.forwarded),
+        EnsureQueues(tuple(definitions)),
+        ChaliceDeploy(functions=graph.functions, rest_api_stage=graph.rest_api_stage,
+                      route_count=graph.route_count, forwarded=build.forwarded,
+                      permissions=tuple(permissions), notes=graph.notes),
     ]
     steps += [EnablePartialBatch(w.function_name, str(w.queue)) for w in graph.workers]
     steps += [RecordVersion(), Verify(skipped=skip_verify or graph.rest_api_stage is None)]

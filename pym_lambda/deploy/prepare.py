@@ -5,14 +5,17 @@ stage's environment, the project's `app` module) to the command.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Tuple
 
+from ..tasks.queues import QueueDefinition
 from ..tasks.settings import TaskSettings
 from .build import BuildResult, build_project, project_imports, read_stage_config, scoped_environ
 from .chalice_project import AppGraph, ChaliceProject
 from .errors import DeployError, one_line
+from .permissions import StageAccess
 
 Emit = Callable[[str], None]
 
@@ -39,6 +42,8 @@ class Prepared:
     project: ChaliceProject
     graph: AppGraph
     task_settings: TaskSettings
+    definitions: Tuple[QueueDefinition, ...] = ()  # the stage's task queues and DLQs
+    access: StageAccess = StageAccess()  # what the functions' roles allow (permissions.py)
 
     @property
     def app_name(self) -> str:
@@ -53,20 +58,26 @@ class Prepared:
 def prepared(options: DeployOptions, emit: Emit) -> Iterator[Prepared]:
     """Build the project and load its app for the stage, with no AWS call."""
     from ..tasks.settings import get_task_settings
+    from .plan import task_queue_definitions
 
     root = options.project_dir.resolve()
     stage_config = read_stage_config(root, options.stage)  # an unknown stage fails first
     environ = dict(stage_config.environment_variables)
     if options.region:  # Chalice's own clients read the region from the environment
         environ.update(AWS_REGION=options.region, AWS_DEFAULT_REGION=options.region)
-    with project_imports(root), scoped_environ(environ):
+    with project_imports(root), scoped_environ(environ), \
+            tempfile.TemporaryDirectory(prefix="pym-policies-") as policies:
         build = build_project(root, options.stage)
         with scoped_environ(dict(build.function_environment)):
-            project = ChaliceProject(build, emit)
             try:
+                project = ChaliceProject(build, Path(policies), emit)
                 graph = project.graph()
+                extra = tuple(project.app_statements())
             except DeployError:
                 raise
             except Exception as exc:  # app.py itself failed to import or to register
                 raise DeployError("build", f"app.py: {one_line(exc)}") from None
-            yield Prepared(options, build, project, graph, get_task_settings())
+            settings = get_task_settings()
+            definitions = task_queue_definitions(graph, settings, graph.workers)
+            access = StageAccess(queues=definitions, secrets=build.secrets, extra=extra)
+            yield Prepared(options, build, project, graph, settings, definitions, access)

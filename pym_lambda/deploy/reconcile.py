@@ -12,9 +12,11 @@ mappings on one queue (or two REST APIs). So, before each run (and before a dele
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..tasks.settling import call_while_settling
 from .chalice_project import AppGraph
 from .inventory import MappingInfo, find_rest_api, function_arn, function_mappings
 
@@ -65,7 +67,8 @@ def reconcile_mappings(lam: Any, graph: AppGraph, data: Dict[str, Any]) -> List[
         keep = _keep(mappings, record.get("event_uuid"))
         for extra in mappings:
             if extra.uuid != keep.uuid:
-                lam.delete_event_source_mapping(UUID=extra.uuid)
+                call_while_settling(partial(lam.delete_event_source_mapping, UUID=extra.uuid),
+                                    what=f"delete event source mapping {extra.uuid}")
                 done.append(f"deleted duplicate mapping {extra.uuid} ({worker.queue} -> "
                             f"{worker.function_name})")
         if record.get("event_uuid") != keep.uuid:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import click
 
+from ..tasks.settling import call_while_settling
 from .aws_access import ClientFactory, check_access, client_factory
 from .build import StageConfig, read_stage_config
 from .errors import StepRunner
@@ -39,9 +40,10 @@ class StageTeardown(StepRunner):
         rest: Dict[str, Any] = next(
             (r for r in state["resources"] if r.get("name") == "rest_api"), {})
         self.rest_api_id: Optional[str] = rest.get("rest_api_id")
+        # The recorded roles, and the shared role of deploys before per-function roles.
         roles = [r["role_name"] for r in state["resources"] if r.get("resource_type") == "iam_role"]
-        default_role = f"{config.app_name}-{config.stage}" if config.manage_iam_role else None
-        self.role_name = roles[0] if roles else default_role
+        legacy = [f"{config.app_name}-{config.stage}"] if config.manage_iam_role else []
+        self.role_names = roles + legacy
         self.queue_names = self._task_queues(recorded_queues)
 
     def _task_queues(self, recorded: Sequence[str]) -> List[str]:
@@ -60,7 +62,7 @@ class StageTeardown(StepRunner):
         return stage_inventory(self.clients, self.config.app_name, self.config.stage,
                                self.region, queue_names=queue_names or [],
                                api_stage=self.config.api_gateway_stage,
-                               role_name=self.role_name, rest_api_id=self.rest_api_id)
+                               role_names=self.role_names, rest_api_id=self.rest_api_id)
 
     def existing_lines(self) -> List[str]:
         return self.inventory(self.queue_names).lines()
@@ -69,8 +71,10 @@ class StageTeardown(StepRunner):
         inventory = self.inventory(self.queue_names)
         lam = self.clients("lambda")
         for mapping in inventory.mappings:
-            self.guarded("delete mappings", partial(lam.delete_event_source_mapping,
-                                                    UUID=mapping.uuid))
+            # Just updated by a deploy, a mapping is Updating for seconds: retried meanwhile.
+            self.guarded("delete mappings", partial(
+                call_while_settling, partial(lam.delete_event_source_mapping, UUID=mapping.uuid),
+                what=f"delete event source mapping {mapping.uuid}", progress=self.echo))
             self.echo(f"deleted event source mapping {mapping.uuid} ({mapping.queue_name})")
         for function in inventory.functions:
             self.guarded("delete functions", partial(lam.delete_function,
@@ -81,10 +85,9 @@ class StageTeardown(StepRunner):
             self.guarded("delete REST API", lambda: self.clients("apigateway").delete_rest_api(
                 restApiId=api_id))
             self.echo(f"deleted REST API {api_id}")
-        if inventory.role:
-            self.guarded("delete IAM role", lambda: _delete_role(self.clients("iam"),
-                                                                 str(inventory.role)))
-            self.echo(f"deleted IAM role {inventory.role}")
+        for role in inventory.roles:
+            self.guarded("delete IAM role", partial(_delete_role, self.clients("iam"), role))
+            self.echo(f"deleted IAM role {role}")
         for other in self.state["resources"]:
             if other.get("resource_type") not in HANDLED_TYPES:
                 self.echo(f"warning: not deleted: {other.get('resource_type')} "

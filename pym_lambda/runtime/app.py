@@ -269,7 +269,8 @@ def configure_tasks_from(settings: Any, app_name: str) -> None:
         backoff_base_seconds=base.backoff_base_seconds or tasks.backoff_base_seconds,
         backoff_max_seconds=tasks.backoff_max_seconds,
         partial_batch_responses=tasks.partial_batch_responses,
-        max_message_bytes=tasks.max_message_bytes))
+        max_message_bytes=tasks.max_message_bytes,
+        max_receive_count=tasks.max_receive_count))
 
 
 def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = None

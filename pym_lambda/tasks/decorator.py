@@ -67,14 +67,17 @@ class AsyncTask(Generic[P, R]):
     __pym_async_task__ = True  # the marker the worker requires (TASK_MARKER)
 
     def __init__(self, fn: Callable[P, R], *, queue: str = DEFAULT_QUEUE,
-                 delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
-        _check_definition(fn, queue, delay_seconds, max_attempts)
+                 delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                 max_receive_count: Optional[int] = None) -> None:
+        _check_definition(fn, queue, delay_seconds, max_attempts, max_receive_count)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = f"{fn.__module__}:{fn.__qualname__}"
         self.queue = queue
         self.delay_seconds = delay_seconds
         self.max_attempts = max_attempts
+        # None: tasks.max_receive_count (5). Its queue's redrive takes the highest of its tasks'.
+        self.max_receive_count = max_receive_count
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
@@ -106,7 +109,7 @@ def _settings() -> TaskSettings:
 
 
 def _check_definition(fn: Callable[..., Any], queue: str, delay_seconds: int,
-                      max_attempts: int) -> None:
+                      max_attempts: int, max_receive_count: Optional[int] = None) -> None:
     where = f"@async_task on {getattr(fn, '__qualname__', fn)!r}"
     if not isinstance(fn, types.FunctionType):  # inspect.isfunction
         raise TaskDefinitionError(f"{where}: decorate a plain function")
@@ -120,6 +123,16 @@ def _check_definition(fn: Callable[..., Any], queue: str, delay_seconds: int,
         raise TaskDefinitionError(f"{where}: delay_seconds must be 0..{SQS_MAX_DELAY_SECONDS}")
     if not (isinstance(max_attempts, int) and 1 <= max_attempts <= SQS_MAX_RECEIVE_COUNT):
         raise TaskDefinitionError(f"{where}: max_attempts must be 1..{SQS_MAX_RECEIVE_COUNT}")
+    if max_receive_count is None:
+        return
+    if not (isinstance(max_receive_count, int) and not isinstance(max_receive_count, bool)
+            and 1 <= max_receive_count <= SQS_MAX_RECEIVE_COUNT):
+        raise TaskDefinitionError(
+            f"{where}: max_receive_count must be 1..{SQS_MAX_RECEIVE_COUNT}")
+    if max_receive_count < max_attempts:
+        raise TaskDefinitionError(
+            f"{where}: max_receive_count {max_receive_count} is below max_attempts "
+            f"{max_attempts}: SQS would dead-letter the task before its last attempt")
 
 
 @overload
@@ -127,17 +140,26 @@ def async_task(fn: Callable[P, R]) -> AsyncTask[P, R]: ...
 
 
 @overload
-def async_task(*, queue: str = ..., delay_seconds: int = ...,
-               max_attempts: int = ...) -> Callable[[Callable[P, R]], AsyncTask[P, R]]: ...
+def async_task(*, queue: str = ..., delay_seconds: int = ..., max_attempts: int = ...,
+               max_receive_count: Optional[int] = ...
+               ) -> Callable[[Callable[P, R]], AsyncTask[P, R]]: ...
 
 
 def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_QUEUE,
-               delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
+               delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+               max_receive_count: Optional[int] = None) -> Any:
     """Make `fn` a task: ``@async_task`` or ``@async_task(queue=..., delay_seconds=...,
-    max_attempts=...)``. max_attempts counts deliveries, the first one included."""
+    max_attempts=..., max_receive_count=...)``.
+
+    max_attempts counts deliveries, the first one included: after the last, the worker itself
+    dead-letters the task. max_receive_count is the receives SQS allows before its redrive
+    policy moves a message of the queue to the DLQ by itself (a message the worker could not
+    read, or whose receives were throttled): default ``tasks.max_receive_count`` (5), never
+    below max_attempts; the queue takes the highest of its tasks'."""
     def decorate(func: Callable[P, R]) -> AsyncTask[P, R]:
         task: AsyncTask[P, R] = AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
-                                          max_attempts=max_attempts)
+                                          max_attempts=max_attempts,
+                                          max_receive_count=max_receive_count)
         _registry[task.name] = task  # a reload replaces the previous definition
         return task
 

@@ -5,18 +5,24 @@ is the SQS queue ``shop-prod-default``, its dead-letter queue ``shop-prod-defaul
 worker Lambda handler ``pym_task_worker_default``. Per-queue overrides come from TaskSettings
 (settings.py).
 
-Definitions: each task queue has its DLQ; its RedrivePolicy maxReceiveCount is the highest
-max_attempts of its tasks (the worker dead-letters a task earlier if its own max_attempts is
-lower), and its visibility timeout is 6x the worker Lambda's timeout, as AWS advises for Lambda
-event sources (a message must not reappear while a slow batch is still running).
+Definitions: each task queue has its DLQ. Its RedrivePolicy maxReceiveCount is, over its
+tasks, the highest of each task's max_receive_count (default `tasks.max_receive_count`, 5) and
+max_attempts. The worker dead-letters a task itself after its own max_attempts; the redrive is
+the backstop for messages the worker never finished (unreadable, a crash, a timeout), and AWS
+advises at least 5 for queues Lambda reads, since receives whose invocation was throttled count
+too (with 3, messages were dead-lettered without having run). Its visibility timeout is 6x the
+worker Lambda's timeout, as AWS advises for Lambda event sources (a message must not reappear
+while a slow batch is still running).
 
 The runtime imports naming.py only: this module is loaded by deploy code and `ensure_queues`.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .errors import QueueConfigConflict
 from .naming import (  # noqa: F401 - re-exported: the names were defined here before
@@ -29,9 +35,31 @@ from .naming import (  # noqa: F401 - re-exported: the names were defined here b
     physical_queue_name,
     validate_queue_name,
 )
-from .settings import SQS_MAX_MESSAGE_BYTES, TaskSettings, get_task_settings
+from .settings import (
+    DEFAULT_MAX_RECEIVE_COUNT,
+    SQS_MAX_MESSAGE_BYTES,
+    TaskSettings,
+    get_task_settings,
+)
+from .settling import (
+    MAPPING_RETRY_SECONDS,
+    MAPPING_WAIT_SECONDS,
+    QUEUE_RECREATE_RETRY_SECONDS,
+    QUEUE_RECREATE_WAIT_SECONDS,
+    Budget,
+    Sleep,
+    mapping_settling,
+    queue_deleted_recently,
+    retry_while,
+)
 
 VISIBILITY_PER_LAMBDA_TIMEOUT = 6
+# Every partition: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b...
+_SQS_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:sqs:")
+
+
+def is_sqs_arn(arn: Any) -> bool:
+    return isinstance(arn, str) and _SQS_ARN.match(arn) is not None
 
 
 @dataclass(frozen=True)
@@ -39,7 +67,7 @@ class QueueDefinition:
     queue: str  # logical name, as in @async_task(queue=...)
     name: str
     dlq_name: str
-    max_receive_count: int = DEFAULT_MAX_ATTEMPTS
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     visibility_timeout: int = 360
     message_retention_seconds: int = 4 * 86_400
     # A standard queue keeps a message's original enqueue time in its DLQ: keep DLQ messages
@@ -69,16 +97,17 @@ def queue_definitions(queues: Optional[Iterable[str]] = None, *,
     from .decorator import registered_tasks  # noqa: PLC0415 - the decorator imports us
 
     settings = settings or get_task_settings()
-    attempts: Dict[str, int] = {}
+    receives: Dict[str, int] = {}
     for task in registered_tasks():
-        attempts[task.queue] = max(attempts.get(task.queue, 0), task.max_attempts)
-    names = sorted(attempts) if queues is None else [validate_queue_name(q) for q in queues]
+        wanted = task.max_receive_count or settings.max_receive_count
+        receives[task.queue] = max(receives.get(task.queue, 0), wanted, task.max_attempts)
+    names = sorted(receives) if queues is None else [validate_queue_name(q) for q in queues]
     if visibility_timeout is None:
         visibility_timeout = VISIBILITY_PER_LAMBDA_TIMEOUT * settings.lambda_timeout_seconds
     return [QueueDefinition(
         queue=q, name=physical_queue_name(q, settings),
         dlq_name=dead_letter_queue_name(q, settings),
-        max_receive_count=attempts.get(q, DEFAULT_MAX_ATTEMPTS),
+        max_receive_count=receives.get(q, settings.max_receive_count),
         visibility_timeout=visibility_timeout, maximum_message_size=settings.max_message_bytes,
     ) for q in names]
 
@@ -154,28 +183,40 @@ def plan_queues(definitions: Sequence[QueueDefinition], sqs: Any, *,
 
 
 def ensure_queues(definitions: Sequence[QueueDefinition], sqs: Any, *,
-                  update: bool = True) -> List[QueueChange]:
+                  update: bool = True, progress: Optional[Callable[[str], None]] = None,
+                  sleep: Optional[Sleep] = None) -> List[QueueChange]:
     """Create missing queues and DLQs, update differing attributes; idempotent.
 
     Raises QueueConfigConflict, before changing anything, when an existing queue can't be made
     to match (a FIFO queue, a redrive to another DLQ, or any difference when update=False).
+    A queue deleted less than 60 s ago (`delete --include-queues`, then deploy) can't be created
+    again until then: creating is retried for a little over a minute in all, said once to
+    `progress` (default: a warning in the log), then StillSettling.
     """
     plan = plan_queues(definitions, sqs, update=update)
     problems = [p for change in plan for p in change.problems]
     if problems:
         raise QueueConfigConflict(problems)
     by_name = {change.name: change for change in plan}
+    budget = Budget(QUEUE_RECREATE_WAIT_SECONDS, QUEUE_RECREATE_RETRY_SECONDS, sleep, progress)
     for d in definitions:
-        dlq_url = _apply(sqs, by_name[d.dlq_name], d.dlq_attributes())
+        dlq_url = _apply(sqs, by_name[d.dlq_name], d.dlq_attributes(), budget)
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url,
                                            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        _apply(sqs, by_name[d.name], d.queue_attributes(dlq_arn))
+        _apply(sqs, by_name[d.name], d.queue_attributes(dlq_arn), budget)
     return plan
 
 
-def _apply(sqs: Any, change: QueueChange, attributes: Dict[str, str]) -> str:
+def _apply(sqs: Any, change: QueueChange, attributes: Dict[str, str], budget: Budget) -> str:
     if change.action == "create":
-        change.url = sqs.create_queue(QueueName=change.name, Attributes=attributes)["QueueUrl"]
+        name = change.name
+        change.url = retry_while(
+            lambda: sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"],
+            transient=queue_deleted_recently, budget=budget, what=f"create queue {name}",
+            reason=f"queue {name} was deleted less than 60 s ago; AWS refuses to create it "
+                   "again until then",
+            hint="a queue deleted less than 60 s ago can't be created again: run the same "
+                 "command in a minute")
     elif change.action == "update":
         sqs.set_queue_attributes(QueueUrl=change.url,
                                  Attributes={k: attributes[k] for k in change.changes})
@@ -183,22 +224,34 @@ def _apply(sqs: Any, change: QueueChange, attributes: Dict[str, str]) -> str:
     return change.url
 
 
-def enable_partial_batch_responses(lambda_client: Any, function_name: str) -> int:
+def enable_partial_batch_responses(lambda_client: Any, function_name: str, *,
+                                   sleep: Optional[Sleep] = None,
+                                   progress: Optional[Callable[[str], None]] = None) -> int:
     """Set ReportBatchItemFailures on the function's SQS event source mappings.
 
     Chalice never sets it, and without it Lambda ignores `batchItemFailures`: a batch with one
-    failure would be deleted whole. Returns how many mappings were updated.
+    failure would be deleted whole. A mapping Chalice has just created is still Creating for a
+    few seconds, and AWS refuses updates meanwhile (ResourceInUseException): the update is
+    retried for up to a minute in all, then StillSettling. Returns how many mappings were
+    updated.
     """
     updated = 0
+    budget = Budget(MAPPING_WAIT_SECONDS, MAPPING_RETRY_SECONDS, sleep, progress)
     pages = lambda_client.get_paginator("list_event_source_mappings").paginate(
         FunctionName=function_name)
     for page in pages:
         for mapping in page.get("EventSourceMappings", []):
-            if not str(mapping.get("EventSourceArn", "")).startswith("arn:aws:sqs:"):
+            if not is_sqs_arn(mapping.get("EventSourceArn")):
                 continue
             if "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or []):
                 continue
-            lambda_client.update_event_source_mapping(
-                UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"])
+            uuid = mapping["UUID"]
+            retry_while(
+                partial(lambda_client.update_event_source_mapping, UUID=uuid,
+                        FunctionResponseTypes=["ReportBatchItemFailures"]),
+                transient=mapping_settling, budget=budget,
+                what=f"update event source mapping {uuid} of {function_name}",
+                reason=f"event source mapping {uuid} of {function_name} is still settling",
+                hint="run the same command again: the mapping will have settled")
             updated += 1
     return updated

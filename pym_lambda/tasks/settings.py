@@ -10,6 +10,8 @@ until then `get_task_settings()` reads them from the environment once:
 - ``PYM_TASKS_PARTIAL_BATCH_RESPONSES=0``: the event source mapping lacks
   ReportBatchItemFailures (see worker.py);
 - ``PYM_TASK_BACKOFF_SECONDS``: base of the exponential backoff after a failure (0: off);
+- ``PYM_TASKS_MAX_RECEIVE_COUNT``: the redrive policy's maxReceiveCount of every task queue
+  (default 5; see queues.py);
 - ``PYM_TASK_QUEUE_URL_<QUEUE>``, ``PYM_TASK_QUEUE_NAME_<QUEUE>``, ``PYM_TASK_DLQ_URL_<QUEUE>``:
   per-queue overrides; <QUEUE> is the logical queue name upper-cased, other characters as "_".
 """
@@ -25,6 +27,9 @@ from ..record import Record
 DEFAULT_STAGE = "dev"
 SQS_MAX_MESSAGE_BYTES = 262_144  # 256 KiB, the classic SQS limit (see QueueDefinition)
 DEFAULT_LAMBDA_TIMEOUT = 60
+# AWS advises at least 5 for a queue Lambda consumes: a receive whose invocation was throttled
+# counts too, and a lower count dead-letters messages that never ran.
+DEFAULT_MAX_RECEIVE_COUNT = 5
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -73,6 +78,9 @@ class TaskSettings(Record):
     backoff_base_seconds: int = 0
     backoff_max_seconds: int = 900
     partial_batch_responses: bool = True
+    # The task queues' RedrivePolicy maxReceiveCount (at least each queue's highest
+    # max_attempts; a task may ask for more: @async_task(max_receive_count=...)).
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
     # Records not started when less than this is left of the Lambda's time are reported failed
     # (retried later) rather than cut off by the timeout with the whole batch.
     time_reserve_ms: int = 2_000
@@ -91,6 +99,8 @@ class TaskSettings(Record):
                                       "PYM_TASK_BACKOFF_SECONDS"),
             partial_batch_responses=_flag(env.get("PYM_TASKS_PARTIAL_BATCH_RESPONSES"), True,
                                           "PYM_TASKS_PARTIAL_BATCH_RESPONSES"),
+            max_receive_count=_int(env.get("PYM_TASKS_MAX_RECEIVE_COUNT"),
+                                   DEFAULT_MAX_RECEIVE_COUNT, "PYM_TASKS_MAX_RECEIVE_COUNT"),
         )
 
 

@@ -13,6 +13,7 @@ import shutil
 import socket
 import sys
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -117,6 +118,88 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    key: str  # the caller's access key id
+    action: str  # "sqs:SendMessage"
+    status: int
+
+
+class RecordingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a moto server that records each AWS call made
+    through it: who (the access key of the SigV4 signature), what (service:Action) and the
+    answer's status. The request goes through untouched, Host header included, so that moto
+    checks the signature (and, with IAM enforced, the caller's rights) as AWS would."""
+
+    def __init__(self, target: str) -> None:
+        from http.server import ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.target = urlsplit(target)
+        self.calls: List[AwsCall] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                import http.client
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                connection = http.client.HTTPConnection(proxy.target.hostname or "127.0.0.1",
+                                                        proxy.target.port, timeout=60)
+                connection.putrequest(self.command, self.path, skip_host=True,
+                                      skip_accept_encoding=True)
+                for name, value in self.headers.items():
+                    connection.putheader(name, value)
+                connection.endheaders(body)
+                response = connection.getresponse()
+                data = response.read()
+                proxy.calls.append(AwsCall(*_who_and_what(self.headers, body),
+                                           response.status))
+                self.send_response_only(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection",
+                                            "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> RecordingProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def by(self, key: str) -> List[AwsCall]:
+        return [c for c in self.calls if c.key == key]
+
+
+def _who_and_what(headers: Any, body: bytes) -> tuple[str, str]:
+    import re
+    from urllib.parse import parse_qs
+
+    authorization = headers.get("Authorization") or ""
+    found = re.search(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/", authorization)
+    key, service = (found.group(1), found.group(2)) if found else ("", "")
+    target = headers.get("X-Amz-Target") or ""
+    action = target.rsplit(".", 1)[-1] if target else (
+        parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0])
+    return key, f"{service}:{action}"
 
 
 class AwsCallCounter:

@@ -257,7 +257,8 @@ def test_existing_roles_named_by_the_user_are_used_as_they_are(
             plan = beanstalk_target.make_plan(ready)
             described = [s.describe() for s in plan.steps]
             assert ("instance profile team-ec2 (yours, from --instance-profile: used as is; "
-                    "the container needs sqs:") in "\n".join(described)
+                    f"it must let the container consume {QUEUE}; send to {QUEUE}, {DLQ})"
+                    ) in described
             assert ("service role team-eb (yours, from .chalice/config.json "
                     "beanstalk_service_role: used as is)") in described
             label = next(s.value for s in plan.steps if getattr(s, "action", "") == "version")

@@ -51,7 +51,7 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
         project = copy_example(tmp_path / "with-infra", with_infra=True)
     result = run(project, "--dry-run", "--target", target)
     assert result.exit_code == 0, result.output
-    assert f"queue {QUEUE} (visibility 360 s, to DLQ {DLQ} after 3 receives)" in result.output
+    assert f"queue {QUEUE} (visibility 360 s, to DLQ {DLQ} after 5 receives)" in result.output
     assert "dry run: stopped before any AWS call" in result.output
     if target == "lambda":
         assert "function pym-library-prod (app.app" in result.output
@@ -62,10 +62,8 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
         # the roles deploy will create, and the container's SQS rights, by queue name
         assert ("instance profile pym-library-prod-beanstalk-ec2: create or update its role "
                 "(trusted by ec2.amazonaws.com): AWSElasticBeanstalkWebTier; inline policy "
-                "pym-lambda-container: sqs:ChangeMessageVisibility, sqs:DeleteMessage, "
-                f"sqs:GetQueueAttributes, sqs:GetQueueUrl, sqs:ReceiveMessage on {QUEUE}; "
-                "sqs:GetQueueAttributes, sqs:GetQueueUrl, sqs:SendMessage on "
-                f"{QUEUE}, {DLQ}") in result.output
+                f"pym-lambda-container: consume {QUEUE}; send to {QUEUE}, {DLQ}"
+                ) in result.output
         assert ("service role pym-library-beanstalk-service: create or update (trusted by "
                 "elasticbeanstalk.amazonaws.com, shared by the app's stages): "
                 "AWSElasticBeanstalkEnhancedHealth, "
@@ -74,6 +72,17 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
     assert counter.calls == []
     # The build wrote the compiled form the Lambda package needs.
     assert json.loads((project / "chalicelib" / "pym_compiled.json").read_text())["apis"]
+
+
+def test_the_redrive_max_receive_count_comes_from_the_tasks_section(offline: Any) -> None:
+    project, counter = offline
+    config = project / "pym-config.yaml"
+    config.write_text(config.read_text().replace(
+        "  prod:\n", "  prod:\n    tasks:\n      max_receive_count: 9\n", 1))
+    result = run(project, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"queue {QUEUE} (visibility 360 s, to DLQ {DLQ} after 9 receives)" in result.output
+    assert counter.calls == []
 
 
 def test_an_unknown_stage_is_refused(offline: Any) -> None:

@@ -59,6 +59,11 @@ def rest_apis() -> List[Dict[str, Any]]:
     return list(client("apigateway").get_rest_apis()["items"])
 
 
+def api_deployments() -> List[str]:
+    return [d["id"] for d in client("apigateway").get_deployments(
+        restApiId=rest_apis()[0]["id"])["items"]]
+
+
 def code_shas() -> Dict[str, str]:
     lam = client("lambda")
     return {name: lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
@@ -75,9 +80,28 @@ def assert_stage_deployed(project: Path) -> None:
     functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
     assert functions[API_FUNCTION]["Handler"] == "app.app"
     assert functions[WORKER]["Handler"] == "app.pym_task_worker_default"
-    for name in (API_FUNCTION, WORKER):  # the stage's variables, and the forwarded secret
+    sqs = client("sqs")
+    urls = {name: sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in (QUEUE, DLQ)}
+    for name in (API_FUNCTION, WORKER):
+        # the stage's variables, the forwarded secret, what the runtime needs without
+        # .chalice/ (the app's name) and the queues' URLs (no GetQueueUrl call at run time)
         variables = functions[name]["Environment"]["Variables"]
-        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET}
+        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET,
+                             "PYM_APP_NAME": APP, "PYM_TASK_QUEUE_URL_DEFAULT": urls[QUEUE],
+                             "PYM_TASK_DLQ_URL_DEFAULT": urls[DLQ]}
+    # a role per function, each with its own statements on the stage's ARNs
+    iam = client("iam")
+    roles = {name: functions[name]["Role"].rsplit("/", 1)[-1] for name in (API_FUNCTION, WORKER)}
+    assert roles == {API_FUNCTION: f"{APP}-{STAGE}-api_handler",
+                     WORKER: f"{APP}-{STAGE}-pym_task_worker_default"}
+    for function, role in roles.items():
+        [policy] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+        sids = {s["Sid"]: s for s in document["Statement"]}
+        assert sids["SendTasks"]["Resource"].endswith(f":sqs:{REGION}:123456789012:{QUEUE}")
+        assert ("ConsumeTasks" in sids) == (function == WORKER)
+    assert functions[API_FUNCTION]["Timeout"] == 29  # API Gateway gives up after 29 s
+    assert functions[WORKER]["Timeout"] == 60
     [mapping] = mappings()
     assert mapping["EventSourceArn"].endswith(f":{QUEUE}")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -85,7 +109,9 @@ def assert_stage_deployed(project: Path) -> None:
     assert queue["VisibilityTimeout"] == "360"  # 6 x the worker's 60 s
     redrive = json.loads(queue["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(f":{DLQ}")
-    assert redrive["maxReceiveCount"] == 3  # send_loan_receipt: max_attempts=3
+    # AWS's advised minimum for a Lambda-read queue; send_loan_receipt's max_attempts=3 is
+    # the worker's own limit.
+    assert redrive["maxReceiveCount"] == 5
     assert queue_attributes(DLQ)["MessageRetentionPeriod"] == str(14 * 86400)
     [api] = rest_apis()
     paths = {r["path"] for r in client("apigateway").get_resources(restApiId=api["id"])["items"]}
@@ -109,7 +135,8 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "API URL: https://" in first.output and f"DLQ: {DLQ}" in first.output
     assert PROD_SECRET not in first.output
     assert_stage_deployed(project)
-    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history())
+    before = (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+              api_deployments())
 
     second = invoke(deploy, *DEPLOY, "--project-dir", str(project))
     assert second.exit_code == 0, second.output
@@ -117,7 +144,9 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
     assert "already set" in second.output and "version: 1 unchanged" in second.output
     assert "reconcile" not in second.output
     assert_stage_deployed(project)
-    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history()) == before
+    assert (code_shas(), mappings()[0]["UUID"], rest_apis()[0]["id"], history(),
+            api_deployments()) == before  # no new API Gateway deployment either
+    assert len(api_deployments()) == 1 and "definition unchanged" in second.output
     assert history()["current"] == 1 and len(history()["versions"]) == 1
 
 
@@ -200,8 +229,11 @@ def test_delete_removes_functions_and_api_and_keeps_queues_unless_asked(project:
     assert rest_apis() == []
     assert "kept queues" in removed.output and queue_attributes(QUEUE)
     assert deployed_state(project)["resources"] == []
-    with pytest.raises(ClientError):
-        client("iam").get_role(RoleName=f"{APP}-{STAGE}")
+    for role in ("api_handler", "pym_task_worker_default"):  # each function's role
+        assert f"deleted IAM role {APP}-{STAGE}-{role}" in removed.output
+        with pytest.raises(ClientError):
+            client("iam").get_role(RoleName=f"{APP}-{STAGE}-{role}")
+    assert [r["RoleName"] for r in client("iam").list_roles()["Roles"]] == []
 
     with_queues = invoke(delete, "--stage", STAGE, "--yes", "--include-queues",
                          "--project-dir", str(project))

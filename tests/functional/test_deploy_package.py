@@ -12,7 +12,16 @@ import pytest
 
 from pym_lambda.deploy.cli import package
 
-from .deploy_fixtures import DLQ, PROD_SECRET, QUEUE, STAGE, deploy_sandbox, invoke
+from .deploy_fixtures import (
+    API_FUNCTION,
+    DLQ,
+    PROD_SECRET,
+    QUEUE,
+    STAGE,
+    WORKER,
+    deploy_sandbox,
+    invoke,
+)
 
 # Chalice names the Python running it; cfn-lint (E2533) flags runtimes AWS has deprecated, as
 # python3.11 is by now: the template names a current one.
@@ -50,7 +59,7 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
     assert queue["Properties"]["VisibilityTimeout"] == 360
     assert queue["Properties"]["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["TaskQueueDefaultDlq", "Arn"]},
-        "maxReceiveCount": 3}
+        "maxReceiveCount": 5}
     assert dlq["Properties"]["QueueName"] == DLQ and dlq["DeletionPolicy"] == "Retain"
     worker = resources["PymTaskWorkerDefault"]["Properties"]
     assert worker["Handler"] == "app.pym_task_worker_default"
@@ -60,5 +69,29 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
     assert template["Parameters"]["JwtSecret"]["NoEcho"] is True
     assert worker["Environment"]["Variables"]["JWT_SECRET"] == {"Ref": "JwtSecret"}
     assert worker["Runtime"] == RUNTIME
+    # the queues' URLs and the names deploy would give, for every function
+    api = resources["APIHandler"]["Properties"]
+    for function, name in ((worker, WORKER), (api, API_FUNCTION)):
+        assert function["FunctionName"] == name
+        assert function["Environment"]["Variables"]["PYM_TASK_QUEUE_URL_DEFAULT"] == {
+            "Ref": "TaskQueueDefault"}
+        assert function["Environment"]["Variables"]["PYM_TASK_DLQ_URL_DEFAULT"] == {
+            "Ref": "TaskQueueDefaultDlq"}
+        assert function["Environment"]["Variables"]["PYM_APP_NAME"] == "pym-library"
+    assert api["Timeout"] == 29
+    # a role per function, on the stage's ARNs (Fn::Sub), never "*"
+    statements = {role: {s["Sid"]: s for s in resources[role]["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]} for role in ("ApiHandlerRole", "PymTaskWorkerDefaultRole")}
+    queue_arn = {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                            + QUEUE}
+    assert statements["ApiHandlerRole"]["SendTasks"]["Resource"] == queue_arn
+    assert "ConsumeTasks" not in statements["ApiHandlerRole"]
+    assert statements["PymTaskWorkerDefaultRole"]["ConsumeTasks"]["Resource"] == queue_arn
+    assert statements["PymTaskWorkerDefaultRole"]["DeadLetterTasks"]["Resource"] == {
+        "Fn::Sub": queue_arn["Fn::Sub"] + "-dlq"}
+    for role in statements.values():
+        for statement in role.values():
+            assert statement["Resource"]["Fn::Sub"].startswith("arn:${AWS::Partition}:")
+    assert api["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
     assert (out / "deployment.zip").is_file()
     assert lint(command, out / "sam.json") == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict, List
 
 import boto3
 import pytest
@@ -52,11 +52,44 @@ def test_deploy_against_a_moto_server_on_localhost(tmp_path: Path,
         assert client("apigateway").get_stages(restApiId=api["id"])["item"][0][
             "stageName"] == "api"
 
+        apigateway = client("apigateway")
+
+        def deployments() -> List[Dict[str, Any]]:
+            return list(apigateway.get_deployments(restApiId=api["id"])["items"])
+
+        [first_deployment] = deployments()
+        assert first_deployment["description"].startswith("pym-lambda definition sha256:")
+        assert f"deployment {first_deployment['id']} of stage 'api'" in first.output
+
         second = invoke(deploy, *args)
         assert second.exit_code == 0, second.output
         assert "version: 1 unchanged" in second.output
         assert len(client("lambda").list_event_source_mappings()["EventSourceMappings"]) == 1
-        assert len(client("apigateway").get_rest_apis()["items"]) == 1
+        assert len(apigateway.get_rest_apis()["items"]) == 1
+        # Nothing changed: the stage keeps its deployment, none is added.
+        assert deployments() == [first_deployment]
+        assert (f"definition unchanged, stage 'api' keeps deployment {first_deployment['id']}"
+                in second.output)
+        assert apigateway.get_stage(restApiId=api["id"], stageName="api")[
+            "deploymentId"] == first_deployment["id"]
+
+        # A new operation in the spec is a new route: the REST API changed, one deployment.
+        spec = project / "apis" / "library.yaml"
+        spec.write_text(spec.read_text().replace("paths:\n", (
+            "paths:\n  /shelves:\n    get:\n      operationId: listShelves\n"
+            "      responses:\n        '200': {description: the shelves}\n"), 1))
+        third = invoke(deploy, *args)
+        assert third.exit_code == 0, third.output
+        assert len(deployments()) == 2
+        current = apigateway.get_stage(restApiId=api["id"], stageName="api")["deploymentId"]
+        assert current != first_deployment["id"]
+        assert f"deployment {current} of stage 'api'" in third.output
+        paths = {r["path"] for r in apigateway.get_resources(restApiId=api["id"])["items"]}
+        assert "/v1/shelves" in paths
+
+        fourth = invoke(deploy, *args)
+        assert fourth.exit_code == 0, fourth.output
+        assert len(deployments()) == 2 and "definition unchanged" in fourth.output
 
         removed = invoke(delete, "--stage", STAGE, "--yes", "--include-queues",
                          "--project-dir", str(project))

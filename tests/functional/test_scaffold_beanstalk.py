@@ -71,7 +71,8 @@ def test_a_new_service_plans_a_beanstalk_deploy(tmp_path: Path) -> None:
     assert plan.returncode == 0, plan.stdout + plan.stderr
     for line in ("Dockerfile and Dockerrun.aws.json at its root",
                  "instance profile shop-prod-beanstalk-ec2: create or update",
-                 "on shop-prod-default", "service role shop-beanstalk-service: create or update",
+                 "consume shop-prod-default; send to shop-prod-default, shop-prod-default-dlq",
+                 "service role shop-beanstalk-service: create or update",
                  "environment shop-prod: create or update", "PYM_TASK_WORKER",
                  "dry run: stopped before any AWS call"):
         assert line in plan.stdout, plan.stdout

@@ -169,6 +169,12 @@ def test_transient_failures_are_retried_with_the_attempt_number(
 
 def test_a_task_failing_max_attempts_times_is_dead_lettered(
         sqs: Any, handlers: Dict[str, Any], request_context: CallContext) -> None:
+    # SQS's redrive would allow 5 receives (AWS's advised minimum); the worker dead-letters
+    # the task itself after its own max_attempts, 3.
+    policy = sqs.get_queue_attributes(QueueUrl=queue_url("default"),
+                                      AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert json.loads(policy["RedrivePolicy"])["maxReceiveCount"] == 5
+    assert tasks.always_fails.max_attempts == 3
     tasks.always_fails.delay("doomed")
     work(handlers)
     assert [run["info"].attempt for run in tasks.runs("always_fails")] == [1, 2, 3]

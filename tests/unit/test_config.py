@@ -85,6 +85,7 @@ def test_a_full_file_is_read_into_typed_settings(tmp_path: Path) -> None:
         tasks:
           inline: true
           queues: {email: hello-email}
+          max_receive_count: 8
         cors:
           enabled: true
           allow_origins: https://a.example.com, https://b.example.com
@@ -107,6 +108,7 @@ def test_a_full_file_is_read_into_typed_settings(tmp_path: Path) -> None:
     assert settings.clients == {"user-api": "https://users.example.com"}
     assert settings.tasks.inline is True
     assert settings.tasks.queues == {"email": "hello-email"}
+    assert settings.tasks.max_receive_count == 8
     assert settings.cors.enabled is True
     assert settings.cors.allow_origins == ("https://a.example.com", "https://b.example.com")
     assert settings.cors.max_age == 60
@@ -246,6 +248,7 @@ def test_an_empty_environment_value_unsets_an_optional_key(tmp_path: Path) -> No
     ("PYM_JWT_COOKIE", "maybe", "expected true or false, got 'maybe'"),
     ("PYM_JWT_LEEWAY", "soon", "expected an integer, got 'soon'"),
     ("PYM_LIMITS_MAX_JSON_DEPTH", "0", "must be at least 1, got 0"),
+    ("PYM_TASKS_MAX_RECEIVE_COUNT", "5000", "must be at most 1000, got 5000"),
 ])
 def test_a_bad_environment_value_names_the_variable_and_the_key(
         tmp_path: Path, variable: str, value: str, expected: str) -> None:
@@ -416,6 +419,9 @@ def test_unknown_override_key_names_the_overrides(tmp_path: Path) -> None:
                      "(quote it to make it a string)"),
     ("jwt: HS256", "jwt: expected a mapping, got 'HS256' (str)"),
     ("cors: {max_age: -1}", "cors.max_age: must be at least 0, got -1"),
+    ("tasks: {max_receive_count: 0}", "tasks.max_receive_count: must be at least 1, got 0"),
+    ("tasks: {max_receive_count: 1001}",
+     "tasks.max_receive_count: must be at most 1000, got 1001"),
     ("log_level: verbose", "log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, "
                            "got 'VERBOSE' (str)"),
     ("jwt: {algorithms: [none]}", "jwt.algorithms: 'none' is not a JWT algorithm "

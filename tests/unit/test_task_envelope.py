@@ -149,7 +149,10 @@ def test_the_caller_travels_and_is_restored() -> None:
 
 json_scalars = (st.none() | st.booleans() | st.integers() | st.text()
                 | st.floats(allow_nan=False, allow_infinity=False))
-offsets = st.timedeltas(min_value=dt.timedelta(hours=-23), max_value=dt.timedelta(hours=23))
+# Whole seconds, as every real zone (LMT offsets such as +00:19:32 included): Python 3.11's
+# fromisoformat drops the microseconds of an offset like +00:00:00.000001.
+offsets = st.integers(min_value=-23 * 3600, max_value=23 * 3600).map(
+    lambda seconds: dt.timedelta(seconds=seconds))
 timezones = st.none() | st.just(dt.timezone.utc) | st.builds(dt.timezone, offsets)
 values = st.recursive(
     json_scalars | st.datetimes(timezones=timezones) | st.dates()
@@ -280,6 +283,11 @@ def test_inline_mode_runs_inline_even_in_a_request(monkeypatch: pytest.MonkeyPat
     ({"queue": "bad name!"}, "task queue name"),
     ({"delay_seconds": 901}, "delay_seconds"),
     ({"max_attempts": 0}, "max_attempts"),
+    ({"max_receive_count": 0}, "max_receive_count must be 1..1000"),
+    ({"max_receive_count": 1001}, "max_receive_count must be 1..1000"),
+    ({"max_receive_count": True}, "max_receive_count must be 1..1000"),
+    ({"max_attempts": 6, "max_receive_count": 5},
+     "max_receive_count 5 is below max_attempts 6: SQS would dead-letter"),
 ])
 def test_bad_options_fail_at_decoration(options: Dict[str, Any], message: str) -> None:
     with pytest.raises(TaskDefinitionError, match=message):
@@ -334,10 +342,40 @@ def test_queue_definitions_follow_the_tasks() -> None:
     by_queue = {d.queue: d for d in queue_definitions()}
     mail = by_queue["mail"]
     assert (mail.name, mail.dlq_name) == ("shop-prod-mail", "shop-prod-mail-dlq")
-    assert mail.max_receive_count == 2 and mail.visibility_timeout == 360
+    # max_attempts=2 is the worker's business; SQS's redrive keeps AWS's advised minimum.
+    assert mail.max_receive_count == 5 and mail.visibility_timeout == 360
     attributes = mail.queue_attributes("arn:aws:sqs:eu-west-1:1:shop-prod-mail-dlq")
-    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] == 2
+    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] == 5
     assert attributes["MaximumMessageSize"] == "262144"
+
+
+@async_task(queue="receives-patient", max_attempts=8)
+def patient_task() -> None: ...
+
+
+@async_task(queue="receives-patient", max_attempts=2, max_receive_count=12)
+def throttled_task() -> None: ...
+
+
+@async_task(queue="receives-lenient", max_attempts=2, max_receive_count=3)
+def lenient_task() -> None: ...
+
+
+def test_the_redrive_max_receive_count_per_queue() -> None:
+    queues = ["mail", "receives-patient", "receives-lenient", "receives-none"]
+
+    def counts(**settings: Any) -> Dict[str, int]:
+        configure_tasks(TaskSettings(app_name="shop", stage="prod", **settings))
+        return {d.queue: d.max_receive_count for d in queue_definitions(queues)}
+
+    # The highest of each task's max_receive_count (default: the settings') and max_attempts.
+    assert counts() == {"mail": 5, "receives-patient": 12, "receives-lenient": 3,
+                        "receives-none": 5}
+    assert counts(max_receive_count=10) == {"mail": 10, "receives-patient": 12,
+                                            "receives-lenient": 3, "receives-none": 10}
+    assert counts(max_receive_count=1)["mail"] == 2  # never below a task's max_attempts
+    assert TaskSettings.from_env({"PYM_TASKS_MAX_RECEIVE_COUNT": "7"}).max_receive_count == 7
+    assert (patient_task.max_receive_count, throttled_task.max_receive_count) == (None, 12)
 
 
 def test_importing_the_task_package_stays_light() -> None:

@@ -1,0 +1,486 @@
+"""The Lambda package run as AWS runs it, on this machine (build time only).
+
+On AWS the deployment zip is unzipped into /var/task (read-only) and the Python runtime imports
+the handler's module with the standard library and the runtime's own boto3 and botocore (with
+s3transfer, jmespath, dateutil, six, urllib3) beside it, writing no bytecode. Here: the zip is
+unpacked into `<root>/var/task`, a folder of links stands for the runtime's libraries (found in
+the building environment), and `lambda_bootstrap.py` runs in `python -I -S -B` (no site-packages,
+no PYTHON* variables, no bytecode) with only the environment Lambda would give the function.
+A module the package lacks fails here as it would on AWS: Runtime.ImportModuleError.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib.util
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Dict, List, Mapping, Optional, Tuple
+
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+ACCOUNT = "123456789012"  # the account of the emulated ARNs (moto's default)
+PSEUDO_ACCOUNT_PARAMETERS = {"AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                             "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": ""}
+SAM_DEFAULT_TIMEOUT = 3  # seconds, SAM's default
+SAM_DEFAULT_MEMORY = 128  # MB
+_STDERR_KEPT = 256 * 1024  # bytes of the function's logs kept for diagnostics
+
+
+class ArtifactError(Exception):
+    """The emulation itself could not run (not a fault of the function's code)."""
+
+
+# --- the package, unpacked ---------------------------------------------------------------------
+
+def unpack(zip_path: Path, root: Path) -> Path:
+    """Extract the deployment zip into `<root>/var/task`; members that would land outside it
+    (absolute names, `..`, links) are refused, never rewritten."""
+    task_root = (Path(root) / "var" / "task").resolve()
+    task_root.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for member in archive.infolist():
+            name = member.filename
+            target = (task_root / name).resolve()
+            mode = member.external_attr >> 16
+            if (name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name)
+                    or ".." in re.split(r"[/\\]", name)
+                    or not target.is_relative_to(task_root) or (mode & 0o170000) == 0o120000):
+                raise ArtifactError(f"{zip_path}: unsafe member {name!r} (outside the task "
+                                    "root, or a link)")
+            archive.extract(member, task_root)
+            if mode & 0o777 and not member.is_dir():
+                target.chmod(mode & 0o777)  # Lambda keeps the zip's permissions
+    return task_root
+
+
+# --- the runtime's interpreter and libraries ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python standing in for a Lambda runtime, or why there is none (`executable` None:
+    the check is skipped, `reason` says why)."""
+    runtime: str
+    executable: Optional[str]
+    version: str = ""
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.executable is not None
+
+
+def find_interpreter(runtime: str) -> Interpreter:
+    """"python3.11" -> this Python when it is 3.11, else a `python3.11` that runs: on PATH, or
+    one of pyenv's versions (its shims only run for the versions a project selects)."""
+    found = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
+    if not found:
+        return Interpreter(runtime, None, reason=f"{runtime} is not a Python runtime")
+    wanted = f"{found[1]}.{found[2]}"
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == wanted:
+        return Interpreter(runtime, sys.executable, wanted)
+    candidates = [c for c in [shutil.which(runtime), *_pyenv_interpreters(runtime, wanted)] if c]
+    if not candidates:
+        return Interpreter(runtime, None, reason=f"no {runtime} on PATH (nor in pyenv) to run "
+                                                 f"the package as the {runtime} runtime does")
+    reasons = []
+    for command in dict.fromkeys(candidates):
+        executable, reason = _probe(command, wanted)
+        if executable:
+            # The real binary, not a shim (pyenv's need variables the function will not have).
+            return Interpreter(runtime, executable, wanted)
+        reasons.append(reason)
+    return Interpreter(runtime, None, reason="; ".join(reasons))
+
+
+def _pyenv_interpreters(runtime: str, wanted: str) -> List[str]:
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if not root.is_dir():
+        return []
+    return [str(p) for p in sorted(root.glob(f"{wanted}.*/bin/{runtime}"), reverse=True)]
+
+
+def _probe(command: str, wanted: str) -> Tuple[Optional[str], str]:
+    probe = [command, "-I", "-S", "-c",
+             "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"]
+    try:
+        run = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"{command} does not run: {exc}"
+    lines = run.stdout.split()
+    if run.returncode != 0 or len(lines) != 2 or lines[1] != wanted:
+        detail = (run.stderr.strip().splitlines() or [run.stdout.strip()])[0][:200]
+        return None, f"{command} is not a working Python {wanted}: {detail}"
+    return lines[0], ""
+
+
+def runtime_libraries(folder: Path) -> Tuple[Path, Tuple[str, ...]]:
+    """A folder of links to the building environment's boto3, botocore and their dependencies,
+    what the Lambda runtime has beside the standard library. Returns (folder, names missing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    missing: List[str] = []
+    for name in RUNTIME_PROVIDED:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            missing.append(name)
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if spec.submodule_search_locations else origin
+        link = folder / source.name
+        if not link.is_symlink() and not link.exists():
+            link.symlink_to(source, target_is_directory=source.is_dir())
+    return folder, tuple(missing)
+
+
+# --- the functions of the SAM template ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One AWS::Serverless::Function of sam.json. `unresolved` holds the variables whose value
+    CloudFormation would compute (a queue URL, a parameter not given): the caller supplies them."""
+    logical_id: str
+    handler: str
+    runtime: str
+    timeout: int
+    memory: int
+    environment: Mapping[str, str]
+    unresolved: Mapping[str, Any] = field(default_factory=dict)
+    function_name: str = ""
+    event_types: Tuple[str, ...] = ()
+    architecture: str = "x86_64"  # Lambda's default
+
+    @property
+    def is_sqs_worker(self) -> bool:
+        return "SQS" in self.event_types
+
+
+def function_specs(template: Mapping[str, Any], parameters: Optional[Mapping[str, str]] = None,
+                   *, region: str = "us-east-1", stack_name: str = "pym-artifact"
+                   ) -> List[FunctionSpec]:
+    """The template's functions; `{"Ref": name}` resolved from `parameters` (a parameter's
+    value, or a resource's: what CloudFormation would give, see queue_urls), the parameter's
+    Default or the pseudo parameters; other intrinsics left in `unresolved`."""
+    given = dict(parameters or {})
+    defaults = {name: str(p["Default"]) for name, p in (template.get("Parameters") or {}).items()
+                if isinstance(p, Mapping) and "Default" in p}
+    known = {**PSEUDO_ACCOUNT_PARAMETERS, "AWS::Region": region, "AWS::StackName": stack_name,
+             **defaults, **given}
+    shared = ((template.get("Globals") or {}).get("Function") or {})
+    specs: List[FunctionSpec] = []
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = {**shared, **(resource.get("Properties") or {})}
+        variables = {**((shared.get("Environment") or {}).get("Variables") or {}),
+                     **((props.get("Environment") or {}).get("Variables") or {})}
+        environment: Dict[str, str] = {}
+        unresolved: Dict[str, Any] = {}
+        for name, value in variables.items():
+            resolved = _resolve(value, known)
+            if resolved is None:
+                unresolved[name] = value
+            else:
+                environment[name] = resolved
+        name = props.get("FunctionName")
+        specs.append(FunctionSpec(
+            logical_id=logical_id, handler=str(props.get("Handler", "")),
+            runtime=str(props.get("Runtime", "")),
+            timeout=int(props.get("Timeout") or SAM_DEFAULT_TIMEOUT),
+            memory=int(props.get("MemorySize") or SAM_DEFAULT_MEMORY),
+            environment=environment, unresolved=unresolved,
+            function_name=name if isinstance(name, str) else f"{stack_name}-{logical_id}",
+            event_types=tuple(str(e.get("Type")) for e in (props.get("Events") or {}).values()),
+            architecture=str((props.get("Architectures") or ["x86_64"])[0])))
+    return specs
+
+
+def queue_urls(template: Mapping[str, Any], endpoint: Optional[str] = None, *,
+               region: str = "us-east-1") -> Dict[str, str]:
+    """What `{"Ref": <queue>}` gives for each named AWS::SQS::Queue of the template (its URL),
+    at `endpoint` (a moto server's, say) or at SQS's own for `region`."""
+    base = (endpoint or f"https://sqs.{region}.amazonaws.com").rstrip("/")
+    return {logical_id: f"{base}/{ACCOUNT}/{resource['Properties']['QueueName']}"
+            for logical_id, resource in (template.get("Resources") or {}).items()
+            if resource.get("Type") == "AWS::SQS::Queue"
+            and isinstance((resource.get("Properties") or {}).get("QueueName"), str)}
+
+
+def _resolve(value: Any, known: Mapping[str, str]) -> Optional[str]:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, Mapping) and list(value) == ["Ref"] and value["Ref"] in known:
+        return known[value["Ref"]]
+    return None
+
+
+def load_template(path: Path) -> Dict[str, Any]:
+    return dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+# --- one function, running ----------------------------------------------------------------------
+
+class FunctionError(Exception):
+    """The function answered with an error (Lambda's FunctionError): `error` is its document
+    (errorType, errorMessage, stackTrace)."""
+
+    def __init__(self, error: Mapping[str, Any], logs: str = "") -> None:
+        self.error = dict(error)
+        self.logs = logs
+        super().__init__(f"{error.get('errorType')}: {error.get('errorMessage')}")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    request_id: str
+    result: Any = None
+    error: Optional[Mapping[str, Any]] = None
+    duration_ms: float = 0.0
+
+
+class LambdaProcess:
+    """One function in the emulated runtime, kept warm across invocations (a context manager).
+
+    Its environment is Lambda's for the function (names, region, task root, handler, the
+    function's variables) plus `environment` (credentials, AWS_ENDPOINT_URL...), and nothing
+    inherited from this process. An init error (the module or handler not loading) is kept in
+    `init_error` and answered to every invocation, as Lambda does. A timed-out invocation kills
+    the process; the next one starts it again (a cold start).
+    """
+
+    def __init__(self, spec: FunctionSpec, task_root: Path, *, interpreter: str,
+                 libraries: Optional[Path] = None,
+                 environment: Optional[Mapping[str, str]] = None,
+                 region: str = "us-east-1", invoke_timeout: Optional[float] = None,
+                 start_timeout: float = 60.0) -> None:
+        self.spec = spec
+        self.task_root = Path(task_root)
+        self.interpreter = interpreter
+        self.libraries = libraries
+        self.region = region
+        self.invoke_timeout = float(invoke_timeout or spec.timeout)
+        self.start_timeout = start_timeout
+        self.extra_environment = dict(environment or {})
+        missing = sorted(set(spec.unresolved) - set(self.extra_environment))
+        if missing:
+            raise ArtifactError(f"{spec.logical_id}: no value for " + ", ".join(
+                f"{n} ({json.dumps(spec.unresolved[n])} in the template)" for n in missing)
+                + ": give the template parameter, or the variable in `environment`")
+        self.init: Optional[Dict[str, Any]] = None  # {"importMs", "python"} once loaded
+        self.init_error: Optional[Dict[str, Any]] = None
+        self.start_ms = 0.0  # process start to handler loaded, as measured from here
+        self._process: Optional[subprocess.Popen[bytes]] = None
+        self._results: queue.Queue[Optional[Dict[str, Any]]] = queue.Queue()
+        self._stderr = bytearray()
+        self._stderr_closed = False
+        self._stderr_lock = threading.Condition()
+        self._generation = 0
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.spec.function_name}"
+
+    def environ(self) -> Dict[str, str]:
+        """The whole environment of the function's process."""
+        name = self.spec.function_name
+        today = dt.datetime.now(dt.timezone.utc).strftime("%Y/%m/%d")
+        lambda_set = {
+            "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin", "LANG": "en_US.UTF-8",
+            "TZ": ":UTC", "LAMBDA_TASK_ROOT": str(self.task_root),
+            "LAMBDA_RUNTIME_DIR": str(self.libraries or ""), "_HANDLER": self.spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        return {**self.spec.environment, **lambda_set, **self.extra_environment}
+
+    def command(self, result_fd: int) -> List[str]:
+        command = [self.interpreter, "-I", "-S", "-B", str(BOOTSTRAP), str(self.task_root),
+                   self.spec.handler, "--result-fd", str(result_fd),
+                   "--function-arn", self.arn,
+                   "--timeout-ms", str(int(self.spec.timeout * 1000))]
+        if self.libraries is not None:
+            command += ["--library", str(self.libraries)]
+        return command
+
+    # -- process life --
+
+    def start(self) -> LambdaProcess:
+        """Start the process and wait for its handler to load (or fail to)."""
+        if self._process is not None:
+            return self
+        read_fd, write_fd = os.pipe()
+        started = time.perf_counter()
+        try:
+            self._process = subprocess.Popen(
+                self.command(write_fd), env=self.environ(), cwd=str(self.task_root),
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                pass_fds=(write_fd,), start_new_session=True)
+        except OSError as exc:
+            os.close(read_fd)
+            raise ArtifactError(f"cannot start {self.interpreter}: {exc}") from None
+        finally:
+            os.close(write_fd)
+        # Each process gets its own queue and log generation: the readers of a killed one may
+        # still be draining its pipes when the next one starts.
+        self._results = queue.Queue()
+        self._generation += 1
+        self._stderr_closed = False
+        results = os.fdopen(read_fd, "rb")
+        assert self._process.stderr is not None
+        threading.Thread(target=self._read_results, args=(results, self._results),
+                         daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(self._process.stderr, self._generation),
+                         daemon=True).start()
+        try:
+            first = self._next(self.start_timeout)
+        except TimeoutError:
+            self._kill()
+            raise ArtifactError(f"{self.spec.logical_id}: {self.spec.handler} not loaded after "
+                                f"{self.start_timeout:.0f} s: {self.logs[-600:]}") from None
+        self.start_ms = round((time.perf_counter() - started) * 1000, 1)
+        if first is None:
+            self.close()
+            raise ArtifactError(f"{self.spec.logical_id}: the runtime emulation stopped "
+                                f"before loading {self.spec.handler}: {self.logs[-600:]}")
+        if "initError" in first:
+            self.init_error = dict(first["initError"])
+            self.close()
+        else:
+            self.init = dict(first["init"])
+        return self
+
+    @staticmethod
+    def _read_results(stream: IO[bytes], results: queue.Queue[Optional[Dict[str, Any]]]) -> None:
+        with stream:
+            for line in stream:
+                try:
+                    results.put(json.loads(line))
+                except ValueError:
+                    continue
+        results.put(None)  # end of stream: the process is gone
+
+    def _read_stderr(self, stream: IO[bytes], generation: int) -> None:
+        with stream:
+            for chunk in iter(lambda: stream.read1(65536), b""):  # type: ignore[attr-defined]
+                with self._stderr_lock:
+                    self._stderr += chunk
+                    del self._stderr[:-_STDERR_KEPT]
+                    self._stderr_lock.notify_all()
+        with self._stderr_lock:
+            if generation == self._generation:
+                self._stderr_closed = True
+                self._stderr_lock.notify_all()
+
+    def _wait_for_log(self, marker: str, timeout: float = 5.0) -> None:
+        """Until `marker` is in the logs read so far (or they end): the runtime writes
+        "END RequestId: <id>" once an invocation's logs are all written."""
+        wanted = marker.encode("utf-8")
+        with self._stderr_lock:
+            self._stderr_lock.wait_for(
+                lambda: wanted in self._stderr or self._stderr_closed,
+                timeout)
+
+    def _next(self, timeout: float) -> Optional[Dict[str, Any]]:
+        try:
+            return self._results.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+
+    @property
+    def logs(self) -> str:
+        """What the function printed and logged (its last 256 KB)."""
+        with self._stderr_lock:
+            return self._stderr.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process = process
+            self._kill()
+
+    def _kill(self) -> None:
+        """The process and any it started (its own session), at once."""
+        process, self._process = self._process, None
+        if process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()
+
+    def __enter__(self) -> LambdaProcess:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- invocations --
+
+    def call(self, event: Any) -> Invocation:
+        """One invocation; an error of the function is in the answer, never raised."""
+        request_id = str(uuid.uuid4())
+        if self._process is None and self.init_error is None:
+            self.start()
+        if self.init_error is not None:
+            return Invocation(request_id, error={**self.init_error, "requestId": request_id})
+        process = self._process
+        assert process is not None and process.stdin is not None
+        deadline_ms = time.time() * 1000 + self.invoke_timeout * 1000
+        line = json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms})
+        try:
+            process.stdin.write(line.encode("utf-8") + b"\n")
+            process.stdin.flush()
+            answer = self._next(self.invoke_timeout)
+        except TimeoutError:
+            self._kill()  # as Lambda stops a timed-out sandbox: the next call starts anew
+            return Invocation(request_id, error={
+                "errorType": "Sandbox.Timedout", "requestId": request_id, "stackTrace": [],
+                "errorMessage": f"{request_id} Task timed out after "
+                                f"{self.invoke_timeout:.2f} seconds"})
+        except OSError:
+            answer = None
+        if answer is None:  # its results closed: the process is ending, or has ended
+            try:
+                code: Optional[int] = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            self.close()
+            return Invocation(request_id, error={
+                "errorType": "Runtime.ExitError", "requestId": request_id, "stackTrace": [],
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                                f"exit status {code}"})
+        self._wait_for_log(f"END RequestId: {request_id}")
+        return Invocation(request_id, result=answer.get("result"), error=answer.get("error"),
+                          duration_ms=float(answer.get("durationMs", 0.0)))
+
+    def invoke(self, event: Any) -> Any:
+        """The handler's answer to `event`; FunctionError when it fails."""
+        invocation = self.call(event)
+        if invocation.error is not None:
+            raise FunctionError(invocation.error, self.logs)
+        return invocation.result
