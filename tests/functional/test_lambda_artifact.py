@@ -273,7 +273,8 @@ def test_rs256_keys_work_on_lambda_with_the_crypto_wheels_chalice_ships(
                                 json_body={"reader": "dan", "due": "2099-01-01"},
                                 headers={"Authorization": f"Bearer {signed}"})
             assert status == 201 and loan["lent_by"] == "carol", loan
-            forged = jwt.encode({"sub": "eve", "iss": APP, "exp": now + 300}, "not-the-key-but-long-enough-for-hs256-0123456789",
+            forged = jwt.encode({"sub": "eve", "iss": APP, "exp": now + 300},
+                                "not-the-key-but-long-enough-for-hs256-0123456789",
                                 algorithm="HS256")
             status, error = call(api, runtime, "POST", f"/v1/books/{book['id']}/loans",
                                  json_body={"reader": "dan", "due": "2099-01-01"},
