@@ -122,6 +122,7 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
     """Print a JWT for USER_ID signed with the service's key (for curl and tests)."""
     from .auth import generate_token
     from .config import ConfigError, load_settings
+    from .secret_store import SecretUnavailableError
 
     root = _project(project_dir)
     data = {}
@@ -134,8 +135,8 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
         settings = load_settings(root, stage=stage, environ=stage_environment(root, stage))
         click.echo(generate_token(user_id, data=data or None, expires_in=expires_in,
                                   settings=settings))
-    except (ConfigError, RuntimeError, ValueError) as exc:
-        _fail([str(exc)])
+    except (ConfigError, RuntimeError, ValueError, SecretUnavailableError) as exc:
+        _fail([str(exc)])  # a key read from SSM: names the parameter and AWS's error
 
 
 def _add_commands() -> None:

@@ -18,9 +18,15 @@ One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
 Mappings merge key by key across levels; lists and scalars replace. Secrets never live in the
 file: any value may be ``{env: NAME}`` (the variable's text parsed to the key's type; unset is
 an error naming key and variable), and ``env_secrets: [NAME, ...]`` lists variables that must
-be set, exposed as ``settings.secrets[NAME]``. Relative ``*_file`` paths are resolved against
-the project directory. ``extra`` holds the service's own free-form keys (not checked, not read
-from ``PYM_*``); any other unknown key is a ConfigError naming its path and the closest key.
+be set, exposed as ``settings.secrets[NAME]``. ``jwt.secret``, ``jwt.public_key``,
+``jwt.private_key`` and the entries of ``secrets: {NAME: ...}`` (also ``settings.secrets[NAME]``)
+may instead name an SSM parameter or a Secrets Manager secret: ``{ssm: /path}``,
+``{secretsmanager: name-or-arn, key: field}``, either with ``kms_key: <key ARN>``; they are
+read from AWS at their first use, never here (:mod:`pym_lambda.secret_store`). ``production``
+and ``allow_plain_secrets`` are read by deploy only (and only from the file). Relative
+``*_file`` paths are resolved against the project directory. ``extra`` holds the service's own
+free-form keys (not checked, not read from ``PYM_*``); any other unknown key is a ConfigError
+naming its path and the closest key.
 """
 from __future__ import annotations
 
@@ -54,12 +60,20 @@ CONFIG_FILENAME = "pym-config.yaml"
 ENV_PREFIX = "PYM_"
 STAGE_VARIABLE = "PYM_STAGE"
 
-_NOT_FROM_ENV = frozenset({"extra", "env_secrets"})
+# Not from PYM_* variables: free-form, lists of names, or what only the file may decide (a
+# deploying shell's PYM_ALLOW_PLAIN_SECRETS must not lift the production check).
+_NOT_FROM_ENV = frozenset({"extra", "env_secrets", "secrets", "production",
+                           "allow_plain_secrets"})
+# Where a reference to SSM or Secrets Manager is accepted (read at first use).
+_REFERENCE_KEYS = "jwt.secret, jwt.public_key, jwt.private_key and secrets.<NAME>"
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
                    "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _KIND_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false",
-               "list": "a list of strings", "map": "a mapping of strings", "any": "a mapping"}
+               "list": "a list of strings", "map": "a mapping of strings", "any": "a mapping",
+               "secret": "a string, {env: NAME}, {ssm: NAME} or {secretsmanager: NAME}",
+               "secrets": "a mapping of names to {ssm: NAME}, {secretsmanager: NAME} or "
+                          "{env: NAME}"}
 
 KeyPath = Tuple[str, ...]  # ("jwt", "audience")
 if TYPE_CHECKING:
@@ -108,10 +122,18 @@ def load_settings(project_dir: Union[str, PathLike], *, stage: Optional[str] = N
     merged: Dict[str, Any] = {}
     for layer in layers:
         merged = _merge(merged, layer)
-    merged = _resolve(merged, environ)
+    from .secret_store import Secrets, SecretStore
+
+    merged = _resolve(merged, environ, SecretStore())  # one store: the app's fetched secrets
     secrets = _read_env_secrets(merged, environ)
     _reject_pymacaron_secret_names(merged, secrets, ())
-    return _build(Settings, merged, project_dir, stage=stage, secrets=secrets,
+    named = merged.pop("secrets", {})
+    both = sorted(set(named) & set(secrets))
+    if both:
+        raise _error(CONFIG_FILENAME, ("secrets", both[0]),
+                     "also listed in env_secrets: keep one of the two")
+    return _build(Settings, merged, project_dir, stage=stage,
+                  secrets=Secrets({**secrets, **named}),
                   config_file=path if has_file else None, raw=document)
 
 
@@ -155,6 +177,16 @@ class _EnvRef:
         self.variable, self.kind, self.where, self.path = variable, kind, where, path
 
 
+class _AwsRef:
+    """A ``{ssm: ...}`` / ``{secretsmanager: ...}`` value: becomes a SecretValue (read at its
+    first use) after merging."""
+
+    __slots__ = ("source", "where", "path")
+
+    def __init__(self, source: Any, where: str, path: KeyPath) -> None:
+        self.source, self.where, self.path = source, where, path
+
+
 def _check_layer(data: Any, cls: type, where: str, path: KeyPath) -> Dict[str, Any]:
     """Check one level against ``cls``: known keys, declared types. Returns a typed copy."""
     if not isinstance(data, Mapping):
@@ -179,9 +211,12 @@ def _coerce(value: Any, kind: Tuple[str, bool], where: str, path: KeyPath) -> An
         if not isinstance(value["env"], str) or not value["env"]:
             raise _error(where, path, "{env: ...} needs a variable name")
         return _EnvRef(value["env"], kind, where, path)
+    if name in ("str", "secret", "list", "int", "bool") and _is_reference(value):
+        return _aws_ref(value, name == "secret", where, path)
     if value is None and nullable:
         return None
-    if name == "str" and isinstance(value, str) or name == "bool" and isinstance(value, bool):
+    if name in ("str", "secret") and isinstance(value, str) or \
+            name == "bool" and isinstance(value, bool):
         return _checked(value, where, path)
     if name == "int" and isinstance(value, int) and not isinstance(value, bool):
         return _checked(value, where, path)
@@ -195,20 +230,59 @@ def _coerce(value: Any, kind: Tuple[str, bool], where: str, path: KeyPath) -> An
                 for k, v in value.items()}
     if name == "any" and isinstance(value, Mapping):
         return _free_form(value, where, path)
+    if name == "secrets" and isinstance(value, Mapping):
+        return {str(k): _secret_entry(v, where, path + (str(k),)) for k, v in value.items()}
     hint = " (quote it to make it a string)" if name == "str" and isinstance(
         value, (int, float)) else ""
     raise _error(where, path, f"expected {_kind_name(kind)}, got {_show(value)}{hint}")
+
+
+def _is_reference(value: Any) -> bool:
+    from .secret_store import is_reference  # small; only imported when the file has a mapping
+
+    return isinstance(value, Mapping) and is_reference(value)
+
+
+def _aws_ref(value: Mapping[str, Any], accepted: bool, where: str, path: KeyPath) -> _AwsRef:
+    from .secret_store import parse_reference
+
+    if not accepted:
+        raise _error(where, path, f"{{ssm: ...}} and {{secretsmanager: ...}} are read at first "
+                     f"use, so only {_REFERENCE_KEYS} take them; here use {{env: NAME}}")
+    try:
+        return _AwsRef(parse_reference(value), where, path)
+    except ValueError as exc:
+        raise _error(where, path, str(exc)) from None
+
+
+def _secret_entry(value: Any, where: str, path: KeyPath) -> Any:
+    """One entry of ``secrets:``: a reference or ``{env: NAME}``, never the secret itself."""
+    if isinstance(value, Mapping) and (list(value) == ["env"] or _is_reference(value)):
+        return _coerce(value, ("secret", False), where, path)
+    raise _error(where, path, "expected {ssm: NAME}, {secretsmanager: NAME} or {env: NAME}, "
+                 f"got {_show(value)}: a secret is never written in {CONFIG_FILENAME}")
 
 
 def _free_form(value: Any, where: str, path: KeyPath) -> Any:
     """``extra`` values: any YAML, with ``{env: NAME}`` allowed anywhere (read as text)."""
     if isinstance(value, Mapping) and list(value) == ["env"]:
         return _coerce(value, ("str", False), where, path)
+    if isinstance(value, Mapping) and _looks_like_reference(value):
+        raise _error(where, path, "extra is read at start-up: put the secret in "
+                     "secrets: {NAME: ...} and read settings.secrets[NAME] (at first use)")
     if isinstance(value, Mapping):
         return {str(k): _free_form(v, where, path + (str(k),)) for k, v in value.items()}
     if isinstance(value, list):
         return [_free_form(v, where, path) for v in value]
     return value
+
+
+def _looks_like_reference(value: Mapping[str, Any]) -> bool:
+    """A mapping of extra that is exactly a reference (extra may have its own `ssm` keys)."""
+    from .secret_store import REFERENCE_KEYS
+
+    return any(isinstance(value.get(service), str) and set(value) <= set(keys)
+               for service, keys in REFERENCE_KEYS.items())
 
 
 def _parse_text(text: str, kind: Tuple[str, bool], where: str, path: KeyPath) -> Any:
@@ -217,7 +291,7 @@ def _parse_text(text: str, kind: Tuple[str, bool], where: str, path: KeyPath) ->
     stripped = text.strip()
     if stripped == "" and nullable:
         return None
-    if name == "str":
+    if name in ("str", "secret"):
         return _checked(text, where, path)
     if name == "int" and stripped.removeprefix("-").isdigit():
         return _checked(int(stripped), where, path)
@@ -323,17 +397,22 @@ def _merge(low: Dict[str, Any], high: Dict[str, Any]) -> Dict[str, Any]:
     return merged
 
 
-def _resolve(value: Any, environ: Mapping[str, str]) -> Any:
+def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:
+    """{env: NAME} read now; {ssm: ...}/{secretsmanager: ...} made SecretValues of `store`."""
     if isinstance(value, _EnvRef):
         if value.variable not in environ:
             raise _error(value.where, value.path,
                          f"environment variable {value.variable} is not set")
         where = f"{value.where} (via environment variable {value.variable})"
         return _parse_text(environ[value.variable], value.kind, where, value.path)
+    if isinstance(value, _AwsRef):
+        from .secret_store import SecretValue
+
+        return SecretValue(value.source, f"{value.where}: {'.'.join(value.path)}", store)
     if isinstance(value, dict):
-        return {k: _resolve(v, environ) for k, v in value.items()}
+        return {k: _resolve(v, environ, store) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, environ) for v in value]
+        return [_resolve(v, environ, store) for v in value]
     return value
 
 
@@ -349,7 +428,7 @@ def _reject_pymacaron_secret_names(value: Any, secrets: Dict[str, str], path: Ke
     # PyMacaron swapped a value equal to a listed secret's name for the secret: say how now.
     if isinstance(value, dict):
         for key, item in value.items():
-            if path + (key,) != ("env_secrets",):
+            if path + (key,) not in (("env_secrets",), ("secrets",)):
                 _reject_pymacaron_secret_names(item, secrets, path + (key,))
     elif isinstance(value, str) and value in secrets:
         raise _error(CONFIG_FILENAME, path, f"the value names the secret {value}; "

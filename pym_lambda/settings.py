@@ -7,9 +7,17 @@ dataclasses, for a cheaper cold start (see pym_lambda.record).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
 from .record import Record
+
+if TYPE_CHECKING:
+    from .secret_store import SecretValue
+
+# A setting that may be a secret read from AWS at first use (pym_lambda.secret_store): its text
+# is `reveal(value)`. SecretMap is `settings.secrets`: env_secrets and the `secrets:` section.
+SecretText = Union[str, "SecretValue"]
+SecretMap = Mapping[str, str]
 
 DEFAULT_STAGE = "dev"
 # What some keys are limited to; the loader (pym_lambda.config) enforces it.
@@ -32,10 +40,11 @@ class JwtSettings(Record):
 
     _hidden = frozenset({"secret", "public_key", "private_key"})
 
-    secret: Optional[str] = None  # HMAC key, for HS*
-    public_key: Optional[str] = None  # PEM, for RS*/PS*/ES*/EdDSA
+    # These three may be {ssm: ...} / {secretsmanager: ...}: read with reveal() at first use.
+    secret: Optional[SecretText] = None  # HMAC key, for HS*
+    public_key: Optional[SecretText] = None  # PEM, for RS*/PS*/ES*/EdDSA
     public_key_file: Optional[str] = None
-    private_key: Optional[str] = None  # to sign RS*/PS*/ES* tokens
+    private_key: Optional[SecretText] = None  # to sign RS*/PS*/ES* tokens
     private_key_file: Optional[str] = None
     jwks_url: Optional[str] = None
     jwks_file: Optional[str] = None
@@ -112,7 +121,14 @@ class Settings(Record):
     docs: DocsSettings = DocsSettings()
     env_secrets: Tuple[str, ...] = ()
     extra: Dict[str, Any] = {}
-    secrets: Dict[str, str] = {}
+    # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with
+    # env_secrets' values, settings.secrets[NAME] (a pym_lambda.secret_store.Secrets).
+    secrets: SecretMap = {}
+    # Deploy refuses a plain secret (jwt.secret, jwt.private_key, env_secrets, secrets) in the
+    # functions' environment of a production stage, which every stage is unless it says
+    # `production: false`; `allow_plain_secrets: true` accepts it anyway (README "Deploy").
+    production: bool = True
+    allow_plain_secrets: bool = False
     config_file: Optional[str] = None  # the file read, None when there was none
     raw: Dict[str, Any] = {}  # the file as parsed
 
@@ -120,18 +136,20 @@ class Settings(Record):
 # --- what the loader checks each level of the file against ----------------------------------
 
 # Settings fields that are computed, never written in the file.
-_DERIVED = frozenset({"stage", "secrets", "config_file", "raw"})
+_DERIVED = frozenset({"stage", "config_file", "raw"})
 # A field's annotation (a string, never evaluated) -> (kind, nullable); a field whose default
 # is a Record is a section, checked key by key.
 _KINDS = {"str": ("str", False), "Optional[str]": ("str", True), "int": ("int", False),
           "bool": ("bool", False), "Tuple[str, ...]": ("list", False),
-          "Dict[str, str]": ("map", False), "Dict[str, Any]": ("any", False)}
+          "Dict[str, str]": ("map", False), "Dict[str, Any]": ("any", False),
+          "Optional[SecretText]": ("secret", True), "SecretMap": ("secrets", False)}
 _schemas: Dict[type, Dict[str, Any]] = {}
 
 
 def schema_of(cls: Any) -> Dict[str, Any]:
     """The keys a level of the file may set: key -> section class, or (kind, nullable) with
-    kind str/int/bool/list/map/any."""
+    kind str/int/bool/list/map/any, secret (a string or a reference to one) or secrets (a
+    mapping of names to references)."""
     if cls not in _schemas:
         _schemas[cls] = {
             name: type(default) if isinstance(default, Record) else _KINDS[cls._types[name]]

@@ -5,8 +5,9 @@ So a token that says ``alg: HS256`` and was signed with the (public) RSA key as 
 is checked against the secret and fails, whatever algorithms are configured.
 
 Keys are loaded on first use and kept for the life of the process: a PEM file or JWKS file is
-read once, a JWKS URL fetched once (5 s timeout). A failed read or fetch is not cached, so the
-next request tries again.
+read once, a JWKS URL fetched once (5 s timeout), a secret, public or private key that
+pym-config.yaml reads from SSM or Secrets Manager fetched once (pym_lambda.secret_store). A
+failed read or fetch is not cached, so the next request tries again.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
+from pym_lambda.secret_store import SecretUnavailableError, SecretValue, reveal
 from pym_lambda.settings import ConfigError, JwtSettings
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,11 @@ def verification_key(alg: str, kid: Any, settings: JwtSettings) -> Any:
     if family == HMAC:
         if not settings.secret:
             raise TokenInvalidError("this service accepts no HMAC-signed tokens")
-        return settings.secret.encode("utf-8")
+        return _hmac_key(settings)
     if settings.public_key or settings.public_key_file:
-        key = _cached(("public-key", settings.public_key or str(settings.public_key_file)),
-                      lambda: _load_public_pem(_pem_text(settings.public_key,
-                                                         settings.public_key_file)))
+        inline = reveal(settings.public_key)
+        key = _cached(("public-key", inline or str(settings.public_key_file)),
+                      lambda: _load_public_pem(_pem_text(inline, settings.public_key_file)))
     elif settings.jwks_file or settings.jwks_url:
         key = _key_from_jwks(_jwks(settings), alg, kid)
     else:
@@ -70,13 +72,13 @@ def signing_key(settings: JwtSettings) -> Tuple[str, Any]:
     """The first configured algorithm this service holds a signing key for, and that key."""
     private = None
     if settings.private_key or settings.private_key_file:
-        private = _cached(("private-key", settings.private_key or str(settings.private_key_file)),
-                          lambda: _load_private_pem(_pem_text(settings.private_key,
-                                                              settings.private_key_file)))
+        inline = reveal(settings.private_key)
+        private = _cached(("private-key", inline or str(settings.private_key_file)),
+                          lambda: _load_private_pem(_pem_text(inline, settings.private_key_file)))
     for alg in settings.algorithms:
         family = algorithm_family(alg)
         if family == HMAC and settings.secret:
-            return alg, settings.secret.encode("utf-8")
+            return alg, _hmac_key(settings)
         if family not in (None, HMAC) and private is not None and key_fits(private, family):
             return alg, private
     raise ConfigError("jwt: no key to sign tokens with: set jwt.secret (HS*) or "
@@ -96,6 +98,32 @@ def key_fits(key: Any, family: Optional[str]) -> bool:
 
 
 # --- loading ---------------------------------------------------------------------------------
+
+def _hmac_key(settings: JwtSettings) -> bytes:
+    """The HMAC secret as bytes. One read from AWS is checked as check_settings() checks a
+    plain one at start-up; a bad one is a 500 (logged), never a weak key used."""
+    secret = settings.secret
+    text = reveal(secret) or ""
+    if isinstance(secret, SecretValue):
+        problem = hmac_secret_problem(text, settings.algorithms)
+        if problem:
+            raise SecretUnavailableError(f"{secret.where}: {secret.source.describe()}: {problem}")
+    return text.encode("utf-8")
+
+
+def hmac_secret_problem(secret: str, algorithms: Tuple[str, ...]) -> Optional[str]:
+    """Why `secret` cannot be the key of these HS* algorithms, if it cannot (never quoting it)."""
+    hmac_algs = [a for a in algorithms if algorithm_family(a) == HMAC]
+    if not hmac_algs:
+        return None
+    # RFC 7518 3.2: an HMAC key at least as long as the hash output.
+    minimum, alg = max((int(a[2:]) // 8, a) for a in hmac_algs)
+    if len(secret.encode("utf-8")) < minimum:
+        return f"jwt.secret is shorter than the {minimum} bytes {alg} needs"
+    if "-----BEGIN" in secret:
+        return "jwt.secret looks like a PEM key; put it in jwt.public_key"
+    return None
+
 
 def _cached(cache_key: Tuple[str, str], load: Any) -> Any:
     # One lock for all keys: loads are rare (once per process) and this keeps one fetch per URL.
@@ -210,21 +238,21 @@ def _key_from_jwks(keys: List[Tuple[Optional[str], Optional[str], Any]], alg: st
 def check_settings(settings: JwtSettings) -> None:
     """Raise ConfigError if tokens could never be verified with these settings.
 
-    Cheap on purpose (no PEM parsing, no fetch, no pyjwt import): the runtime calls it at
-    app creation when an operation is protected, so a missing key fails the start-up.
+    Cheap on purpose (no PEM parsing, no fetch, no pyjwt import, no secret read from AWS): the
+    runtime calls it at app creation when an operation is protected, so a missing key fails
+    the start-up.
     """
     problems = []
     hmac_algs = [a for a in settings.algorithms if algorithm_family(a) == HMAC]
     asymmetric = [a for a in settings.algorithms if algorithm_family(a) not in (None, HMAC)]
     if hmac_algs:
-        # RFC 7518 3.2: an HMAC key at least as long as the hash output.
-        minimum, alg = max((int(a[2:]) // 8, a) for a in hmac_algs)
-        if not settings.secret:
+        secret = settings.secret
+        if not secret:
             problems.append(f"jwt.secret is needed to verify {', '.join(hmac_algs)} tokens")
-        elif len(settings.secret.encode("utf-8")) < minimum:
-            problems.append(f"jwt.secret is shorter than the {minimum} bytes {alg} needs")
-        elif "-----BEGIN" in settings.secret:
-            problems.append("jwt.secret looks like a PEM key; put it in jwt.public_key")
+        elif isinstance(secret, str):  # one read from AWS is checked at first use
+            problem = hmac_secret_problem(secret, settings.algorithms)
+            if problem:
+                problems.append(problem)
     sources = [name for name in ("public_key", "public_key_file", "jwks_file", "jwks_url")
                if getattr(settings, name)]
     if asymmetric and not sources:

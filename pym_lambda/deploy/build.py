@@ -11,6 +11,13 @@ and nothing else. A variable that pym-config.yaml reads (`{env: NAME}`, `env_sec
 stage does not set would be missing at the functions' start: it is taken from the deploying
 environment and forwarded (named in the plan, its value never printed), or the build fails
 naming it.
+
+Secrets: a value pym-config.yaml reads from SSM or Secrets Manager (`{ssm: ...}`,
+`{secretsmanager: ...}`) is neither read nor forwarded here: the functions read it at run time,
+and `secret_references()` lists them for the roles. A plain secret (jwt.secret,
+jwt.private_key, env_secrets, secrets.<NAME>) in the functions' environment, or written in
+pym-config.yaml, is refused for a production stage: every stage, unless pym-config.yaml gives
+it `production: false`, or `allow_plain_secrets: true` (at the top level or for the stage).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from ..secret_store import is_reference, parse_reference
 from .errors import DeployError
 from .permissions import SecretRef
 from .vendor import (
@@ -111,8 +119,7 @@ def read_stage_config(project_dir: Path, stage: str) -> StageConfig:
 
 def env_references(document: Mapping[str, Any], stage: str) -> List[Tuple[str, str]]:
     """(config key, variable) for each variable pym-config.yaml reads at the given stage."""
-    merged = _deep_merge({k: v for k, v in document.items() if k != "stages"},
-                         (document.get("stages") or {}).get(stage) or {})
+    merged = _stage_document(document, stage)
     found: List[Tuple[str, str]] = []
 
     def walk(value: Any, path: str) -> None:
@@ -128,10 +135,43 @@ def env_references(document: Mapping[str, Any], stage: str) -> List[Tuple[str, s
     return found
 
 
+def secret_references(document: Mapping[str, Any], stage: str) -> Tuple[SecretRef, ...]:
+    """Each SSM parameter and Secrets Manager secret pym-config.yaml reads at `stage` (with the
+    KMS key it names), sorted, once each: what the stage's functions must be allowed to read.
+    Nothing is read from AWS; a malformed reference is a DeployError naming the key."""
+    found: Dict[SecretRef, None] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping) and path != "extra" and is_reference(value):
+            try:
+                source = parse_reference(value)
+            except ValueError as exc:
+                raise DeployError(STEP, f"pym-config.yaml: {path}: {exc}") from None
+            found[SecretRef(source.service, source.name, source.kms_key)] = None
+        elif isinstance(value, Mapping) and path != "extra":
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+
+    walk(_stage_document(document, stage), "")
+    return tuple(sorted(found, key=lambda r: (r.service, r.name, r.kms_key or "")))
+
+
+def _stage_document(document: Mapping[str, Any], stage: str) -> Dict[str, Any]:
+    """The file's top level with the stage's section merged in, as load_settings merges them."""
+    return _deep_merge({k: v for k, v in document.items() if k != "stages"},
+                       (document.get("stages") or {}).get(stage) or {})
+
+
+def _is_leaf(value: Any) -> bool:
+    # {env: X}, {ssm: ...}, {secretsmanager: ...} replace one another, never merge key by key.
+    return isinstance(value, Mapping) and (list(value) == ["env"] or is_reference(value))
+
+
 def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not (
+                _is_leaf(value) or _is_leaf(merged[key])):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = value
@@ -153,11 +193,79 @@ def function_environment(stage: StageConfig, document: Mapping[str, Any],
             forwarded.append(name)
         else:
             missing.append(f"{name} (pym-config.yaml {key})")
+    # First: never advise exporting a secret that a production stage would then refuse.
+    _refuse_plain_secrets(stage, document, forwarded)
     if missing:
         raise DeployError(STEP, f"stage {stage.stage}: {', '.join(missing)} not set: export it "
                                 "before deploying (it is forwarded to the functions), or set it "
                                 f"in {CHALICE_CONFIG} stages.{stage.stage}.environment_variables")
     return variables, tuple(forwarded)
+
+
+# The keys whose value is a secret: in a production stage, never plain in the environment.
+SECRET_KEYS = ("jwt.secret", "jwt.private_key")
+SECRET_VARIABLES = {"PYM_JWT_SECRET": "jwt.secret", "PYM_JWT_PRIVATE_KEY": "jwt.private_key"}
+
+
+def _refuse_plain_secrets(stage: StageConfig, document: Mapping[str, Any],
+                          forwarded: List[str]) -> None:
+    """A DeployError listing each plain secret of a production stage (module doc), with the
+    command that moves it to SSM."""
+    merged = _stage_document(document, stage.stage)
+    if merged.get("production") is False or merged.get("allow_plain_secrets") is True:
+        return  # load_settings checks that both are booleans
+    where = f"{CHALICE_CONFIG} (environment_variables)"
+    plain: List[Tuple[str, str, str]] = []  # (config key, variable or "", where it comes from)
+    for key, name in env_references(document, stage.stage):
+        if key in SECRET_KEYS or key == "env_secrets" or key.startswith("secrets."):
+            origin = ("forwarded from this shell" if name in forwarded
+                      else f"set in {where}" if name in stage.environment_variables
+                      else "to be forwarded from this shell, where it is not set")
+            plain.append((f"{key}.{name}" if key == "env_secrets" else key, name, origin))
+    for name, key in SECRET_VARIABLES.items():
+        if name in stage.environment_variables:
+            plain.append((key, name, f"set in {where}"))
+    jwt = merged.get("jwt")
+    jwt = jwt if isinstance(jwt, Mapping) else {}
+    for key in SECRET_KEYS:
+        if isinstance(jwt.get(key.split(".")[1]), str):
+            plain.append((key, "", "written in pym-config.yaml, which ships in the package"))
+    if not plain:
+        return
+    lines = [f"stage {stage.stage} is a production stage and {len(plain)} plain secret(s) "
+             "would be readable by anyone allowed lambda:GetFunctionConfiguration (or "
+             "lambda:GetFunction for the package):"]
+    commands, config = [], []
+    for key, name, origin in plain:
+        lines.append(f"  - {key}" + (f" ({name}, {origin})" if name else f" ({origin})"))
+        parameter = f"/{stage.app_name}/{stage.stage}/{_slug(key)}"
+        value = f'"${name}"' if name else "file://secret.txt"
+        commands.append(f"  aws ssm put-parameter --name {parameter} --type SecureString "
+                        f"--value {value}")
+        config.append(f"  {_config_line(key, stage.stage, parameter)}")
+    lines += ["move each one to an SSM SecureString parameter (read by the functions at first "
+              "use; deploy grants them read access to it):", *commands,
+              "and in pym-config.yaml:", *config]
+    raise DeployError(STEP, "\n".join(lines), hint=(
+        f"a stage that is not production says so in pym-config.yaml: stages: "
+        f"{{{stage.stage}: {{production: false}}}}; to keep plain secrets in a production "
+        f"stage anyway: stages: {{{stage.stage}: {{allow_plain_secrets: true}}}}"))
+
+
+def _slug(key: str) -> str:
+    # jwt.secret -> jwt-secret, env_secrets.DB_PASSWORD -> db-password
+    last = key.split(".", 1)[1] if key.startswith(("env_secrets.", "secrets.")) else key
+    return "".join(c if c.isalnum() else "-" for c in last.lower()).strip("-")
+
+
+def _config_line(key: str, stage: str, parameter: str) -> str:
+    if key.startswith("jwt."):
+        return f"stages: {{{stage}: {{jwt: {{{key[4:]}: {{ssm: {parameter}}}}}}}}}"
+    name = key.split(".", 1)[1]
+    line = f"stages: {{{stage}: {{secrets: {{{name}: {{ssm: {parameter}}}}}}}}}"
+    if key.startswith("env_secrets."):
+        line += f" (and {name} out of env_secrets; read as settings.secrets[{name!r}])"
+    return line
 
 
 def build_project(project_dir: Path, stage: str,
@@ -192,7 +300,8 @@ def build_project(project_dir: Path, stage: str,
     return BuildResult(
         project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
-        forwarded=forwarded, function_environment=variables, framework=framework)
+        forwarded=forwarded, function_environment=variables, framework=framework,
+        secrets=secret_references(compiled.get("config") or {}, stage))
 
 
 def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:

@@ -29,6 +29,8 @@ REGION = "us-east-1"
 APP = "pym-library"
 STAGE = "prod"
 PROD_SECRET = "prod-secret-for-the-rehearsal-0123456789abcdef"
+# Where the example's prod stage reads its JWT secret (pym-config.yaml): a SecureString.
+JWT_PARAMETER = "/pym-library/prod/jwt-secret"
 WORKER = f"{APP}-{STAGE}-pym_task_worker_default"
 API_FUNCTION = f"{APP}-{STAGE}"
 QUEUE = f"{APP}-{STAGE}-default"
@@ -55,6 +57,23 @@ def copy_example(target: Path, with_infra: bool = False) -> Path:
         shutil.copytree(ROOT / "infra" / "beanstalk", target / "infra" / "beanstalk",
                         ignore=shutil.ignore_patterns(".mypy_cache", "__pycache__"))
     return target
+
+
+def allow_plain_jwt_secret(project: Path) -> None:
+    """The example's prod stage as it was before secrets moved to SSM: jwt.secret from
+    JWT_SECRET (forwarded from the deploying shell), which the stage must then allow."""
+    path = project / "pym-config.yaml"
+    text = path.read_text()
+    reference = f"      secret: {{ssm: {JWT_PARAMETER}}}\n"
+    assert reference in text and "  prod:\n" in text
+    text = text.replace(reference, "      secret: {env: JWT_SECRET}\n")
+    path.write_text(text.replace("  prod:\n", "  prod:\n    allow_plain_secrets: true\n"))
+
+
+def put_jwt_parameter() -> None:
+    """The prod stage's JWT secret in (moto's) SSM, as the README's deploy asks first."""
+    aws_client("ssm", REGION).put_parameter(Name=JWT_PARAMETER, Value=PROD_SECRET,
+                                            Type="SecureString", Overwrite=True)
 
 
 # --- moto -----------------------------------------------------------------------------------
@@ -84,6 +103,22 @@ def patch_moto_apigateway(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(APIGatewayBackend, "import_rest_api", import_rest_api)
     monkeypatch.setattr(APIGatewayBackend, "put_rest_api", put_rest_api)
+
+
+def patch_moto_ssm_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's IAM enforcement names the resource of an SSM call "*" (only IAM, SQS, STS and S3
+    name theirs), so no policy on a parameter's ARN can allow it: give SSM calls their
+    parameter's ARN, as AWS evaluates them."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    def determine_resource(self: Any) -> str:
+        name = self._get_param("Name")
+        if not isinstance(name, str) or not name:
+            return "*"
+        return f"arn:aws:ssm:{self.region}:{self.current_account}:parameter/{name.lstrip('/')}"
+
+    monkeypatch.setattr(SimpleSystemManagerResponse, "_determine_resource", determine_resource,
+                        raising=False)
 
 
 def fake_aws_environment(monkeypatch: pytest.MonkeyPatch, endpoint: Optional[str] = None
@@ -327,7 +362,8 @@ def deployed_state(project: Path) -> Dict[str, Any]:
 def deploy_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
                    in_process_moto: bool = True, with_infra: bool = False) -> Iterator[Path]:
     """The example project in tmp_path, fake credentials, moto in process (unless the caller
-    runs a server), and the framework's state put back afterwards."""
+    runs a server) with the prod stage's JWT secret in SSM, and the framework's state put back
+    afterwards. JWT_SECRET is set too: deploy must not forward it for prod."""
     from moto import mock_aws
 
     project = copy_example(tmp_path / "service", with_infra=with_infra)
@@ -336,6 +372,7 @@ def deploy_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *,
     with framework_state_sandbox():
         if in_process_moto:
             with mock_aws():
+                put_jwt_parameter()
                 yield project
         else:
             yield project

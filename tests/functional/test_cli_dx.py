@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set
 
+import yaml
 from click.testing import CliRunner
 
 from pym_lambda.acceptance import acceptance_test
@@ -201,6 +202,9 @@ def test_new_creates_a_service_folder(tmp_path):
     dev = config["stages"]["dev"]["environment_variables"]
     assert dev["PYM_STAGE"] == "dev" and len(dev["JWT_SECRET"]) > 40
     assert "JWT_SECRET" not in config["stages"]["prod"]["environment_variables"]
+    settings = yaml.safe_load((service / "pym-config.yaml").read_text())  # prod: from SSM
+    assert settings["stages"]["prod"]["jwt"] == {"secret": {"ssm": "/demo-shop/prod/jwt-secret"}}
+    assert settings["stages"]["dev"]["production"] is False
     assert "x-bind-server: chalicelib.demo_shop.create_greeting" in (
         service / "apis" / "demo-shop.yaml").read_text()
     # pym-lambda is on no package index: deploy copies it into the package (vendor/), so the

@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from pym_lambda.aws import aws_client
 from pym_lambda.deploy import beanstalk_target
 from pym_lambda.deploy.aws_access import check_access
-from pym_lambda.deploy.beanstalk_iam import INLINE_POLICY
-from pym_lambda.deploy.permissions import Arns, StageAccess, container_statements, document
+from pym_lambda.deploy.beanstalk_iam import INLINE_POLICY, stage_access
+from pym_lambda.deploy.permissions import Arns, container_statements, document
 from pym_lambda.deploy.plan import EnsureQueues
 from pym_lambda.deploy.prepare import DeployOptions, prepared
 from pym_lambda.deploy.teardown import run_delete
@@ -142,8 +142,8 @@ def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path, monkeypatch: pytes
             variables = {s["OptionName"]: s["Value"] for s in settings
                          if s["Namespace"] == beanstalk_target.ENVIRONMENT}
             assert variables == {"PYM_STAGE": "prod", "PYM_APP_NAME": "pym-library",
-                                 "JWT_SECRET": PROD_SECRET, "AWS_DEFAULT_REGION": REGION,
-                                 "PYM_TASK_WORKER": "1"}
+                                 "AWS_DEFAULT_REGION": REGION, "PYM_TASK_WORKER": "1"}
+            assert PROD_SECRET not in json.dumps(settings)  # read from SSM by the container
 
             # The environment runs as the instance profile and service role deploy made.
             [create] = created
@@ -162,10 +162,12 @@ def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path, monkeypatch: pytes
             inline = iam.get_role_policy(RoleName=PROFILE, PolicyName=INLINE_POLICY)
             statements = inline["PolicyDocument"]["Statement"]
             assert statements == container_statements(
-                StageAccess(queues=plan.step(EnsureQueues).definitions),  # type: ignore
-                Arns(REGION, "123456789012"))
-            assert resources(statements) == [f"arn:aws:sqs:{REGION}:123456789012:{q}"
-                                             for q in (QUEUE, DLQ)]
+                stage_access(plan.step(EnsureQueues).definitions,  # type: ignore
+                             ready.access), Arns(REGION, "123456789012"))
+            # the stage's queue and DLQ, and the prod JWT secret the container reads from SSM
+            assert resources(statements) == [
+                f"arn:aws:sqs:{REGION}:123456789012:{q}" for q in (QUEUE, DLQ)] + [
+                f"arn:aws:ssm:{REGION}:123456789012:parameter/{APP}/{STAGE}/jwt-secret"]
             actions = {a for s in statements for a in s["Action"]}
             assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage",
                     "sqs:ChangeMessageVisibility"} <= actions
@@ -257,8 +259,8 @@ def test_existing_roles_named_by_the_user_are_used_as_they_are(
             plan = beanstalk_target.make_plan(ready)
             described = [s.describe() for s in plan.steps]
             assert ("instance profile team-ec2 (yours, from --instance-profile: used as is; "
-                    f"it must let the container consume {QUEUE}; send to {QUEUE}, {DLQ})"
-                    ) in described
+                    f"it must let the container consume {QUEUE}; send to {QUEUE}, {DLQ}; "
+                    f"read SSM /{APP}/{STAGE}/jwt-secret)") in described
             assert ("service role team-eb (yours, from .chalice/config.json "
                     "beanstalk_service_role: used as is)") in described
             label = next(s.value for s in plan.steps if getattr(s, "action", "") == "version")

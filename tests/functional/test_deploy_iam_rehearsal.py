@@ -10,7 +10,8 @@ be allowed, and calls outside a role's rights must be denied.
 moto gaps lived with here, never in shipped code (FACTS.md): a role's trust policy names a
 service (lambda.amazonaws.com), which moto cannot evaluate for AssumeRole, so the trust (never
 the permissions) is replaced by one naming the rehearsal's admin user; the event source
-mapping is disabled, as moto would try to run the worker in Docker: the test plays the poller.
+mapping is disabled, as moto would try to run the worker in Docker: the test plays the poller;
+moto evaluates SSM calls on resource "*", so they are given their parameter's ARN.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from .deploy_fixtures import (
     API_FUNCTION,
     APP,
     DLQ,
+    JWT_PARAMETER,
     PROD_SECRET,
     QUEUE,
     REGION,
@@ -51,6 +53,8 @@ from .deploy_fixtures import (
     fake_aws_environment,
     invoke,
     moto_server,
+    patch_moto_ssm_resources,
+    put_jwt_parameter,
 )
 
 ACCOUNT = "123456789012"
@@ -131,12 +135,20 @@ def deployed_spec(configuration: Dict[str, Any]) -> FunctionSpec:
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
+    from moto import settings as moto_settings
+
     monkeypatch = pytest.MonkeyPatch()
+    # enforce_iam() sets moto's process-wide count: put it back for the in-process mocks of
+    # the tests that follow (they would all be refused, fake credentials and all)
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT",
+                        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)
     base = tmp_path_factory.mktemp("rehearsal")
     try:
         with deploy_sandbox(base, monkeypatch, in_process_moto=False) as project, \
                 moto_server() as endpoint:
             fake_aws_environment(monkeypatch, endpoint=endpoint)
+            patch_moto_ssm_resources(monkeypatch)
+            put_jwt_parameter()  # prod reads its JWT secret from SSM, with its role
             tasks = project / "chalicelib" / "tasks.py"
             tasks.write_text(tasks.read_text().replace("    task = current_task()\n",
                                                        FAILING_READERS))
@@ -278,7 +290,9 @@ def test_the_deployed_package_does_its_work_with_the_deployed_roles(
     # Every call the runtime made was allowed, and they were these.
     api_calls = r.proxy.by(r.keys[API_FUNCTION])
     worker_calls = r.proxy.by(r.keys[WORKER])
-    assert [(c.action, c.status) for c in api_calls] == [("sqs:SendMessage", 200)] * 3
+    # (the JWT secret read once from SSM, at the first token: the process is warm after)
+    assert [(c.action, c.status) for c in api_calls] == [("ssm:GetParameter", 200)] + [
+        ("sqs:SendMessage", 200)] * 3
     assert sorted((c.action, c.status) for c in worker_calls) == [
         ("sqs:ChangeMessageVisibility", 200), ("sqs:SendMessage", 200)]
     assert "could not" not in worker.logs  # no visibility change or dead-letter was refused
@@ -300,7 +314,16 @@ def test_calls_outside_each_role_are_denied(rehearsal: Rehearsal) -> None:
     assert denied(lambda: worker.send_message(QueueUrl=other, MessageBody="{}"))
     assert denied(lambda: worker.receive_message(QueueUrl=other))
     assert denied(lambda: worker.list_queues())
-    for session in r.sessions.values():  # and nothing beyond SQS
+    # each reads the stage's JWT parameter, and no other one
+    r.admin.client("ssm").put_parameter(Name=f"/{APP}/dev/jwt-secret", Value="x" * 40,
+                                        Type="SecureString", Overwrite=True)
+    for session in r.sessions.values():
+        ssm = session.client("ssm", endpoint_url=r.proxy.url)
+        assert not denied(lambda c=ssm: c.get_parameter(Name=JWT_PARAMETER,
+                                                        WithDecryption=True))
+        assert denied(lambda c=ssm: c.get_parameter(Name=f"/{APP}/dev/jwt-secret",
+                                                    WithDecryption=True))
+    for session in r.sessions.values():  # and nothing beyond SQS and that parameter
         assert denied(lambda s=session: s.client("iam", endpoint_url=r.proxy.url).list_roles())
         assert denied(lambda s=session: s.client(
             "lambda", endpoint_url=r.proxy.url).list_functions())

@@ -13,10 +13,13 @@ from pym_lambda.deploy.cli import deploy
 
 from .deploy_fixtures import (
     DLQ,
+    JWT_PARAMETER,
+    PROD_SECRET,
     QUEUE,
     REGION,
     STAGE,
     AwsCallCounter,
+    allow_plain_jwt_secret,
     deploy_sandbox,
     invoke,
 )
@@ -62,13 +65,14 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
         # the roles deploy will create, and the container's SQS rights, by queue name
         assert ("instance profile pym-library-prod-beanstalk-ec2: create or update its role "
                 "(trusted by ec2.amazonaws.com): AWSElasticBeanstalkWebTier; inline policy "
-                f"pym-lambda-container: consume {QUEUE}; send to {QUEUE}, {DLQ}"
-                ) in result.output
+                f"pym-lambda-container: consume {QUEUE}; send to {QUEUE}, {DLQ}; "
+                "read SSM /pym-library/prod/jwt-secret") in result.output
         assert ("service role pym-library-beanstalk-service: create or update (trusted by "
                 "elasticbeanstalk.amazonaws.com, shared by the app's stages): "
                 "AWSElasticBeanstalkEnhancedHealth, "
                 "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy") in result.output
-    assert "JWT_SECRET" in result.output and "prod-secret" not in result.output
+    # prod reads its secret from SSM at run time: nothing forwarded, nothing read now.
+    assert "forwarded" not in result.output and "prod-secret" not in result.output
     assert counter.calls == []
     # The build wrote the compiled form the Lambda package needs.
     assert json.loads((project / "chalicelib" / "pym_compiled.json").read_text())["apis"]
@@ -109,9 +113,27 @@ def test_a_spec_that_does_not_compile_fails_the_build(offline: Any) -> None:
     assert counter.calls == []
 
 
+def test_a_plain_secret_in_a_production_stage_is_refused_before_any_call(offline: Any) -> None:
+    project, counter = offline
+    config = project / "pym-config.yaml"
+    config.write_text(config.read_text().replace(f"{{ssm: {JWT_PARAMETER}}}",
+                                                 "{env: JWT_SECRET}"))
+    result = run(project, "--yes")
+    assert_clean_failure(result, "error: build: stage prod is a production stage and 1 plain "
+                                 "secret(s) would be readable by anyone allowed "
+                                 "lambda:GetFunctionConfiguration")
+    assert "  - jwt.secret (JWT_SECRET, forwarded from this shell)" in result.output
+    assert (f'aws ssm put-parameter --name {JWT_PARAMETER} --type SecureString '
+            '--value "$JWT_SECRET"') in result.output
+    assert "hint: a stage that is not production says so" in result.output
+    assert PROD_SECRET not in result.output
+    assert counter.calls == []
+
+
 def test_a_secret_the_config_reads_must_be_set(offline: Any,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     project, counter = offline
+    allow_plain_jwt_secret(project)
     monkeypatch.delenv("JWT_SECRET")
     result = run(project, "--yes")
     assert_clean_failure(result, "error: build: stage prod: JWT_SECRET (pym-config.yaml "

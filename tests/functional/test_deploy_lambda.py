@@ -21,11 +21,13 @@ from .deploy_fixtures import (
     APP,
     BUCKET,
     DLQ,
+    JWT_PARAMETER,
     PROD_SECRET,
     QUEUE,
     REGION,
     STAGE,
     WORKER,
+    allow_plain_jwt_secret,
     deploy_sandbox,
     deployed_state,
     invoke,
@@ -83,12 +85,13 @@ def assert_stage_deployed(project: Path) -> None:
     sqs = client("sqs")
     urls = {name: sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in (QUEUE, DLQ)}
     for name in (API_FUNCTION, WORKER):
-        # the stage's variables, the forwarded secret, what the runtime needs without
-        # .chalice/ (the app's name) and the queues' URLs (no GetQueueUrl call at run time)
+        # the stage's variables, what the runtime needs without .chalice/ (the app's name) and
+        # the queues' URLs (no GetQueueUrl call at run time); the secret stays in SSM
         variables = functions[name]["Environment"]["Variables"]
-        assert variables == {"PYM_STAGE": "prod", "JWT_SECRET": PROD_SECRET,
-                             "PYM_APP_NAME": APP, "PYM_TASK_QUEUE_URL_DEFAULT": urls[QUEUE],
+        assert variables == {"PYM_STAGE": "prod", "PYM_APP_NAME": APP,
+                             "PYM_TASK_QUEUE_URL_DEFAULT": urls[QUEUE],
                              "PYM_TASK_DLQ_URL_DEFAULT": urls[DLQ]}
+        assert PROD_SECRET not in json.dumps(lam.get_function_configuration(FunctionName=name))
     # a role per function, each with its own statements on the stage's ARNs
     iam = client("iam")
     roles = {name: functions[name]["Role"].rsplit("/", 1)[-1] for name in (API_FUNCTION, WORKER)}
@@ -100,6 +103,11 @@ def assert_stage_deployed(project: Path) -> None:
         sids = {s["Sid"]: s for s in document["Statement"]}
         assert sids["SendTasks"]["Resource"].endswith(f":sqs:{REGION}:123456789012:{QUEUE}")
         assert ("ConsumeTasks" in sids) == (function == WORKER)
+        # read on exactly the parameter pym-config.yaml names for prod (build.secret_references)
+        assert sids["ReadParameters"]["Action"] == ["ssm:GetParameter"]
+        assert sids["ReadParameters"]["Resource"] == (
+            f"arn:aws:ssm:{REGION}:123456789012:parameter{JWT_PARAMETER}")
+        assert "ReadSecrets" not in sids and "DecryptSecrets" not in sids
     assert functions[API_FUNCTION]["Timeout"] == 29  # API Gateway gives up after 29 s
     assert functions[WORKER]["Timeout"] == 60
     [mapping] = mappings()
@@ -148,6 +156,18 @@ def test_deploy_creates_the_stage_and_a_second_deploy_changes_nothing(project: P
             api_deployments()) == before  # no new API Gateway deployment either
     assert len(api_deployments()) == 1 and "definition unchanged" in second.output
     assert history()["current"] == 1 and len(history()["versions"]) == 1
+
+
+def test_a_stage_that_allows_plain_secrets_gets_the_forwarded_one(project: Path) -> None:
+    # The path every stage had before secrets moved to SSM, still there when the config says so.
+    allow_plain_jwt_secret(project)
+    result = invoke(deploy, *DEPLOY, "--project-dir", str(project))
+    assert result.exit_code == 0, result.output
+    assert "variables forwarded from this environment: JWT_SECRET" in result.output
+    assert PROD_SECRET not in result.output
+    functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
+    for name in (API_FUNCTION, WORKER):
+        assert functions[name]["Environment"]["Variables"]["JWT_SECRET"] == PROD_SECRET
 
 
 def test_a_failure_midway_is_reported_and_the_rerun_completes_it(

@@ -19,6 +19,7 @@ from .deploy_fixtures import (
     QUEUE,
     STAGE,
     WORKER,
+    allow_plain_jwt_secret,
     deploy_sandbox,
     invoke,
 )
@@ -51,7 +52,7 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
         assert result.exit_code == 0, result.output
         assert "1 task queue(s) with DLQs, 1 SQS event(s)" in result.output
     text = (out / "sam.json").read_text()
-    assert PROD_SECRET not in text  # the secret is a NoEcho parameter, never in the file
+    assert PROD_SECRET not in text and "JWT_SECRET" not in text  # prod reads it from SSM
     template = json.loads(text)
     resources = template["Resources"]
     queue, dlq = resources["TaskQueueDefault"], resources["TaskQueueDefaultDlq"]
@@ -66,8 +67,9 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
     [event] = worker["Events"].values()
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["TaskQueueDefault", "Arn"]}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert template["Parameters"]["JwtSecret"]["NoEcho"] is True
-    assert worker["Environment"]["Variables"]["JWT_SECRET"] == {"Ref": "JwtSecret"}
+    assert "Parameters" not in template  # nothing forwarded, so no parameter to pass
+    for function in (worker, resources["APIHandler"]["Properties"]):
+        assert "JWT_SECRET" not in function["Environment"]["Variables"]
     assert worker["Runtime"] == RUNTIME
     # the queues' URLs and the names deploy would give, for every function
     api = resources["APIHandler"]["Properties"]
@@ -93,5 +95,25 @@ def test_package_writes_a_template_with_queues_that_passes_cfn_lint(
         for statement in role.values():
             assert statement["Resource"]["Fn::Sub"].startswith("arn:${AWS::Partition}:")
     assert api["Role"] == {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}
+    for role in statements.values():  # the prod secret, read from SSM by every function
+        assert role["ReadParameters"]["Resource"] == {"Fn::Sub": (
+            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+            "/pym-library/prod/jwt-secret")}
     assert (out / "deployment.zip").is_file()
     assert lint(command, out / "sam.json") == ""
+
+
+def test_a_plain_secret_a_stage_allows_becomes_a_noecho_parameter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project:
+        allow_plain_jwt_secret(project)
+        out = tmp_path / "out"
+        result = invoke(package, "--stage", STAGE, "--project-dir", str(project),
+                        "--out", str(out), "--runtime", RUNTIME)
+        assert result.exit_code == 0, result.output
+    text = (out / "sam.json").read_text()
+    assert PROD_SECRET not in text  # the secret is a NoEcho parameter, never in the file
+    template = json.loads(text)
+    assert template["Parameters"]["JwtSecret"]["NoEcho"] is True
+    worker = template["Resources"]["PymTaskWorkerDefault"]["Properties"]
+    assert worker["Environment"]["Variables"]["JWT_SECRET"] == {"Ref": "JwtSecret"}

@@ -14,6 +14,7 @@ from pym_lambda.deploy.cli import delete, deploy
 from .deploy_fixtures import (
     API_FUNCTION,
     DLQ,
+    PROD_SECRET,
     QUEUE,
     REGION,
     STAGE,
@@ -22,6 +23,7 @@ from .deploy_fixtures import (
     fake_aws_environment,
     invoke,
     moto_server,
+    put_jwt_parameter,
 )
 
 
@@ -30,6 +32,7 @@ def test_deploy_against_a_moto_server_on_localhost(tmp_path: Path,
     with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project, \
             moto_server() as endpoint:
         fake_aws_environment(monkeypatch, endpoint=endpoint)
+        put_jwt_parameter()  # the README's first step: the prod stage reads it from SSM
 
         def client(service: str) -> Any:  # AWS_ENDPOINT_URL points it at the server
             return boto3.client(service, region_name=REGION)
@@ -41,6 +44,9 @@ def test_deploy_against_a_moto_server_on_localhost(tmp_path: Path,
         functions = {f["FunctionName"]: f["Handler"]
                      for f in client("lambda").list_functions()["Functions"]}
         assert functions == {API_FUNCTION: "app.app", WORKER: "app.pym_task_worker_default"}
+        for configuration in client("lambda").list_functions()["Functions"]:
+            assert "JWT_SECRET" not in configuration["Environment"]["Variables"]
+            assert PROD_SECRET not in json.dumps(configuration)
         [mapping] = client("lambda").list_event_source_mappings()["EventSourceMappings"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         sqs = client("sqs")

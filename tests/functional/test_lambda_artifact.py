@@ -24,10 +24,21 @@ from pym_lambda.deploy.artifact import LambdaProcess
 from pym_lambda.deploy.artifact_check import check_package
 from pym_lambda.deploy.lambda_events import api_gateway_event, sqs_event
 
-from .deploy_fixtures import APP, DLQ, PROD_SECRET, QUEUE, REGION, STAGE, copy_example, moto_server
+from .deploy_fixtures import (
+    APP,
+    DLQ,
+    JWT_PARAMETER,
+    PROD_SECRET,
+    QUEUE,
+    REGION,
+    STAGE,
+    copy_example,
+    moto_server,
+)
 from .lambda_package import Built, Runtime, build, moto_sqs, open_runtime, start
 
-PARAMETERS = {"JwtSecret": PROD_SECRET}
+# prod reads its JWT secret from SSM (the moto server's): the template takes no parameter.
+PARAMETERS: Dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +56,16 @@ def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Tuple[str, Any]]:
-    """A moto server with the stage's task queue, and a client of it."""
+    """A moto server with the stage's task queue and JWT secret, and a client of its SQS."""
+    import boto3
+
     with moto_server() as url:
         sqs = moto_sqs(url)
         for name in (QUEUE, DLQ):
             sqs.create_queue(QueueName=name)
+        boto3.client("ssm", region_name=REGION, endpoint_url=url, aws_access_key_id="testing",
+                     aws_secret_access_key="testing").put_parameter(
+            Name=JWT_PARAMETER, Value=PROD_SECRET, Type="SecureString")
         yield url, sqs
 
 
@@ -113,8 +129,23 @@ def test_a_package_without_the_framework_fails_the_check_as_it_would_on_aws(
         "it [PymTaskWorkerDefault, APIHandler]",)
 
 
+def test_the_package_holds_no_secret_and_its_template_asks_for_none(built: Built) -> None:
+    assert "Parameters" not in built.template
+    assert PROD_SECRET not in built.sam.read_text()
+    with zipfile.ZipFile(built.zip) as package:
+        assert not [n for n in package.namelist() if PROD_SECRET.encode() in package.read(n)]
+        compiled = json.loads(package.read("chalicelib/pym_compiled.json"))
+    assert compiled["config"]["stages"]["prod"]["jwt"]["secret"] == {"ssm": JWT_PARAMETER}
+
+
 def test_a_missing_secret_parameter_is_named(built: Built) -> None:
-    result = check_package(built.zip, built.template)
+    # A stage that allows plain secrets gets them as template parameters (package.py).
+    template = json.loads(json.dumps(built.template))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["Environment"]["Variables"]["JWT_SECRET"] = {
+                "Ref": "JwtSecret"}
+    result = check_package(built.zip, template)
     assert result.problems and all('JWT_SECRET ({"Ref": "JwtSecret"}' in p
                                    for p in result.problems)
 
