@@ -15,7 +15,8 @@ pym-lambda and moto installed (`pip install -e ".[dev]"`). No Docker engine is n
    beanstalk_target.bundle_files), from a copy of the project (nothing is written into it).
 4. image: `podman build --isolation=chroot --build-arg BASE_IMAGE=...` of the bundle's
    Dockerfile, as Beanstalk's Docker platform builds it from the bundle's root.
-5. run: a moto server on 127.0.0.1 with the stage's queues, created as deploy creates them; the
+5. run: a moto server on 127.0.0.1 with the stage's queues, created as deploy creates them,
+   and the SSM parameters / Secrets Manager secrets it reads (throwaway values); the
    image's filesystem (a podman container's mount: `podman run` needs cgroups this sandbox
    refuses) with /proc, a minimal /dev and a /dev/shm tmpfs, entered by chroot as the image's
    USER, in its WORKDIR, with its ENV plus the environment properties deploy gives the
@@ -440,9 +441,26 @@ def load_probe(project: Path) -> Optional[Dict[str, Any]]:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def make_token(project: Path, stage: str, user: str) -> str:
+def make_token(project: Path, stage: str, user: str, aws: Dict[str, str]) -> str:
+    """`pym-lambda token` (the stage's key may be in SSM: `aws` points it at moto)."""
+    env = {**os.environ, **aws}
     return run([sys.executable, "-m", "pym_lambda.cli", "token", user, "--stage", stage,
-                "--project-dir", str(project)]).stdout.strip()
+                "--project-dir", str(project)], env=env).stdout.strip()
+
+
+def seed_secrets(clients: Any, access: Any) -> List[str]:
+    """The SSM parameters and Secrets Manager secrets the stage reads, as whoever deploys
+    creates them beforehand: throwaway random values (a secret read as one field of a JSON
+    document, `key:` in pym-config.yaml, is not supported here)."""
+    names = []
+    for ref in getattr(access, "secrets", ()) or ():
+        value = secrets.token_urlsafe(48)
+        if ref.service == "ssm":
+            clients("ssm").put_parameter(Name=ref.name, Value=value, Type="SecureString")
+        else:
+            clients("secretsmanager").create_secret(Name=ref.name, SecretString=value)
+        names.append(f"{ref.service} {ref.name}")
+    return names
 
 
 def fill(text: str, values: Dict[str, Any]) -> str:
@@ -531,15 +549,18 @@ def iam_enforced(endpoint: str, region: str, statements: List[Dict[str, Any]]
                  ) -> Iterator[Tuple[Keys, Keys]]:
     """moto with IAM enforced: the container's keys carry exactly the inline policy deploy gives
     the instance profile (a user stands for the role: moto's AssumeRole check cannot read a
-    service principal); an admin's keys are for the check's own calls. Two moto gaps are
-    filled, as AWS behaves: batch actions are authorised as their single forms
-    (DeleteMessageBatch as sqs:DeleteMessage), GetQueueUrl on the queue it names."""
+    service principal); an admin's keys are for the check's own calls. moto's gaps are
+    filled as AWS behaves: batch actions are authorised as their single forms
+    (DeleteMessageBatch as sqs:DeleteMessage), GetQueueUrl on the queue it names, SSM and
+    Secrets Manager calls on the parameter's or secret's ARN (moto says "*")."""
     from unittest import mock
 
     import boto3
     from moto.core.authorization import enable_iam_authentication
     from moto.iam.access_control import IAMRequestBase
+    from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.sqs.responses import SQSResponse
+    from moto.ssm.responses import SimpleSystemManagerResponse
 
     from pym_lambda.deploy.permissions import document
 
@@ -571,8 +592,23 @@ def iam_enforced(endpoint: str, region: str, statements: List[Dict[str, Any]]
                 return str(self.sqs_backend.get_queue(name).queue_arn)
         return str(determine_resource(self))
 
+    def parameter(self: Any) -> str:
+        name = self._get_param("Name")
+        if not isinstance(name, str) or not name:
+            return "*"
+        return f"arn:aws:ssm:{self.region}:{self.current_account}:parameter/{name.lstrip('/')}"
+
+    def secret(self: Any) -> str:
+        with contextlib.suppress(Exception):
+            return str(self.backend.describe_secret(self._get_param("SecretId")).arn)
+        return "*"
+
     with mock.patch.object(IAMRequestBase, "check_action_permitted", single_action), \
             mock.patch.object(SQSResponse, "_determine_resource", named_queue), \
+            mock.patch.object(SimpleSystemManagerResponse, "_determine_resource", parameter,
+                              create=True), \
+            mock.patch.object(SecretsManagerResponse, "_determine_resource", secret,
+                              create=True), \
             enable_iam_authentication():
         yield container, admin
 
@@ -600,7 +636,8 @@ def check(args: argparse.Namespace, report: Report) -> None:
     probe = load_probe(project)
     with report.timed("tools"):
         ensure_tools(("podman", "debootstrap"))
-    # A stage reading {env: JWT_SECRET} (the example's prod) builds with a throwaway one.
+    # A stage reading {env: JWT_SECRET} builds with a throwaway one (SSM and Secrets Manager
+    # references are created in moto, below).
     os.environ.setdefault("JWT_SECRET", "image-check-" + secrets.token_urlsafe(32))
     work = Path(tempfile.mkdtemp(prefix="pym-image-check-", dir=args.work_dir))
     try:
@@ -638,9 +675,15 @@ def run_container(args: argparse.Namespace, report: Report, project: Path, bundl
     testing = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     with contextlib.ExitStack() as stack:
         endpoint = stack.enter_context(moto_server())
-        ensure_queues(bundle.queues, boto3.client(
-            "sqs", region_name=args.region, endpoint_url=endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing"))
+
+        def clients(service: str) -> Any:
+            return boto3.client(service, region_name=args.region, endpoint_url=endpoint,
+                                aws_access_key_id="testing", aws_secret_access_key="testing")
+
+        ensure_queues(bundle.queues, clients("sqs"))
+        seeded = seed_secrets(clients, bundle.access)
+        if seeded:
+            say(f"secrets the stage reads, created in moto: {', '.join(seeded)}")
         keys, admin = testing, testing
         if not args.no_iam:
             statements = container_policy(bundle.access, Arns(args.region, "123456789012"))
@@ -675,10 +718,14 @@ def run_container(args: argparse.Namespace, report: Report, project: Path, bundl
             elif not bundle.queues or env.get("PYM_TASK_WORKER") != "1":
                 raise CheckFailed(f"{PROBE_FILE} sends a task but the stage has no task queue")
             else:
-                token = make_token(project, bundle.stage, probe["token_user"]) if probe.get(
-                    "token_user") else None
+                token = make_token(project, bundle.stage, probe["token_user"], {
+                    **admin, "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": args.region,
+                    "AWS_EC2_METADATA_DISABLED": "true"}) if probe.get("token_user") else None
                 with report.timed("task round trip"):
-                    reply = send_probe(port, probe, token)
+                    try:
+                        reply = send_probe(port, probe, token)
+                    except CheckFailed as exc:
+                        raise CheckFailed(f"{exc}\n{tail(log)}") from None
                     wait_for_task(sqs, bundle, fill(probe["log"], reply), log,
                                   args.task_timeout)
             if process.poll() is not None:
