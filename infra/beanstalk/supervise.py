@@ -8,7 +8,9 @@ exists and can run as a script (else a warning, and the web server runs alone).
 
 SIGTERM/SIGINT are forwarded to both. When either exits, the other is stopped and the
 container exits with the first one's code: half a service is not healthy, and Beanstalk
-restarts a stopped container. As PID 1 it also reaps orphaned processes.
+restarts a stopped container. A process is sent one stop signal only: the task worker takes a
+second one as "interrupt the batch in hand now", so one that is already finishing is left to
+finish (until PYM_STOP_TIMEOUT, then SIGKILL). As PID 1 it also reaps orphaned processes.
 
 Standard library only, and it never imports pym_lambda: it must start even if the app cannot.
 """
@@ -22,7 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 WORKER_MODULE = "pym_lambda.tasks.local_worker"
 STOP_TIMEOUT = float(os.environ.get("PYM_STOP_TIMEOUT", "9"))  # under docker stop's 10 s
@@ -63,6 +65,7 @@ class Supervisor:
     def __init__(self, commands: Dict[str, List[str]]) -> None:
         self.children: Dict[int, str] = {}
         self.running: Dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping: Set[str] = set()  # sent SIGTERM or SIGINT already
         for name, command in commands.items():
             process = subprocess.Popen(command)
             self.children[process.pid] = name
@@ -70,11 +73,13 @@ class Supervisor:
             say(f"started {name} (pid {process.pid}): {shlex.join(command)}")
 
     def signal_all(self, signum: int) -> None:
-        for process in self.running.values():
+        for name, process in self.running.items():
             try:
                 process.send_signal(signum)
             except ProcessLookupError:
                 pass
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                self.stopping.add(name)
 
     def reap(self) -> Optional[tuple[str, int]]:
         """Collect exited processes (orphans too); (name, exit code) of a child that exited."""
@@ -107,7 +112,13 @@ class Supervisor:
             time.sleep(POLL_SECONDS)
 
     def stop_others(self) -> None:
-        self.signal_all(signal.SIGTERM)
+        for name, process in self.running.items():
+            if name not in self.stopping:  # a second signal would interrupt its shutdown
+                self.stopping.add(name)
+                try:
+                    process.send_signal(signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         deadline = time.monotonic() + STOP_TIMEOUT
         while self.running and time.monotonic() < deadline:
             self.reap()

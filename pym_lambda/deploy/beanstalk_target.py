@@ -10,8 +10,10 @@ changes nothing.
 
 The environment `<app>-<stage>` gets the stage's variables (and the forwarded ones) as
 environment properties, since Chalice's only reach Lambda; PYM_TASK_WORKER=1 when the app has
-task queues, so the container also runs the SQS worker. Then: wait (bounded) for Ready and
-Green, and GET /ping on its CNAME.
+task queues, so the container also runs the SQS worker. It runs with the instance profile
+`<app>-<stage>-beanstalk-ec2` and the service role `<app>-beanstalk-service` (beanstalk_iam.py:
+created or updated before the environment, or the user's own). Then: wait (bounded) for Ready
+and Green, and GET /ping on its CNAME.
 """
 from __future__ import annotations
 
@@ -21,13 +23,16 @@ import time
 import zipfile
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..tasks.queues import ensure_queues
+from ..tasks.queues import QueueDefinition, ensure_queues
+from . import beanstalk_iam as iam_roles
 from .aws_access import AwsTarget, ClientFactory
+from .beanstalk_iam import BeanstalkRoles
 from .build import StageConfig
 from .errors import DeployError, StepRunner
 from .inventory import existing_queues
+from .permissions import Arns, partition_of
 from .plan import (
     BeanstalkStep,
     DeployPlan,
@@ -43,10 +48,16 @@ from .state import DeploymentStore, History, default_bucket
 INFRA = Path("infra") / "beanstalk"
 AT_BUNDLE_ROOT = ("Dockerfile", "Dockerrun.aws.json", ".dockerignore", ".platform")
 PROJECT_ENTRIES = ("app.py", "pym-config.yaml", "apis", "chalicelib", ".chalice/config.json")
+# infra/beanstalk's documentation and the image check: for people, not for the instance.
+NOT_BUNDLED = {"README.md", "image_check.py", "image-check.json"}
 SKIPPED = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 HISTORY = "beanstalk-history.json"
 ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
 POLL_SECONDS = 10.0
+# A just-created instance profile or role can be refused by CreateEnvironment for some
+# seconds (IAM is eventually consistent): retried this many times, this far apart.
+IAM_RETRY_ATTEMPTS = 12
+IAM_RETRY_SECONDS = 5.0
 
 
 def environment_name(app_name: str, stage: str) -> str:
@@ -77,7 +88,7 @@ def bundle_files(project_dir: Path) -> Dict[str, Path]:
     files: Dict[str, Path] = {}
     for path in _walk(infra):
         relative = path.relative_to(infra)
-        if relative.name == "README.md":
+        if relative.as_posix() in NOT_BUNDLED:
             continue
         files[(INFRA / relative).as_posix()] = path
         if relative.parts[0] in AT_BUNDLE_ROOT:
@@ -89,6 +100,13 @@ def bundle_files(project_dir: Path) -> Dict[str, Path]:
     for path in _walk(framework):
         files[(Path("pym_lambda") / path.relative_to(framework)).as_posix()] = path
     return files
+
+
+def stage_roles(prepared: Prepared) -> BeanstalkRoles:
+    options = prepared.options
+    return iam_roles.beanstalk_roles(prepared.build.project_dir, prepared.app_name,
+                                     prepared.stage, options.instance_profile,
+                                     options.service_role)
 
 
 def build_bundle(files: Dict[str, Path]) -> bytes:
@@ -112,16 +130,23 @@ def make_plan(prepared: Prepared) -> DeployPlan:
     definitions = task_queue_definitions(prepared.graph, prepared.task_settings, ())
     variables = sorted(set(prepared.build.function_environment) | {"AWS_DEFAULT_REGION"}
                        | ({"PYM_TASK_WORKER"} if definitions else set()))
+    roles = stage_roles(prepared)
     steps: List[Step] = [
         SyncState(options.state_bucket, prepared.app_name),
         EnsureQueues(definitions),
+        BeanstalkStep("instance-profile", iam_roles.describe_profile(
+            roles, iam_roles.stage_access(definitions, prepared.access)), roles.instance_profile),
+        BeanstalkStep("service-role", iam_roles.describe_service_role(roles),
+                      roles.service_role),
         BeanstalkStep("bundle", f"source bundle: {len(files)} files, Dockerfile and "
                                 f"Dockerrun.aws.json at its root (sha256 {sha[:16]})", sha),
         BeanstalkStep("upload", f"upload it to the deployments bucket as beanstalk/{label}.zip",
                       label),
         BeanstalkStep("version", f"application {prepared.app_name}, version {label}", label),
         BeanstalkStep("environment", f"environment {env}: create or update (variables: "
-                                     f"{', '.join(variables)}; health check /ping)", env),
+                                     f"{', '.join(variables)}; health check /ping; instance "
+                                     f"profile {roles.instance_profile}, service role "
+                                     f"{roles.service_role})", env),
         BeanstalkStep("wait", f"wait for Ready and Green (at most {options.wait_timeout:g} s)"),
         Verify(paths=("/ping",), skipped=options.skip_verify),
     ]
@@ -144,9 +169,14 @@ class BeanstalkDeployment(StepRunner):
         self.env_name = self.values["environment"]
         self.label = self.values["version"]
         self.bundle_key = f"beanstalk/{self.label}.zip"
+        self.roles = stage_roles(prepared)
+        queues_step = plan.step(EnsureQueues)
+        self.definitions: Tuple[QueueDefinition, ...] = (
+            queues_step.definitions if isinstance(queues_step, EnsureQueues) else ())
         self.queues: List[str] = []
         self.cname = ""
         self.new_version = False
+        self.iam_created = False  # a role or profile made now: Beanstalk may not see it yet
 
     def apply(self) -> BeanstalkDeployment:
         for step in self.plan.steps:
@@ -160,6 +190,7 @@ class BeanstalkDeployment(StepRunner):
         lines = [f"environment {self.env_name}: {env['Status']}, health {env.get('Health')}, "
                  f"version {env.get('VersionLabel')}" if env else
                  f"no environment {self.env_name}"]
+        lines += iam_roles.existing_lines(self.clients("iam"), self.roles)
         return lines + [f"queue {q.name}" for q in existing_queues(self.clients("sqs"),
                                                                     self.queues)]
 
@@ -173,6 +204,16 @@ class BeanstalkDeployment(StepRunner):
             self.queues = [c.name for c in changes]
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
+        elif isinstance(step, BeanstalkStep) and step.action == "instance-profile":
+            statements = iam_roles.container_policy(
+                iam_roles.stage_access(self.definitions, self.prepared.access),
+                Arns(self.aws.region, self.aws.account_id))
+            self.iam_created |= iam_roles.ensure_instance_profile(
+                self.clients("iam"), self.roles, statements, partition_of(self.aws.region),
+                self.emit)
+        elif isinstance(step, BeanstalkStep) and step.action == "service-role":
+            self.iam_created |= iam_roles.ensure_service_role(
+                self.clients("iam"), self.roles, partition_of(self.aws.region), self.emit)
         elif isinstance(step, BeanstalkStep) and step.action == "upload":
             data = build_bundle(bundle_files(self.prepared.build.project_dir))
             if hashlib.sha256(data).hexdigest() != self.values["bundle"]:
@@ -214,22 +255,29 @@ class BeanstalkDeployment(StepRunner):
         live = [e for e in found if e.get("Status") not in ("Terminated", "Terminating")]
         return live[0] if live else None
 
+    def _propagating(self, call: Callable[[], Any]) -> Any:
+        """`call`, retried while Beanstalk does not see the IAM created by this deploy."""
+        if not self.iam_created:
+            return call()
+        return iam_roles.retry_while_propagating(call, self.sleep, IAM_RETRY_ATTEMPTS,
+                                                 IAM_RETRY_SECONDS, self.emit)
+
     def _deploy_environment(self) -> None:
-        settings = option_settings(self.prepared, self.aws, bool(self.queues))
+        settings = option_settings(self.prepared, self.aws, bool(self.queues), self.roles)
         env = self._environment()
         if env is None:
-            self.eb.create_environment(
+            stack = self.prepared.options.solution_stack or docker_stack(self.eb)
+            self._propagating(lambda: self.eb.create_environment(
                 ApplicationName=self.prepared.app_name, EnvironmentName=self.env_name,
-                VersionLabel=self.label, OptionSettings=settings,
-                SolutionStackName=self.prepared.options.solution_stack or docker_stack(self.eb),
-                Tags=[{"Key": "pym-stage", "Value": self.prepared.stage}])
+                VersionLabel=self.label, OptionSettings=settings, SolutionStackName=stack,
+                Tags=[{"Key": "pym-stage", "Value": self.prepared.stage}]))
             self.emit(f"environment {self.env_name} created")
         elif env.get("VersionLabel") == self.label:
             self.emit(f"environment {self.env_name} already runs {self.label}")
         else:
-            self.eb.update_environment(ApplicationName=self.prepared.app_name,
-                                       EnvironmentName=self.env_name, VersionLabel=self.label,
-                                       OptionSettings=settings)
+            self._propagating(lambda: self.eb.update_environment(
+                ApplicationName=self.prepared.app_name, EnvironmentName=self.env_name,
+                VersionLabel=self.label, OptionSettings=settings))
             self.emit(f"environment {self.env_name} updated to {self.label}")
         history = self.store.history(HISTORY)
         self.new_version = history.record(self.values["bundle"], self.bundle_key,
@@ -248,17 +296,25 @@ class BeanstalkDeployment(StepRunner):
 
     def summary_lines(self) -> List[str]:
         return [f"environment: {self.env_name} (http://{self.cname})",
-                f"version: {self.label} ({'new' if self.new_version else 'unchanged'})"] + [
+                f"version: {self.label} ({'new' if self.new_version else 'unchanged'})",
+                f"instance profile: {self.roles.instance_profile}",
+                f"service role: {self.roles.service_role}"] + [
                 f"{'DLQ' if q.endswith('-dlq') else 'queue'}: {q}" for q in self.queues]
 
 
-def option_settings(prepared: Prepared, aws: AwsTarget, has_queues: bool
-                    ) -> List[Dict[str, str]]:
+def option_settings(prepared: Prepared, aws: AwsTarget, has_queues: bool,
+                    roles: Optional[BeanstalkRoles] = None) -> List[Dict[str, str]]:
     variables = {**prepared.build.function_environment, "AWS_DEFAULT_REGION": aws.region}
     if has_queues:
         variables["PYM_TASK_WORKER"] = "1"
     settings = [{"Namespace": ENVIRONMENT, "OptionName": k, "Value": v}
                 for k, v in sorted(variables.items())]
+    roles = roles or stage_roles(prepared)
+    settings += [
+        {"Namespace": "aws:autoscaling:launchconfiguration", "OptionName": "IamInstanceProfile",
+         "Value": roles.instance_profile},
+        {"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "ServiceRole",
+         "Value": roles.service_role}]
     return settings + [
         {"Namespace": "aws:elasticbeanstalk:application",
          "OptionName": "Application Healthcheck URL", "Value": "/ping"},
@@ -296,15 +352,58 @@ def wait_until_healthy(eb: Any, app_name: str, env_name: str, timeout: float,
 Deployment = BeanstalkDeployment
 
 
+def live_environments(eb: Any, app_name: str) -> List[Dict[str, Any]]:
+    found = eb.describe_environments(ApplicationName=app_name, IncludeDeleted=False)
+    return [e for e in found.get("Environments", [])
+            if e.get("Status") not in ("Terminated", "Terminating")]
+
+
+def wait_until_terminated(eb: Any, app_name: str, env_name: str, timeout: float,
+                          sleep: Callable[[float], None], poll_seconds: float) -> None:
+    """Beanstalk terminates with the service role: the roles go only once it is done."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = eb.describe_environments(ApplicationName=app_name, EnvironmentNames=[env_name],
+                                         IncludeDeleted=True).get("Environments", [])
+        status = [e.get("Status") for e in found]
+        if not status or all(s == "Terminated" for s in status):
+            return
+        if time.monotonic() >= deadline:
+            raise DeployError("terminate", f"environment {env_name} still {status[0]} after "
+                                           f"{timeout:g} s: its IAM roles are kept; run "
+                                           "`pym-lambda delete` again once it is terminated")
+        sleep(poll_seconds)
+
+
 def delete_environment(config: StageConfig, aws: AwsTarget, clients: ClientFactory,
                        echo: Callable[[str], None], *, include_queues: bool,
-                       state_bucket: Optional[str] = None) -> None:
+                       state_bucket: Optional[str] = None,
+                       project_dir: Optional[Path] = None, wait_timeout: float = 900.0,
+                       sleep: Callable[[float], None] = time.sleep,
+                       poll_seconds: float = POLL_SECONDS) -> None:
+    """Terminate the environment, wait for it, then delete the instance profile and service
+    role deploy created (never the user's; the service role only once no environment of the
+    app is left) and, with include_queues, the queues."""
     env_name = environment_name(config.app_name, config.stage)
     eb = clients("elasticbeanstalk")
+    iam = clients("iam")
+    roles = iam_roles.beanstalk_roles(project_dir or Path("."), config.app_name, config.stage)
     runner = StepRunner()
-    runner.guarded("terminate", lambda: eb.terminate_environment(
-        EnvironmentName=env_name, TerminateResources=True))
-    echo(f"environment {env_name}: terminating")
+    live = runner.guarded("terminate", lambda: live_environments(eb, config.app_name))
+    if any(e.get("EnvironmentName") == env_name for e in live):
+        runner.guarded("terminate", lambda: eb.terminate_environment(
+            EnvironmentName=env_name, TerminateResources=True))
+        echo(f"environment {env_name}: terminating")
+        runner.guarded("terminate", lambda: wait_until_terminated(
+            eb, config.app_name, env_name, wait_timeout, sleep, poll_seconds))
+        echo(f"environment {env_name}: terminated")
+    else:
+        echo(f"no environment {env_name}")
+    runner.guarded("delete IAM", lambda: iam_roles.delete_instance_profile(iam, roles, echo))
+    others = [str(e.get("EnvironmentName")) for e in live
+              if e.get("EnvironmentName") != env_name]
+    runner.guarded("delete IAM", lambda: iam_roles.delete_service_role(iam, roles, others,
+                                                                        echo))
     store = DeploymentStore(clients("s3"), state_bucket or default_bucket(
         config.app_name, aws.account_id), aws.region, config.stage)
     current = runner.guarded("history", lambda: _history(store)).current_record

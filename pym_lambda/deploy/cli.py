@@ -106,17 +106,27 @@ def confirm(question: str, assume_yes: bool) -> None:
               help="Beanstalk: seconds to wait for a healthy environment.")
 @click.option("--solution-stack", default=None,
               help="Beanstalk: platform for a new environment (default: the newest Docker one).")
+@click.option("--instance-profile", default=None, metavar="NAME",
+              help="Beanstalk: an existing instance profile for the instances, used as is "
+                   "[default: <app>-<stage>-beanstalk-ec2, created with the container's SQS "
+                   "rights; or beanstalk_instance_profile in .chalice/config.json].")
+@click.option("--service-role", default=None, metavar="NAME",
+              help="Beanstalk: an existing service role, used as is [default: "
+                   "<app>-beanstalk-service, created; or beanstalk_service_role in "
+                   ".chalice/config.json].")
 @click.option("--acceptance", is_flag=True,
               help="After /ping, run the service's acceptance tests (tests/acceptance/) "
                    "against the deployed URL, as pymdeploy did.")
 @report_errors
 def deploy(stage: str, project_dir: str, region: Optional[str], state_bucket: Optional[str],
            target: str, assume_yes: bool, dry_run: bool, skip_verify: bool,
-           wait_timeout: float, solution_stack: Optional[str], acceptance: bool) -> None:
+           wait_timeout: float, solution_stack: Optional[str], instance_profile: Optional[str],
+           service_role: Optional[str], acceptance: bool) -> None:
     """Build, plan, apply, verify and summarise a deployment of the stage."""
     options = DeployOptions(Path(project_dir), stage, target=target, dry_run=dry_run,
                             skip_verify=skip_verify, state_bucket=state_bucket, region=region,
-                            wait_timeout=wait_timeout, solution_stack=solution_stack)
+                            wait_timeout=wait_timeout, solution_stack=solution_stack,
+                            instance_profile=instance_profile, service_role=service_role)
     run_deploy(options, assume_yes=assume_yes, acceptance=acceptance)
 
 

@@ -31,6 +31,8 @@ class DeployOptions:
     region: Optional[str] = None
     wait_timeout: float = 900.0  # Beanstalk: seconds to wait for a healthy environment
     solution_stack: Optional[str] = None  # Beanstalk: default, the newest Docker platform
+    instance_profile: Optional[str] = None  # Beanstalk: the user's own, instead of deploy's
+    service_role: Optional[str] = None  # Beanstalk: the user's own, instead of deploy's
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,9 @@ def _delete_role(iam: Any, name: str) -> None:
 
 def run_delete(options: DeployOptions, *, include_queues: bool,
                confirm: Callable[[str], None], clients: Optional[ClientFactory] = None,
-               echo: Callable[[str], None] = click.echo) -> None:
+               echo: Callable[[str], None] = click.echo, **beanstalk_waits: Any) -> None:
+    """`beanstalk_waits` (sleep, poll_seconds): how the Beanstalk target waits for its
+    environment to terminate (tests)."""
     root = options.project_dir.resolve()
     config = read_stage_config(root, options.stage)
     aws = check_access(options.region, clients, step="delete")
@@ -122,9 +124,11 @@ def run_delete(options: DeployOptions, *, include_queues: bool,
         from .beanstalk_target import delete_environment
 
         confirm(f"Terminate the Beanstalk environment of {config.app_name} stage "
-                f"{config.stage} ({aws.region})?")
+                f"{config.stage} ({aws.region}), then delete the IAM roles deploy made for "
+                "it?")
         delete_environment(config, aws, clients, echo, include_queues=include_queues,
-                           state_bucket=options.state_bucket)
+                           state_bucket=options.state_bucket, project_dir=root,
+                           wait_timeout=options.wait_timeout, **beanstalk_waits)
         return
     bucket = options.state_bucket or default_bucket(config.app_name, aws.account_id)
     store = DeploymentStore(clients("s3"), bucket, aws.region, config.stage)

@@ -14,6 +14,7 @@ _WHAT = [
     ("app.py", "the Chalice entry point (never needs editing)"),
     ("pym-config.yaml", "settings; .chalice/config.json: the dev and prod stages"),
     ("tests/", "tests run by pytest with pym-lambda's plugin (tests/acceptance: black-box)"),
+    ("infra/beanstalk/", "the Docker files of `deploy --target beanstalk` (Elastic Beanstalk)"),
 ]
 
 
@@ -21,15 +22,19 @@ _WHAT = [
 @click.argument("name")
 @click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path),
               default=Path("."), show_default=True, help="Where to create the NAME folder.")
-def new(name: str, parent: Path) -> None:
+@click.option("--beanstalk/--no-beanstalk", default=True, show_default=True,
+              help="Include infra/beanstalk/ (Dockerfile, gunicorn and entrypoint, image check), "
+                   "so that `pym-lambda deploy --target beanstalk` can run the service on "
+                   "Elastic Beanstalk too.")
+def new(name: str, parent: Path, beanstalk: bool) -> None:
     """Create the service NAME in a new folder: spec, code, stages, settings, tests, README."""
     try:
-        target, written = create_service(name, parent)
+        target, written = create_service(name, parent, beanstalk=beanstalk)
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     module = name.replace("-", "_")
     click.echo(f"created {target} ({len(written)} files):")
-    for path, what in _WHAT:
+    for path, what in _WHAT if beanstalk else _WHAT[:-1]:
         click.echo(f"  {path.format(name=name, module=module):<26} {what}")
     here = Path.cwd().resolve()
     shown = target.relative_to(here) if target.is_relative_to(here) else target

@@ -76,10 +76,16 @@ def render(text: str, values: Dict[str, str], where: str) -> str:
     return text
 
 
-def create_service(name: str, parent: Path) -> Tuple[Path, List[Path]]:
+BEANSTALK = ("infra",)  # the template's Beanstalk files: infra/beanstalk/
+
+
+def create_service(name: str, parent: Path, beanstalk: bool = True
+                   ) -> Tuple[Path, List[Path]]:
     """Write the service `name` into `parent/name`; the folder and the files written.
 
-    Refuses an existing folder (even an empty one): nothing of the user's is overwritten.
+    beanstalk=False leaves out infra/beanstalk/ (the files `deploy --target beanstalk` builds
+    its image from). Refuses an existing folder (even an empty one): nothing of the user's is
+    overwritten.
     """
     values = template_values(name)
     target = Path(parent).resolve() / name
@@ -93,6 +99,8 @@ def create_service(name: str, parent: Path) -> Tuple[Path, List[Path]]:
     try:
         root = resources.files("pym_lambda.scaffold") / "template"
         for parts, source in _templates(root):
+            if not beanstalk and parts[:1] == BEANSTALK:
+                continue
             path = target.joinpath(*(_target_part(p, values) for p in parts))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render(source.read_text(encoding="utf-8"), values,

@@ -58,7 +58,13 @@ def test_dockerfile_passes_hadolint() -> None:
 
 
 def test_base_image_is_a_pinned_python_slim_tag() -> None:
-    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-bookworm", only("FROM")), only("FROM")
+    # An argument (the image check builds on a local stand-in where Docker Hub is out of
+    # reach) whose default is what production builds on.
+    assert only("FROM") == "${BASE_IMAGE}"
+    name, default = only("ARG").split("=", 1)
+    assert name == "BASE_IMAGE"
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-bookworm", default), default
+    assert [i for i, _ in instructions(DOCKERFILE)][:2] == ["ARG", "FROM"]
 
 
 def test_runs_as_a_non_root_user() -> None:
@@ -217,6 +223,43 @@ def test_sigterm_is_forwarded_to_web_server_and_task_worker(supervise: Supervise
     code, errors = finish(process)
     assert code == 0, errors
     assert (tmp_path / "web.term").exists() and (tmp_path / "worker.term").exists()
+
+
+# A task worker finishing its batch: stops 1 s after the first SIGTERM; a second signal
+# interrupts it (exit 2), as pym_lambda.tasks.local_worker does.
+SLOW_WORKER = """
+import pathlib, signal, sys, time
+marker = pathlib.Path(sys.argv[1])
+stopping = []
+def stop(signum, frame):
+    if stopping:
+        marker.with_suffix(".interrupted").write_text("twice")
+        sys.exit(2)
+    stopping.append(signum)
+signal.signal(signal.SIGTERM, stop)
+marker.with_suffix(".ready").write_text("ready")
+while not stopping:
+    time.sleep(0.02)
+time.sleep(1)
+marker.with_suffix(".term").write_text("term")
+"""
+
+
+def test_a_worker_finishing_its_batch_gets_one_sigterm_only(supervise: Supervise,
+                                                            tmp_path: Path) -> None:
+    # The web server exits at once on SIGTERM; stopping "the other" must not signal the
+    # worker a second time.
+    worker = shlex.join([sys.executable, "-c", SLOW_WORKER, str(tmp_path / "worker")])
+    process = supervise(child_command(tmp_path / "web"),
+                        {"PYM_TASK_WORKER": "1", "PYM_TASK_WORKER_CMD": worker})
+    wait_for(tmp_path / "web.ready")
+    wait_for(tmp_path / "worker.ready")
+    process.send_signal(signal.SIGTERM)
+    code, errors = finish(process)
+    assert code == 0, errors
+    assert (tmp_path / "worker.term").exists(), errors
+    assert not (tmp_path / "worker.interrupted").exists(), errors
+    assert "task worker exited with code 0" in errors
 
 
 def test_when_one_process_exits_the_other_is_stopped(supervise: Supervise, tmp_path: Path) -> None:

@@ -185,7 +185,10 @@ GENERATED = {
     "chalicelib/demo_shop.py", "chalicelib/tasks.py", ".chalice/config.json",
     "pym-config.yaml", "requirements.txt", "requirements-dev.txt", "pyproject.toml",
     ".gitignore", "tests/test_demo_shop.py", "tests/acceptance/test_demo_shop_acceptance.py",
-}
+} | {f"infra/beanstalk/{name}" for name in (
+    "Dockerfile", "Dockerrun.aws.json", ".dockerignore",
+    ".platform/nginx/conf.d/pym-body-size.conf", "README.md", "gunicorn.conf.py",
+    "requirements.txt", "supervise.py", "image_check.py", "image-check.json")}
 
 
 def test_new_creates_a_service_folder(tmp_path):

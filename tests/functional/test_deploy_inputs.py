@@ -62,6 +62,15 @@ def test_dry_run_prints_the_plan_and_makes_no_aws_call(offline: Any, target: str
     else:
         assert "Dockerfile and Dockerrun.aws.json at its root" in result.output
         assert "environment pym-library-prod: create or update" in result.output
+        # the roles deploy will create, and the container's SQS rights, by queue name
+        assert ("instance profile pym-library-prod-beanstalk-ec2: create or update its role "
+                "(trusted by ec2.amazonaws.com): AWSElasticBeanstalkWebTier; inline policy "
+                f"pym-lambda-container: consume {QUEUE}; send to {QUEUE}, {DLQ}; "
+                "read SSM /pym-library/prod/jwt-secret") in result.output
+        assert ("service role pym-library-beanstalk-service: create or update (trusted by "
+                "elasticbeanstalk.amazonaws.com, shared by the app's stages): "
+                "AWSElasticBeanstalkEnhancedHealth, "
+                "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy") in result.output
     # prod reads its secret from SSM at run time: nothing forwarded, nothing read now.
     assert "forwarded" not in result.output and "prod-secret" not in result.output
     assert counter.calls == []
