@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..tasks.queues import QueueDefinition
+from .inventory import delete_role
 from .permissions import Arns, StageAccess, container_statements, document, summary
 
 TAG = "pym-lambda"
@@ -325,14 +326,6 @@ def _tag_of(iam: Any, role: str) -> Optional[str]:
     return next((t["Value"] for t in tags if t.get("Key") == TAG), "")
 
 
-def _delete_role(iam: Any, name: str) -> None:
-    for policy in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
-        iam.delete_role_policy(RoleName=name, PolicyName=policy)
-    for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
-        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
-    iam.delete_role(RoleName=name)
-
-
 def delete_instance_profile(iam: Any, roles: BeanstalkRoles,
                             emit: Callable[[str], None]) -> None:
     """The profile and its role, if deploy made them (tagged for this stage)."""
@@ -357,7 +350,7 @@ def delete_instance_profile(iam: Any, roles: BeanstalkRoles,
                                                   RoleName=held["RoleName"])
         iam.delete_instance_profile(InstanceProfileName=name)
         emit(f"deleted instance profile {name}")
-    _delete_role(iam, name)
+    delete_role(iam, name)
     emit(f"deleted IAM role {name}")
 
 
@@ -378,7 +371,7 @@ def delete_service_role(iam: Any, roles: BeanstalkRoles, users: Sequence[str],
         emit(f"kept service role {name}: environment(s) {', '.join(users)} of "
              f"{roles.app_name} still use it")
     else:
-        _delete_role(iam, name)
+        delete_role(iam, name)
         emit(f"deleted service role {name}")
 
 

@@ -176,6 +176,15 @@ def stage_roles(functions: Sequence[FunctionInfo], app_name: str, stage: str,
     return list(dict.fromkeys([*known, *mine]))
 
 
+def delete_role(iam: Any, name: str) -> None:
+    """A role and its policies, inline and attached (IAM refuses to delete it before)."""
+    for policy in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
+        iam.delete_role_policy(RoleName=name, PolicyName=policy)
+    for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
+        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+    iam.delete_role(RoleName=name)
+
+
 def role_exists(iam: Any, role_name: Optional[str]) -> bool:
     if not role_name:
         return False

@@ -19,7 +19,7 @@ from ..tasks.settling import call_while_settling
 from .aws_access import ClientFactory, check_access, client_factory
 from .build import StageConfig, read_stage_config
 from .errors import StepRunner
-from .inventory import StageInventory, existing_queues, stage_inventory
+from .inventory import StageInventory, delete_role, existing_queues, stage_inventory
 from .prepare import DeployOptions
 from .reconcile import EMPTY_STATE, read_state, write_state
 from .state import DeploymentStore, default_bucket, deployed_file
@@ -86,7 +86,7 @@ class StageTeardown(StepRunner):
                 restApiId=api_id))
             self.echo(f"deleted REST API {api_id}")
         for role in inventory.roles:
-            self.guarded("delete IAM role", partial(_delete_role, self.clients("iam"), role))
+            self.guarded("delete IAM role", partial(delete_role, self.clients("iam"), role))
             self.echo(f"deleted IAM role {role}")
         for other in self.state["resources"]:
             if other.get("resource_type") not in HANDLED_TYPES:
@@ -101,14 +101,6 @@ class StageTeardown(StepRunner):
         elif inventory.queues:
             self.echo("kept queues (--include-queues deletes them): "
                       + ", ".join(q.name for q in inventory.queues))
-
-
-def _delete_role(iam: Any, name: str) -> None:
-    for policy in iam.list_role_policies(RoleName=name).get("PolicyNames", []):
-        iam.delete_role_policy(RoleName=name, PolicyName=policy)
-    for attached in iam.list_attached_role_policies(RoleName=name).get("AttachedPolicies", []):
-        iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
-    iam.delete_role(RoleName=name)
 
 
 def run_delete(options: DeployOptions, *, include_queues: bool,

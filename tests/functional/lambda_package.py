@@ -3,12 +3,13 @@
 AWS on a moto server on 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Iterator, Mapping, Tuple
 
 import pytest
 
@@ -24,7 +25,7 @@ from pym_lambda.deploy.artifact import (
 )
 from pym_lambda.deploy.lambda_events import RestApi
 
-from .deploy_fixtures import REGION
+from .deploy_fixtures import REGION, moto_server
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -99,3 +100,13 @@ def moto_sqs(url: str) -> Any:
 
     return boto3.client("sqs", region_name=REGION, endpoint_url=url,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@contextlib.contextmanager
+def moto_queues(*names: str) -> Iterator[Tuple[str, Any]]:
+    """A moto server on 127.0.0.1 with these queues, and an SQS client of it."""
+    with moto_server() as url:
+        sqs = moto_sqs(url)
+        for name in names:
+            sqs.create_queue(QueueName=name)
+        yield url, sqs

@@ -12,13 +12,13 @@ from pym_lambda.deploy.artifact import LambdaProcess
 from pym_lambda.deploy.artifact_check import check_package
 from pym_lambda.deploy.lambda_events import api_gateway_event, sqs_event
 
-from .deploy_fixtures import REGION, moto_server
+from .deploy_fixtures import REGION
 from .lambda_package import (
     Built,
     Runtime,
     build,
     clean_environ,
-    moto_sqs,
+    moto_queues,
     open_runtime,
     pym_lambda_command,
     start,
@@ -45,11 +45,8 @@ def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Tuple[str, Any]]:
-    with moto_server() as url:
-        sqs = moto_sqs(url)
-        for name in (f"{NAME}-prod-default", f"{NAME}-prod-default-dlq"):
-            sqs.create_queue(QueueName=name)
-        yield url, sqs
+    with moto_queues(f"{NAME}-prod-default", f"{NAME}-prod-default-dlq") as aws:
+        yield aws
 
 
 def answer(process: LambdaProcess, runtime: Runtime, method: str, path: str,
