@@ -24,7 +24,6 @@ from .artifact import (
     ArtifactError,
     FunctionSpec,
     Interpreter,
-    LambdaProcess,
     find_interpreter,
     function_specs,
     load_template,
@@ -34,6 +33,7 @@ from .artifact import (
 )
 from .errors import DeployError
 from .lambda_events import GatewayMiss, RestApi, api_gateway_event
+from .lambda_process import LambdaProcess
 
 STEP = "check"
 PING = "/ping"

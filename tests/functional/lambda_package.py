@@ -15,7 +15,6 @@ import pytest
 
 from pym_lambda.deploy.artifact import (
     FunctionSpec,
-    LambdaProcess,
     find_interpreter,
     function_specs,
     load_template,
@@ -24,6 +23,7 @@ from pym_lambda.deploy.artifact import (
     unpack,
 )
 from pym_lambda.deploy.lambda_events import RestApi
+from pym_lambda.deploy.lambda_process import LambdaProcess
 
 from .deploy_fixtures import REGION, moto_server
 

@@ -27,15 +27,10 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from pym_lambda.deploy.artifact import (
-    FunctionSpec,
-    LambdaProcess,
-    find_interpreter,
-    runtime_libraries,
-    unpack,
-)
+from pym_lambda.deploy.artifact import FunctionSpec, find_interpreter, runtime_libraries, unpack
 from pym_lambda.deploy.cli import deploy
 from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
+from pym_lambda.deploy.lambda_process import LambdaProcess
 from pym_lambda.deploy.state import find_package
 
 from .deploy_fixtures import (

@@ -14,14 +14,13 @@ import pytest
 
 from pym_lambda.deploy.artifact import (
     ArtifactError,
-    FunctionError,
-    LambdaProcess,
     find_interpreter,
     function_specs,
     runtime_libraries,
     unpack,
 )
 from pym_lambda.deploy.artifact_check import check_package
+from pym_lambda.deploy.lambda_process import FunctionError, LambdaProcess
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
