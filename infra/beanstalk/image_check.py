@@ -210,11 +210,11 @@ class Bundle:
 
 def make_bundle(project: Path, stage: str, work: Path, region: str) -> Bundle:
     """The bundle `deploy --target beanstalk` uploads, from a copy of the project."""
-    from pym_lambda.deploy import beanstalk_target
-    from pym_lambda.deploy.aws_access import AwsTarget
-    from pym_lambda.deploy.beanstalk_iam import stage_access
-    from pym_lambda.deploy.plan import EnsureQueues
-    from pym_lambda.deploy.prepare import DeployOptions, prepared
+    from pym_lambda.build.deploy import beanstalk_target
+    from pym_lambda.build.deploy.aws_access import AwsTarget
+    from pym_lambda.build.deploy.beanstalk_iam import stage_access
+    from pym_lambda.build.deploy.plan import EnsureQueues
+    from pym_lambda.build.deploy.prepare import DeployOptions, prepared
 
     copy = work / "project"
     copy.mkdir()
@@ -444,7 +444,7 @@ def load_probe(project: Path) -> Optional[Dict[str, Any]]:
 def make_token(project: Path, stage: str, user: str, aws: Dict[str, str]) -> str:
     """`pym-lambda token` (the stage's key may be in SSM: `aws` points it at moto)."""
     env = {**os.environ, **aws}
-    return run([sys.executable, "-m", "pym_lambda.cli", "token", user, "--stage", stage,
+    return run([sys.executable, "-m", "pym_lambda.build.cli", "token", user, "--stage", stage,
                 "--project-dir", str(project)], env=env).stdout.strip()
 
 
@@ -562,7 +562,7 @@ def iam_enforced(endpoint: str, region: str, statements: List[Dict[str, Any]]
     from moto.sqs.responses import SQSResponse
     from moto.ssm.responses import SimpleSystemManagerResponse
 
-    from pym_lambda.deploy.permissions import document
+    from pym_lambda.build.deploy.permissions import document
 
     iam = boto3.client("iam", region_name=region, endpoint_url=endpoint,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -665,9 +665,9 @@ def run_container(args: argparse.Namespace, report: Report, project: Path, bundl
                   work: Path) -> None:
     import boto3
 
-    from pym_lambda.deploy.beanstalk_iam import container_policy
-    from pym_lambda.deploy.permissions import Arns
-    from pym_lambda.tasks.queues import ensure_queues
+    from pym_lambda.build.deploy.beanstalk_iam import container_policy
+    from pym_lambda.build.deploy.permissions import Arns
+    from pym_lambda.build.tasks.queues import ensure_queues
 
     port = free_port()
     log = work / "container.log"

@@ -59,8 +59,8 @@ def acceptance_environment(root: Path, *, url: Optional[str], stage: str,
     if url:
         environ[URL_VARIABLE] = url
     if token_user:
-        from .config import ConfigError
-        from .testing.project import ServiceProject
+        from ..config import ConfigError
+        from ..testing.project import ServiceProject
 
         try:
             environ[TOKEN_VARIABLE] = ServiceProject(root, stage=stage).token(token_user)
@@ -106,6 +106,7 @@ def acceptance_test(url: Optional[str], stage: str, token_user: Optional[str],
     click.echo(f"acceptance tests of {root.name} {where} (stage {stage})")
     sys.exit(run_acceptance_tests(root, url=url, stage=stage, token_user=token_user,
                                   pytest_args=pytest_args))
+
 
 if __name__ == "__main__":  # pragma: no cover - `python -m pym_lambda.acceptance`
     acceptance_test()

@@ -8,8 +8,8 @@ from typing import Dict, List, NoReturn, Optional
 
 import click
 
-from . import __version__
-from .errors import SpecErrors
+from ..errors import SpecErrors
+from ..version import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,8 +40,9 @@ def _fail(errors: List[str]) -> NoReturn:
 @project_option
 def validate(stage: str, project_dir: Optional[str]) -> None:
     """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
-    from .config import ConfigError
-    from .runtime.app import bind_operations, compile_project, load_service_settings
+    from ..config import ConfigError
+    from ..runtime.app import bind_operations, load_service_settings
+    from .compiled_form import compile_project
 
     root = _project(project_dir)
     started = time.perf_counter()
@@ -73,8 +74,9 @@ def validate(stage: str, project_dir: Optional[str]) -> None:
 def build(project_dir: Optional[str]) -> None:
     """Compile apis/ (and pym-config.yaml) into chalicelib/pym_compiled.json, which the Lambda
     package serves from."""
-    from .config import ConfigError
-    from .runtime.app import COMPILED_FILE, compile_project, specs_fingerprint, write_compiled
+    from ..config import ConfigError
+    from ..runtime.project_files import COMPILED_FILE
+    from .compiled_form import compile_project, specs_fingerprint, write_compiled
 
     root = _project(project_dir)
     try:
@@ -120,9 +122,9 @@ def stage_environment(root: Path, stage: str) -> Dict[str, str]:
 def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str],
           project_dir: Optional[str]) -> None:
     """Print a JWT for USER_ID signed with the service's key (for curl and tests)."""
-    from .auth import generate_token
-    from .config import ConfigError, load_settings
-    from .secret_store import SecretUnavailableError
+    from ..auth import generate_token
+    from ..config import ConfigError, load_settings
+    from ..secret_store import SecretUnavailableError
 
     root = _project(project_dir)
     data = {}
@@ -141,9 +143,9 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
 
 def _add_commands() -> None:
     # Each family of commands lives with its code; imported here, never by the runtime.
-    from .acceptance import acceptance_test
+    from .acceptance_runner import acceptance_test
     from .deploy.cli import COMMANDS as deploy_commands
-    from .local_stack import local
+    from .local_service import local
     from .scaffold import new
     from .tasks.cli import tasks, worker
 

@@ -1,6 +1,6 @@
 """Micro-benchmark: generated checkers against openapi-schema-validator, per call and at import.
 
-    python -m pym_lambda.fastcheck.bench [apis/library.yaml]
+    python -m pym_lambda.build.fastcheck_bench [apis/library.yaml]
 
 Build-time tool: it imports the reference validator, which the generated code never does.
 """
@@ -15,7 +15,7 @@ import timeit
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
-from . import compile_checker, generate_module
+from ..fastcheck import compile_checker, generate_module
 
 NEW_BOOK: Dict[str, Any] = {
     "title": "Dune", "authors": [{"name": "Frank Herbert", "born": 1920}],
@@ -40,8 +40,8 @@ def import_ms(setup: str, statement: str, cwd: str) -> float:
 
 
 def main(argv: List[str]) -> None:
-    from pym_lambda.runtime.validation import REQUEST, RESPONSE, SchemaValidator
-    from pym_lambda.spec.compiler import compile_specs
+    from pym_lambda.build.openapi.compiler import compile_specs
+    from pym_lambda.runtime.schema_validator import REQUEST, RESPONSE, SchemaValidator
 
     spec = Path(argv[0] if argv else "apis/library.yaml")
     api = compile_specs([(spec, str(spec))])["apis"][0]

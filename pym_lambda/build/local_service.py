@@ -184,7 +184,7 @@ class LocalStack:
                                  "--port", str(self.port), "--stage", self.stage]
                          + ([] if self.reload else ["--no-autoreload"]), env)
         if queues:
-            worker = self.spawn("worker", [sys.executable, "-m", "pym_lambda.cli", "worker",
+            worker = self.spawn("worker", [sys.executable, "-m", "pym_lambda.build.cli", "worker",
                                            "--app", "app", "--stage", self.stage,
                                            "--wait-seconds", "1"], env)
             self.say(f"[local] task worker  polling {', '.join(q for q, _, _ in queues)}   "
@@ -248,7 +248,7 @@ def _import_app(root: Path, env: Dict[str, str]) -> Any:
     its @async_task functions declare."""
     import importlib
 
-    from .errors import SpecErrors
+    from ..errors import SpecErrors
 
     if not (root / "app.py").is_file():
         raise StackError(f"no app.py in {root}: run it in a service folder or use --project-dir")
@@ -267,9 +267,9 @@ def _import_app(root: Path, env: Dict[str, str]) -> Any:
 
 def _create_queues(module: Any) -> List[Tuple[str, str, str]]:
     """Create the app's task queues in moto as deploy does; [(queue, name, dlq name)]."""
-    from .aws import aws_client, reset_aws_clients
-    from .tasks import ensure_queues, queue_definitions
-    from .tasks.local_worker import find_task_handlers
+    from ..aws import aws_client, reset_aws_clients
+    from ..tasks.poller import find_task_handlers
+    from .tasks.queues import ensure_queues, queue_definitions
 
     try:
         queues = sorted(find_task_handlers(module))

@@ -35,7 +35,7 @@ from typing import (
 from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
-from ..record import Record
+from ..frozen_record import Record
 
 if TYPE_CHECKING:
     from .operation import ClientOperation

@@ -1,18 +1,18 @@
 """The settings classes: every key pym-config.yaml may set, its type and its default.
 
-pym_lambda.config reads the file and the environment into them (and re-exports them). A
+loader.py reads the file and the environment into them (pym_lambda.config re-exports them). A
 field is an annotated class attribute: the annotation is its type, which the loader checks
 (see schema_of() at the end), the value its default, whose only home is here. Records, not
-dataclasses, for a cheaper cold start (see pym_lambda.record).
+dataclasses, for a cheaper cold start (see pym_lambda.frozen_record).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
-from .record import Record
+from ..frozen_record import Record
 
 if TYPE_CHECKING:
-    from .secret_store import SecretValue
+    from ..secret_store import SecretValue
 
 # A setting that may be a secret read from AWS at first use (pym_lambda.secret_store): its text
 # is `reveal(value)`. SecretMap is `settings.secrets`: env_secrets and the `secrets:` section.

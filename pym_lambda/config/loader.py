@@ -13,7 +13,7 @@ One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
    ``stage`` argument, else ``PYM_STAGE``, else ``"dev"`` (every section is checked, the
    current one applied);
 4. the file's top level;
-5. the defaults, whose only home is the settings classes (:mod:`pym_lambda.settings`).
+5. the defaults, whose only home is the settings classes (keys.py).
 
 Mappings merge key by key across levels; lists and scalars replace. Secrets never live in the
 file: any value may be ``{env: NAME}`` (the variable's text parsed to the key's type; unset is
@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .settings import (
+from .keys import (
     DEFAULT_STAGE,
     DOCS_UIS,
     JWT_ALGORITHMS,
@@ -41,20 +41,9 @@ from .settings import (
     MAXIMUMS,
     MINIMUMS,
     ConfigError,
-    CorsSettings,
-    DocsSettings,
-    JwtSettings,
-    LimitSettings,
     Settings,
-    TasksConfig,
     schema_of,
 )
-
-# The settings classes are defined in pym_lambda.settings; this module is their public home.
-__all__ = ["CONFIG_FILENAME", "DEFAULT_STAGE", "DOCS_UIS", "ENV_PREFIX", "JWT_ALGORITHMS",
-           "LOG_LEVELS", "STAGE_VARIABLE", "ConfigError", "CorsSettings", "DocsSettings",
-           "JwtSettings", "LimitSettings", "Settings", "TasksConfig", "load_settings",
-           "read_config_file"]
 
 CONFIG_FILENAME = "pym-config.yaml"
 ENV_PREFIX = "PYM_"
@@ -122,7 +111,7 @@ def load_settings(project_dir: Union[str, PathLike], *, stage: Optional[str] = N
     merged: Dict[str, Any] = {}
     for layer in layers:
         merged = _merge(merged, layer)
-    from .secret_store import Secrets, SecretStore
+    from ..secret_store import Secrets, SecretStore
 
     merged = _resolve(merged, environ, SecretStore())  # one store: the app's fetched secrets
     secrets = _read_env_secrets(merged, environ)
@@ -238,13 +227,13 @@ def _coerce(value: Any, kind: Tuple[str, bool], where: str, path: KeyPath) -> An
 
 
 def _is_reference(value: Any) -> bool:
-    from .secret_store import is_reference  # small; only imported when the file has a mapping
+    from ..secret_store import is_reference  # small; only imported when the file has a mapping
 
     return isinstance(value, Mapping) and is_reference(value)
 
 
 def _aws_ref(value: Mapping[str, Any], accepted: bool, where: str, path: KeyPath) -> _AwsRef:
-    from .secret_store import parse_reference
+    from ..secret_store import parse_reference
 
     if not accepted:
         raise _error(where, path, f"{{ssm: ...}} and {{secretsmanager: ...}} are read at first "
@@ -279,7 +268,7 @@ def _free_form(value: Any, where: str, path: KeyPath) -> Any:
 
 def _looks_like_reference(value: Mapping[str, Any]) -> bool:
     """A mapping of extra that is exactly a reference (extra may have its own `ssm` keys)."""
-    from .secret_store import REFERENCE_KEYS
+    from ..secret_store import REFERENCE_KEYS
 
     return any(isinstance(value.get(service), str) and set(value) <= set(keys)
                for service, keys in REFERENCE_KEYS.items())
@@ -406,7 +395,7 @@ def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:
         where = f"{value.where} (via environment variable {value.variable})"
         return _parse_text(environ[value.variable], value.kind, where, value.path)
     if isinstance(value, _AwsRef):
-        from .secret_store import SecretValue
+        from ..secret_store import SecretValue
 
         return SecretValue(value.source, f"{value.where}: {'.'.join(value.path)}", store)
     if isinstance(value, dict):

@@ -1,37 +1,35 @@
-"""Every schema check of an app, compiled to plain Python once (pym_lambda.fastcheck).
+"""Every schema check the operations of an app need, by key, compiled to plain Python once
+(pym_lambda.fastcheck).
 
-The checks are derived from the compiled specs in one fixed order, so the build step can
-generate them ahead of time: `chalicelib/pym_validators.bin` holds the generated module as a
-marshalled code object (a Lambda cannot write .pyc files, and compiling the source at a cold
-start would cost tens of ms), keyed by the Python magic number and the specs' fingerprint.
-Without it (or when it is stale) they are compiled in process. A schema fastcheck does not
-mirror keeps openapi-schema-validator, the reference (imported only then).
+The checks are derived from the compiled specs in one fixed order, so the build can generate
+them ahead of time (pym_lambda.build.compiled_form.write_prebuilt):
+`chalicelib/pym_validators.bin` holds the generated module as a marshalled code object (a
+Lambda cannot write .pyc files, and compiling the source at a cold start would cost tens of
+ms), keyed by the Python magic number and the specs' fingerprint. Without it (or when it is
+stale) they are compiled in process. A schema fastcheck does not mirror keeps
+openapi-schema-validator, the reference (imported only then; see schema_validator.py).
 """
 from __future__ import annotations
 
 import marshal
 import os
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     Dict,
     Iterable,
     Iterator,
-    List,
     Optional,
     Tuple,
     Union,
 )
 
 from .responses import pick_content
-from .validation import REQUEST, RESPONSE, SchemaValidator
+from .schema_validator import REQUEST, RESPONSE, SchemaValidator
 
 Check = Callable[[Any], Optional[str]]
 Entry = Tuple[Any, Dict[str, Any], str, str, str]  # schema, definitions, dialect, context, prefix
 PREBUILT_FILE = "pym_validators.bin"
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def accepts_everything(schema: Any) -> bool:
@@ -73,28 +71,12 @@ def _api_checks(api: Dict[str, Any]) -> Iterator[Tuple[str, Any, str, str]]:
             yield response_key(name, op, status), pick_content(resp["content"])[1], RESPONSE, ""
 
 
-def _indexed(entries: Dict[str, Entry]) -> Tuple[Dict[str, Entry], Dict[str, str]]:
-    """Entries under short identifiers (generated function names are `check_<id>`), and the
-    key -> id index the prebuilt module carries, so that nothing is hashed at a cold start."""
-    ids = {key: f"k{n}" for n, key in enumerate(entries)}
-    return {ids[key]: entry for key, entry in entries.items()}, ids
-
-
-def _header(fingerprint: str) -> bytes:
+def prebuilt_header(fingerprint: str) -> bytes:
+    """What starts pym_validators.bin: this Python's magic number and the specs' fingerprint."""
     # importlib.util re-exports this constant but costs ~2 ms to import at a cold start.
     from importlib._bootstrap_external import MAGIC_NUMBER
 
     return MAGIC_NUMBER + b"|" + fingerprint.encode() + b"\n"
-
-
-def write_prebuilt(target: Path, apis: List[Dict[str, Any]], fingerprint: str) -> None:
-    """Generate and marshal the checks of these APIs (build time)."""
-    from ..fastcheck import generate_module
-
-    indexed, ids = _indexed(collect_entries(apis))
-    source = generate_module(indexed, skip_unsupported=True) + f"\nINDEX = {ids!r}\n"
-    code = compile(source, "<pym_validators>", "exec")
-    target.write_bytes(_header(fingerprint) + marshal.dumps(code))
 
 
 def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
@@ -106,7 +88,7 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
             data = file.read()
     except FileNotFoundError:
         return None
-    header = _header(fingerprint)
+    header = prebuilt_header(fingerprint)
     if not data.startswith(header):
         return None  # another Python, or other specs: compile in process instead
     namespace: Dict[str, Any] = {"__name__": "pym_validators"}

@@ -1,4 +1,8 @@
-"""A local stand-in for Lambda's SQS event source: poll, call the same handler, delete.
+"""The SQS poller: a stand-in for Lambda's SQS event source. Poll, call the same handler, delete.
+
+The Beanstalk container runs it as its task worker (`python -m pym_lambda.tasks.local_worker`,
+see local_worker.py); `pym-lambda worker` and `pym-lambda local` run it on a developer's
+machine, and the test helpers drain queues with it.
 
 It does what the Lambda poller does with ReportBatchItemFailures on: receive up to 10 messages,
 build the SQS event Lambda would send, call the handler, then delete only the messages that the
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
 from .sender import queue_url, sqs_client
-from .settings import get_task_settings
+from .task_settings import get_task_settings
 from .worker import HANDLER_QUEUE_ATTR
 
 log = logging.getLogger("pym_lambda.tasks")
@@ -213,8 +217,8 @@ def _install_signal_handlers(stop: threading.Event) -> Dict[int, Any]:
 
 
 def main() -> int:
-    """`python -m pym_lambda.tasks.local_worker`: the worker process of the Beanstalk container
-    (infra/beanstalk/supervise.py starts it when PYM_TASK_WORKER=1). Imports the app module
+    """The worker process of the Beanstalk container: `python -m pym_lambda.tasks.local_worker`,
+    which infra/beanstalk/supervise.py starts when PYM_TASK_WORKER=1. Imports the app module
     named by PYM_APP_MODULE ("app" or "module:attr") and polls until SIGTERM."""
     import importlib
     import os
@@ -228,6 +232,3 @@ def main() -> int:
     run_local_worker(importlib.import_module(module_name))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

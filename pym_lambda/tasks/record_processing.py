@@ -17,7 +17,7 @@ from .decorator import AsyncTask, resolve_task
 from .decorator import _registry as _tasks
 from .envelope import read_envelope, restore_caller
 from .errors import MAX_VISIBILITY_SECONDS, EnvelopeError, PermanentFailure, RetryLater, UnknownTask
-from .settings import TaskSettings
+from .task_settings import TaskSettings
 from .worker import FAILURE_ERROR_ATTR, FAILURE_REASON_ATTR, SOURCE_QUEUE_ATTR
 
 log = logging.getLogger("pym_lambda.tasks")

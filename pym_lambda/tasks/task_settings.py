@@ -11,7 +11,7 @@ until then `get_task_settings()` reads them from the environment once:
   ReportBatchItemFailures (see worker.py);
 - ``PYM_TASK_BACKOFF_SECONDS``: base of the exponential backoff after a failure (0: off);
 - ``PYM_TASKS_MAX_RECEIVE_COUNT``: the redrive policy's maxReceiveCount of every task queue
-  (default 5; see queues.py);
+  (default 5; see pym_lambda.build.tasks.queues);
 - ``PYM_TASK_QUEUE_URL_<QUEUE>``, ``PYM_TASK_QUEUE_NAME_<QUEUE>``, ``PYM_TASK_DLQ_URL_<QUEUE>``:
   per-queue overrides; <QUEUE> is the logical queue name upper-cased, other characters as "_".
 """
@@ -22,7 +22,7 @@ import re
 import threading
 from typing import Callable, List, Mapping, Optional
 
-from ..record import Record
+from ..frozen_record import Record
 
 DEFAULT_STAGE = "dev"
 SQS_MAX_MESSAGE_BYTES = 262_144  # 256 KiB, the classic SQS limit (see QueueDefinition)

@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Option
 from .decorator import task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
-from .settings import configure_tasks, get_task_settings
+from .task_settings import configure_tasks, get_task_settings
 
 if TYPE_CHECKING:  # records.py (the per-record code) loads with the first batch
-    from .records import Outcome, RecordResult, process_record, process_records  # noqa: F401
+    from .record_processing import Outcome, RecordResult, process_record, process_records  # noqa: F401
 
 log = logging.getLogger("pym_lambda.tasks")
 
@@ -56,9 +56,9 @@ def _per_record() -> ModuleType:
     import statement per batch costs ~1 us)."""
     global _records
     if _records is None:
-        from . import records  # noqa: PLC0415
+        from . import record_processing  # noqa: PLC0415
 
-        _records = records
+        _records = record_processing
     return _records
 
 

@@ -5,13 +5,12 @@ app.py runs unchanged in both places::
 
     gunicorn pym_lambda.wsgi:application     # imports app.py's `app` (PYM_APP_MODULE)
 
-This module is the entry point: the WSGI callable (ChaliceWsgiApp, make_wsgi_app), the app
+This package is the entry point: the WSGI callable (ChaliceWsgiApp, make_wsgi_app), the app
 loader and the lazy ``application``. Like API Gateway before Lambda is called, it matches the
 path to a route template (Chalice dispatches on ``requestContext.resourcePath``), caps the body
 size, and answers unknown paths and methods, in the framework's JSON error shape. The parts
-live next door: route matching and the thread-local ``app.current_request`` in
-pym_lambda.wsgi_routes, the environ <-> event translation in pym_lambda.wsgi_events (both
-re-exported here).
+are its modules (re-exported here): route matching and the thread-local
+``app.current_request`` in routes.py, the environ <-> event translation in events.py.
 """
 from __future__ import annotations
 
@@ -26,15 +25,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from chalice.app import Chalice
 
-from .context import new_call_id
-from .errors import (
+from ..context import new_call_id
+from ..errors import (
     MethodNotAllowedError,
     PymError,
     ServerError,
     UnknownPathError,
     error_body,
 )
-from .wsgi_events import (
+from .events import (
     WsgiHeaders,
     WsgiLambdaContext,
     encode_body,
@@ -48,7 +47,7 @@ from .wsgi_events import (
     source_ip,
     status_line,
 )
-from .wsgi_routes import RouteMatch, RouteMatcher, make_thread_safe, path_segments
+from .routes import RouteMatch, RouteMatcher, make_thread_safe, path_segments
 
 __all__ = [  # `application` too, built on first access (see __getattr__)
     "APP_MODULE_ENV", "MAX_BODY_ENV", "PROXY_HOPS_ENV", "DEFAULT_MAX_BODY_BYTES",

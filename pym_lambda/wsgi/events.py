@@ -12,8 +12,8 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from .errors import InvalidParameterError, PayloadTooLargeError
-from .wsgi_routes import path_segments
+from ..errors import InvalidParameterError, PayloadTooLargeError
+from .routes import path_segments
 
 # PEP 3333: an application must not set hop-by-hop headers; the server frames the body.
 _SERVER_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate",

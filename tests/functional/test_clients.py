@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pym_lambda.build.openapi.client_specs import compile_client_specs
 from pym_lambda.clients import (
     ApiClient,
     ClientRequestError,
@@ -30,7 +31,6 @@ from pym_lambda.clients import (
     UpstreamTimeout,
     UpstreamUnreachable,
     clients,
-    compile_client_specs,
     install_clients,
     load_clients,
 )

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pym_lambda.scaffold import create_service, new
+from pym_lambda.build.scaffold import create_service, new
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra" / "beanstalk"
-TEMPLATE = ROOT / "pym_lambda" / "scaffold" / "template" / "infra" / "beanstalk"
+TEMPLATE = ROOT / "pym_lambda" / "build" / "scaffold" / "template" / "infra" / "beanstalk"
 PER_SERVICE = {"README.md", "image-check.json"}  # written for a new service
 
 
@@ -65,7 +65,7 @@ def test_a_new_service_plans_a_beanstalk_deploy(tmp_path: Path) -> None:
     env.update(JWT_SECRET="prod-secret-of-the-test-0123456789abcdef",
                AWS_DEFAULT_REGION="eu-west-1", AWS_EC2_METADATA_DISABLED="true")
     plan = subprocess.run(
-        [sys.executable, "-m", "pym_lambda.cli", "deploy", "--stage", "prod", "--target",
+        [sys.executable, "-m", "pym_lambda.build.cli", "deploy", "--stage", "prod", "--target",
          "beanstalk", "--dry-run", "--project-dir", str(service)],
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert plan.returncode == 0, plan.stdout + plan.stderr
@@ -82,11 +82,11 @@ def test_a_new_service_plans_a_beanstalk_deploy(tmp_path: Path) -> None:
                                   ".platform/nginx/conf.d/pym-body-size.conf"])
 def test_the_new_services_bundle_has_the_deployment_files_at_its_root(
         tmp_path: Path, name: str) -> None:
-    from pym_lambda.deploy.beanstalk_target import build_bundle, bundle_files
+    from pym_lambda.build.deploy.beanstalk_target import build_bundle, bundle_files
 
     service, _ = create_service("shop", tmp_path)
     names = zipfile.ZipFile(io.BytesIO(build_bundle(bundle_files(service)))).namelist()
     assert name in names and f"infra/beanstalk/{name}" in names
     assert "infra/beanstalk/image_check.py" not in names  # a tool, not for the instance
     assert {"app.py", "apis/shop.yaml", "chalicelib/tasks.py", "infra/beanstalk/supervise.py",
-            "infra/beanstalk/gunicorn.conf.py", "pym_lambda/wsgi.py"} <= set(names)
+            "infra/beanstalk/gunicorn.conf.py", "pym_lambda/wsgi/__init__.py"} <= set(names)

@@ -52,6 +52,6 @@ def check_access(region: Optional[str] = None, clients: Optional[ClientFactory] 
 
 def client_factory(region: str) -> ClientFactory:
     """Clients from pym_lambda.aws, the project's one factory, in `region`."""
-    from ..aws import aws_client
+    from ...aws import aws_client
 
     return lambda service: aws_client(service, region)

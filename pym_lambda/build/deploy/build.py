@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from ..secret_store import is_reference, parse_reference
+from ...secret_store import is_reference, parse_reference
 from .errors import DeployError
 from .permissions import SecretRef
 from .vendor import (
@@ -271,9 +271,11 @@ def _config_line(key: str, stage: str, parameter: str) -> str:
 def build_project(project_dir: Path, stage: str,
                   environ: Optional[Mapping[str, str]] = None) -> BuildResult:
     """Check and compile the project for `stage`; call inside `project_imports(project_dir)`."""
-    from ..config import ConfigError, load_settings
-    from ..errors import SpecErrors
-    from ..runtime.app import COMPILED_FILE, bind_operations, compile_project, specs_fingerprint
+    from ...config import ConfigError, load_settings
+    from ...errors import SpecErrors
+    from ...runtime.app import bind_operations
+    from ...runtime.project_files import COMPILED_FILE
+    from ..compiled_form import compile_project, specs_fingerprint
 
     environ = os.environ if environ is None else environ
     stage_config = read_stage_config(project_dir, stage)
@@ -308,7 +310,7 @@ def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:
     """Write the compiled form, and what write_compiled derives from it (the prebuilt checks,
     the published specs); True if a byte changed. Same bytes, same package: Chalice hashes the
     files' contents, so an unchanged project redeploys the same code."""
-    from ..runtime.app import write_compiled
+    from ..compiled_form import write_compiled
 
     target.parent.mkdir(exist_ok=True)
     before = _generated_files(target.parent)
@@ -327,8 +329,8 @@ def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
 def _reference_checks(chalicelib: Path, compiled: Dict[str, Any]) -> int:
     """How many schema checks the prebuilt module lacks: the Lambda runs those with the
     reference validator (openapi-schema-validator), which the package must then hold."""
-    from ..runtime.app import checked_apis
-    from ..runtime.checks import PREBUILT_FILE, collect_entries, load_prebuilt
+    from ...runtime.operation_checks import PREBUILT_FILE, collect_entries, load_prebuilt
+    from ..compiled_form import checked_apis
 
     prebuilt = load_prebuilt(chalicelib / PREBUILT_FILE, compiled.get("fingerprint")) or {}
     index = prebuilt.get("INDEX") or {}

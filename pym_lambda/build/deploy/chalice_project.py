@@ -198,7 +198,7 @@ class ChaliceProject:
         from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
         from chalice.deploy import models
 
-        from ..tasks.worker import HANDLER_QUEUE_ATTR
+        from ...tasks.worker import HANDLER_QUEUE_ATTR
 
         resources = self._resources(self.config)
         queues = {r.lambda_function.resource_name: (str(r.queue), r.batch_size)

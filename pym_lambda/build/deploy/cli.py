@@ -132,7 +132,7 @@ def deploy(stage: str, project_dir: str, region: Optional[str], state_bucket: Op
 
 def run_acceptance(options: DeployOptions, outcome: Any, emit: Callable[[str], None]) -> None:
     """The acceptance tests against the deployed URL; a failure fails the verify step."""
-    from ..acceptance import run_acceptance_tests
+    from ..acceptance_runner import run_acceptance_tests
 
     url = getattr(outcome, "api_url", None) or getattr(outcome, "url", None)
     if not url:

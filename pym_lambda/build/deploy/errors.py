@@ -57,7 +57,7 @@ class StepRunner:
             return [f"(could not list the stage's resources: {one_line(exc)})"]
 
     def guarded(self, name: str, action: Callable[[], T]) -> T:
-        from ..tasks.errors import QueueConfigConflict
+        from ...tasks.errors import QueueConfigConflict
         from ..tasks.settling import StillSettling
 
         try:

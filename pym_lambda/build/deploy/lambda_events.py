@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, unquote
 
-from ..wsgi_events import is_binary_type
-from ..wsgi_routes import RouteMatcher, path_segments
+from ...wsgi.events import is_binary_type
+from ...wsgi.routes import RouteMatcher, path_segments
 
 SAMPLES = Path(__file__).with_name("events")
 API_GATEWAY_SAMPLE = "apigateway-aws-proxy.json"

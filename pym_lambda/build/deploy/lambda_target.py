@@ -98,7 +98,7 @@ class LambdaDeployment(StepRunner):
         self.aws = aws
         self.clients = clients
         self.emit = emit
-        self.sleep = sleep  # of the waits for AWS to settle (settling.py); tests pass a fake
+        self.sleep = sleep  # of the waits for AWS to settle (tasks/settling.py); tests pass a fake
         self.store = store_for(prepared, aws, clients)
         self.state_path = deployed_file(prepared.build.project_dir, prepared.stage)
         self.outcome = LambdaOutcome(bucket_url=self.store.url())
@@ -225,8 +225,8 @@ def make_plan(prepared: Prepared) -> DeployPlan:
 def queue_url_variables(definitions: Sequence[QueueDefinition],
                         changes: Sequence[QueueChange]) -> Dict[str, str]:
     """PYM_TASK_QUEUE_URL_<Q> and PYM_TASK_DLQ_URL_<Q> for every function: with them the
-    runtime sends and dead-letters without a GetQueueUrl call (tasks/settings.py)."""
-    from ..tasks.settings import queue_env_key
+    runtime sends and dead-letters without a GetQueueUrl call (pym_lambda.tasks.task_settings)."""
+    from ...tasks.task_settings import queue_env_key
 
     urls = {c.name: c.url for c in changes if c.url}
     variables: Dict[str, str] = {}

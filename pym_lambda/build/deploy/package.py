@@ -114,7 +114,7 @@ def complete_roles(template: Dict[str, Any], functions: Sequence[FunctionModel])
 def set_queue_urls(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> None:
     """Each queue's URL (a queue's Ref) in every function's variables, as deploy sets them:
     the runtime makes no GetQueueUrl call."""
-    from ..tasks.settings import queue_env_key
+    from ...tasks.task_settings import queue_env_key
 
     urls: Dict[str, Any] = {}
     for d in definitions:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
+from ...tasks.task_settings import TaskSettings
 from ..tasks.queues import VISIBILITY_PER_LAMBDA_TIMEOUT, QueueDefinition, queue_definitions
-from ..tasks.settings import TaskSettings
 from .build import BuildResult
 from .chalice_project import AppGraph, FunctionModel
 from .errors import DeployError

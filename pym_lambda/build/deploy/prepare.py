@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Tuple
 
+from ...tasks.task_settings import TaskSettings
 from ..tasks.queues import QueueDefinition
-from ..tasks.settings import TaskSettings
 from .build import BuildResult, build_project, project_imports, read_stage_config, scoped_environ
 from .chalice_project import AppGraph, ChaliceProject
 from .errors import DeployError, one_line
@@ -57,7 +57,7 @@ class Prepared:
 @contextlib.contextmanager
 def prepared(options: DeployOptions, emit: Emit) -> Iterator[Prepared]:
     """Build the project and load its app for the stage, with no AWS call."""
-    from ..tasks.settings import get_task_settings
+    from ...tasks.task_settings import get_task_settings
     from .plan import task_queue_definitions
 
     root = options.project_dir.resolve()

@@ -6,10 +6,11 @@ package index, so at each build the framework's runtime is copied into vendor/py
 unless requirements.txt itself asks for a pym-lambda distribution: then Chalice installs that
 one and the copy is removed (two copies would shadow each other).
 
-Only the runtime is copied: the build-time code (deploy, CLI, scaffold, local stack, the
-pytest plugin) and the Beanstalk-only WSGI adapter stay out, and so do the docs page's
-assets (3 MB) when the stage disables `/doc`. The exclusion is checked, not trusted: a copied
-module that imports a left-out one fails the build.
+Only the runtime is copied: pym_lambda/ without its build side (pym_lambda/build/: spec
+compiling, deploy, CLI, scaffold, local service) and its pytest plugin (pym_lambda/testing/),
+and without the docs page's assets (3 MB) when the stage disables `/doc`. The wall is
+checked, not trusted: a copied module that imports a left-out one fails the build, save the
+one development bridge (DEVELOPMENT_BRIDGE), which never runs in a Lambda package.
 
 The framework's own dependencies come through requirements.txt (that is how Chalice gets
 Lambda-platform wheels): the build names each line missing for what this service uses, e.g.
@@ -30,14 +31,13 @@ STEP = "build"
 FRAMEWORK = "pym-lambda"
 VENDOR_DIR = Path("vendor") / "pym_lambda"
 
-# Paths under pym_lambda/ that a Lambda never imports.
-BUILD_TIME = frozenset({
-    "deploy", "scaffold", "testing", "cli.py", "local_stack.py", "acceptance.py",
-    "tasks/cli.py", "tasks/admin.py", "tasks/local_worker.py",
-    # The Beanstalk container's WSGI server adapter (the image copies the whole package).
-    "wsgi.py", "wsgi_events.py", "wsgi_routes.py",
-})
+# The subtrees of pym_lambda/ that are not the runtime: the build side and the pytest plugin.
+LEFT_OUT = frozenset({"build", "testing"})
 DOCS_ASSETS = "docs/static"
+# The runtime's one import of the build side: the development fallback of runtime/app.py's
+# load_compiled(), which compiles apis/ when the project tree has it (chalice local, tests).
+# A Lambda package has no apis/ (Chalice ships app.py, chalicelib/ and vendor/ only).
+DEVELOPMENT_BRIDGE = ("pym_lambda.runtime.app", "pym_lambda.build.compiled_form")
 
 
 def normalise(name: str) -> str:
@@ -147,7 +147,7 @@ def framework_root() -> Path:
 
 def runtime_files(root: Path, with_docs_assets: bool) -> List[Path]:
     """The framework's files a Lambda may read, relative to `root`, sorted."""
-    left_out = set(BUILD_TIME) | (set() if with_docs_assets else {DOCS_ASSETS})
+    left_out = set(LEFT_OUT) | (set() if with_docs_assets else {DOCS_ASSETS})
     files: List[Path] = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
@@ -192,7 +192,8 @@ def imported_modules(source: str, module: str, is_package: bool) -> Set[str]:
 
 
 def wall_problems(root: Path, files: List[Path]) -> List[str]:
-    """Copied modules that import a module left out of the copy."""
+    """Copied modules that import a module left out of the copy (the development bridge
+    aside)."""
     copied = {module_name(f) for f in files if f.suffix == ".py"}
     every = {module_name(f.relative_to(root)) for f in root.rglob("*.py")
              if "__pycache__" not in f.parts}
@@ -204,7 +205,8 @@ def wall_problems(root: Path, files: List[Path]) -> List[str]:
         source = (root / relative).read_text(encoding="utf-8")
         for target in sorted(imported_modules(source, name, relative.name == "__init__.py")):
             # `from .x import y` names y, which may be an attribute, not a module
-            if target in every and target not in copied:
+            if target in every and target not in copied \
+                    and (name, target) != DEVELOPMENT_BRIDGE:
                 problems.append(f"pym_lambda/{relative} imports {target}, which the Lambda "
                                 "package leaves out")
     return problems

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ..errors import SpecError, SpecErrors
+from ...errors import SpecError, SpecErrors
 
 
 def spec_origin(doc: Dict[str, Any]) -> Optional[str]:
@@ -46,7 +46,7 @@ def spec_origin(doc: Dict[str, Any]) -> Optional[str]:
 def _operation_doc(doc: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
     item = (doc.get("paths") or {}).get(op.get("spec_path", ""))
     if isinstance(item, dict) and isinstance(item.get("$ref"), str):
-        from ..spec.loader import resolve_pointer
+        from .loader import resolve_pointer
 
         try:
             item = resolve_pointer(doc, item["$ref"])
@@ -78,7 +78,7 @@ def add_client_markers(api: Dict[str, Any], doc: Dict[str, Any]) -> Dict[str, An
 
 def mark_clients(compiled: Dict[str, Any], spec_files: Iterable[Path]) -> Dict[str, Any]:
     """Add the client extensions of each spec file to the compiled api of the same name."""
-    from ..spec.loader import load_spec
+    from .loader import load_spec
 
     by_name = {api["name"]: api for api in compiled["apis"]}
     for path in spec_files:
@@ -94,7 +94,7 @@ def compile_client_specs(files: List[Tuple[Path, str]]) -> Dict[str, Any]:
     Each spec is compiled on its own: client specs are never routed here, so two of them
     may well both declare ``GET /ping``.
     """
-    from ..spec.compiler import compile_specs
+    from .compiler import compile_specs
 
     apis: List[Dict[str, Any]] = []
     problems: List[SpecError] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List
 
-from ..errors import SpecError
+from ...errors import SpecError
 
 SWAGGER2 = "swagger2"
 OAS30 = "oas30"

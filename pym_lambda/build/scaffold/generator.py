@@ -16,6 +16,8 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
+from ...version import __version__
+
 # The worker's Lambda is named "<name>-<stage>-pym_task_worker_default" (64 characters at
 # most): 30 leaves room for the stage.
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
@@ -39,8 +41,6 @@ def check_name(name: str) -> str:
 
 
 def template_values(name: str) -> Dict[str, str]:
-    from .. import __version__
-
     module = check_name(name)
     return {
         "name": name,
@@ -97,7 +97,7 @@ def create_service(name: str, parent: Path, beanstalk: bool = True
         raise ScaffoldError(f"{target} already exists: choose another name or --dir") from None
     written: List[Path] = []
     try:
-        root = resources.files("pym_lambda.scaffold") / "template"
+        root = resources.files("pym_lambda.build.scaffold") / "template"
         for parts, source in _templates(root):
             if not beanstalk and parts[:1] == BEANSTALK:
                 continue

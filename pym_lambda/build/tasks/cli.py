@@ -18,11 +18,11 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import click
 
+from ...tasks.decorator import task_queues
+from ...tasks.errors import TaskError
+from ...tasks.task_settings import configure_tasks, get_task_settings
+from ...tasks.worker import HANDLER_QUEUE_ATTR
 from .admin import peek_dead_letters, queue_depth, redrive_dead_letters
-from .decorator import task_queues
-from .errors import TaskError
-from .settings import configure_tasks, get_task_settings
-from .worker import HANDLER_QUEUE_ATTR
 
 
 def _import_app(app_module: str) -> types.ModuleType:
@@ -161,7 +161,7 @@ def redrive(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
 def worker(stage: Optional[str], app_module: str, max_messages: Optional[int],
            idle_exit: Optional[float], wait_seconds: int) -> None:
     """Run the task handlers locally against SQS (or a moto server, via AWS_ENDPOINT_URL)."""
-    from .local_worker import run_local_worker  # noqa: PLC0415
+    from ...tasks.poller import run_local_worker  # noqa: PLC0415
 
     if stage:
         configure_tasks(replace(get_task_settings(), stage=stage))

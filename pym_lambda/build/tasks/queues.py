@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .errors import QueueConfigConflict
-from .naming import (  # noqa: F401 - re-exported: the names were defined here before
+from ...tasks.errors import QueueConfigConflict
+from ...tasks.naming import (  # noqa: F401 - re-exported: the names were defined here before
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_QUEUE,
     HANDLER_PREFIX,
@@ -35,7 +35,7 @@ from .naming import (  # noqa: F401 - re-exported: the names were defined here b
     physical_queue_name,
     validate_queue_name,
 )
-from .settings import (
+from ...tasks.task_settings import (
     DEFAULT_MAX_RECEIVE_COUNT,
     SQS_MAX_MESSAGE_BYTES,
     TaskSettings,
@@ -94,7 +94,7 @@ def queue_definitions(queues: Optional[Iterable[str]] = None, *,
                       settings: Optional[TaskSettings] = None,
                       visibility_timeout: Optional[int] = None) -> List[QueueDefinition]:
     """One definition per task queue (default: the queues of every imported @async_task)."""
-    from .decorator import registered_tasks  # noqa: PLC0415 - the decorator imports us
+    from ...tasks.decorator import registered_tasks  # noqa: PLC0415 - the decorator imports us
 
     settings = settings or get_task_settings()
     receives: Dict[str, int] = {}

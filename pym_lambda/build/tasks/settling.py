@@ -19,7 +19,7 @@ import re
 import time
 from typing import Any, Callable, Optional, TypeVar
 
-from .errors import TaskError
+from ...tasks.errors import TaskError
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
