@@ -4,12 +4,13 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, NoReturn, Optional
+from typing import List, NoReturn, Optional
 
 import click
 
 from ..errors import SpecErrors
 from ..version import __version__
+from .stage_environment import stage_environment
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,24 +92,6 @@ def build(project_dir: Optional[str]) -> None:
     if not write_compiled(target, compiled):
         _fail([f"cannot write {target}"])
     click.echo(f"wrote {target.relative_to(root)} ({target.stat().st_size} bytes)")
-
-
-def stage_environment(root: Path, stage: str) -> Dict[str, str]:
-    """os.environ plus the stage's environment_variables from .chalice/config.json, as
-    `chalice local --stage` applies them (variables already set win)."""
-    import json
-    import os
-
-    environ = dict(os.environ)
-    try:
-        config = json.loads((root / ".chalice" / "config.json").read_text())
-    except (OSError, ValueError):
-        return environ
-    for key in ("environment_variables",):
-        for name, value in {**config.get(key, {}),
-                            **config.get("stages", {}).get(stage, {}).get(key, {})}.items():
-            environ.setdefault(name, str(value))
-    return environ
 
 
 @main.command()

@@ -31,6 +31,8 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 
 import click
 
+from .stage_environment import stage_environment
+
 HOST = "127.0.0.1"  # never another interface: the stack has fake credentials and no auth
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_TIMEOUT_SECONDS = 8.0
@@ -83,8 +85,6 @@ class LocalStack:
     # --- processes ------------------------------------------------------------------------
 
     def environment(self) -> Dict[str, str]:
-        from .cli import stage_environment
-
         environ = stage_environment(self.root, self.stage)
         for name in list(environ):
             if name.startswith("AWS_ENDPOINT_URL") or name in (

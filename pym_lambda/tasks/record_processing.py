@@ -18,9 +18,14 @@ from .decorator import _registry as _tasks
 from .envelope import read_envelope, restore_caller
 from .errors import MAX_VISIBILITY_SECONDS, EnvelopeError, PermanentFailure, RetryLater, UnknownTask
 from .task_settings import TaskSettings
-from .worker import FAILURE_ERROR_ATTR, FAILURE_REASON_ATTR, SOURCE_QUEUE_ATTR
 
 log = logging.getLogger("pym_lambda.tasks")
+
+# The message attributes of a dead letter, which `pym-lambda tasks dlq` shows.
+FAILURE_REASON_ATTR = "pym_failure"  # permanent | max_attempts
+FAILURE_ERROR_ATTR = "pym_error"
+SOURCE_QUEUE_ATTR = "pym_source_queue"
+DEAD_LETTER_ATTRS = (FAILURE_REASON_ATTR, FAILURE_ERROR_ATTR, SOURCE_QUEUE_ATTR)
 
 
 class Outcome(str, Enum):

@@ -1,7 +1,7 @@
 """The two packages: the runtime (pym_lambda/ without build/ and testing/) imports nothing of
-the build side or of the pytest plugin, save one documented bridge. Read from the source
-(every import, function-level ones and the `_LAZY` tables of PEP 562 packages included), so an
-import that only runs on some path is caught too."""
+the build side or of the pytest plugin, save one documented bridge, and no import goes round in
+a circle. Read from the source (every import, function-level ones and the `_LAZY` tables of
+PEP 562 packages included), so an import that only runs on some path is caught too."""
 from __future__ import annotations
 
 import ast
@@ -78,3 +78,81 @@ def module_of(node: ast.stmt, importer: str) -> str:
         return node.module or ""
     anchor = importer.split(".")[:-node.level]
     return ".".join(anchor + ([node.module] if node.module else []))
+
+
+# --- no cycles ---------------------------------------------------------------------------------
+
+def import_graph() -> Dict[str, Set[str]]:
+    """Module -> the pym_lambda modules it imports, anywhere in it but under `if TYPE_CHECKING`
+    (a name for the type checker: nothing is imported at run time). `from package import name`
+    is an edge to package.name when that is a module, else to the package."""
+    paths = dict(sources())
+    graph: Dict[str, Set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: Set[str] = set()
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([node.module] if node.module else []))
+                for alias in node.names:
+                    edges.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in paths
+                              else base)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and any(
+                    isinstance(t, ast.Name) and t.id == "_LAZY" for t in node.targets):
+                edges.update(f"{package}.{v.value}" for v in node.value.values
+                             if isinstance(v, ast.Constant) and isinstance(v.value, str))
+        graph[name] = {e for e in edges if e in paths and e != name}
+    return graph
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Each import cycle once, as the modules along it."""
+    found: List[List[str]] = []
+    state: Dict[str, int] = {}  # 1: on the current path, 2: done
+    path: List[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                found.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    graph = import_graph()
+    assert len(graph) > 100 and "pym_lambda.build.cli" in graph
+    assert cycles(graph) == []
+
+
+def test_a_cycle_is_found_through_function_level_and_lazy_imports() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]
+    code = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x\n"
+            "def f():\n    import y\n_LAZY = {'n': 'z'}\n")
+    nodes = list(_runtime_nodes(ast.parse(code)))
+    imported = {a.name for n in nodes if isinstance(n, ast.Import) for a in n.names}
+    assert imported == {"y"} and any(isinstance(n, ast.Assign) for n in nodes)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import SpecError, SpecErrors
+from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
 from .schemas import RefError, SchemaNormalizer, validator_class_name
@@ -296,8 +297,6 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
         "security_schemes": security_schemes(spec),
         "operations": compiler.operations(base_path(spec)),
     }
-    from .client_specs import add_client_markers  # x-bind-client, x-decorate-request
-
     try:
         add_client_markers(api, spec.doc)
     except SpecError as exc:

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ...tasks.errors import TaskSendError
+from ...tasks.record_processing import (
+    DEAD_LETTER_ATTRS,
+    FAILURE_ERROR_ATTR,
+    FAILURE_REASON_ATTR,
+)
 from ...tasks.sender import dead_letter_queue_url, queue_url, sqs_client
 from ...tasks.task_settings import TaskSettings, get_task_settings
-from ...tasks.worker import DEAD_LETTER_ATTRS, FAILURE_ERROR_ATTR, FAILURE_REASON_ATTR
 
 log = logging.getLogger("pym_lambda.tasks")
 
