@@ -53,7 +53,6 @@ class StageConfig:
     stage: str
     environment_variables: Mapping[str, str]  # top level and stage, as Chalice merges them
     api_gateway_stage: str = DEFAULT_API_GATEWAY_STAGE
-    lambda_timeout: int = 60
     manage_iam_role: bool = True  # Chalice's role <app>-<stage>, unless iam_role_arn is given
 
 
@@ -113,7 +112,6 @@ def read_stage_config(project_dir: Path, stage: str) -> StageConfig:
         environment_variables={k: str(v) for k, v in variables.items()},
         api_gateway_stage=str(section.get("api_gateway_stage")
                               or config.get("api_gateway_stage") or DEFAULT_API_GATEWAY_STAGE),
-        lambda_timeout=int(section.get("lambda_timeout") or config.get("lambda_timeout") or 60),
         manage_iam_role=bool({**config, **section}.get("manage_iam_role", True)))
 
 

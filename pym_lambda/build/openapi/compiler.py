@@ -20,7 +20,6 @@ from .schemas import RefError, SchemaNormalizer, validator_class_name
 COMPILED_FORMAT = 1
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 PARAM_LOCATIONS = ("path", "query", "header", "cookie")
-JSON_TYPES = ("application/json",)
 
 # Swagger 2 collectionFormat -> OpenAPI 3 (style, explode)
 _COLLECTION_FORMATS = {
