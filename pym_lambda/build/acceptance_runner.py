@@ -106,7 +106,3 @@ def acceptance_test(url: Optional[str], stage: str, token_user: Optional[str],
     click.echo(f"acceptance tests of {root.name} {where} (stage {stage})")
     sys.exit(run_acceptance_tests(root, url=url, stage=stage, token_user=token_user,
                                   pytest_args=pytest_args))
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m pym_lambda.acceptance`
-    acceptance_test()

@@ -33,15 +33,15 @@ import click
 
 from .stage_environment import stage_environment
 
-HOST = "127.0.0.1"  # never another interface: the stack has fake credentials and no auth
+HOST = "127.0.0.1"  # never another interface: the local service has fake credentials and no auth
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_TIMEOUT_SECONDS = 8.0
 # werkzeug's access lines from the moto server: one per SQS poll, noise unless --verbose.
 _ACCESS_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
 
 
-class StackError(click.ClickException):
-    """The stack can't start (a port taken, the app failing to import, a child dying)."""
+class LocalServiceError(click.ClickException):
+    """The local service can't start (a port taken, the app failing to import, a child dying)."""
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Child:
 
 
 @dataclass
-class LocalStack:
+class LocalService:
     root: Path
     port: int = 8000
     moto_port: int = 5000
@@ -115,16 +115,17 @@ class LocalStack:
         for child in self.children:
             code = child.process.poll()
             if code is not None:
-                raise StackError(f"{child.label} exited with code {code}: stopping everything")
+                raise LocalServiceError(f"{child.label} exited with code {code}: "
+                                        "stopping everything")
 
     def wait_until(self, what: str, ready: Any) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while not ready():
             self.check_children()
             if self.stop.is_set():
-                raise StackError(f"interrupted while waiting for {what}")
+                raise LocalServiceError(f"interrupted while waiting for {what}")
             if time.monotonic() > deadline:
-                raise StackError(f"{what} not ready after {self.startup_timeout:.0f} s")
+                raise LocalServiceError(f"{what} not ready after {self.startup_timeout:.0f} s")
             time.sleep(0.1)
 
     def shutdown(self) -> None:
@@ -149,11 +150,12 @@ class LocalStack:
     def run(self) -> int:
         for port, option in ((self.port, "--port"), (self.moto_port, "--moto-port")):
             if not _port_is_free(port):
-                raise StackError(f"port {port} on {HOST} is in use: choose another with {option}")
+                raise LocalServiceError(f"port {port} on {HOST} is in use: choose another "
+                                        f"with {option}")
         previous = {s: signal.signal(s, lambda *_: self.stop.set()) for s in STOP_SIGNALS}
         try:
             return self._start_and_watch()
-        except StackError as exc:
+        except LocalServiceError as exc:
             self.say(f"[local] error: {exc.message}")
             return 1
         finally:
@@ -168,7 +170,7 @@ class LocalStack:
         import importlib.util
 
         if not all(importlib.util.find_spec(m) for m in ("moto", "flask", "flask_cors")):
-            raise StackError("the local AWS needs moto's server: pip install 'moto[server]'")
+            raise LocalServiceError("the local AWS needs moto's server: pip install 'moto[server]'")
         env = self.environment()
         moto = self.spawn("moto", [sys.executable, "-m", "moto.server", "-H", HOST,
                                    "-p", str(self.moto_port)], env,
@@ -239,19 +241,20 @@ def _chalice_script() -> str:
     sibling = Path(sys.executable).with_name("chalice")
     found = str(sibling) if sibling.is_file() else shutil.which("chalice")
     if not found:
-        raise StackError("the chalice command is not installed (pip install chalice)")
+        raise LocalServiceError("the chalice command is not installed (pip install chalice)")
     return found
 
 
 def _import_app(root: Path, env: Dict[str, str]) -> Any:
-    """The app module, imported here with the stack's environment: its task queues are what
+    """The app module, imported here with the local service's environment: its task queues are what
     its @async_task functions declare."""
     import importlib
 
     from ..errors import SpecErrors
 
     if not (root / "app.py").is_file():
-        raise StackError(f"no app.py in {root}: run it in a service folder or use --project-dir")
+        raise LocalServiceError(f"no app.py in {root}: run it in a service folder or use "
+                                "--project-dir")
     os.environ.update(env)
     logging.getLogger("botocore").setLevel(logging.WARNING)  # its INFO lines say nothing here
     if str(root) not in sys.path:
@@ -259,10 +262,10 @@ def _import_app(root: Path, env: Dict[str, str]) -> Any:
     try:
         return importlib.import_module("app")
     except SpecErrors as exc:
-        raise StackError("the app does not load:\n" + "\n".join(str(e) for e in exc.errors)
+        raise LocalServiceError("the app does not load:\n" + "\n".join(str(e) for e in exc.errors)
                          ) from None
     except Exception as exc:
-        raise StackError(f"the app does not load: {type(exc).__name__}: {exc}") from None
+        raise LocalServiceError(f"the app does not load: {type(exc).__name__}: {exc}") from None
 
 
 def _create_queues(module: Any) -> List[Tuple[str, str, str]]:
@@ -284,7 +287,7 @@ def _create_queues(module: Any) -> List[Tuple[str, str, str]]:
             break
         except Exception as exc:
             if time.monotonic() > deadline:
-                raise StackError(f"cannot create the task queues in moto: {exc}") from None
+                raise LocalServiceError(f"cannot create the task queues in moto: {exc}") from None
             time.sleep(0.2)
     return [(d.queue, d.name, d.dlq_name) for d in definitions]
 
@@ -347,10 +350,6 @@ def local(port: int, moto_port: int, stage: str, region: str, reload: bool, verb
     task worker, each in its own process group; Ctrl-C stops them all."""
     root = (project_dir or Path(".")).resolve()
     click.echo(f"[local] {root.name} (stage {stage}) in {root}")
-    stack = LocalStack(root, port=port, moto_port=moto_port, stage=stage, region=region,
-                       reload=reload, verbose=verbose, startup_timeout=startup_timeout)
-    sys.exit(stack.run())
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m pym_lambda.local_stack`
-    local()
+    service = LocalService(root, port=port, moto_port=moto_port, stage=stage, region=region,
+                           reload=reload, verbose=verbose, startup_timeout=startup_timeout)
+    sys.exit(service.run())

@@ -41,7 +41,6 @@ from .task_settings import configure_tasks, get_task_settings
 log = logging.getLogger("pym_lambda.tasks")
 
 HANDLER_QUEUE_ATTR = "pym_task_queue"  # set on each handler: the logical queue it consumes
-_FROM_RECORDS = {"Outcome", "RecordResult", "process_record", "process_records"}
 _records: Optional[ModuleType] = None
 
 
@@ -54,13 +53,6 @@ def _per_record() -> ModuleType:
 
         _records = record_processing
     return _records
-
-
-def __getattr__(name: str) -> Any:
-    # These lived here; they moved to records.py so that registering the handlers stays cheap.
-    if name in _FROM_RECORDS:
-        return getattr(_per_record(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BatchFailed(Exception):

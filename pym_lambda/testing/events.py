@@ -133,8 +133,8 @@ class EventBuilder:
         self._app_loader = app_loader
 
     def _queue_arn(self, queue: str) -> str:
-        from ..build.tasks.queues import physical_queue_name
         from ..tasks.errors import TaskError
+        from ..tasks.naming import physical_queue_name
 
         if self._app_loader is not None:
             self._app_loader()  # the app names its queues when it is imported

@@ -153,7 +153,7 @@ def _calls_function(apigw: Any, api_id: str, function_arn: str) -> bool:
 
 
 def existing_queues(sqs: Any, names: Iterable[str]) -> List[QueueInfo]:
-    from ..tasks.queues import is_missing_queue_error
+    from ...tasks.naming import is_missing_queue_error
 
     found: List[QueueInfo] = []
     for name in names:

@@ -1,9 +1,9 @@
 """Queue definitions as plain data, and `ensure_queues` to make AWS match them (deploy time).
 
-Naming (in naming.py, re-exported here): the task queue "default" of app "shop" at stage "prod"
-is the SQS queue ``shop-prod-default``, its dead-letter queue ``shop-prod-default-dlq``, its
+Naming (pym_lambda.tasks.naming): the task queue "default" of app "shop" at stage "prod" is
+the SQS queue ``shop-prod-default``, its dead-letter queue ``shop-prod-default-dlq``, its
 worker Lambda handler ``pym_task_worker_default``. Per-queue overrides come from TaskSettings
-(settings.py).
+(pym_lambda.tasks.task_settings).
 
 Definitions: each task queue has its DLQ. Its RedrivePolicy maxReceiveCount is, over its
 tasks, the highest of each task's max_receive_count (default `tasks.max_receive_count`, 5) and
@@ -14,7 +14,8 @@ too (with 3, messages were dead-lettered without having run). Its visibility tim
 worker Lambda's timeout, as AWS advises for Lambda event sources (a message must not reappear
 while a slow batch is still running).
 
-The runtime imports naming.py only: this module is loaded by deploy code and `ensure_queues`.
+Build time: deploy, package, `pym-lambda local` and the test helpers use it; the runtime
+imports naming.py only.
 """
 from __future__ import annotations
 
@@ -25,12 +26,8 @@ from functools import partial
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ...tasks.errors import QueueConfigConflict
-from ...tasks.naming import (  # noqa: F401 - re-exported: the names were defined here before
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_QUEUE,
-    HANDLER_PREFIX,
+from ...tasks.naming import (
     dead_letter_queue_name,
-    handler_name,
     is_missing_queue_error,
     physical_queue_name,
     validate_queue_name,
