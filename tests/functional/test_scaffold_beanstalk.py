@@ -35,7 +35,9 @@ def test_the_template_carries_this_repositorys_beanstalk_files_unchanged() -> No
         template = TEMPLATE.joinpath(*parts[:-1], parts[-1] + ".tmpl")
         assert template.is_file(), f"{name}: no {template.relative_to(ROOT)}"
         assert template.read_bytes() == (INFRA / name).read_bytes(), (
-            f"{name} changed: copy infra/beanstalk/{name} to {template.relative_to(ROOT)}")
+            f"{name} changed: infra/beanstalk/{name} must link to {template.relative_to(ROOT)}")
+        # One home: the template; this repository's copy is a link to it.
+        assert (INFRA / name).is_symlink() and (INFRA / name).resolve() == template.resolve()
 
 
 def test_new_writes_them_and_no_beanstalk_leaves_them_out(tmp_path: Path) -> None:
