@@ -1,4 +1,7 @@
-"""Validators built once per schema, with openapi-schema-validator, and errors naming the field."""
+"""The check of one schema: compiled to Python by pym_lambda.fastcheck, else
+openapi-schema-validator (the reference), built once, its errors naming the field; a client's
+checks are built at their first call (make_validator). operation_checks.py builds the checks
+of the app's own operations."""
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional
