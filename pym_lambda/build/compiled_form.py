@@ -26,12 +26,10 @@ from typing import Any, Dict, List, Tuple
 
 from ..config import CONFIG_FILENAME, read_config_file
 from ..docs.specs import PUBLISHED_DIR
-from ..fastcheck import generate_module
 from ..runtime.builtins import builtin_api
 from ..runtime.operation_checks import PREBUILT_FILE, Entry, collect_entries, prebuilt_header
 from ..runtime.project_files import APIS_DIR, COMPILED_FILE
 from ..version import __version__
-from .openapi.compiler import compile_apis_dir
 from .openapi.loader import SPEC_SUFFIXES, find_spec_files
 
 
@@ -47,6 +45,9 @@ def specs_fingerprint(apis_dir: Path) -> str:
 def compile_project(project_dir: Path) -> Dict[str, Any]:
     """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it;
     the precedence is applied at start-up)."""
+    # Not at import: `chalice local` and the tests reuse a fresh compiled form without them.
+    from .openapi.compiler import compile_apis_dir
+
     compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir)
     config = project_dir / CONFIG_FILENAME
     if config.is_file():
@@ -114,6 +115,8 @@ def _indexed(entries: Dict[str, Entry]) -> Tuple[Dict[str, Entry], Dict[str, str
 
 def write_prebuilt(target: Path, apis: List[Dict[str, Any]], fingerprint: str) -> None:
     """Generate and marshal the checks of these APIs (runtime/operation_checks.py reads them)."""
+    from ..fastcheck import generate_module  # not at import (see compile_project)
+
     indexed, ids = _indexed(collect_entries(apis))
     source = generate_module(indexed, skip_unsupported=True) + f"\nINDEX = {ids!r}\n"
     code = compile(source, "<pym_validators>", "exec")

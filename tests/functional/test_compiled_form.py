@@ -32,9 +32,9 @@ def test_compiled_form_is_cached_and_reused_until_a_spec_changes(project, monkey
     def no_compiling(*args, **kwargs):
         raise AssertionError("compiled again although the specs did not change")
 
-    import pym_lambda.build.compiled_form as compiled_form
+    import pym_lambda.build.openapi.compiler as compiler
 
-    monkeypatch.setattr(compiled_form, "compile_apis_dir", no_compiling)
+    monkeypatch.setattr(compiler, "compile_apis_dir", no_compiling)
     runtime_app.create_app(project, app_name="x")  # served from the cache
     spec = project / "apis" / "petshop.yaml"
     spec.write_text(spec.read_text().replace("version: 2.1.0", "version: 2.2.0"))
