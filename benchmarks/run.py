@@ -169,7 +169,7 @@ def project_copies(python: str, work: Path, out: Dict[str, Path]) -> Dict[str, P
 
 
 def build(python: str, project: Path) -> None:
-    proc = subprocess.run([python, "-m", "pym_lambda.cli", "build", "--project-dir",
+    proc = subprocess.run([python, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                            str(project)], cwd=str(project), capture_output=True, text=True,
                           timeout=300)
     if proc.returncode != 0:

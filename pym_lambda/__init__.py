@@ -5,12 +5,9 @@ until it is used, since every import is paid at each Lambda cold start.
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Mapping
+from typing import Any
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from .errors import (
     BadResponseError,
     ForbiddenError,
     InvalidParameterError,
@@ -23,6 +20,8 @@ from .errors import (  # noqa: E402
     UnauthorizedError,
     UnknownPathError,
 )
+from .lazy_exports import lazy_attribute
+from .version import __version__
 
 __all__ = [
     "__version__", "PymError", "InvalidParameterError", "UnauthorizedError", "ForbiddenError",
@@ -45,19 +44,6 @@ _LAZY = {
     "PermanentFailure": "tasks",
     "report_error": "reporting", "set_error_reporter": "reporting",
 }
-
-
-def lazy_attribute(package: str, sources: Mapping[str, str], name: str) -> Any:
-    """The body of a package's lazy exports (PEP 562 ``__getattr__``): `name` imported from
-    the module ``<package>.<sources[name]>`` at its first access, then kept in the package,
-    so that importing the package stays cheap (every import is paid at each cold start)."""
-    if name not in sources:
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{package}.{sources[name]}"), name)
-    setattr(sys.modules[package], name, value)  # once: later look-ups don't come here
-    return value
 
 
 def __getattr__(name: str) -> Any:

@@ -157,7 +157,3 @@ def error_body(status: int, code: str, description: str, error_id: Optional[str]
     if user_message:
         body["user_message"] = user_message
     return body
-
-
-def body_for_exception(exc: PymError, error_id: Optional[str] = None) -> Dict[str, Any]:
-    return error_body(exc.status, exc.code, exc.description, error_id, exc.user_message)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional
 
 from .context import current_context
 from .errors import new_error_id
+from .version import __version__
 
 log = logging.getLogger("pym_lambda")
 
@@ -29,8 +30,6 @@ def set_error_reporter(reporter: Optional[Reporter]) -> None:
 
 
 def set_service(name: str, version: str, stage: str) -> None:
-    from . import __version__
-
     _service.update(name=name, version=version, stage=stage, pym_lambda=__version__)
 
 

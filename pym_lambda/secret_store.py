@@ -21,7 +21,7 @@ import threading
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from .errors import ServerError
-from .record import Record
+from .frozen_record import Record
 
 SSM, SECRETS_MANAGER = "ssm", "secretsmanager"
 SERVICES = (SSM, SECRETS_MANAGER)

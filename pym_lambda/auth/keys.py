@@ -18,8 +18,8 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
+from pym_lambda.config.keys import ConfigError, JwtSettings
 from pym_lambda.secret_store import SecretUnavailableError, SecretValue, reveal
-from pym_lambda.settings import ConfigError, JwtSettings
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from pym_lambda.auth.errors import (
     TokenInvalidError,
 )
 from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
+from pym_lambda.config.keys import JwtSettings, Settings
 from pym_lambda.context import current_context
-from pym_lambda.record import Record
-from pym_lambda.settings import JwtSettings, Settings
+from pym_lambda.frozen_record import Record
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import lazy_attribute
+from ..lazy_exports import lazy_attribute
 from .registry import ApiClient, CallPolicy, Clients, clients, install_clients, load_clients
 
 if TYPE_CHECKING:  # imported lazily below; spelled out for type checkers
@@ -26,12 +26,10 @@ if TYPE_CHECKING:  # imported lazily below; spelled out for type checkers
         UpstreamTimeout,
         UpstreamUnreachable,
     )
-    from .specs import add_client_markers, compile_client_specs, mark_clients
     from .transport import IDEMPOTENT_METHODS
 
 __all__ = [
-    "clients", "load_clients", "install_clients", "Clients", "ApiClient",
-    "compile_client_specs", "mark_clients", "add_client_markers", "CallPolicy",
+    "clients", "load_clients", "install_clients", "Clients", "ApiClient", "CallPolicy",
     "IDEMPOTENT_METHODS", "ClientConfigError", "ClientRequestError", "RemoteError",
     "UpstreamError", "UpstreamTimeout", "UpstreamUnreachable", "UpstreamBadResponse",
 ]
@@ -39,7 +37,6 @@ __all__ = [
 # Imported at first access (PEP 562): `from pym_lambda.clients import clients`, in every
 # service that calls another, loads the registry only.
 _LAZY = {
-    "compile_client_specs": "specs", "mark_clients": "specs", "add_client_markers": "specs",
     "IDEMPOTENT_METHODS": "transport", "ClientConfigError": "errors",
     "ClientRequestError": "errors", "RemoteError": "errors", "UpstreamError": "errors",
     "UpstreamTimeout": "errors", "UpstreamUnreachable": "errors",

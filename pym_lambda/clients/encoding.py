@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 
 from ..runtime.body import is_json
+from ..runtime.jsontypes import schema_types
 from ..runtime.models import to_jsonable
-from ..spec.jsontypes import schema_types
 from .errors import ClientRequestError
 
 Check = Optional[Callable[[Any], Optional[str]]]

@@ -7,7 +7,7 @@ from ..context import CALL_ID_HEADER, current_context, new_call_id
 from ..runtime.body import is_json
 from ..runtime.models import ModelFactory
 from ..runtime.responses import pick_content
-from ..runtime.validation import REQUEST, RESPONSE, make_validator
+from ..runtime.schema_validator import REQUEST, RESPONSE, make_validator
 from .decoding import ExpectedResponse, ResponseDecoder
 from .encoding import BodyEncoder, ParamEncoder, RequestEncoder
 from .errors import ClientRequestError

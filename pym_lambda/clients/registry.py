@@ -1,8 +1,9 @@
 """Compiled specs + base URLs -> typed clients: ``clients.<api>.<operation>(**params)``.
 
 An API becomes a client when its spec is marked with a root-level ``x-bind-client: <name>``
-(see specs.py: the compiled form then carries ``bind_client``) or when the service config's
-``clients:`` mapping names it (``{api_name: base_url}``). Its base URL is the service root,
+(read at build time by pym_lambda.build.openapi.client_markers: the compiled form then carries
+``bind_client``) or when the service config's ``clients:`` mapping names it
+(``{api_name: base_url}``). Its base URL is the service root,
 without the spec's base path (the operations' paths already carry it): the config's entry,
 by client name or api name, else the spec's own server origin.
 
@@ -30,50 +31,19 @@ from typing import (
     Mapping,
     Optional,
     Tuple,
-    Union,
 )
 from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
-from ..record import Record
+from .policy import CallPolicy, TimeoutArg
 
 if TYPE_CHECKING:
     from .operation import ClientOperation
     from .transport import Transport
 
 _NOT_WORD = re.compile(r"\W+")
-TimeoutArg = Union[float, Tuple[float, float]]
 # What load_clients checked of one operation, to build it from: op, name, decorators.
 PlannedOperation = Tuple[Dict[str, Any], str, List[Callable[[Any], Any]]]
-
-
-class CallPolicy(Record):
-    """The timeouts, retries and backoff of a client's calls (transport.py applies them)."""
-
-    connect_timeout: float = 3.05
-    read_timeout: float = 10.0
-    retries: int = 2
-    backoff: float = 0.2
-    total_timeout: Optional[float] = None
-
-    @classmethod
-    def make(cls, timeout: TimeoutArg, retries: int, backoff: float,
-             total_timeout: Optional[float]) -> CallPolicy:
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        if min(connect, read) <= 0 or retries < 0 or backoff < 0 or \
-                (total_timeout is not None and total_timeout <= 0):
-            raise ValueError("client timeouts must be > 0, retries and backoff >= 0")
-        return cls(float(connect), float(read), int(retries), float(backoff), total_timeout)
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
-        return self.backoff * (2 ** (attempt - 1))
-
-    def worst_case(self) -> float:
-        attempts = self.retries + 1
-        bound = attempts * (self.connect_timeout + self.read_timeout) + \
-            sum(self.delay(n) for n in range(1, attempts))
-        return min(bound, self.total_timeout) if self.total_timeout else bound
 
 
 def snake_case(name: str) -> str:

@@ -23,9 +23,9 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
-from ..record import Record
+from ..frozen_record import Record
 from .errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable
-from .registry import CallPolicy  # with load_clients' other options: loading needs no transport
+from .policy import CallPolicy
 
 log = logging.getLogger("pym_lambda.clients")
 

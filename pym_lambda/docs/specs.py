@@ -1,8 +1,9 @@
 """The text of each API's spec, for GET /doc/<api>.yaml and /doc/<api>.json.
 
 Read from `apis/` when it is there (local runs, tests); the Lambda package has no `apis/`
-(Chalice ships only app.py, chalicelib/ and vendor/), so `publish_specs` copies the files into
-`chalicelib/pym_apis/` whenever the compiled form is written, and they are read from there.
+(Chalice ships only app.py, chalicelib/ and vendor/), so the build copies the files into
+`chalicelib/pym_apis/` whenever it writes the compiled form
+(pym_lambda.build.compiled_form.publish_specs), and they are read from there.
 Nothing is read at import (cold starts stay cheap): the first request reads, later ones hit
 the in-memory cache.
 """
@@ -10,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 PUBLISHED_DIR = "pym_apis"  # under chalicelib/
 YAML_TYPE = "application/yaml"  # RFC 9512
@@ -81,35 +79,3 @@ def _convert(text: str, fmt: str) -> str:
         return json.dumps(yaml.load(text, Loader=loader), indent=2, ensure_ascii=False,
                           default=str) + "\n"
     return str(yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True))
-
-
-def publish_specs(apis_dir: Path, chalicelib_dir: Path) -> List[str]:
-    """Copy the spec files of `apis_dir` into `chalicelib/pym_apis/`, writing only those that
-    changed and removing those no longer in apis/. Returns the file names written or removed;
-    nothing is done (and no error raised) without apis/ or chalicelib/, or on a read-only disk.
-    """
-    from ..spec.loader import SPEC_SUFFIXES, find_spec_files
-
-    if not apis_dir.is_dir() or not chalicelib_dir.is_dir():
-        return []
-    target = chalicelib_dir / PUBLISHED_DIR
-    changed: List[str] = []
-    try:
-        target.mkdir(exist_ok=True)
-        sources = {path.name: path for path in find_spec_files(apis_dir)}
-        for name, source in sources.items():
-            data = source.read_bytes()
-            copy = target / name
-            if copy.is_file() and copy.read_bytes() == data:
-                continue
-            tmp = copy.with_name(f".{name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, copy)  # atomic: a concurrent reader never sees half a file
-            changed.append(name)
-        for stale in target.iterdir():
-            if stale.suffix in SPEC_SUFFIXES and stale.name not in sources:
-                stale.unlink()
-                changed.append(stale.name)
-    except OSError:
-        return changed
-    return changed

@@ -1,16 +1,14 @@
 """create_app(): a project's specs -> a Chalice app with every operation routed.
 
-The compiled form comes from `apis/*.yaml` when the folder is there (local runs, tests), cached
-in `chalicelib/pym_compiled.json` with a fingerprint of the specs; in the Lambda package, where
-`apis/` is not shipped (Chalice packages only app.py, chalicelib/ and vendor/), that file is
-all there is, so YAML is never parsed at a cold start.
+The compiled form is read from `chalicelib/pym_compiled.json` in the Lambda package (see
+project_files.py), and compiled from `apis/*.yaml` when the folder is there (local runs,
+tests): that development fallback is the runtime's one import of the build side.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from chalice.app import Chalice
 
@@ -19,130 +17,28 @@ from . import builtins
 from .bindings import bind_operation
 from .models import models
 from .operation import ApiRuntime, BoundOperation
+from .project_files import has_specs, project_root, read_app_name, read_compiled
 from .router import Dispatcher, register_routes
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-COMPILED_FILE = "pym_compiled.json"
-CONFIG_FILE = "pym-config.yaml"
-
-# What runs at a cold start (create_app and the Lambda package's branch of load_compiled) uses
-# os.path, not pathlib: importing pathlib costs ~3 ms there. Build-time code uses pathlib.
-
-
-def project_root(project: Union[str, os.PathLike[str]]) -> str:
-    path = os.path.realpath(project)
-    return os.path.dirname(path) if os.path.isfile(path) else path
-
-
-def read_app_name(project_dir: Union[str, os.PathLike[str]],
-                  compiled: Optional[Dict[str, Any]] = None) -> str:
-    """The app's name: PYM_APP_NAME (deploy sets it on every function), else
-    .chalice/config.json's app_name, else the one the build wrote into the compiled form (the
-    Lambda package has no .chalice/), else the folder's name. Task queues are named after it."""
-    name = os.environ.get("PYM_APP_NAME")
-    if not name:
-        try:
-            with open(os.path.join(project_dir, ".chalice", "config.json"),
-                      encoding="utf-8") as f:
-                name = json.loads(f.read()).get("app_name")
-        except (OSError, ValueError):
-            name = None
-    return str(name or (compiled or {}).get("app_name")
-               or os.path.basename(os.path.realpath(project_dir)))
-
-
-def specs_fingerprint(apis_dir: Path) -> str:
-    """A hash of the spec files and the framework version: the compiled form is fresh if equal."""
-    import hashlib
-
-    from .. import __version__
-    from ..spec.loader import find_spec_files
-
-    digest = hashlib.sha256(f"pym-lambda {__version__}".encode())
-    for path in find_spec_files(apis_dir) + [apis_dir.parent / CONFIG_FILE]:
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def load_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
-    """The compiled specs: from the cache if it matches apis/, else compiled (and cached)."""
-    if not os.path.isdir(os.path.join(project, "apis")):  # the Lambda package
-        try:
-            with open(os.path.join(project, "chalicelib", COMPILED_FILE), encoding="utf-8") as f:
-                return dict(json.loads(f.read()))
-        except FileNotFoundError:
-            raise SpecErrors([SpecError(f"no apis/ folder and no chalicelib/{COMPILED_FILE} "
-                                        f"in {project}")]) from None
+    """The compiled specs: chalicelib/pym_compiled.json in the Lambda package, where apis/ is
+    not shipped; in a project tree with apis/, compiled from it (or its cache reused)."""
+    if not has_specs(project):  # the Lambda package
+        return read_compiled(project)
+    # The development fallback, the runtime's one import of the build side (see
+    # DEVELOPMENT_BRIDGE in pym_lambda/build/deploy/vendor.py): a Lambda package has no apis/.
     from pathlib import Path
 
-    project_dir = Path(project)
-    apis_dir = project_dir / "apis"
-    prebuilt = project_dir / "chalicelib" / COMPILED_FILE
-    fingerprint = specs_fingerprint(apis_dir)
-    if prebuilt.is_file():
-        try:
-            cached = json.loads(prebuilt.read_text(encoding="utf-8"))
-        except ValueError:
-            cached = {}
-        if cached.get("fingerprint") == fingerprint:
-            return dict(cached)
-    compiled = compile_project(project_dir)
-    compiled["fingerprint"] = fingerprint
-    write_compiled(prebuilt, compiled)
-    return compiled
+    from ..build.compiled_form import compile_or_reuse
 
-
-def compile_project(project_dir: Path) -> Dict[str, Any]:
-    """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it)."""
-    from ..config import read_config_file  # parsing only: precedence is applied at start-up
-    from ..spec.compiler import compile_apis_dir
-
-    compiled = compile_apis_dir(project_dir / "apis", project_dir)
-    config = project_dir / CONFIG_FILE
-    if config.is_file():
-        compiled["config"] = read_config_file(config)
-    return compiled
-
-
-def checked_apis(compiled: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The APIs whose schema checks are prebuilt: those served, and the built-in one."""
-    served = [a for a in compiled["apis"] if not a.get("bind_client")]
-    taken = [op["path"] for api in served for op in api["operations"]]
-    return served + [builtins.builtin_api(taken, True)]
-
-
-def write_checks(chalicelib: Path, compiled: Dict[str, Any]) -> None:
-    """The schema checks, generated and marshalled for a fast cold start (runtime/checks.py)."""
-    from .checks import PREBUILT_FILE, write_prebuilt
-
-    write_prebuilt(chalicelib / PREBUILT_FILE, checked_apis(compiled),
-                   compiled.get("fingerprint") or "")
-
-
-def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
-    """Cache the compiled form next to the code Chalice packages, so that `chalice deploy`
-    (which imports app.py here first) ships it. Skipped where the disk is read-only."""
-    if os.environ.get("PYM_NO_COMPILE_CACHE") or not target.parent.is_dir():
-        return False
-    try:
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(compiled, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
-        write_checks(target.parent, compiled)
-        from ..docs import publish_specs  # GET /doc/<api>.yaml on Lambda, where apis/ is absent
-        publish_specs(target.parent.parent / "apis", target.parent)
-        return True
-    except OSError:
-        return False
+    return compile_or_reuse(Path(project))
 
 
 def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
                     prebuilt: Optional[Dict[str, Any]] = None) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem."""
-    from .checks import build_checks, collect_entries
+    from .operation_checks import build_checks, collect_entries
     from .security import steps_for
 
     problems: List[SpecError] = []
@@ -236,7 +132,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
 
     app.pym_activate = activate  # type: ignore[attr-defined]
     app.pym_settings = settings  # type: ignore[attr-defined]
-    from .checks import PREBUILT_FILE, load_prebuilt
+    from .operation_checks import PREBUILT_FILE, load_prebuilt
 
     prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
                              compiled.get("fingerprint"))
@@ -257,7 +153,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
 def configure_tasks_from(settings: Any, app_name: str) -> None:
     """Hand the `tasks:` section to the task system; per-queue URL overrides still come from
     PYM_TASK_QUEUE_URL_<QUEUE> variables (see pym_lambda.tasks.settings)."""
-    from ..tasks.settings import TaskSettings, configure_tasks, queue_env_key
+    from ..tasks.task_settings import TaskSettings, configure_tasks, queue_env_key
 
     base = TaskSettings.from_env()
     tasks = settings.tasks

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
-from ..spec.jsontypes import schema_types
+from .jsontypes import schema_types
 from .params import CoercionError, coerce_scalar
 
 Check = Optional[Callable[[Any], Optional[str]]]

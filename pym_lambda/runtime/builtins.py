@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from .. import __version__ as pym_version
+from ..version import __version__ as pym_version
 
 _service: Dict[str, Any] = {"name": "", "version": "", "apis": []}
 

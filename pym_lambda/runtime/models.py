@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
 
 from .. import errors
-from ..spec.jsontypes import is_nullable
+from .jsontypes import is_nullable
 
 Converter = Callable[[Any], Any]
 

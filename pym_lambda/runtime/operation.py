@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .body import BodyReader
-from .checks import body_key, param_key, response_key
 from .models import ModelFactory
+from .operation_checks import body_key, param_key, response_key
 from .params import ParamReader
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .strict import body_checker, check_query
@@ -25,7 +25,7 @@ class ApiRuntime:
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
-        self.checks = checks  # by key (runtime/checks.py), built once for the whole app
+        self.checks = checks  # by key (operation_checks.py), built once for the whole app
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)

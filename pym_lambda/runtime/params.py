@@ -11,7 +11,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import InvalidParameterError
-from ..spec.jsontypes import schema_types
+from .jsontypes import schema_types
 
 _INT = re.compile(r"^[-+]?[0-9]+$")  # ASCII digits only: int() also takes "１" (full-width)
 _NUMBER = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")

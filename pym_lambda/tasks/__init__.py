@@ -11,16 +11,18 @@
     globals().update(register_task_handlers(app))
 
 Modules: decorator (@async_task, delay), envelope (the JSON format), sender (SQS sending),
-worker (the Lambda handlers) and records (what they do with each record), naming and queues
-(naming, definitions, ensure_queues), local_worker and admin (local polling, DLQ tools), cli
-(click commands). Importing this package imports neither boto3 nor click.
+worker (the Lambda handlers) and record_processing (what they do with each record), naming
+(queue and handler names), task_settings (TaskSettings and their environment fallbacks),
+poller (the SQS poller the Beanstalk container runs as its task worker, and `pym-lambda
+worker` locally). Queue definitions, `ensure_queues`, the DLQ tools and the commands are build
+time: pym_lambda.build.tasks. Importing this package imports neither boto3 nor click.
 
 Only the decorator, current_task() and the errors load with the package: every Lambda imports
 it at cold start, HTTP-only ones included. The rest loads on first use (PEP 562).
 """
 from typing import TYPE_CHECKING, Any
 
-from .. import lazy_attribute
+from ..lazy_exports import lazy_attribute
 from .current import TaskInfo, current_task
 from .decorator import AsyncTask, async_task, registered_tasks, resolve_task, task_queues
 from .errors import (
@@ -40,16 +42,15 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .envelope import TaskCaller, set_caller_factory, set_model_resolver
-    from .queues import QueueDefinition, ensure_queues, queue_definitions
     from .sender import TaskHandle, send_tasks
-    from .settings import TaskSettings, configure_tasks, get_task_settings
+    from .task_settings import TaskSettings, configure_tasks, get_task_settings
     from .worker import register_task_handlers
 
 _LAZY = {
     "TaskCaller": "envelope", "set_caller_factory": "envelope", "set_model_resolver": "envelope",
-    "QueueDefinition": "queues", "ensure_queues": "queues", "queue_definitions": "queues",
     "TaskHandle": "sender", "send_tasks": "sender",
-    "TaskSettings": "settings", "configure_tasks": "settings", "get_task_settings": "settings",
+    "TaskSettings": "task_settings", "configure_tasks": "task_settings",
+    "get_task_settings": "task_settings",
     "register_task_handlers": "worker",
 }
 
@@ -60,10 +61,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AsyncTask", "EnvelopeError", "MalformedEnvelope", "PermanentFailure", "QueueConfigConflict",
-    "QueueDefinition", "RetryLater", "TaskArgumentError", "TaskCaller", "TaskDefinitionError",
+    "RetryLater", "TaskArgumentError", "TaskCaller", "TaskDefinitionError",
     "TaskError", "TaskHandle", "TaskInfo", "TaskPayloadTooLarge", "TaskSendError",
     "TaskSettings", "UnknownTask", "UnsupportedEnvelopeVersion", "async_task",
-    "configure_tasks", "current_task", "ensure_queues", "get_task_settings", "queue_definitions",
+    "configure_tasks", "current_task", "get_task_settings",
     "register_task_handlers", "registered_tasks", "resolve_task", "send_tasks",
     "set_caller_factory", "set_model_resolver", "task_queues",
 ]

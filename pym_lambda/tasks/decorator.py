@@ -47,7 +47,7 @@ from .naming import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
 
 if TYPE_CHECKING:  # the envelope, sender and settings load when a task is first sent or run
     from .sender import TaskHandle
-    from .settings import TaskSettings
+    from .task_settings import TaskSettings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,7 +103,7 @@ class AsyncTask(Generic[P, R]):
 
 
 def _settings() -> TaskSettings:
-    from .settings import get_task_settings  # noqa: PLC0415 - not at cold start (see __init__)
+    from .task_settings import get_task_settings  # noqa: PLC0415 - not at cold start (see __init__)
 
     return get_task_settings()
 

@@ -1,9 +1,9 @@
-"""Queue and handler naming: what the worker needs at import, apart from queues.py's
-definitions and `ensure_queues` (deploy time), which queues.py re-exports these with.
+"""Queue and handler naming: what the worker needs at import (the queue definitions and
+`ensure_queues` are build time: pym_lambda.build.tasks.queues).
 
 The task queue "default" of app "shop" at stage "prod" is the SQS queue ``shop-prod-default``,
 its dead-letter queue ``shop-prod-default-dlq``, its worker Lambda handler
-``pym_task_worker_default``. Per-queue overrides come from TaskSettings (settings.py).
+``pym_task_worker_default``. Per-queue overrides come from TaskSettings (task_settings.py).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 from .errors import TaskDefinitionError, TaskError
 
 if TYPE_CHECKING:
-    from .settings import TaskSettings
+    from .task_settings import TaskSettings
 
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_ATTEMPTS = 5
@@ -31,7 +31,7 @@ def validate_queue_name(queue: str) -> str:
 
 def physical_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
     # Not at import: @async_task needs this module, not the settings (a dataclass, ~2 ms).
-    from .settings import get_task_settings, queue_env_key  # noqa: PLC0415
+    from .task_settings import get_task_settings, queue_env_key  # noqa: PLC0415
 
     settings = settings or get_task_settings()
     key = queue_env_key(queue)

@@ -10,7 +10,7 @@ from ..context import current_context
 from .envelope import TaskEnvelope, check_message_size, encode_envelope, new_envelope
 from .errors import TaskSendError
 from .naming import dead_letter_queue_name, is_missing_queue_error, physical_queue_name
-from .settings import TaskSettings, get_task_settings, on_settings_change, queue_env_key
+from .task_settings import TaskSettings, get_task_settings, on_settings_change, queue_env_key
 
 if TYPE_CHECKING:
     from .decorator import AsyncTask

@@ -14,7 +14,8 @@ What happens to a record (delivery is at least once: make tasks idempotent, `cur
 - PermanentFailure: dead-lettered at once.
 
 Dead-lettering: the worker sends the original body to the queue's DLQ, with message attributes
-pym_failure (permanent | max_attempts), pym_error and pym_source_queue, and reports the record
+pym_failure (permanent | max_attempts), pym_error and pym_source_queue (DEAD_LETTER_ATTRS in
+record_processing.py), and reports the record
 successful so that Lambda deletes it. If that send fails, the record is reported failed, and
 the redrive policy remains the backstop. `pym-lambda tasks redrive` moves them back.
 
@@ -24,49 +25,34 @@ PYM_TASKS_PARTIAL_BATCH_RESPONSES=0 makes the handler delete the successful reco
 raise, so that Lambda retries only the failed ones.
 
 This module registers the handlers (at import of app.py, HTTP Lambdas included); the code run on
-each record is in records.py, imported with the first batch.
+each record is in record_processing.py, imported with the first batch.
 """
 from __future__ import annotations
 
 import logging
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from .decorator import task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
-from .settings import configure_tasks, get_task_settings
-
-if TYPE_CHECKING:  # records.py (the per-record code) loads with the first batch
-    from .records import Outcome, RecordResult, process_record, process_records  # noqa: F401
+from .task_settings import configure_tasks, get_task_settings
 
 log = logging.getLogger("pym_lambda.tasks")
 
 HANDLER_QUEUE_ATTR = "pym_task_queue"  # set on each handler: the logical queue it consumes
-FAILURE_REASON_ATTR = "pym_failure"
-FAILURE_ERROR_ATTR = "pym_error"
-SOURCE_QUEUE_ATTR = "pym_source_queue"
-DEAD_LETTER_ATTRS = (FAILURE_REASON_ATTR, FAILURE_ERROR_ATTR, SOURCE_QUEUE_ATTR)
-_FROM_RECORDS = {"Outcome", "RecordResult", "process_record", "process_records"}
 _records: Optional[ModuleType] = None
 
 
 def _per_record() -> ModuleType:
-    """records.py, imported with the first batch rather than at cold start, then kept here (an
-    import statement per batch costs ~1 us)."""
+    """record_processing.py, imported with the first batch rather than at cold start, then kept
+    here (an import statement per batch costs ~1 us)."""
     global _records
     if _records is None:
-        from . import records  # noqa: PLC0415
+        from . import record_processing  # noqa: PLC0415
 
-        _records = records
+        _records = record_processing
     return _records
-
-
-def __getattr__(name: str) -> Any:
-    # These lived here; they moved to records.py so that registering the handlers stays cheap.
-    if name in _FROM_RECORDS:
-        return getattr(_per_record(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BatchFailed(Exception):

@@ -120,7 +120,7 @@ def api_gateway_event(method: str, path: str, *, json: Any = _NO_BODY,
 
 def lambda_context(function_name: str = "pym-test", timeout_seconds: int = 60) -> Any:
     """A context object with what handlers read (remaining time, request id, names)."""
-    from ..tasks.local_worker import LocalLambdaContext
+    from ..tasks.poller import LocalLambdaContext
 
     return LocalLambdaContext(function_name, timeout_seconds)
 
@@ -134,7 +134,7 @@ class EventBuilder:
 
     def _queue_arn(self, queue: str) -> str:
         from ..tasks.errors import TaskError
-        from ..tasks.queues import physical_queue_name
+        from ..tasks.naming import physical_queue_name
 
         if self._app_loader is not None:
             self._app_loader()  # the app names its queues when it is imported

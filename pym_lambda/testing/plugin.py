@@ -163,8 +163,9 @@ def pym_tasks(pym_app_module: Any, _pym_app_installed: None, pym_aws: Any) -> It
     ``pym_tasks.drain()`` runs them through the app's worker handlers."""
     from dataclasses import replace
 
-    from ..tasks import configure_tasks, ensure_queues, get_task_settings, queue_definitions
-    from ..tasks.local_worker import find_task_handlers
+    from ..build.tasks.queues import ensure_queues, queue_definitions
+    from ..tasks import configure_tasks, get_task_settings
+    from ..tasks.poller import find_task_handlers
     from .tasks import TaskDrainer
 
     try:

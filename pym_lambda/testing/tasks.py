@@ -146,7 +146,7 @@ class TaskDrainer:
 
     def _run_batch(self, queue: str, handler: Any, runs: List[TaskRun],
                    retry: List[Tuple[str, str]], known_dead: Set[str]) -> int:
-        from ..tasks.local_worker import (
+        from ..tasks.poller import (
             LocalLambdaContext,
             failed_message_ids,
             sqs_event_record,

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, Mapping, Tuple
 
 import pytest
 
-from pym_lambda.deploy.artifact import (
+from pym_lambda.build.deploy.artifact import (
     FunctionSpec,
     find_interpreter,
     function_specs,
@@ -22,8 +22,8 @@ from pym_lambda.deploy.artifact import (
     runtime_libraries,
     unpack,
 )
-from pym_lambda.deploy.lambda_events import RestApi
-from pym_lambda.deploy.lambda_process import LambdaProcess
+from pym_lambda.build.deploy.lambda_events import RestApi
+from pym_lambda.build.deploy.lambda_process import LambdaProcess
 
 from .deploy_fixtures import REGION, moto_server
 
@@ -50,7 +50,7 @@ class Runtime:
 
 def pym_lambda_command() -> list[str]:
     beside = Path(sys.executable).with_name("pym-lambda")
-    return [str(beside)] if beside.exists() else [sys.executable, "-m", "pym_lambda.cli"]
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "pym_lambda.build.cli"]
 
 
 def clean_environ(**extra: str) -> Dict[str, str]:

@@ -11,12 +11,8 @@ from chalice import Chalice
 from moto import mock_aws
 
 from pym_lambda.aws import aws_client, reset_aws_clients
-from pym_lambda.tasks import (
-    configure_tasks,
-    ensure_queues,
-    queue_definitions,
-    register_task_handlers,
-)
+from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
+from pym_lambda.tasks import configure_tasks, register_task_handlers
 from pym_lambda.tasks.envelope import set_caller_factory, set_model_resolver
 
 from . import sample_tasks

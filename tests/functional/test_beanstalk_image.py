@@ -13,7 +13,7 @@ from typing import Any, Dict
 
 import pytest
 
-from pym_lambda.scaffold import create_service
+from pym_lambda.build.scaffold import create_service
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "infra" / "beanstalk" / "image_check.py"

@@ -24,23 +24,19 @@ from typing import Dict, Iterable, List, Optional, Set
 import yaml
 from click.testing import CliRunner
 
-from pym_lambda.acceptance import acceptance_test
-from pym_lambda.scaffold import new
+from pym_lambda.build.acceptance_runner import acceptance_test
+from pym_lambda.build.scaffold import new
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-# Until cli.py attaches these commands, each module runs its own (same click command).
-_MODULES = {"new": "pym_lambda.scaffold", "local": "pym_lambda.local_stack",
-            "test": "pym_lambda.acceptance"}
 
 
 def pym(command: str, *args: str) -> List[str]:
     """The argv of `pym-lambda <command> ...` run by this Python."""
-    from pym_lambda.cli import main
+    from pym_lambda.build.cli import main
 
-    if command in main.commands:
-        return [PYTHON, "-m", "pym_lambda.cli", command, *args]
-    return [PYTHON, "-m", _MODULES[command], *args]
+    assert command in main.commands, command
+    return [PYTHON, "-m", "pym_lambda.build.cli", command, *args]
 
 
 def clean_env(**extra: str) -> Dict[str, str]:
@@ -216,7 +212,7 @@ def test_new_creates_a_service_folder(tmp_path):
     assert "vendor/pym_lambda/" in (service / ".gitignore").read_text().splitlines()
     assert "{{" not in "".join(p.read_text() for p in service.rglob("*") if p.is_file())
     # the spec and every binding load
-    check = subprocess.run([PYTHON, "-m", "pym_lambda.cli", "validate", "--project-dir",
+    check = subprocess.run([PYTHON, "-m", "pym_lambda.build.cli", "validate", "--project-dir",
                             str(service)], capture_output=True, text=True, timeout=120,
                            env=clean_env())
     assert check.returncode == 0, check.stdout + check.stderr
@@ -328,7 +324,7 @@ def test_local_runs_a_new_service_and_stops_everything_when_one_part_dies(tmp_pa
 
 
 def pym_token_argv(user: str, project: Path) -> List[str]:
-    return [PYTHON, "-m", "pym_lambda.cli", "token", user, "--project-dir", str(project)]
+    return [PYTHON, "-m", "pym_lambda.build.cli", "token", user, "--project-dir", str(project)]
 
 
 def test_local_refuses_a_taken_port(tmp_path):

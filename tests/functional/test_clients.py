@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pym_lambda.build.openapi.client_specs import compile_client_specs
 from pym_lambda.clients import (
     ApiClient,
     ClientRequestError,
@@ -30,13 +31,12 @@ from pym_lambda.clients import (
     UpstreamTimeout,
     UpstreamUnreachable,
     clients,
-    compile_client_specs,
     install_clients,
     load_clients,
 )
 from pym_lambda.clients.encoding import BodyEncoder
 from pym_lambda.context import CallContext, enter_context, exit_context
-from pym_lambda.errors import PymError, SpecErrors, body_for_exception
+from pym_lambda.errors import PymError, SpecErrors, error_body
 from pym_lambda.runtime.models import Model
 from tests.conftest import ROOT, write_spec
 
@@ -355,7 +355,7 @@ def test_remote_error_shape_is_raised_with_its_status_code_and_error_id(
     assert (error.status, error.code, error.description) == (404, "SHELF_NOT_FOUND", "no shelf 7")
     assert error.remote_error_id == "remote-err-1"
     # Propagated out of an endpoint, the caller of this service sees the same status and code.
-    body = body_for_exception(error)
+    body = error_body(error.status, error.code, error.description, None, error.user_message)
     assert (body["status"], body["error"]) == (404, "SHELF_NOT_FOUND")
 
 

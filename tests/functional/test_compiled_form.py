@@ -32,7 +32,7 @@ def test_compiled_form_is_cached_and_reused_until_a_spec_changes(project, monkey
     def no_compiling(*args, **kwargs):
         raise AssertionError("compiled again although the specs did not change")
 
-    import pym_lambda.spec.compiler as compiler
+    import pym_lambda.build.openapi.compiler as compiler
 
     monkeypatch.setattr(compiler, "compile_apis_dir", no_compiling)
     runtime_app.create_app(project, app_name="x")  # served from the cache
@@ -55,7 +55,7 @@ def test_cli_build_writes_the_compiled_form(tmp_path):
     shutil.copytree(ROOT / "apis", tmp_path / "apis")
     shutil.copytree(ROOT / "chalicelib", tmp_path / "chalicelib",
                     ignore=shutil.ignore_patterns("pym_compiled.json", "__pycache__"))
-    out = subprocess.run([sys.executable, "-m", "pym_lambda.cli", "build", "--project-dir",
+    out = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                           str(tmp_path)], capture_output=True, text=True, check=True)
     assert "wrote chalicelib/pym_compiled.json" in out.stdout
     compiled = json.loads((tmp_path / "chalicelib" / "pym_compiled.json").read_text())
@@ -68,12 +68,12 @@ def test_cli_validate_reports_every_problem_with_exit_1(tmp_path):
         "swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n"
         "      operationId: getX\n      x-bind-server: nowhere.at_all\n"
         "      responses: {'200': {description: ok, schema: {type: strng}}}\n")
-    out = subprocess.run([sys.executable, "-m", "pym_lambda.cli", "validate", "--project-dir",
+    out = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "validate", "--project-dir",
                           str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "apis/bad.yaml: GET /x: operation getX: response 200: invalid schema" in out.stderr
     assert "1 problem(s) found" in out.stderr
-    ok = subprocess.run([sys.executable, "-m", "pym_lambda.cli", "validate", "--project-dir",
+    ok = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "validate", "--project-dir",
                          str(ROOT)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "1 spec(s), 6 operation(s), 1 client spec(s) (reviews)" in ok.stdout
@@ -85,7 +85,7 @@ def test_cli_validate_reports_every_problem_with_exit_1(tmp_path):
 COLD_START_FORBIDDEN = ("pathlib", "dataclasses", "inspect", "uuid", "platform", "hashlib",
                         "pkgutil", "yaml", "jsonschema", "openapi_schema_validator", "boto3",
                         "botocore", "jwt", "requests", "pym_lambda.fastcheck",
-                        "pym_lambda.spec.loader", "pym_lambda.tasks.envelope")
+                        "pym_lambda.build.openapi.loader", "pym_lambda.tasks.envelope")
 
 
 def test_the_lambda_package_imports_nothing_it_does_not_need(tmp_path):
@@ -96,7 +96,7 @@ def test_the_lambda_package_imports_nothing_it_does_not_need(tmp_path):
                 "pym_compiled.json", "pym_validators.bin", "__pycache__"))
         else:
             shutil.copy2(source, tmp_path / name)
-    subprocess.run([sys.executable, "-m", "pym_lambda.cli", "build", "--project-dir",
+    subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                     str(tmp_path)], capture_output=True, text=True, check=True)
     shutil.rmtree(tmp_path / "apis")  # what Chalice ships: app.py, chalicelib/ (and vendor/)
     (tmp_path / "pym-config.yaml").unlink()
@@ -105,10 +105,13 @@ def test_the_lambda_package_imports_nothing_it_does_not_need(tmp_path):
 
     paths = [str(tmp_path), str(ROOT), str(Path(chalice.__file__).parents[1])]
     code = (f"import sys; sys.path[:0] = {paths!r}; import app; "
+            f"print(sorted(m for m in sys.modules if m.startswith('pym_lambda.build'))); "
             f"print([m for m in {COLD_START_FORBIDDEN!r} if m in sys.modules])")
     env = {"PYM_STAGE": "dev", "JWT_SECRET": "x" * 40, "AWS_LAMBDA_FUNCTION_NAME": "pym-test",
            "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    *_, build_side, forbidden = out.stdout.strip().splitlines()
+    assert build_side == "[]", f"the Lambda package imported the build side: {build_side}"
+    assert forbidden == "[]"

@@ -72,7 +72,7 @@ def test_request_line_and_errors_are_logged_as_json_with_the_call_id(library):
 
 
 def test_token_command_signs_with_the_stage_secret(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pym_lambda.cli", "token", "alice",
+    out = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "token", "alice",
                           "--claim", "scope=admin", "--project-dir", str(ROOT)],
                          capture_output=True, text=True, check=True)
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())

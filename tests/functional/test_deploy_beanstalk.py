@@ -16,13 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pym_lambda.aws import aws_client
-from pym_lambda.deploy import beanstalk_target
-from pym_lambda.deploy.aws_access import check_access
-from pym_lambda.deploy.beanstalk_iam import INLINE_POLICY, stage_access
-from pym_lambda.deploy.permissions import Arns, container_statements, document
-from pym_lambda.deploy.plan import EnsureQueues
-from pym_lambda.deploy.prepare import DeployOptions, prepared
-from pym_lambda.deploy.teardown import run_delete
+from pym_lambda.build.deploy import beanstalk_target
+from pym_lambda.build.deploy.aws_access import check_access
+from pym_lambda.build.deploy.beanstalk_iam import INLINE_POLICY, stage_access
+from pym_lambda.build.deploy.permissions import Arns, container_statements, document
+from pym_lambda.build.deploy.plan import EnsureQueues
+from pym_lambda.build.deploy.prepare import DeployOptions, prepared
+from pym_lambda.build.deploy.teardown import run_delete
 
 from .deploy_fixtures import (
     APP,
@@ -132,7 +132,7 @@ def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path, monkeypatch: pytes
             names = bundle_names(key)
             for expected in ("Dockerfile", "Dockerrun.aws.json", ".dockerignore", "app.py",
                              "chalicelib/pym_compiled.json", "apis/library.yaml",
-                             "pym_lambda/wsgi.py", "infra/beanstalk/requirements.txt",
+                             "pym_lambda/wsgi/__init__.py", "infra/beanstalk/requirements.txt",
                              "infra/beanstalk/supervise.py", ".chalice/config.json"):
                 assert expected in names
             assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -290,7 +290,7 @@ def test_existing_roles_named_by_the_user_are_used_as_they_are(
 
 def test_a_missing_user_profile_fails_before_the_environment(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pym_lambda.deploy.errors import DeployError
+    from pym_lambda.build.deploy.errors import DeployError
 
     with deploy_sandbox(tmp_path, monkeypatch, with_infra=True) as project:
         options = DeployOptions(project, STAGE, target="beanstalk", instance_profile="nope")
@@ -345,7 +345,7 @@ def test_create_environment_is_retried_while_a_new_profile_propagates(
 
 
 def test_the_propagation_retry_is_bounded_and_only_for_iam_errors() -> None:
-    from pym_lambda.deploy.beanstalk_iam import retry_while_propagating
+    from pym_lambda.build.deploy.beanstalk_iam import retry_while_propagating
 
     def refuse(code: str, message: str) -> Any:
         def call() -> None:
@@ -366,7 +366,7 @@ def test_the_propagation_retry_is_bounded_and_only_for_iam_errors() -> None:
 
 
 def test_beanstalk_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pym_lambda.deploy.errors import DeployError
+    from pym_lambda.build.deploy.errors import DeployError
 
     with deploy_sandbox(tmp_path, monkeypatch, with_infra=True):
         eb = boto3.client("elasticbeanstalk", region_name=REGION)
@@ -380,7 +380,7 @@ def test_beanstalk_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_a_project_without_beanstalk_files_is_refused(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from pym_lambda.deploy.cli import deploy
+    from pym_lambda.build.deploy.cli import deploy
 
     from .deploy_fixtures import invoke
 

@@ -27,11 +27,16 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from pym_lambda.deploy.artifact import FunctionSpec, find_interpreter, runtime_libraries, unpack
-from pym_lambda.deploy.cli import deploy
-from pym_lambda.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
-from pym_lambda.deploy.lambda_process import LambdaProcess
-from pym_lambda.deploy.state import find_package
+from pym_lambda.build.deploy.artifact import (
+    FunctionSpec,
+    find_interpreter,
+    runtime_libraries,
+    unpack,
+)
+from pym_lambda.build.deploy.cli import deploy
+from pym_lambda.build.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
+from pym_lambda.build.deploy.lambda_process import LambdaProcess
+from pym_lambda.build.deploy.state import find_package
 
 from .deploy_fixtures import (
     API_FUNCTION,

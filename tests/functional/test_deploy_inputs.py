@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pym_lambda.deploy.cli import deploy
+from pym_lambda.build.deploy.cli import deploy
 
 from .deploy_fixtures import (
     DLQ,
@@ -177,8 +177,8 @@ def test_a_queue_with_a_conflicting_configuration_stops_before_chalice(
 
 
 def test_verify_checks_ping_and_version_and_gives_up_at_a_deadline() -> None:
-    from pym_lambda.deploy.errors import DeployError
-    from pym_lambda.deploy.verify import verify_service
+    from pym_lambda.build.deploy.errors import DeployError
+    from pym_lambda.build.deploy.verify import verify_service
 
     from .deploy_fixtures import ping_server
 
@@ -199,7 +199,7 @@ def test_the_runtime_never_imports_the_deploy_code() -> None:
     from .deploy_fixtures import ROOT
 
     code = ("import sys, pym_lambda, pym_lambda.runtime.app, pym_lambda.tasks.worker; "
-            "print([m for m in sys.modules if m.startswith('pym_lambda.deploy')])")
+            "print([m for m in sys.modules if m.startswith('pym_lambda.build')])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.strip() == "[]"
@@ -209,10 +209,10 @@ def test_deploy_acceptance_runs_the_tests_against_the_deployed_url(monkeypatch, 
     """--acceptance hands the deployed URL to the acceptance runner; a failure fails verify."""
     from types import SimpleNamespace
 
-    from pym_lambda import acceptance
-    from pym_lambda.deploy.cli import run_acceptance
-    from pym_lambda.deploy.errors import DeployError
-    from pym_lambda.deploy.prepare import DeployOptions
+    from pym_lambda.build import acceptance_runner as acceptance
+    from pym_lambda.build.deploy.cli import run_acceptance
+    from pym_lambda.build.deploy.errors import DeployError
+    from pym_lambda.build.deploy.prepare import DeployOptions
 
     calls = []
     monkeypatch.setattr(acceptance, "run_acceptance_tests",

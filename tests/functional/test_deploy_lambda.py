@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pym_lambda.deploy.cli import delete, deploy, rollback
-from pym_lambda.runtime.checks import PREBUILT_FILE
+from pym_lambda.build.deploy.cli import delete, deploy, rollback
+from pym_lambda.runtime.operation_checks import PREBUILT_FILE
 
 from .deploy_fixtures import (
     API_FUNCTION,

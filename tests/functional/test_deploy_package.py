@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pym_lambda.deploy.cli import package
+from pym_lambda.build.deploy.cli import package
 
 from .deploy_fixtures import (
     API_FUNCTION,

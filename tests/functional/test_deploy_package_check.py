@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pym_lambda.deploy.cli import deploy, package
+from pym_lambda.build.deploy.cli import deploy, package
 
 from .deploy_fixtures import STAGE, AwsCallCounter, deploy_sandbox, invoke
 

@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 import boto3
 import pytest
 
-from pym_lambda.deploy.cli import delete, deploy
+from pym_lambda.build.deploy.cli import delete, deploy
 
 from .deploy_fixtures import (
     API_FUNCTION,

@@ -16,12 +16,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
 from pym_lambda.aws import aws_client
-from pym_lambda.deploy import lambda_target
-from pym_lambda.deploy.cli import delete, deploy
-from pym_lambda.deploy.errors import DeployError, StepRunner
-from pym_lambda.deploy.inventory import function_mappings
-from pym_lambda.tasks.queues import enable_partial_batch_responses, ensure_queues, is_sqs_arn
-from pym_lambda.tasks.settling import (
+from pym_lambda.build.deploy import lambda_target
+from pym_lambda.build.deploy.cli import delete, deploy
+from pym_lambda.build.deploy.errors import DeployError, StepRunner
+from pym_lambda.build.deploy.inventory import function_mappings
+from pym_lambda.build.tasks.queues import enable_partial_batch_responses, ensure_queues, is_sqs_arn
+from pym_lambda.build.tasks.settling import (
     MAPPING_RETRY_SECONDS,
     MAPPING_WAIT_SECONDS,
     QUEUE_RECREATE_WAIT_SECONDS,

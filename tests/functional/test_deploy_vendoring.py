@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pym_lambda.deploy.build import build_project, project_imports
-from pym_lambda.deploy.errors import DeployError
-from pym_lambda.deploy.vendor import (
-    BUILD_TIME,
+from pym_lambda.build.deploy.build import build_project, project_imports
+from pym_lambda.build.deploy.errors import DeployError
+from pym_lambda.build.deploy.vendor import (
+    LEFT_OUT,
     framework_root,
     read_requirements,
     runtime_files,
@@ -50,9 +50,11 @@ def test_the_example_gets_the_runtime_although_its_requirements_mention_pym_lamb
     assert result.framework.vendored  # type: ignore[attr-defined]
     assert (vendored / "runtime" / "app.py").is_file()
     assert (vendored / "tasks" / "worker.py").is_file()
-    for left_out in ("deploy", "cli.py", "scaffold", "testing", "local_stack.py", "wsgi.py",
-                     "tasks/cli.py", "tasks/local_worker.py"):
+    for left_out in ("build", "testing"):  # deploy, CLI, scaffold, local service; the plugin
         assert not (vendored / left_out).exists(), left_out
+    # The runtime's WSGI adapter and SQS poller (the Beanstalk container's) ship too: small.
+    assert (vendored / "wsgi" / "__init__.py").is_file()
+    assert (vendored / "tasks" / "poller.py").is_file()
     # prod disables /doc (pym-config.yaml): the 3 MB of page assets stay out, the routes too
     assert not (vendored / "docs" / "static").exists()
     assert (vendored / "docs" / "routes.py").is_file()
@@ -121,19 +123,20 @@ def test_no_copied_module_imports_one_left_out_of_the_package() -> None:
     files = runtime_files(root, with_docs_assets=False)
     assert wall_problems(root, files) == []
     names = {str(f) for f in files}
-    assert "runtime/app.py" in names and "tasks/records.py" in names
-    assert not any(n.startswith(tuple(BUILD_TIME)) for n in names)
+    assert "runtime/app.py" in names and "tasks/record_processing.py" in names
+    assert not any(n.startswith(tuple(LEFT_OUT)) for n in names)
 
 
 def test_a_runtime_module_importing_build_time_code_is_caught(tmp_path: Path) -> None:
     root = tmp_path / "pym_lambda"
-    (root / "deploy").mkdir(parents=True)
+    (root / "build" / "deploy").mkdir(parents=True)
     (root / "runtime").mkdir()
-    for name in ("__init__.py", "deploy/__init__.py", "deploy/plan.py", "runtime/__init__.py"):
+    for name in ("__init__.py", "build/__init__.py", "build/deploy/__init__.py",
+                 "build/deploy/plan.py", "runtime/__init__.py"):
         (root / name).write_text("")
     (root / "runtime" / "app.py").write_text(
-        "def later():\n    from ..deploy.plan import lambda_plan\n")
+        "def later():\n    from ..build.deploy.plan import lambda_plan\n")
     files = runtime_files(root, with_docs_assets=False)
     assert [str(f) for f in files] == ["__init__.py", "runtime/__init__.py", "runtime/app.py"]
     [problem] = wall_problems(root, files)
-    assert "runtime/app.py imports pym_lambda.deploy" in problem
+    assert "runtime/app.py imports pym_lambda.build.deploy" in problem

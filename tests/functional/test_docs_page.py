@@ -20,7 +20,7 @@ import yaml
 from chalice.test import Client
 
 from pym_lambda import create_app
-from pym_lambda.docs import publish_specs
+from pym_lambda.build.compiled_form import publish_specs
 from pym_lambda.docs.assets import ASSETS, STATIC_DIR
 from tests.conftest import ROOT, make_project, write_spec
 
@@ -66,7 +66,7 @@ def keep_process_settings() -> Iterator[None]:
         jwt = None
     service = dict(builtins._service)
     try:
-        from pym_lambda.tasks import settings as task_settings
+        from pym_lambda.tasks import task_settings
     except ImportError:  # a pym_lambda without tasks
         task_settings = None  # type: ignore[assignment]
     tasks = getattr(task_settings, "_settings", None)

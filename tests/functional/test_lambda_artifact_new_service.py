@@ -8,9 +8,9 @@ from typing import Any, Iterator, Tuple
 
 import pytest
 
-from pym_lambda.deploy.artifact_check import check_package
-from pym_lambda.deploy.lambda_events import api_gateway_event, sqs_event
-from pym_lambda.deploy.lambda_process import LambdaProcess
+from pym_lambda.build.deploy.artifact_check import check_package
+from pym_lambda.build.deploy.lambda_events import api_gateway_event, sqs_event
+from pym_lambda.build.deploy.lambda_process import LambdaProcess
 
 from .deploy_fixtures import REGION
 from .lambda_package import (

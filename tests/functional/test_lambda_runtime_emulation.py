@@ -12,15 +12,15 @@ from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
-from pym_lambda.deploy.artifact import (
+from pym_lambda.build.deploy.artifact import (
     ArtifactError,
     find_interpreter,
     function_specs,
     runtime_libraries,
     unpack,
 )
-from pym_lambda.deploy.artifact_check import check_package
-from pym_lambda.deploy.lambda_process import FunctionError, LambdaProcess
+from pym_lambda.build.deploy.artifact_check import check_package
+from pym_lambda.build.deploy.lambda_process import FunctionError, LambdaProcess
 
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
 

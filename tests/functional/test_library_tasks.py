@@ -9,9 +9,10 @@ from moto import mock_aws
 
 from pym_lambda import generate_token
 from pym_lambda.aws import aws_client, reset_aws_clients
-from pym_lambda.tasks import configure_tasks, ensure_queues, queue_definitions
-from pym_lambda.tasks.local_worker import run_local_worker
-from pym_lambda.tasks.settings import get_task_settings
+from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
+from pym_lambda.tasks import configure_tasks
+from pym_lambda.tasks.poller import run_local_worker
+from pym_lambda.tasks.task_settings import get_task_settings
 
 
 def receipts():

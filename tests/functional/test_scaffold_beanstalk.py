@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pym_lambda.scaffold import create_service, new
+from pym_lambda.build.scaffold import create_service, new
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra" / "beanstalk"
-TEMPLATE = ROOT / "pym_lambda" / "scaffold" / "template" / "infra" / "beanstalk"
+TEMPLATE = ROOT / "pym_lambda" / "build" / "scaffold" / "template" / "infra" / "beanstalk"
 PER_SERVICE = {"README.md", "image-check.json"}  # written for a new service
 
 
@@ -35,7 +35,9 @@ def test_the_template_carries_this_repositorys_beanstalk_files_unchanged() -> No
         template = TEMPLATE.joinpath(*parts[:-1], parts[-1] + ".tmpl")
         assert template.is_file(), f"{name}: no {template.relative_to(ROOT)}"
         assert template.read_bytes() == (INFRA / name).read_bytes(), (
-            f"{name} changed: copy infra/beanstalk/{name} to {template.relative_to(ROOT)}")
+            f"{name} changed: infra/beanstalk/{name} must link to {template.relative_to(ROOT)}")
+        # One home: the template; this repository's copy is a link to it.
+        assert (INFRA / name).is_symlink() and (INFRA / name).resolve() == template.resolve()
 
 
 def test_new_writes_them_and_no_beanstalk_leaves_them_out(tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_a_new_service_plans_a_beanstalk_deploy(tmp_path: Path) -> None:
     env.update(JWT_SECRET="prod-secret-of-the-test-0123456789abcdef",
                AWS_DEFAULT_REGION="eu-west-1", AWS_EC2_METADATA_DISABLED="true")
     plan = subprocess.run(
-        [sys.executable, "-m", "pym_lambda.cli", "deploy", "--stage", "prod", "--target",
+        [sys.executable, "-m", "pym_lambda.build.cli", "deploy", "--stage", "prod", "--target",
          "beanstalk", "--dry-run", "--project-dir", str(service)],
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert plan.returncode == 0, plan.stdout + plan.stderr
@@ -82,11 +84,11 @@ def test_a_new_service_plans_a_beanstalk_deploy(tmp_path: Path) -> None:
                                   ".platform/nginx/conf.d/pym-body-size.conf"])
 def test_the_new_services_bundle_has_the_deployment_files_at_its_root(
         tmp_path: Path, name: str) -> None:
-    from pym_lambda.deploy.beanstalk_target import build_bundle, bundle_files
+    from pym_lambda.build.deploy.beanstalk_target import build_bundle, bundle_files
 
     service, _ = create_service("shop", tmp_path)
     names = zipfile.ZipFile(io.BytesIO(build_bundle(bundle_files(service)))).namelist()
     assert name in names and f"infra/beanstalk/{name}" in names
     assert "infra/beanstalk/image_check.py" not in names  # a tool, not for the instance
     assert {"app.py", "apis/shop.yaml", "chalicelib/tasks.py", "infra/beanstalk/supervise.py",
-            "infra/beanstalk/gunicorn.conf.py", "pym_lambda/wsgi.py"} <= set(names)
+            "infra/beanstalk/gunicorn.conf.py", "pym_lambda/wsgi/__init__.py"} <= set(names)

@@ -161,7 +161,7 @@ def test_the_example_prod_stage_reads_its_secret_from_ssm_only_when_a_token_come
         tmp_path: Path) -> None:
     project = copy_example(tmp_path / "service")
     # What the Lambda package holds: the compiled form (with pym-config.yaml in it), no apis/.
-    subprocess.run([sys.executable, "-m", "pym_lambda.cli", "build", "--project-dir",
+    subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                     str(project)], capture_output=True, text=True, check=True)
     shutil.rmtree(project / "apis")
     (project / "pym-config.yaml").unlink()
@@ -187,7 +187,7 @@ def test_the_token_command_signs_with_the_prod_secret_from_ssm(aws: Calls) -> No
     import jwt
     from click.testing import CliRunner
 
-    from pym_lambda.cli import main
+    from pym_lambda.build.cli import main
 
     command = ["token", "ann", "--stage", "prod", "--project-dir", str(ROOT)]
     missing = CliRunner().invoke(main, command)

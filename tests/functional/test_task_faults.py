@@ -18,7 +18,7 @@ import pytest
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.tasks import send_tasks
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
-from pym_lambda.tasks.local_worker import run_local_worker
+from pym_lambda.tasks.poller import run_local_worker
 from pym_lambda.tasks.sender import dead_letter_queue_url, queue_url
 
 from . import sample_tasks as tasks

@@ -21,10 +21,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from pym_lambda.tasks import async_task, current_task, ensure_queues, queue_definitions, send_tasks
-from pym_lambda.tasks.admin import redrive_dead_letters
+from pym_lambda.build.tasks.admin import redrive_dead_letters
+from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
+from pym_lambda.tasks import async_task, current_task, send_tasks
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
-from pym_lambda.tasks.local_worker import run_local_worker, sqs_event_record
+from pym_lambda.tasks.poller import run_local_worker, sqs_event_record
 from pym_lambda.tasks.sender import dead_letter_queue_url, queue_url
 
 from .tasks_fixtures import (

@@ -16,6 +16,13 @@ from botocore.stub import Stubber
 from click.testing import CliRunner
 
 from pym_lambda.aws import aws_client, reset_aws_clients
+from pym_lambda.build.tasks.cli import tasks as tasks_cli
+from pym_lambda.build.tasks.cli import worker as worker_cli
+from pym_lambda.build.tasks.queues import (
+    enable_partial_batch_responses,
+    ensure_queues,
+    queue_definitions,
+)
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.tasks import (
     QueueConfigConflict,
@@ -23,16 +30,11 @@ from pym_lambda.tasks import (
     TaskPayloadTooLarge,
     TaskSettings,
     configure_tasks,
-    ensure_queues,
     get_task_settings,
-    queue_definitions,
     send_tasks,
 )
-from pym_lambda.tasks.cli import tasks as tasks_cli
-from pym_lambda.tasks.cli import worker as worker_cli
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
-from pym_lambda.tasks.local_worker import failed_message_ids, run_local_worker
-from pym_lambda.tasks.queues import enable_partial_batch_responses
+from pym_lambda.tasks.poller import failed_message_ids, run_local_worker
 from pym_lambda.tasks.sender import dead_letter_queue_url, queue_url
 from pym_lambda.tasks.worker import BatchFailed
 

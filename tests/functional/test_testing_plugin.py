@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from pym_lambda.scaffold import create_service
+from pym_lambda.build.scaffold import create_service
 from pym_lambda.testing import (
     PymHttpClient,
     Reply,

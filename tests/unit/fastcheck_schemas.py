@@ -1,7 +1,8 @@
 """Hand-written schemas where a fast checker is most likely to differ from openapi-schema-validator.
 
 Each case: (name, schema, definitions, dialect, contexts). Schemas are in the normalised form
-of pym_lambda.spec.schemas (refs are '#/definitions/<Name>', Swagger's x-nullable is nullable).
+of pym_lambda.build.openapi.schemas (refs are '#/definitions/<Name>', Swagger's x-nullable is
+nullable).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from pym_lambda.auth import (
 )
 from pym_lambda.config import ConfigError, JwtSettings, Settings
 from pym_lambda.context import CallContext, enter_context, exit_context
-from pym_lambda.errors import PymError, body_for_exception
+from pym_lambda.errors import PymError, error_body
 
 SECRET = "s" * 32 + "-test-secret"
 OTHER_SECRET = "o" * 32 + "-other-secret"
@@ -461,7 +461,8 @@ def test_each_bad_token_gets_its_code(case: str, rsa_key: Any) -> None:
         AccessDeniedError: (403, "FORBIDDEN"),
     }[error_class]
     # Useful, but never the token, a traceback or a class name.
-    body = json.dumps(body_for_exception(error))
+    body = json.dumps(error_body(error.status, error.code, error.description, None,
+                                 error.user_message))
     for segment in token.split("."):
         assert len(segment) < 8 or segment not in body
     assert "Traceback" not in body and "Error" not in body and "jwt." not in body
@@ -674,6 +675,8 @@ def test_error_classes_carry_status_and_code() -> None:
     ]
     for error_class, status, code in expected:
         error: Callable[..., PymError] = error_class
-        body = body_for_exception(error("why"))
+        raised = error("why")
+        body = error_body(raised.status, raised.code, raised.description, None,
+                          raised.user_message)
         assert (body["status"], body["error"], body["error_description"]) == (status, code,
                                                                                "why")

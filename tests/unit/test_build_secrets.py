@@ -8,14 +8,14 @@ from typing import Any, Dict, Mapping, Optional
 import pytest
 import yaml
 
-from pym_lambda.deploy.build import (
+from pym_lambda.build.deploy.build import (
     StageConfig,
     env_references,
     function_environment,
     secret_references,
 )
-from pym_lambda.deploy.errors import DeployError
-from pym_lambda.deploy.permissions import SecretRef
+from pym_lambda.build.deploy.errors import DeployError
+from pym_lambda.build.deploy.permissions import SecretRef
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SECRET = "plain-secret-value-0123456789abcdef"
@@ -106,10 +106,10 @@ def test_the_example_service_reads_its_prod_secret_from_ssm() -> None:
 def test_a_new_service_reads_its_prod_secret_from_ssm() -> None:
     from importlib import resources
 
-    from pym_lambda.scaffold.generator import render, template_values
+    from pym_lambda.build.scaffold.generator import render, template_values
 
     values = template_values("demo-shop")
-    template = resources.files("pym_lambda.scaffold") / "template"
+    template = resources.files("pym_lambda.build.scaffold") / "template"
     document = doc(render((template / "pym-config.yaml.tmpl").read_text(), values, "config"))
     chalice = json.loads(render((template / "dot-chalice" / "config.json.tmpl").read_text(),
                                 values, "chalice"))

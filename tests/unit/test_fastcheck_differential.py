@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pym_lambda.build.openapi.compiler import compile_specs
 from pym_lambda.errors import SpecErrors
 from pym_lambda.fastcheck import Unsupported, compile_checker, compile_checkers, generate_module
-from pym_lambda.runtime.validation import _field_path, _shorten, _validator_class
-from pym_lambda.spec.compiler import compile_specs
+from pym_lambda.runtime.schema_validator import _field_path, _shorten, _validator_class
 
 from .fastcheck_schemas import CASES, EDGE_VALUES, FORMAT_SAMPLES, REFUSED, Case
 
@@ -348,7 +348,7 @@ def test_where_the_reference_raises_the_fast_checker_answers() -> None:
 
 @pytest.mark.parametrize("value,message", MESSAGES)
 def test_messages_are_the_runtimes(value: Any, message: Optional[str]) -> None:
-    from pym_lambda.runtime.validation import SchemaValidator
+    from pym_lambda.runtime.schema_validator import SchemaValidator
 
     assert compile_checker(PET, {}, "oas30", "request", PREFIX)(value) == message
     assert SchemaValidator(PET, {}, "oas30", "request", PREFIX).check(value) == message

@@ -13,8 +13,8 @@ from typing import Any, Dict
 
 import pytest
 
-from pym_lambda.deploy.artifact import ArtifactError, function_specs, queue_urls, unpack
-from pym_lambda.deploy.lambda_events import (
+from pym_lambda.build.deploy.artifact import ArtifactError, function_specs, queue_urls, unpack
+from pym_lambda.build.deploy.lambda_events import (
     API_GATEWAY_SAMPLE,
     GatewayMiss,
     RestApi,

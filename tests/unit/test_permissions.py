@@ -1,7 +1,7 @@
 """The IAM statements of a stage: each function's least privilege, on the stage's ARNs."""
 from __future__ import annotations
 
-from pym_lambda.deploy.permissions import (
+from pym_lambda.build.deploy.permissions import (
     Arns,
     SecretRef,
     StageAccess,
@@ -10,7 +10,7 @@ from pym_lambda.deploy.permissions import (
     container_statements,
     worker_statements,
 )
-from pym_lambda.tasks.queues import QueueDefinition
+from pym_lambda.build.tasks.queues import QueueDefinition
 
 DEFAULT = QueueDefinition(queue="default", name="shop-prod-default",
                           dlq_name="shop-prod-default-dlq")

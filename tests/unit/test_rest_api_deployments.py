@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from pym_lambda.deploy.rest_api_deployments import (
+from pym_lambda.build.deploy.rest_api_deployments import (
     DeploymentSkipper,
     definition_digest,
     description_for,

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pym_lambda.build.openapi.compiler import base_path, python_name, route_path
+from pym_lambda.build.openapi.loader import RawSpec, resolve_pointer
 from pym_lambda.errors import PymError, error_body
 from pym_lambda.runtime.models import Model, ModelFactory, to_jsonable
 from pym_lambda.runtime.params import CoercionError, coerce_scalar
-from pym_lambda.spec.compiler import base_path, python_name, route_path
-from pym_lambda.spec.loader import RawSpec, resolve_pointer
 
 
 @pytest.mark.parametrize("name, location, expected", [

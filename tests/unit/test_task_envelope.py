@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pym_lambda.build.tasks.queues import queue_definitions
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.tasks import (
     AsyncTask,
@@ -39,12 +40,7 @@ from pym_lambda.tasks.envelope import (
     new_envelope,
     restore_caller,
 )
-from pym_lambda.tasks.queues import (
-    dead_letter_queue_name,
-    handler_name,
-    physical_queue_name,
-    queue_definitions,
-)
+from pym_lambda.tasks.naming import dead_letter_queue_name, handler_name, physical_queue_name
 
 TASK = "tests.unit.test_task_envelope:echo"
 

@@ -1,0 +1,193 @@
+"""`pym-lambda package --stage S --out DIR`: the stage as infrastructure as code.
+
+Chalice's CloudFormation (SAM) output, `sam.json` and `deployment.zip`, completed with what
+Chalice leaves out and `deploy` adds: each task queue and its DLQ (redrive policy, visibility
+timeout; kept when the stack is deleted, as `delete` keeps them), the SQS events reading those
+queues (so CloudFormation creates them first) with FunctionResponseTypes
+[ReportBatchItemFailures]. Variables forwarded from the environment (secrets) become NoEcho
+parameters: their values are never written to the template.
+
+Deploy it with `aws cloudformation package` then `aws cloudformation deploy --capabilities
+CAPABILITY_IAM --parameter-overrides JWTSECRET=...`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..tasks.queues import QueueDefinition
+from .aws_access import resolve_region
+from .chalice_project import FunctionModel
+from .errors import DeployError, one_line
+from .permissions import Arns, cloudformation
+from .prepare import DeployOptions, Prepared, prepared
+
+if TYPE_CHECKING:
+    from .artifact_check import PackageCheck
+
+
+def logical_id(*parts: str) -> str:
+    """CloudFormation logical id: ("TaskQueue", "emails-high") -> TaskQueueEmailsHigh,
+    JWT_SECRET -> JwtSecret."""
+    words = [w for p in parts for w in re.split(r"[^A-Za-z0-9]+", p) if w]
+    return "".join(w.capitalize() if w.isupper() else w[:1].upper() + w[1:] for w in words)
+
+
+def queue_resources(definitions: Sequence[QueueDefinition]) -> Dict[str, Dict[str, Any]]:
+    resources: Dict[str, Dict[str, Any]] = {}
+    for d in definitions:
+        queue_id, dlq_id = logical_id("TaskQueue", d.queue), logical_id("TaskQueue", d.queue, "Dlq")
+        retain = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+        resources[dlq_id] = {"Type": "AWS::SQS::Queue", **retain, "Properties": {
+            "QueueName": d.dlq_name, "MessageRetentionPeriod": d.dlq_retention_seconds,
+            "MaximumMessageSize": d.maximum_message_size}}
+        resources[queue_id] = {"Type": "AWS::SQS::Queue", **retain, "Properties": {
+            "QueueName": d.name, "VisibilityTimeout": d.visibility_timeout,
+            "MessageRetentionPeriod": d.message_retention_seconds,
+            "MaximumMessageSize": d.maximum_message_size,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                              "maxReceiveCount": d.max_receive_count}}}
+    return resources
+
+
+def merge_queues(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> int:
+    """Add the queues; point each SQS event at its queue's ARN, with partial batch responses.
+    Returns how many events were completed."""
+    resources = template.setdefault("Resources", {})
+    resources.update(queue_resources(definitions))
+    by_name = {d.name: logical_id("TaskQueue", d.queue) for d in definitions}
+    completed = 0
+    for resource in list(resources.values()):
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]
+            text = json.dumps(queue)
+            name = next((n for n in by_name if text.endswith(f':{n}"}}')), None)
+            if name is None:
+                raise DeployError("package", f"an SQS event reads {text}, no task queue")
+            event["Properties"]["Queue"] = {"Fn::GetAtt": [by_name[name], "Arn"]}
+            event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            completed += 1
+    return completed
+
+
+def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
+    """Forwarded variables as NoEcho parameters, referenced by every function."""
+    if not forwarded:
+        return
+    parameters = template.setdefault("Parameters", {})
+    for name in forwarded:
+        parameters[logical_id(name)] = {
+            "Type": "String", "NoEcho": True,
+            "Description": f"{name} for the functions (read by pym-config.yaml)"}
+    for resource in template.get("Resources", {}).values():
+        variables = (resource.get("Properties", {}).get("Environment") or {}).get("Variables")
+        if resource.get("Type") == "AWS::Serverless::Function" and variables is not None:
+            for name in forwarded:
+                variables[name] = {"Ref": logical_id(name)}
+
+
+def complete_roles(template: Dict[str, Any], functions: Sequence[FunctionModel]) -> int:
+    """The roles' policies were written with CloudFormation placeholders for the account,
+    region and partition (permissions.Arns.cloudformation): wrap them in Fn::Sub. The
+    functions get the names deploy gives them, which their log permissions name."""
+    names = {f.handler: f.function_name for f in functions}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            properties = resource["Properties"]
+            properties.setdefault("FunctionName", names[properties["Handler"]])
+    roles = 0
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            policy["PolicyDocument"] = cloudformation(policy["PolicyDocument"])
+        roles += 1
+    return roles
+
+
+def set_queue_urls(template: Dict[str, Any], definitions: Sequence[QueueDefinition]) -> None:
+    """Each queue's URL (a queue's Ref) in every function's variables, as deploy sets them:
+    the runtime makes no GetQueueUrl call."""
+    from ...tasks.task_settings import queue_env_key
+
+    urls: Dict[str, Any] = {}
+    for d in definitions:
+        key = queue_env_key(d.queue)
+        urls[f"PYM_TASK_QUEUE_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue)}
+        urls[f"PYM_TASK_DLQ_URL_{key}"] = {"Ref": logical_id("TaskQueue", d.queue, "Dlq")}
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function" and urls:
+            environment = resource["Properties"].setdefault("Environment", {})
+            environment.setdefault("Variables", {}).update(urls)
+
+
+def set_runtime(template: Dict[str, Any], runtime: str) -> None:
+    """Chalice writes the Python running it (python3.11 under 3.11) as every function's
+    runtime; --runtime names another one, e.g. when that one is deprecated by AWS. Only
+    right when the package has no compiled dependencies, or they were built for it."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["Runtime"] = runtime
+
+
+def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
+                  echo: Callable[[str], None] = print) -> Tuple[Path, Path]:
+    """sam.json and deployment.zip in `out_dir`: the one way the Lambda package is built.
+    `deploy` builds it so too (Chalice's deployer then reuses the zip it cached)."""
+    definitions = ready.definitions
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
+    try:
+        sam = ready.project.package(out_dir)
+    except Exception as exc:
+        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+    template = json.loads(sam.read_text(encoding="utf-8"))
+    events = merge_queues(template, definitions)
+    roles = complete_roles(template, ready.graph.functions)
+    set_queue_urls(template, definitions)
+    parameterise(template, ready.build.forwarded)
+    if runtime:
+        set_runtime(template, runtime)
+    sam.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    forwarded = ready.build.forwarded
+    echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
+         f"batch responses, {roles} IAM role(s)"
+         + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
+    return sam, out_dir / "deployment.zip"
+
+
+def check_built_package(ready: Prepared, sam: Path, package: Path,
+                        echo: Callable[[str], None] = print) -> PackageCheck:
+    """Run the package as the Lambda runtime would (artifact_check.py): a package that would
+    fail on AWS fails the build here, naming what is wrong. No AWS call is made."""
+    from .artifact_check import check_package
+
+    parameters = {logical_id(name): value for name, value in ready.build.forwarded_values.items()}
+    check = check_package(package, sam, parameters=parameters,
+                          region=resolve_region(ready.options.region))
+    size = (f"{check.package_bytes / 1e6:.1f} MB zipped, {check.unpacked_bytes / 1e6:.1f} MB "
+            "unpacked")
+    if check.skipped:
+        echo(f"warning: package ({size}) not run here: {check.skipped}")
+        return check
+    check.raise_for_problems()
+    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms)"
+                    for f in check.functions)
+    echo(f"package ({size}) runs as Lambda's python{check.python} would run it: {ran}")
+    return check
+
+
+def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = None,
+                echo: Callable[[str], None] = print, check: bool = True) -> List[Path]:
+    resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
+    with prepared(options, echo) as ready:
+        sam, package = build_package(ready, out_dir, runtime, echo)
+        if check:
+            check_built_package(ready, sam, package, echo)
+        return [sam, package]

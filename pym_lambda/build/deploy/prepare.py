@@ -1,0 +1,83 @@
+"""Steps 1 and 2 of every command, shared by the targets: build, then load the app as Chalice
+does, offline. Everything runs inside `prepared()`, which scopes the process changes (the
+stage's environment, the project's `app` module) to the command.
+"""
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Tuple
+
+from ...tasks.task_settings import TaskSettings
+from ..tasks.queues import QueueDefinition
+from .build import BuildResult, build_project, project_imports, read_stage_config, scoped_environ
+from .chalice_project import AppGraph, ChaliceProject
+from .errors import DeployError, one_line
+from .permissions import StageAccess
+
+Emit = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    project_dir: Path
+    stage: str
+    target: str = "lambda"  # or "beanstalk"
+    dry_run: bool = False
+    skip_verify: bool = False
+    state_bucket: Optional[str] = None
+    region: Optional[str] = None
+    wait_timeout: float = 900.0  # Beanstalk: seconds to wait for a healthy environment
+    solution_stack: Optional[str] = None  # Beanstalk: default, the newest Docker platform
+    instance_profile: Optional[str] = None  # Beanstalk: the user's own, instead of deploy's
+    service_role: Optional[str] = None  # Beanstalk: the user's own, instead of deploy's
+
+
+@dataclass(frozen=True)
+class Prepared:
+    options: DeployOptions
+    build: BuildResult
+    project: ChaliceProject
+    graph: AppGraph
+    task_settings: TaskSettings
+    definitions: Tuple[QueueDefinition, ...] = ()  # the stage's task queues and DLQs
+    access: StageAccess = StageAccess()  # what the functions' roles allow (permissions.py)
+
+    @property
+    def app_name(self) -> str:
+        return self.build.stage.app_name
+
+    @property
+    def stage(self) -> str:
+        return self.build.stage.stage
+
+
+@contextlib.contextmanager
+def prepared(options: DeployOptions, emit: Emit) -> Iterator[Prepared]:
+    """Build the project and load its app for the stage, with no AWS call."""
+    from ...tasks.task_settings import get_task_settings
+    from .plan import task_queue_definitions
+
+    root = options.project_dir.resolve()
+    stage_config = read_stage_config(root, options.stage)  # an unknown stage fails first
+    environ = dict(stage_config.environment_variables)
+    if options.region:  # Chalice's own clients read the region from the environment
+        environ.update(AWS_REGION=options.region, AWS_DEFAULT_REGION=options.region)
+    with project_imports(root), scoped_environ(environ), \
+            tempfile.TemporaryDirectory(prefix="pym-policies-") as policies:
+        build = build_project(root, options.stage)
+        with scoped_environ(dict(build.function_environment)):
+            try:
+                project = ChaliceProject(build, Path(policies), emit)
+                graph = project.graph()
+                extra = tuple(project.app_statements())
+            except DeployError:
+                raise
+            except Exception as exc:  # app.py itself failed to import or to register
+                raise DeployError("build", f"app.py: {one_line(exc)}") from None
+            settings = get_task_settings()
+            definitions = task_queue_definitions(graph, settings, graph.workers)
+            access = StageAccess(queues=definitions, secrets=build.secrets, extra=extra)
+            yield Prepared(options, build, project, graph, settings, definitions, access)

@@ -1,0 +1,158 @@
+"""The settings classes: every key pym-config.yaml may set, its type and its default.
+
+loader.py reads the file and the environment into them (pym_lambda.config re-exports them). A
+field is an annotated class attribute: the annotation is its type, which the loader checks
+(see schema_of() at the end), the value its default, whose only home is here. Records, not
+dataclasses, for a cheaper cold start (see pym_lambda.frozen_record).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+
+from ..frozen_record import Record
+
+if TYPE_CHECKING:
+    from ..secret_store import SecretValue
+
+# A setting that may be a secret read from AWS at first use (pym_lambda.secret_store): its text
+# is `reveal(value)`. SecretMap is `settings.secrets`: env_secrets and the `secrets:` section.
+SecretText = Union[str, "SecretValue"]
+SecretMap = Mapping[str, str]
+
+DEFAULT_STAGE = "dev"
+# What some keys are limited to; the loader (pym_lambda.config) enforces it.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DOCS_UIS = ("redoc", "swagger-ui")
+JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
+                  "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
+MINIMUMS = {("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
+            ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
+            ("limits", "max_header_bytes"): 256, ("tasks", "max_receive_count"): 1}
+MAXIMUMS = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; raised at start-up, never turned into HTTP."""
+
+
+class JwtSettings(Record):
+    """The ``jwt:`` section: how tokens are verified and signed."""
+
+    _hidden = frozenset({"secret", "public_key", "private_key"})
+
+    # These three may be {ssm: ...} / {secretsmanager: ...}: read with reveal() at first use.
+    secret: Optional[SecretText] = None  # HMAC key, for HS*
+    public_key: Optional[SecretText] = None  # PEM, for RS*/PS*/ES*/EdDSA
+    public_key_file: Optional[str] = None
+    private_key: Optional[SecretText] = None  # to sign RS*/PS*/ES* tokens
+    private_key_file: Optional[str] = None
+    jwks_url: Optional[str] = None
+    jwks_file: Optional[str] = None
+    key_id: Optional[str] = None  # ``kid`` header put on the tokens this service signs
+    algorithms: Tuple[str, ...] = ("HS256",)
+    audience: Tuple[str, ...] = ()  # any one of them in the token's ``aud`` is enough
+    issuer: Optional[str] = None
+    leeway: int = 0
+    cookie: bool = False  # also accept a ``token`` cookie, as PyMacaron did
+    expires_in: int = 86400
+    required_claims: Tuple[str, ...] = ()
+
+
+class CorsSettings(Record):
+    """The ``cors:`` section."""
+
+    enabled: bool = False
+    allow_origins: Tuple[str, ...] = ("*",)
+    allow_headers: Tuple[str, ...] = ()
+    expose_headers: Tuple[str, ...] = ()
+    max_age: int = 600
+    allow_credentials: bool = False
+
+
+class LimitSettings(Record):
+    """The ``limits:`` section: request size and strictness."""
+
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
+    max_header_bytes: int = 16384  # all request headers together (API Gateway allows 10 KiB+)
+    # PyMacaron ignored query parameters and body fields the spec does not declare; with
+    # strict: true they are a 400 naming them.
+    strict: bool = False
+
+
+class TasksConfig(Record):
+    """The `tasks:` section; runtime.app hands it to pym_lambda.tasks.configure_tasks."""
+
+    inline: bool = False  # run .delay() synchronously (development without SQS)
+    queues: Dict[str, str] = {}  # logical queue -> physical SQS name
+    lambda_timeout_seconds: int = 60  # of the worker Lambda; visibility timeout is 6x this
+    backoff_base_seconds: int = 0  # exponential backoff after a failure (0: SQS's own timing)
+    backoff_max_seconds: int = 900
+    partial_batch_responses: bool = True  # the event source mapping reports item failures
+    max_message_bytes: int = 262144
+    # RedrivePolicy maxReceiveCount of every task queue (at least its tasks' max_attempts):
+    # 5 or more, as AWS advises for queues Lambda reads, since throttled receives count too.
+    max_receive_count: int = 5
+
+
+class DocsSettings(Record):
+    """The ``docs:`` section: the API documentation pages."""
+
+    enabled: bool = True  # GET <path> (HTML), <path>/<api>.yaml|.json, <path>/static/<file>
+    path: str = "/doc"  # PyMacaron's; checked and normalised by the loader (no trailing /)
+    ui: str = "redoc"  # one of DOCS_UIS
+
+
+class Settings(Record):
+    """Everything pym-config.yaml says, with the stage, secrets and file read."""
+
+    _hidden = frozenset({"extra", "secrets", "raw"})
+
+    name: str = ""
+    version: str = "0.0.0"
+    stage: str = DEFAULT_STAGE
+    log_level: str = "INFO"
+    error_reporter: Optional[str] = None  # "module.function" told about every 5xx
+    jwt: JwtSettings = JwtSettings()
+    clients: Dict[str, str] = {}  # api name -> base URL
+    tasks: TasksConfig = TasksConfig()
+    cors: CorsSettings = CorsSettings()
+    limits: LimitSettings = LimitSettings()
+    docs: DocsSettings = DocsSettings()
+    env_secrets: Tuple[str, ...] = ()
+    extra: Dict[str, Any] = {}
+    # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with
+    # env_secrets' values, settings.secrets[NAME] (a pym_lambda.secret_store.Secrets).
+    secrets: SecretMap = {}
+    # Deploy refuses a plain secret (jwt.secret, jwt.private_key, env_secrets, secrets) in the
+    # functions' environment of a production stage, which every stage is unless it says
+    # `production: false`; `allow_plain_secrets: true` accepts it anyway (README "Deploy").
+    production: bool = True
+    allow_plain_secrets: bool = False
+    config_file: Optional[str] = None  # the file read, None when there was none
+    raw: Dict[str, Any] = {}  # the file as parsed
+
+
+# --- what the loader checks each level of the file against ----------------------------------
+
+# Settings fields that are computed, never written in the file.
+_DERIVED = frozenset({"stage", "config_file", "raw"})
+# A field's annotation (a string, never evaluated) -> (kind, nullable); a field whose default
+# is a Record is a section, checked key by key.
+_KINDS = {"str": ("str", False), "Optional[str]": ("str", True), "int": ("int", False),
+          "bool": ("bool", False), "Tuple[str, ...]": ("list", False),
+          "Dict[str, str]": ("map", False), "Dict[str, Any]": ("any", False),
+          "Optional[SecretText]": ("secret", True), "SecretMap": ("secrets", False)}
+_schemas: Dict[type, Dict[str, Any]] = {}
+
+
+def schema_of(cls: Any) -> Dict[str, Any]:
+    """The keys a level of the file may set: key -> section class, or (kind, nullable) with
+    kind str/int/bool/list/map/any, secret (a string or a reference to one) or secrets (a
+    mapping of names to references)."""
+    if cls not in _schemas:
+        _schemas[cls] = {
+            name: type(default) if isinstance(default, Record) else _KINDS[cls._types[name]]
+            for name, default in cls._defaults.items()
+            if not (cls is Settings and name in _DERIVED)}
+    return _schemas[cls]

@@ -1,0 +1,478 @@
+"""Per-service settings, read from ``pym-config.yaml`` at the project root.
+
+One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
+
+1. ``overrides`` given to :func:`load_settings` (nested, or dotted: ``{"jwt.issuer": "x"}``);
+2. environment variables ``PYM_<SECTION>_<KEY>`` (``PYM_LOG_LEVEL``, ``PYM_JWT_AUDIENCE``),
+   parsed to the declared type: int, bool (true/false/1/0/yes/no/on/off), list
+   (comma-separated), ``""`` for None where None is allowed. A mapping takes one variable per
+   entry: ``PYM_CLIENTS_USER_API`` sets the client whose name, upper-cased with ``_`` for
+   other characters, is ``USER_API`` (else ``user_api``). A ``PYM_JWT_*``, ``PYM_CORS_*``,
+   ``PYM_LIMITS_*``, ``PYM_TASKS_*`` or ``PYM_DOCS_*`` variable naming no key is an error;
+3. the ``stages: {<stage>: {...}}`` section of the file for the current stage, which is the
+   ``stage`` argument, else ``PYM_STAGE``, else ``"dev"`` (every section is checked, the
+   current one applied);
+4. the file's top level;
+5. the defaults, whose only home is the settings classes (keys.py).
+
+Mappings merge key by key across levels; lists and scalars replace. Secrets never live in the
+file: any value may be ``{env: NAME}`` (the variable's text parsed to the key's type; unset is
+an error naming key and variable), and ``env_secrets: [NAME, ...]`` lists variables that must
+be set, exposed as ``settings.secrets[NAME]``. ``jwt.secret``, ``jwt.public_key``,
+``jwt.private_key`` and the entries of ``secrets: {NAME: ...}`` (also ``settings.secrets[NAME]``)
+may instead name an SSM parameter or a Secrets Manager secret: ``{ssm: /path}``,
+``{secretsmanager: name-or-arn, key: field}``, either with ``kms_key: <key ARN>``; they are
+read from AWS at their first use, never here (:mod:`pym_lambda.secret_store`). ``production``
+and ``allow_plain_secrets`` are read by deploy only (and only from the file). Relative
+``*_file`` paths are resolved against the project directory. ``extra`` holds the service's own
+free-form keys (not checked, not read from ``PYM_*``); any other unknown key is a ConfigError
+naming its path and the closest key.
+"""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
+
+from .keys import (
+    DEFAULT_STAGE,
+    DOCS_UIS,
+    JWT_ALGORITHMS,
+    LOG_LEVELS,
+    MAXIMUMS,
+    MINIMUMS,
+    ConfigError,
+    Settings,
+    schema_of,
+)
+
+CONFIG_FILENAME = "pym-config.yaml"
+ENV_PREFIX = "PYM_"
+STAGE_VARIABLE = "PYM_STAGE"
+
+# Not from PYM_* variables: free-form, lists of names, or what only the file may decide (a
+# deploying shell's PYM_ALLOW_PLAIN_SECRETS must not lift the production check).
+_NOT_FROM_ENV = frozenset({"extra", "env_secrets", "secrets", "production",
+                           "allow_plain_secrets"})
+# Where a reference to SSM or Secrets Manager is accepted (read at first use).
+_REFERENCE_KEYS = "jwt.secret, jwt.public_key, jwt.private_key and secrets.<NAME>"
+_PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
+                   "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+_KIND_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false",
+               "list": "a list of strings", "map": "a mapping of strings", "any": "a mapping",
+               "secret": "a string, {env: NAME}, {ssm: NAME} or {secretsmanager: NAME}",
+               "secrets": "a mapping of names to {ssm: NAME}, {secretsmanager: NAME} or "
+                          "{env: NAME}"}
+
+KeyPath = Tuple[str, ...]  # ("jwt", "audience")
+if TYPE_CHECKING:
+    from os import PathLike
+
+
+def load_settings(project_dir: Union[str, PathLike], *, stage: Optional[str] = None,
+                  environ: Optional[Mapping[str, str]] = None,
+                  overrides: Optional[Mapping[str, Any]] = None,
+                  required: bool = False,
+                  document: Optional[Dict[str, Any]] = None) -> Settings:
+    """Read ``<project_dir>/pym-config.yaml`` and apply the precedence chain (module doc).
+
+    ``document`` is the file as already parsed: the Lambda package has no pym-config.yaml (Chalice
+    ships only chalicelib/), so the runtime passes the copy kept in the compiled specs.
+    """
+    environ = os.environ if environ is None else environ
+    stage = stage or environ.get(STAGE_VARIABLE) or DEFAULT_STAGE
+    # os.path, not pathlib: importing pathlib costs ~3 ms of a Lambda cold start.
+    project_dir = os.path.realpath(project_dir)
+    path = os.path.join(project_dir, CONFIG_FILENAME)
+    has_file = os.path.isfile(path)
+    if document is not None:
+        pass
+    elif has_file:
+        document = read_config_file(path)
+    elif required:
+        raise ConfigError(f"{CONFIG_FILENAME}: not found in {project_dir}")
+    else:
+        document = {}
+
+    stages = document.get("stages", {})
+    if not isinstance(stages, Mapping):
+        raise _error(CONFIG_FILENAME, ("stages",), "expected a mapping of stage names to "
+                     f"settings, got {_show(stages)}")
+    top = {k: v for k, v in document.items() if k != "stages"}
+    layers = [_check_layer(top, Settings, CONFIG_FILENAME, ())]
+    for name, section in stages.items():  # all checked, the current one applied
+        checked = _check_layer(section, Settings, CONFIG_FILENAME, ("stages", str(name)))
+        if name == stage:
+            layers.append(checked)
+    layers.append(_env_layer(environ, layers))
+    if overrides:
+        layers.append(_check_layer(_undot(overrides), Settings, "overrides", ()))
+
+    merged: Dict[str, Any] = {}
+    for layer in layers:
+        merged = _merge(merged, layer)
+    from ..secret_store import Secrets, SecretStore
+
+    merged = _resolve(merged, environ, SecretStore())  # one store: the app's fetched secrets
+    secrets = _read_env_secrets(merged, environ)
+    _reject_pymacaron_secret_names(merged, secrets, ())
+    named = merged.pop("secrets", {})
+    both = sorted(set(named) & set(secrets))
+    if both:
+        raise _error(CONFIG_FILENAME, ("secrets", both[0]),
+                     "also listed in env_secrets: keep one of the two")
+    return _build(Settings, merged, project_dir, stage=stage,
+                  secrets=Secrets({**secrets, **named}),
+                  config_file=path if has_file else None, raw=document)
+
+
+# --- reading and checking one level ---------------------------------------------------------
+
+def read_config_file(path: Union[str, PathLike]) -> Dict[str, Any]:
+    import yaml  # 18 ms: only paid when there is a file to read
+
+    name = os.path.basename(path)
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: List[Any] = []
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *anchor` keys may be repeated on purpose
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise ConfigError(f"{name}: line {key_node.start_mark.line + 1}: "
+                                      f"duplicate key {key!r}")
+                seen.append(key)
+            return super().construct_mapping(node, deep)
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = yaml.load(stream, Loader=UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{name}: not valid YAML: {exc}") from None
+    if document is not None and not isinstance(document, dict):
+        raise ConfigError(f"{name}: expected a mapping at the top level, "
+                          f"got {type(document).__name__}")
+    return document or {}
+
+
+class _EnvRef:
+    """A ``{env: NAME}`` value, resolved after merging so an overridden one is never read."""
+
+    __slots__ = ("variable", "kind", "where", "path")
+
+    def __init__(self, variable: str, kind: Tuple[str, bool], where: str, path: KeyPath) -> None:
+        self.variable, self.kind, self.where, self.path = variable, kind, where, path
+
+
+class _AwsRef:
+    """A ``{ssm: ...}`` / ``{secretsmanager: ...}`` value: becomes a SecretValue (read at its
+    first use) after merging."""
+
+    __slots__ = ("source", "where", "path")
+
+    def __init__(self, source: Any, where: str, path: KeyPath) -> None:
+        self.source, self.where, self.path = source, where, path
+
+
+def _check_layer(data: Any, cls: type, where: str, path: KeyPath) -> Dict[str, Any]:
+    """Check one level against ``cls``: known keys, declared types. Returns a typed copy."""
+    if not isinstance(data, Mapping):
+        raise _error(where, path, f"expected a mapping, got {_show(data)}")
+    schema = schema_of(cls)
+    checked: Dict[str, Any] = {}
+    for key, value in data.items():
+        key_path = path + (str(key),)
+        if key not in schema:
+            raise _error(where, key_path, f"unknown key{_suggest(key, schema)}")
+        if isinstance(schema[key], type):
+            checked[key] = _check_layer(value, schema[key], where, key_path)
+        else:
+            checked[key] = _coerce(value, schema[key], where, key_path)
+    return checked
+
+
+def _coerce(value: Any, kind: Tuple[str, bool], where: str, path: KeyPath) -> Any:
+    """A value from YAML or overrides, which must already have the declared type."""
+    name, nullable = kind
+    if isinstance(value, Mapping) and list(value) == ["env"]:
+        if not isinstance(value["env"], str) or not value["env"]:
+            raise _error(where, path, "{env: ...} needs a variable name")
+        return _EnvRef(value["env"], kind, where, path)
+    if name in ("str", "secret", "list", "int", "bool") and _is_reference(value):
+        return _aws_ref(value, name == "secret", where, path)
+    if value is None and nullable:
+        return None
+    if name in ("str", "secret") and isinstance(value, str) or \
+            name == "bool" and isinstance(value, bool):
+        return _checked(value, where, path)
+    if name == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return _checked(value, where, path)
+    if name == "list" and isinstance(value, str):
+        return _parse_text(value, kind, where, path)
+    if name == "list" and isinstance(value, (list, tuple)) and all(
+            isinstance(item, str) for item in value):
+        return _checked(tuple(value), where, path)
+    if name == "map" and isinstance(value, Mapping):
+        return {str(k): _coerce(v, ("str", False), where, path + (str(k),))
+                for k, v in value.items()}
+    if name == "any" and isinstance(value, Mapping):
+        return _free_form(value, where, path)
+    if name == "secrets" and isinstance(value, Mapping):
+        return {str(k): _secret_entry(v, where, path + (str(k),)) for k, v in value.items()}
+    hint = " (quote it to make it a string)" if name == "str" and isinstance(
+        value, (int, float)) else ""
+    raise _error(where, path, f"expected {_kind_name(kind)}, got {_show(value)}{hint}")
+
+
+def _is_reference(value: Any) -> bool:
+    from ..secret_store import is_reference  # small; only imported when the file has a mapping
+
+    return isinstance(value, Mapping) and is_reference(value)
+
+
+def _aws_ref(value: Mapping[str, Any], accepted: bool, where: str, path: KeyPath) -> _AwsRef:
+    from ..secret_store import parse_reference
+
+    if not accepted:
+        raise _error(where, path, f"{{ssm: ...}} and {{secretsmanager: ...}} are read at first "
+                     f"use, so only {_REFERENCE_KEYS} take them; here use {{env: NAME}}")
+    try:
+        return _AwsRef(parse_reference(value), where, path)
+    except ValueError as exc:
+        raise _error(where, path, str(exc)) from None
+
+
+def _secret_entry(value: Any, where: str, path: KeyPath) -> Any:
+    """One entry of ``secrets:``: a reference or ``{env: NAME}``, never the secret itself."""
+    if isinstance(value, Mapping) and (list(value) == ["env"] or _is_reference(value)):
+        return _coerce(value, ("secret", False), where, path)
+    raise _error(where, path, "expected {ssm: NAME}, {secretsmanager: NAME} or {env: NAME}, "
+                 f"got {_show(value)}: a secret is never written in {CONFIG_FILENAME}")
+
+
+def _free_form(value: Any, where: str, path: KeyPath) -> Any:
+    """``extra`` values: any YAML, with ``{env: NAME}`` allowed anywhere (read as text)."""
+    if isinstance(value, Mapping) and list(value) == ["env"]:
+        return _coerce(value, ("str", False), where, path)
+    if isinstance(value, Mapping) and _looks_like_reference(value):
+        raise _error(where, path, "extra is read at start-up: put the secret in "
+                     "secrets: {NAME: ...} and read settings.secrets[NAME] (at first use)")
+    if isinstance(value, Mapping):
+        return {str(k): _free_form(v, where, path + (str(k),)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_free_form(v, where, path) for v in value]
+    return value
+
+
+def _looks_like_reference(value: Mapping[str, Any]) -> bool:
+    """A mapping of extra that is exactly a reference (extra may have its own `ssm` keys)."""
+    from ..secret_store import REFERENCE_KEYS
+
+    return any(isinstance(value.get(service), str) and set(value) <= set(keys)
+               for service, keys in REFERENCE_KEYS.items())
+
+
+def _parse_text(text: str, kind: Tuple[str, bool], where: str, path: KeyPath) -> Any:
+    """Text from an environment variable (or a list written as one string) to ``kind``."""
+    name, nullable = kind
+    stripped = text.strip()
+    if stripped == "" and nullable:
+        return None
+    if name in ("str", "secret"):
+        return _checked(text, where, path)
+    if name == "int" and stripped.removeprefix("-").isdigit():
+        return _checked(int(stripped), where, path)
+    if name == "bool" and stripped.lower() in _TRUE + _FALSE:
+        return stripped.lower() in _TRUE
+    if name == "list":
+        return _checked(tuple(i.strip() for i in text.split(",") if i.strip()), where, path)
+    raise _error(where, path, f"expected {_kind_name(kind)}, got {_show(text)}")
+
+
+def _checked(value: Any, where: str, path: KeyPath) -> Any:
+    """Rules beyond the type, for the few keys that have one."""
+    schema_path = path[2:] if path[:1] == ("stages",) else path
+    problem = ""
+    if schema_path == ("log_level",):
+        value = value.upper()
+        if value not in LOG_LEVELS:
+            problem = f"expected one of {', '.join(LOG_LEVELS)}, got {_show(value)}"
+    elif schema_path == ("jwt", "algorithms"):
+        unknown = [alg for alg in value if alg not in JWT_ALGORITHMS]
+        if unknown:
+            problem = (f"{unknown[0]!r} is not a JWT algorithm pym-lambda accepts"
+                       f"{_suggest(unknown[0], JWT_ALGORITHMS)}")
+        elif not value:
+            problem = "needs at least one algorithm"
+    elif schema_path == ("docs", "ui") and value not in DOCS_UIS:
+        problem = f"expected one of {', '.join(DOCS_UIS)}, got {_show(value)}"
+    elif schema_path == ("docs", "path"):
+        value = "/" + value.strip("/")
+        segments = value[1:].split("/")
+        if not all(s and all(c.isalnum() or c in "-._~" for c in s) for s in segments):
+            problem = f"expected a path of plain segments such as '/doc', got {_show(value)}"
+    elif schema_path in MINIMUMS and value < MINIMUMS[schema_path]:
+        problem = f"must be at least {MINIMUMS[schema_path]}, got {value}"
+    elif schema_path in MAXIMUMS and value > MAXIMUMS[schema_path]:
+        problem = f"must be at most {MAXIMUMS[schema_path]}, got {value}"
+    if problem:
+        raise _error(where, path, problem)
+    return value
+
+
+# --- environment variables, merging, building -----------------------------------------------
+
+def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The ``PYM_*`` variables as one level, parsed to the declared types."""
+    scalars, mappings, sections = _env_names()
+    layer: Dict[str, Any] = {}
+    for variable, text in environ.items():
+        where = f"environment variable {variable}"
+        prefix = next((p for p in mappings if variable.startswith(p)), "")
+        if variable in scalars:
+            path, kind = scalars[variable]
+            _set(layer, path, _parse_text(text, kind, where, path))
+        elif prefix and len(variable) > len(prefix):
+            path = mappings[prefix]
+            path += (_mapping_key(variable[len(prefix):], path, file_layers),)
+            _set(layer, path, _checked(text, where, path))
+        elif variable.startswith(sections):
+            raise ConfigError(f"{where}: names no setting{_suggest(variable, scalars)}")
+    return layer
+
+
+def _env_names() -> Tuple[Dict[str, Tuple[KeyPath, Tuple[str, bool]]], Dict[str, KeyPath],
+                          Tuple[str, ...]]:
+    """PYM_* names of scalars and lists, prefixes of mappings, prefixes of sections."""
+    scalars: Dict[str, Tuple[KeyPath, Tuple[str, bool]]] = {}
+    mappings: Dict[str, KeyPath] = {}
+    sections = []
+    for key, entry in schema_of(Settings).items():
+        if key in _NOT_FROM_ENV:
+            continue
+        children = schema_of(entry).items() if isinstance(entry, type) else [(None, entry)]
+        if isinstance(entry, type):
+            sections.append(f"{ENV_PREFIX}{key.upper()}_")
+        for child, kind in children:
+            path = (key, child) if child else (key,)
+            name = ENV_PREFIX + "_".join(path).upper()
+            if kind[0] == "map":
+                mappings[name + "_"] = path
+            else:
+                scalars[name] = (path, kind)
+    return scalars, mappings, tuple(sections)
+
+
+def _mapping_key(suffix: str, path: KeyPath, file_layers: List[Dict[str, Any]]) -> str:
+    """The entry an env suffix names: an existing key that normalises to it, else lower case."""
+    for layer in file_layers:
+        entries = layer
+        for key in path:
+            entries = entries.get(key) or {}
+        for key in entries:
+            if "".join(c if c.isalnum() else "_" for c in key).upper() == suffix:
+                return key
+    return suffix.lower()
+
+
+def _merge(low: Dict[str, Any], high: Dict[str, Any]) -> Dict[str, Any]:
+    merged = dict(low)
+    for key, value in high.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merge(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:
+    """{env: NAME} read now; {ssm: ...}/{secretsmanager: ...} made SecretValues of `store`."""
+    if isinstance(value, _EnvRef):
+        if value.variable not in environ:
+            raise _error(value.where, value.path,
+                         f"environment variable {value.variable} is not set")
+        where = f"{value.where} (via environment variable {value.variable})"
+        return _parse_text(environ[value.variable], value.kind, where, value.path)
+    if isinstance(value, _AwsRef):
+        from ..secret_store import SecretValue
+
+        return SecretValue(value.source, f"{value.where}: {'.'.join(value.path)}", store)
+    if isinstance(value, dict):
+        return {k: _resolve(v, environ, store) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, environ, store) for v in value]
+    return value
+
+
+def _read_env_secrets(merged: Dict[str, Any], environ: Mapping[str, str]) -> Dict[str, str]:
+    missing = [n for n in merged.get("env_secrets", ()) if n not in environ]
+    if missing:
+        raise _error(CONFIG_FILENAME, ("env_secrets",),
+                     f"environment variable(s) not set: {', '.join(missing)}")
+    return {name: environ[name] for name in merged.get("env_secrets", ())}
+
+
+def _reject_pymacaron_secret_names(value: Any, secrets: Dict[str, str], path: KeyPath) -> None:
+    # PyMacaron swapped a value equal to a listed secret's name for the secret: say how now.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if path + (key,) not in (("env_secrets",), ("secrets",)):
+                _reject_pymacaron_secret_names(item, secrets, path + (key,))
+    elif isinstance(value, str) and value in secrets:
+        raise _error(CONFIG_FILENAME, path, f"the value names the secret {value}; "
+                     f"write {{env: {value}}} to read it")
+
+
+def _build(cls: type, values: Dict[str, Any], project_dir: str, **derived: Any) -> Any:
+    schema = schema_of(cls)
+    for key, value in values.items():
+        if isinstance(schema[key], type):
+            value = _build(schema[key], value, project_dir)
+        elif key.endswith("_file") and value is not None:
+            from pathlib import Path  # only for the rare *_file settings
+
+            value = str(Path(project_dir) / value)  # an absolute path stays as it is
+        derived[key] = value
+    return cls(**derived)
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def _kind_name(kind: Tuple[str, bool]) -> str:
+    return _KIND_NAMES[kind[0]] + (" or null" if kind[1] else "")
+
+
+def _suggest(key: Any, known: Any) -> str:
+    if key in _PYMACARON_KEYS:
+        return f" (PyMacaron's {key!r} is {_PYMACARON_KEYS[key]!r} here)"
+    if key == "stage":
+        return f" (the stage comes from the stage argument or {STAGE_VARIABLE})"
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _error(where: str, path: KeyPath, problem: str) -> ConfigError:
+    return ConfigError(f"{where}: {'.'.join(path) or 'top level'}: {problem}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{text if len(text) <= 60 else text[:57] + '...'} ({type(value).__name__})"
+
+
+def _undot(overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    nested: Dict[str, Any] = {}
+    for key, value in overrides.items():
+        _set(nested, tuple(str(key).split(".")), value)
+    return nested
+
+
+def _set(tree: Dict[str, Any], path: KeyPath, value: Any) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    if isinstance(value, dict) and isinstance(tree.get(path[-1]), dict):
+        value = _merge(tree[path[-1]], value)
+    tree[path[-1]] = value

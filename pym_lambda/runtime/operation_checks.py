@@ -1,0 +1,118 @@
+"""Every schema check the operations of an app need, by key, compiled to plain Python once
+(pym_lambda.fastcheck).
+
+The checks are derived from the compiled specs in one fixed order, so the build can generate
+them ahead of time (pym_lambda.build.compiled_form.write_prebuilt):
+`chalicelib/pym_validators.bin` holds the generated module as a marshalled code object (a
+Lambda cannot write .pyc files, and compiling the source at a cold start would cost tens of
+ms), keyed by the Python magic number and the specs' fingerprint. Without it (or when it is
+stale) they are compiled in process. A schema fastcheck does not mirror keeps
+openapi-schema-validator, the reference (imported only then; see schema_validator.py).
+"""
+from __future__ import annotations
+
+import marshal
+import os
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    Optional,
+    Tuple,
+    Union,
+)
+
+from .responses import pick_content
+from .schema_validator import REQUEST, RESPONSE, SchemaValidator
+
+Check = Callable[[Any], Optional[str]]
+Entry = Tuple[Any, Dict[str, Any], str, str, str]  # schema, definitions, dialect, context, prefix
+PREBUILT_FILE = "pym_validators.bin"
+
+
+def accepts_everything(schema: Any) -> bool:
+    return schema is None or schema == {} or schema is True
+
+
+def param_key(api: str, op: Dict[str, Any], param: Dict[str, Any]) -> str:
+    return f"{api}|{op['method']} {op['path']}|param|{param['in']}|{param['name']}"
+
+
+def body_key(api: str, op: Dict[str, Any], content_type: str) -> str:
+    return f"{api}|{op['method']} {op['path']}|body|{content_type}"
+
+
+def response_key(api: str, op: Dict[str, Any], status: str) -> str:
+    return f"{api}|{op['method']} {op['path']}|response|{status}"
+
+
+def collect_entries(apis: Iterable[Dict[str, Any]]) -> Dict[str, Entry]:
+    """Every check the operations of these APIs need, by key, in a fixed order."""
+    entries: Dict[str, Entry] = {}
+    for api in apis:
+        for key, schema, context, prefix in _api_checks(api):
+            if not accepts_everything(schema):
+                entries[key] = (schema, api["definitions"], api["schema_dialect"], context,
+                                prefix)
+    return entries
+
+
+def _api_checks(api: Dict[str, Any]) -> Iterator[Tuple[str, Any, str, str]]:
+    name = api["name"]
+    for op in api["operations"]:
+        for p in op["params"]:
+            yield (param_key(name, op, p), p["schema"], REQUEST,
+                   f"{p['in']} parameter '{p['name']}'")
+        for ct, schema in ((op.get("body") or {}).get("content") or {}).items():
+            yield body_key(name, op, ct), schema, REQUEST, "body"
+        for status, resp in op["responses"].items():
+            yield response_key(name, op, status), pick_content(resp["content"])[1], RESPONSE, ""
+
+
+def prebuilt_header(fingerprint: str) -> bytes:
+    """What starts pym_validators.bin: this Python's magic number and the specs' fingerprint."""
+    # importlib.util re-exports this constant but costs ~2 ms to import at a cold start.
+    from importlib._bootstrap_external import MAGIC_NUMBER
+
+    return MAGIC_NUMBER + b"|" + fingerprint.encode() + b"\n"
+
+
+def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
+                  ) -> Optional[Dict[str, Any]]:
+    if not fingerprint:
+        return None
+    try:
+        with open(path, "rb") as file:  # not pathlib: a cold start does not import it
+            data = file.read()
+    except FileNotFoundError:
+        return None
+    header = prebuilt_header(fingerprint)
+    if not data.startswith(header):
+        return None  # another Python, or other specs: compile in process instead
+    namespace: Dict[str, Any] = {"__name__": "pym_validators"}
+    exec(marshal.loads(data[len(header):]), namespace)
+    return namespace
+
+
+def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
+                 ) -> Dict[str, Check]:
+    """A check per entry: prebuilt, else compiled now, else the reference validator."""
+    checks: Dict[str, Check] = {}
+    missing: Dict[str, Tuple[str, Entry]] = {}
+    index: Dict[str, str] = (prebuilt or {}).get("INDEX") or {}
+    for key, entry in entries.items():
+        found = prebuilt.get(f"check_{index[key]}") if key in index and prebuilt else None
+        if found is not None:
+            checks[key] = found
+        else:
+            missing[f"m{len(missing)}"] = (key, entry)
+    if missing:
+        from ..fastcheck import compile_checkers  # the generator: only when something is missing
+
+        compiled, _refused = compile_checkers({i: e for i, (_, e) in missing.items()})
+        for ident, (key, entry) in missing.items():
+            checks[key] = compiled.get(ident) or SchemaValidator(
+                entry[0], entry[1], entry[2], entry[3], entry[4]).check
+    return checks

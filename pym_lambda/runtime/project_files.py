@@ -1,0 +1,56 @@
+"""What the runtime reads of a project's folder: where it is, the app's name, the compiled form.
+
+In the Lambda package the compiled form is `chalicelib/pym_compiled.json`, written by the build
+(pym_lambda.build.compiled_form): `apis/` is not shipped (Chalice packages only app.py,
+chalicelib/ and vendor/), so that file is all there is, and YAML is never parsed at a cold
+start.
+
+What runs at a cold start uses os.path, not pathlib: importing pathlib costs ~3 ms there.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, Optional, Union
+
+from ..errors import SpecError, SpecErrors
+
+COMPILED_FILE = "pym_compiled.json"  # under chalicelib/
+APIS_DIR = "apis"
+
+
+def project_root(project: Union[str, os.PathLike[str]]) -> str:
+    path = os.path.realpath(project)
+    return os.path.dirname(path) if os.path.isfile(path) else path
+
+
+def has_specs(project: Union[str, os.PathLike[str]]) -> bool:
+    """True in a project tree (local runs, tests), False in a Lambda package."""
+    return os.path.isdir(os.path.join(project, APIS_DIR))
+
+
+def read_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
+    """chalicelib/pym_compiled.json as the build wrote it; SpecErrors when it is missing."""
+    try:
+        with open(os.path.join(project, "chalicelib", COMPILED_FILE), encoding="utf-8") as f:
+            return dict(json.loads(f.read()))
+    except FileNotFoundError:
+        raise SpecErrors([SpecError(f"no {APIS_DIR}/ folder and no chalicelib/{COMPILED_FILE} "
+                                    f"in {project}")]) from None
+
+
+def read_app_name(project_dir: Union[str, os.PathLike[str]],
+                  compiled: Optional[Dict[str, Any]] = None) -> str:
+    """The app's name: PYM_APP_NAME (deploy sets it on every function), else
+    .chalice/config.json's app_name, else the one the build wrote into the compiled form (the
+    Lambda package has no .chalice/), else the folder's name. Task queues are named after it."""
+    name = os.environ.get("PYM_APP_NAME")
+    if not name:
+        try:
+            with open(os.path.join(project_dir, ".chalice", "config.json"),
+                      encoding="utf-8") as f:
+                name = json.loads(f.read()).get("app_name")
+        except (OSError, ValueError):
+            name = None
+    return str(name or (compiled or {}).get("app_name")
+               or os.path.basename(os.path.realpath(project_dir)))

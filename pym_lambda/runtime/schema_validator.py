@@ -1,0 +1,99 @@
+"""The check of one schema: compiled to Python by pym_lambda.fastcheck, else
+openapi-schema-validator (the reference), built once, its errors naming the field; a client's
+checks are built at their first call (make_validator). operation_checks.py builds the checks
+of the app's own operations."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+MAX_MESSAGE = 300
+
+# Requests are checked with the write-context validator (readOnly properties need not be sent),
+# responses with the read context (writeOnly properties need not be returned).
+REQUEST = "request"
+RESPONSE = "response"
+
+
+def _validator_class(dialect: str, context: str) -> Any:
+    import openapi_schema_validator as osv
+
+    if dialect == "oas31":
+        return osv.OAS31Validator
+    return osv.OAS30WriteValidator if context == REQUEST else osv.OAS30ReadValidator
+
+
+def _field_path(prefix: str, path: Any) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+
+
+class SchemaValidator:
+    """Validates one schema; `check(value)` returns None or a message naming the field."""
+
+    __slots__ = ("_validator", "_prefix")
+
+    def __init__(self, schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+                 prefix: str) -> None:
+        cls = _validator_class(dialect, context)
+        root = dict(schema) if isinstance(schema, dict) else schema
+        if isinstance(root, dict) and definitions:
+            # Refs are '#/definitions/<Name>': resolve them against this root document.
+            root["definitions"] = definitions
+        self._validator = cls(root, format_checker=cls.FORMAT_CHECKER)
+        self._prefix = prefix
+
+    def check(self, value: Any) -> Optional[str]:
+        try:
+            first = next(self._validator.iter_errors(value), None)
+        except RecursionError:
+            return f"{self._prefix or 'value'}: nested too deeply"
+        if first is None:
+            return None
+        from jsonschema.exceptions import best_match
+
+        error = best_match(self._validator.iter_errors(value)) or first
+        where = _field_path(self._prefix, error.absolute_path)
+        return _shorten(f"{where}: {error.message}" if where else error.message)
+
+
+def compile_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+                      prefix: str) -> Callable[[Any], Optional[str]]:
+    """Compiled to Python by fastcheck, or openapi-schema-validator where fastcheck does not
+    mirror the schema."""
+    from ..fastcheck import Unsupported, compile_checker
+
+    try:
+        return compile_checker(schema, definitions, dialect, context, prefix)
+    except Unsupported:
+        return SchemaValidator(schema, definitions, dialect, context, prefix).check
+
+
+class LazyCheck:
+    """A check compiled at its first use: a client's checks cost nothing at a cold start
+    that never calls that client (the schemas were checked when the specs were compiled)."""
+
+    __slots__ = ("_args", "_check")
+
+    def __init__(self, *args: Any) -> None:
+        self._args = args
+        self._check: Optional[Callable[[Any], Optional[str]]] = None
+
+    def __call__(self, value: Any) -> Optional[str]:
+        if self._check is None:
+            self._check = compile_validator(*self._args)
+        return self._check(value)
+
+
+def make_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+                   prefix: str) -> Optional[Callable[[Any], Optional[str]]]:
+    """A check function for the schema (compiled at its first call), or None when the schema
+    accepts everything."""
+    if schema is None or schema == {} or schema is True:
+        return None
+    return LazyCheck(schema, definitions, dialect, context, prefix)

@@ -1,0 +1,197 @@
+"""The per-record part of the worker (worker.py says what happens to a record).
+
+Loaded with the first batch, not at cold start, together with the envelope code; the sender
+(SQS calls) only when a record fails. Everything a successful record goes through is written
+for speed: it is the worker's overhead on every message (benchmarks/, issue #5).
+"""
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Any, Dict, List, Mapping, Optional
+
+from ..context import CallContext, enter_context, exit_context
+from .current import TaskInfo
+from .current import _current as _current_task
+from .decorator import AsyncTask, resolve_task
+from .decorator import _registry as _tasks
+from .envelope import read_envelope, restore_caller
+from .errors import MAX_VISIBILITY_SECONDS, EnvelopeError, PermanentFailure, RetryLater, UnknownTask
+from .task_settings import TaskSettings
+
+log = logging.getLogger("pym_lambda.tasks")
+
+# The message attributes of a dead letter, which `pym-lambda tasks dlq` shows.
+FAILURE_REASON_ATTR = "pym_failure"  # permanent | max_attempts
+FAILURE_ERROR_ATTR = "pym_error"
+SOURCE_QUEUE_ATTR = "pym_source_queue"
+DEAD_LETTER_ATTRS = (FAILURE_REASON_ATTR, FAILURE_ERROR_ATTR, SOURCE_QUEUE_ATTR)
+
+
+class Outcome(str, Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DEAD_LETTERED = "dead_lettered"
+    NOT_STARTED = "not_started"  # too little Lambda time left: retried later
+
+
+_SUCCEEDED = Outcome.SUCCEEDED  # module constants: cheaper than the class attribute per record
+_RETRIED = (Outcome.FAILED, Outcome.NOT_STARTED)
+
+
+class RecordResult:
+    """How one record ended. A slotted class, not a frozen dataclass: one is made per record."""
+
+    __slots__ = ("message_id", "outcome", "task", "task_id", "error", "failed")
+
+    def __init__(self, message_id: str, outcome: Outcome, task: Optional[str] = None,
+                 task_id: Optional[str] = None, error: Optional[str] = None) -> None:
+        self.message_id = message_id
+        self.outcome = outcome
+        self.task = task
+        self.task_id = task_id
+        self.error = error
+        self.failed = outcome in _RETRIED  # reported in batchItemFailures (retried by SQS)
+
+    def __repr__(self) -> str:
+        return (f"RecordResult(message_id={self.message_id!r}, outcome={self.outcome!r}, "
+                f"task={self.task!r}, task_id={self.task_id!r}, error={self.error!r})")
+
+
+def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSettings,
+                    lambda_context: Any = None) -> List[RecordResult]:
+    results: List[RecordResult] = []
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        remaining = None
+    reserve = settings.time_reserve_ms
+    for record in records:
+        if remaining is not None and remaining() < reserve:
+            results.append(RecordResult(str(record.get("messageId", "")), Outcome.NOT_STARTED))
+            continue
+        results.append(process_record(record, queue, settings))
+    return results
+
+
+def _receive_count(record: Mapping[str, Any]) -> int:
+    attributes = record.get("attributes")
+    try:
+        count = int(attributes.get("ApproximateReceiveCount", 1)) if attributes else 1
+    except (TypeError, ValueError):
+        return 1
+    return count if count > 1 else 1
+
+
+def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings) -> RecordResult:
+    message_id = record.get("messageId", "")
+    if type(message_id) is not str:
+        message_id = str(message_id)
+    try:
+        name, task_id, args, kwargs, call_id, wire_caller = read_envelope(record.get("body"))
+        # The registry is the cache of resolved tasks; resolve_task imports and checks the rest.
+        task = _tasks.get(name) or resolve_task(name)
+        caller = None if wire_caller is None else restore_caller(wire_caller)
+    except (EnvelopeError, UnknownTask) as exc:
+        log.error("task message %s on queue %s is unreadable (retried until the redrive "
+                  "policy dead-letters it): %s", message_id, queue, exc)
+        return RecordResult(message_id, Outcome.FAILED, error=str(exc))
+
+    attempt = _receive_count(record)
+    # TaskInfo's fields: current_task() makes the TaskInfo if the task asks (see current.py).
+    info = (task.name, task_id, attempt, queue, message_id, False)
+    # Sent outside a request, a task has no call id: its task id serves (unique, and cheaper
+    # than a new uuid for every record).
+    context = CallContext(call_id or task_id, task.name, caller=caller,
+                          extra={"task_id": task_id, "attempt": attempt})
+    error: Optional[BaseException] = None
+    context_token = enter_context(context)
+    task_token = _current_task.set(info)
+    try:
+        task.fn(*args, **kwargs)
+    except Exception as exc:  # each record on its own: nothing escapes to the batch
+        error = exc
+    finally:
+        _current_task.reset(task_token)
+        exit_context(context_token)
+    if error is None:
+        return RecordResult(message_id, _SUCCEEDED, task.name, task_id)
+    return _after_failure(record, TaskInfo._make(info), task, settings, error)
+
+
+def _after_failure(record: Dict[str, Any], info: TaskInfo, task: AsyncTask[..., Any],
+                   settings: TaskSettings, error: BaseException) -> RecordResult:
+    if isinstance(error, PermanentFailure):
+        log.warning("task %s %s failed permanently: %s", info.task, info.task_id, error)
+        return _dead_letter(record, info, settings, "permanent", error)
+    if isinstance(error, RetryLater):
+        log.info("task %s %s asked to be retried in %d s (attempt %d of %d)", info.task,
+                 info.task_id, error.delay_seconds, info.attempt, task.max_attempts)
+    else:
+        log.error("task %s %s failed (attempt %d of %d)", info.task, info.task_id, info.attempt,
+                  task.max_attempts, exc_info=error)
+    if info.attempt >= task.max_attempts:
+        return _dead_letter(record, info, settings, "max_attempts", error)
+    if isinstance(error, RetryLater):
+        _change_visibility(record, info.queue, error.delay_seconds, settings)
+    elif settings.backoff_base_seconds > 0:
+        backoff = settings.backoff_base_seconds * 2 ** (info.attempt - 1)
+        _change_visibility(record, info.queue, min(backoff, settings.backoff_max_seconds),
+                           settings)
+    return RecordResult(info.message_id or "", Outcome.FAILED, info.task, info.task_id,
+                        f"{type(error).__name__}: {error}")
+
+
+def _change_visibility(record: Dict[str, Any], queue: str, seconds: int,
+                       settings: TaskSettings) -> None:
+    from .sender import queue_url, sqs_client  # noqa: PLC0415 - failures only
+
+    try:
+        sqs_client(settings).change_message_visibility(
+            QueueUrl=queue_url(queue, settings), ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)))
+    except Exception:  # the message then simply reappears after the queue's timeout
+        log.warning("could not change the visibility of message %s on queue %s",
+                    record.get("messageId"), queue, exc_info=True)
+
+
+def _dead_letter(record: Dict[str, Any], info: TaskInfo, settings: TaskSettings, reason: str,
+                 error: BaseException) -> RecordResult:
+    from .sender import dead_letter_queue_url, sqs_client  # noqa: PLC0415 - failures only
+
+    body = str(record.get("body", ""))
+    text = (f"{type(error).__name__}: {error}")[:1000]
+    values = {FAILURE_REASON_ATTR: reason, FAILURE_ERROR_ATTR: text, SOURCE_QUEUE_ATTR: info.queue}
+    attributes = {k: {"DataType": "String", "StringValue": v} for k, v in values.items()}
+    extra = sum(len(k) + len("String") + len(v) for k, v in values.items())
+    if len(body.encode("utf-8")) + extra > settings.max_message_bytes:
+        attributes = {}  # the body alone fits: the reason stays in the logs
+    try:
+        sqs_client(settings).send_message(QueueUrl=dead_letter_queue_url(info.queue, settings),
+                                          MessageBody=body, MessageAttributes=attributes)
+    except Exception:
+        log.exception("could not dead-letter task %s %s: left for SQS to retry", info.task,
+                      info.task_id)
+        return RecordResult(info.message_id or "", Outcome.FAILED, info.task, info.task_id, text)
+    log.warning("task %s %s dead-lettered (%s) after attempt %d", info.task, info.task_id,
+                reason, info.attempt)
+    return RecordResult(info.message_id or "", Outcome.DEAD_LETTERED, info.task, info.task_id,
+                        text)
+
+
+def delete_succeeded(records: List[Dict[str, Any]], results: List[RecordResult], queue: str,
+                     settings: TaskSettings) -> None:
+    """Without partial batch responses: delete the records that did not fail ourselves."""
+    from .sender import queue_url, sqs_client  # noqa: PLC0415 - failures only
+
+    done = [rec["receiptHandle"]
+            for rec, res in zip(records, results, strict=True) if not res.failed]
+    try:
+        url = queue_url(queue, settings)
+        for start in range(0, len(done), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": handle}
+                       for i, handle in enumerate(done[start:start + 10])]
+            response = sqs_client(settings).delete_message_batch(QueueUrl=url, Entries=entries)
+            for bad in response.get("Failed", []):
+                log.warning("could not delete a processed message on %s: %s", queue, bad)
+    except Exception:  # they'll be processed again: at least once
+        log.exception("could not delete the processed messages of queue %s", queue)
