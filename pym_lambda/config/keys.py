@@ -126,7 +126,7 @@ class Settings(Record):
     secrets: SecretMap = {}
     # Deploy refuses a plain secret (jwt.secret, jwt.private_key, env_secrets, secrets) in the
     # functions' environment of a production stage, which every stage is unless it says
-    # `production: false`; `allow_plain_secrets: true` accepts it anyway (README "Deploy").
+    # `production: false`; `allow_plain_secrets: true` accepts it anyway (docs/deploy.md).
     production: bool = True
     allow_plain_secrets: bool = False
     config_file: Optional[str] = None  # the file read, None when there was none

@@ -8,7 +8,7 @@ queues (so CloudFormation creates them first) with FunctionResponseTypes
 parameters: their values are never written to the template.
 
 Deploy it with `aws cloudformation package` then `aws cloudformation deploy --capabilities
-CAPABILITY_IAM --parameter-overrides JWTSECRET=...`.
+CAPABILITY_IAM --parameter-overrides JwtSecret=...`.
 """
 from __future__ import annotations
 
