@@ -54,7 +54,8 @@ def validate(stage: str, project_dir: Optional[str]) -> None:
         settings = load_service_settings(root, compiled, stage=stage,
                                          environ=stage_environment(root, stage))
         operations = bind_operations(
-            {"apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings)
+            {"format": compiled["format"],
+             "apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings)
     except SpecErrors as exc:
         _fail([str(e) for e in exc.errors])
     except ConfigError as exc:

@@ -22,11 +22,12 @@ import json
 import marshal
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple, cast
 
 from ..config import CONFIG_FILENAME, read_config_file
 from ..docs.specs import PUBLISHED_DIR
 from ..runtime.builtins import builtin_api
+from ..runtime.compiled_types import CompiledApi, CompiledDocument, format_problem
 from ..runtime.operation_checks import PREBUILT_FILE, Entry, collect_entries, prebuilt_header
 from ..runtime.project_files import APIS_DIR, COMPILED_FILE
 from ..version import __version__
@@ -42,7 +43,7 @@ def specs_fingerprint(apis_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def compile_project(project_dir: Path) -> Dict[str, Any]:
+def compile_project(project_dir: Path) -> CompiledDocument:
     """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it;
     the precedence is applied at start-up)."""
     # Not at import: `chalice local` and the tests reuse a fresh compiled form without them.
@@ -55,9 +56,10 @@ def compile_project(project_dir: Path) -> Dict[str, Any]:
     return compiled
 
 
-def compile_or_reuse(project_dir: Path) -> Dict[str, Any]:
-    """The compiled specs of a project tree: chalicelib/pym_compiled.json if it matches apis/,
-    else compiled now (and written, with what derives from it)."""
+def compile_or_reuse(project_dir: Path) -> CompiledDocument:
+    """The compiled specs of a project tree: chalicelib/pym_compiled.json if it matches apis/
+    and is of this framework's format, else compiled now (and written, with what derives
+    from it)."""
     target = project_dir / "chalicelib" / COMPILED_FILE
     fingerprint = specs_fingerprint(project_dir / APIS_DIR)
     if target.is_file():
@@ -65,15 +67,15 @@ def compile_or_reuse(project_dir: Path) -> Dict[str, Any]:
             cached = json.loads(target.read_text(encoding="utf-8"))
         except ValueError:
             cached = {}
-        if cached.get("fingerprint") == fingerprint:
-            return dict(cached)
+        if not format_problem(cached) and cached.get("fingerprint") == fingerprint:
+            return cast(CompiledDocument, cached)
     compiled = compile_project(project_dir)
     compiled["fingerprint"] = fingerprint
     write_compiled(target, compiled)
     return compiled
 
 
-def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
+def write_compiled(target: Path, compiled: CompiledDocument) -> bool:
     """Cache the compiled form next to the code Chalice packages, so that `chalice deploy`
     (which imports app.py here first) ships it, with the prebuilt checks and the published
     specs. Skipped where the disk is read-only."""
@@ -93,14 +95,14 @@ def write_compiled(target: Path, compiled: Dict[str, Any]) -> bool:
 
 # --- the prebuilt schema checks ------------------------------------------------------------------
 
-def checked_apis(compiled: Dict[str, Any]) -> List[Dict[str, Any]]:
+def checked_apis(compiled: CompiledDocument) -> List[CompiledApi]:
     """The APIs whose schema checks are prebuilt: those served, and the built-in one."""
     served = [a for a in compiled["apis"] if not a.get("bind_client")]
     taken = [op["path"] for api in served for op in api["operations"]]
     return served + [builtin_api(taken, True)]
 
 
-def write_checks(chalicelib: Path, compiled: Dict[str, Any]) -> None:
+def write_checks(chalicelib: Path, compiled: CompiledDocument) -> None:
     """The schema checks, generated and marshalled for a fast cold start."""
     write_prebuilt(chalicelib / PREBUILT_FILE, checked_apis(compiled),
                    compiled.get("fingerprint") or "")
@@ -113,7 +115,7 @@ def _indexed(entries: Dict[str, Entry]) -> Tuple[Dict[str, Entry], Dict[str, str
     return {ids[key]: entry for key, entry in entries.items()}, ids
 
 
-def write_prebuilt(target: Path, apis: List[Dict[str, Any]], fingerprint: str) -> None:
+def write_prebuilt(target: Path, apis: List[CompiledApi], fingerprint: str) -> None:
     """Generate and marshal the checks of these APIs (runtime/operation_checks.py reads them)."""
     from ..fastcheck import generate_module  # not at import (see compile_project)
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 
 from ..runtime.body import is_json
+from ..runtime.compiled_types import CompiledBody, CompiledParameter, Schema
 from ..runtime.jsontypes import schema_types
 from ..runtime.models import to_jsonable
 from .errors import ClientRequestError
@@ -55,7 +56,7 @@ def jsonable(value: Any, label: str) -> Any:
 class ParamEncoder:
     """One declared parameter: validated, then written where it goes."""
 
-    def __init__(self, param: Dict[str, Any], deref: Callable[[Any], Any], check: Check) -> None:
+    def __init__(self, param: CompiledParameter, deref: Callable[[Any], Any], check: Check) -> None:
         self.name: str = param["name"]
         self.location: str = param["in"]
         self.pyname: str = param["pyname"]
@@ -107,10 +108,10 @@ class ParamEncoder:
 class BodyEncoder:
     """The body of one operation: JSON when the operation accepts it, else form-encoded."""
 
-    def __init__(self, body: Dict[str, Any], checks: Dict[str, Check]) -> None:
+    def __init__(self, body: CompiledBody, checks: Dict[str, Check]) -> None:
         self.required: bool = bool(body.get("required"))
-        self.form_fields: List[Dict[str, Any]] = list(body.get("form_fields") or [])
-        content: Dict[str, Any] = body.get("content") or {}
+        self.form_fields: List[CompiledParameter] = list(body.get("form_fields") or [])
+        content: Dict[str, Schema] = body.get("content") or {}
         json_types = [ct for ct in content if is_json(ct.lower())]
         form_types = [ct for ct in content if ct.lower().startswith(FORM_TYPE)]
         usable = json_types + form_types

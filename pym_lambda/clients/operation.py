@@ -5,6 +5,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..context import CALL_ID_HEADER, current_context, new_call_id
 from ..runtime.body import is_json
+from ..runtime.compiled_types import CompiledApi, CompiledOperation, Schema
 from ..runtime.models import ModelFactory
 from ..runtime.responses import pick_content
 from ..runtime.schema_validator import REQUEST, RESPONSE, make_validator
@@ -19,18 +20,18 @@ EXTRA_HEADERS_ARG = "_headers"  # per-call headers; they override the standard o
 class ClientApi:
     """What the operations of one client share: its spec's definitions, dialect and models."""
 
-    def __init__(self, api: Dict[str, Any]) -> None:
+    def __init__(self, api: CompiledApi) -> None:
         self.name: str = api["name"]
         self.file: str = api.get("file", "")
         self.dialect: str = api["schema_dialect"]
-        self.definitions: Dict[str, Any] = api.get("definitions") or {}
+        self.definitions: Dict[str, Schema] = api.get("definitions") or {}
         self.models = ModelFactory(self.name, self.definitions)
 
     def validator(self, schema: Any, context: str, prefix: str) -> Any:
         return make_validator(schema, self.definitions, self.dialect, context, prefix)
 
 
-def build_encoder(op: Dict[str, Any], api: ClientApi) -> RequestEncoder:
+def build_encoder(op: CompiledOperation, api: ClientApi) -> RequestEncoder:
     params = [ParamEncoder(p, api.models._deref,
                            api.validator(p["schema"], REQUEST, f"{p['in']} parameter "
                                                                f"'{p['name']}'"))
@@ -44,7 +45,7 @@ def build_encoder(op: Dict[str, Any], api: ClientApi) -> RequestEncoder:
     return RequestEncoder(op["path"], params, encoder)
 
 
-def build_decoder(op: Dict[str, Any], api: ClientApi, label: str) -> ResponseDecoder:
+def build_decoder(op: CompiledOperation, api: ClientApi, label: str) -> ResponseDecoder:
     expected = {}
     for status, response in op["responses"].items():
         content = response.get("content") or {}
@@ -55,7 +56,7 @@ def build_decoder(op: Dict[str, Any], api: ClientApi, label: str) -> ResponseDec
     return ResponseDecoder(label, op["method"], expected)
 
 
-def _accept(op: Dict[str, Any]) -> str:
+def _accept(op: CompiledOperation) -> str:
     types = {ct for r in op["responses"].values() for ct in (r.get("content") or {})}
     json_types = sorted(ct for ct in types if is_json(ct.lower()))
     return ", ".join(json_types or sorted(types) or ["application/json"])
@@ -88,7 +89,7 @@ class ClientOperation:
     an error answer, UpstreamTimeout / UpstreamUnreachable / UpstreamBadResponse otherwise.
     """
 
-    def __init__(self, op: Dict[str, Any], api: ClientApi, transport: Transport, label: str,
+    def __init__(self, op: CompiledOperation, api: ClientApi, transport: Transport, label: str,
                  decorators: Optional[List[Callable[[SendFunction], SendFunction]]] = None
                  ) -> None:
         self.label = label

@@ -35,6 +35,7 @@ from typing import (
 from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
+from ..runtime.compiled_types import CompiledApi, CompiledDocument, CompiledOperation
 from .policy import CallPolicy, TimeoutArg
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 _NOT_WORD = re.compile(r"\W+")
 # What load_clients checked of one operation, to build it from: op, name, decorators.
-PlannedOperation = Tuple[Dict[str, Any], str, List[Callable[[Any], Any]]]
+PlannedOperation = Tuple[CompiledOperation, str, List[Callable[[Any], Any]]]
 
 
 def snake_case(name: str) -> str:
@@ -51,7 +52,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def operation_name(op: Dict[str, Any]) -> str:
+def operation_name(op: CompiledOperation) -> str:
     """The operationId (its last part when dotted), else one made of method and path."""
     op_id = str(op.get("operation_id") or "")
     if op_id:
@@ -207,10 +208,10 @@ def _config_error(message: str, **where: Any) -> SpecError:
     return ClientConfigError(message, **where)
 
 
-def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
-                 problems: List[SpecError]) -> Dict[str, Dict[str, Any]]:
+def _client_apis(compiled: CompiledDocument, base_urls: Mapping[str, str],
+                 problems: List[SpecError]) -> Dict[str, CompiledApi]:
     """Client name -> compiled api, for every api marked as a client or configured."""
-    selected: Dict[str, Dict[str, Any]] = {}
+    selected: Dict[str, CompiledApi] = {}
     for api in compiled.get("apis") or []:
         name = api.get("bind_client") or api["name"]
         if not (api.get("bind_client") or api["name"] in base_urls):
@@ -230,7 +231,7 @@ def _client_apis(compiled: Dict[str, Any], base_urls: Mapping[str, str],
     return selected
 
 
-def _plan_operations(api: Dict[str, Any], problems: List[SpecError]
+def _plan_operations(api: CompiledApi, problems: List[SpecError]
                      ) -> Tuple[List[PlannedOperation], Dict[str, str]]:
     """The operations to build, and attribute name -> operation name (aliases included)."""
     planned: List[PlannedOperation] = []
@@ -257,7 +258,7 @@ def _plan_operations(api: Dict[str, Any], problems: List[SpecError]
     return planned, names
 
 
-def _build_client(name: str, api: Dict[str, Any], base_url: str, policy: CallPolicy,
+def _build_client(name: str, api: CompiledApi, base_url: str, policy: CallPolicy,
                   session_factory: Optional[Callable[[], Any]],
                   planned: List[PlannedOperation], names: Dict[str, str]) -> _Built:
     """A client's operations, models and transport, at its first use."""
@@ -278,7 +279,7 @@ def _as_list(value: Any) -> List[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def load_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str], *,
+def load_clients(compiled: CompiledDocument, base_urls: Mapping[str, str], *,
                  timeout: TimeoutArg = (3.05, 10), retries: int = 2, backoff: float = 0.2,
                  session_factory: Optional[Callable[[], Any]] = None,
                  total_timeout: Optional[float] = None) -> Clients:
@@ -315,7 +316,7 @@ def load_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str], *,
 clients = Clients()  # filled by install_clients() when the app is created
 
 
-def install_clients(compiled: Dict[str, Any], base_urls: Mapping[str, str],
+def install_clients(compiled: CompiledDocument, base_urls: Mapping[str, str],
                     **options: Any) -> Clients:
     """Load the clients (load_clients' options) into the module-level ``clients``."""
     clients.replace(load_clients(compiled, base_urls, **options))

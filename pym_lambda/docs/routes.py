@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Iterable, List, Optional, Union
 
 from chalice.app import Chalice, Response
 
 from .. import errors
 from ..context import CallContext
+from ..runtime.compiled_types import CompiledDocument
 from ..runtime.cors import CorsPolicy
 from ..runtime.router import ALL_METHODS, Dispatcher
 from .specs import FORMATS, SpecTexts, served_apis
@@ -29,7 +30,7 @@ READ_METHODS = ("GET", "HEAD")
 
 
 def register_docs(app: Chalice, project_dir: Union[str, os.PathLike[str]],
-                  compiled: Dict[str, Any], settings: Any,
+                  compiled: CompiledDocument, settings: Any,
                   dispatcher: Optional[Dispatcher] = None) -> List[str]:
     """Add the docs routes to `app` unless `settings.docs.enabled` is false; the routes added.
     `dispatcher`: the operations' one, else one with the same debug and CORS settings."""

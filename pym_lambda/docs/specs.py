@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
+
+from ..runtime.compiled_types import CompiledApi, CompiledDocument
 
 PUBLISHED_DIR = "pym_apis"  # under chalicelib/
 YAML_TYPE = "application/yaml"  # RFC 9512
@@ -29,7 +31,7 @@ class SpecTexts:
         self._cache: Dict[Tuple[str, str], str] = {}
 
     @classmethod
-    def from_compiled(cls, project_dir: Union[str, os.PathLike[str]], compiled: Dict[str, Any]
+    def from_compiled(cls, project_dir: Union[str, os.PathLike[str]], compiled: CompiledDocument
                       ) -> SpecTexts:
         return cls(project_dir, {api["name"]: os.path.basename(api["file"])
                                  for api in served_apis(compiled)})
@@ -64,7 +66,7 @@ class SpecTexts:
             return None
 
 
-def served_apis(compiled: Dict[str, Any]) -> List[Dict[str, Any]]:
+def served_apis(compiled: CompiledDocument) -> List[CompiledApi]:
     """The APIs this service serves: not the specs of other services it calls through a client
     (root `x-bind-client`), which are no part of its docs."""
     return [api for api in compiled["apis"] if not api.get("bind_client")]

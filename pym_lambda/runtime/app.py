@@ -15,13 +15,14 @@ from chalice.app import Chalice
 from ..errors import SpecError, SpecErrors
 from . import builtins
 from .bindings import bind_operation
+from .compiled_types import COMPILED_FORMAT, CompiledDocument
 from .models import models
 from .operation import ApiRuntime, BoundOperation
 from .project_files import has_specs, project_root, read_app_name, read_compiled
 from .router import Dispatcher, register_routes
 
 
-def load_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
+def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
     """The compiled specs: chalicelib/pym_compiled.json in the Lambda package, where apis/ is
     not shipped; in a project tree with apis/, compiled from it (or its cache reused)."""
     if not has_specs(project):  # the Lambda package
@@ -35,7 +36,7 @@ def load_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
     return compile_or_reuse(Path(project))
 
 
-def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
+def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
                     prebuilt: Optional[Dict[str, Any]] = None) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem."""
     from .operation_checks import build_checks, collect_entries
@@ -67,7 +68,7 @@ def bind_operations(compiled: Dict[str, Any], settings: Optional[Any] = None,
     return bound
 
 
-def load_service_settings(project_dir: Union[str, os.PathLike[str]], compiled: Dict[str, Any],
+def load_service_settings(project_dir: Union[str, os.PathLike[str]], compiled: CompiledDocument,
                           **options: Any) -> Any:
     """The service's settings (options: load_settings' stage, environ, overrides)."""
     from ..config import CONFIG_FILENAME, load_settings
@@ -78,7 +79,7 @@ def load_service_settings(project_dir: Union[str, os.PathLike[str]], compiled: D
 
 
 def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
-                  compiled: Optional[Dict[str, Any]] = None,
+                  compiled: Optional[CompiledDocument] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
     from .. import reporting
@@ -137,7 +138,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
                              compiled.get("fingerprint"))
     models.clear()  # the models of the app being built, not of one built before
-    operations = bind_operations({"apis": apis}, settings, prebuilt)
+    operations = bind_operations({"format": COMPILED_FORMAT, "apis": apis}, settings, prebuilt)
     activate()
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
@@ -216,7 +217,7 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
     return app
 
 
-def _version(compiled: Dict[str, Any], settings: Any) -> str:
+def _version(compiled: CompiledDocument, settings: Any) -> str:
     if os.environ.get("PYM_VERSION"):
         return os.environ["PYM_VERSION"]
     if settings.config_file or compiled.get("config"):

@@ -14,9 +14,10 @@ from __future__ import annotations
 import importlib
 import re
 import types
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import NotImplementedYetError, SpecError
+from .compiled_types import CompiledOperation
 
 # PyMacaron's own bindings, served by pym-lambda so that its specs load unchanged.
 ALIASES = {f"pymacaron.api.{name}": f"pym_lambda.compat.pymacaron.{name}" for name in (
@@ -58,7 +59,7 @@ def _module_name(api: str) -> str:
     return "chalicelib." + re.sub(r"\W", "_", api)
 
 
-def find_binding(op: Dict[str, Any]) -> Tuple[Optional[str], bool]:
+def find_binding(op: CompiledOperation) -> Tuple[Optional[str], bool]:
     """(import path, explicit?) for an operation; (None, False) when it is unbound."""
     if op.get("bind"):
         return str(op["bind"]), True
@@ -150,7 +151,7 @@ def check_signature(func: Callable[..., Any], wants_body: bool, kwargs: List[str
     return None
 
 
-def bind_operation(op: Dict[str, Any], file: str) -> Tuple[Callable[..., Any], Optional[str]]:
+def bind_operation(op: CompiledOperation, file: str) -> Tuple[Callable[..., Any], Optional[str]]:
     """The function serving `op` (decorators applied) and its import path (None if unbound)."""
     def fail(message: str) -> SpecError:
         return SpecError(message, spec_file=file, path=op["path"], method=op["method"],
@@ -175,10 +176,10 @@ def bind_operation(op: Dict[str, Any], file: str) -> Tuple[Callable[..., Any], O
                    f"{type(exc).__name__}: {exc}") from None
     if not callable(func):
         raise fail(f"{label} {target!r} is not a function")
-    body = op.get("body") or {}
-    wants_body = bool(body) and not body.get("form_fields")
-    kwargs = [p["pyname"] for p in op["params"]] + \
-        [f["pyname"] for f in (body.get("form_fields") or [])]
+    body = op.get("body")
+    form_fields = (body.get("form_fields") or []) if body else []
+    wants_body = bool(body) and not form_fields
+    kwargs = [p["pyname"] for p in op["params"]] + [f["pyname"] for f in form_fields]
     problem = check_signature(func, wants_body, kwargs)
     if problem:
         raise fail(f"{label} {target!r}: {problem}")

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
+from .compiled_types import CompiledBody, CompiledParameter, Schema
 from .jsontypes import schema_types
 from .params import CoercionError, coerce_scalar
 
@@ -82,16 +83,16 @@ def json_depth_ok(value: Any, limit: int, text: Optional[str] = None) -> bool:
 class BodyReader:
     """Reads the body of one operation: one entry per declared content type."""
 
-    def __init__(self, body: Dict[str, Any], checks: Dict[str, Check],
+    def __init__(self, body: CompiledBody, checks: Dict[str, Check],
                  converts: Dict[str, Callable[[Any], Any]], deref: Callable[[Any], Any],
                  max_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> None:
         self.required: bool = body["required"]
-        self.content: Dict[str, Any] = body["content"]
+        self.content: Dict[str, Schema] = body["content"]
         self.declared = list(self.content)
         self.checks = checks
         self.converts = converts
-        self.form_fields: List[Dict[str, Any]] = body.get("form_fields") or []
+        self.form_fields: List[CompiledParameter] = body.get("form_fields") or []
         self.deref = deref
         self.max_bytes = max_bytes
         self.max_depth = max_depth

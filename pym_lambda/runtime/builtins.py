@@ -10,6 +10,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from ..version import __version__ as pym_version
+from .compiled_types import CompiledApi, CompiledOperation, Schema, SecurityRequirement
 
 _service: Dict[str, Any] = {"name": "", "version": "", "apis": []}
 
@@ -60,8 +61,8 @@ def version() -> Dict[str, Any]:
     }
 
 
-def _operation(op_id: str, path: str, bind: str, schema: Dict[str, Any],
-               security: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+def _operation(op_id: str, path: str, bind: str, schema: Schema,
+               security: Optional[List[SecurityRequirement]] = None) -> CompiledOperation:
     return {
         "api": "pym", "id": op_id, "operation_id": op_id, "method": "GET", "spec_path": path,
         "path": path, "bind": bind, "decorate": [], "params": [], "body": None,
@@ -70,7 +71,7 @@ def _operation(op_id: str, path: str, bind: str, schema: Dict[str, Any],
     }
 
 
-def builtin_api(taken_paths: List[str], with_auth: bool = False) -> Dict[str, Any]:
+def builtin_api(taken_paths: List[str], with_auth: bool = False) -> CompiledApi:
     """/ping, /version and, when the service verifies JWTs, /auth/version (as PyMacaron had)."""
     ops = [_operation("ping", "/ping", f"{__name__}.ping", {"type": "object"}),
            _operation("version", "/version", f"{__name__}.version", VERSION_SCHEMA)]

@@ -7,6 +7,13 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .body import BodyReader
+from .compiled_types import (
+    CompiledApi,
+    CompiledOperation,
+    CompiledParameter,
+    Schema,
+    SecurityScheme,
+)
 from .models import ModelFactory
 from .operation_checks import body_key, param_key, response_key
 from .params import ParamReader
@@ -17,21 +24,21 @@ from .strict import body_checker, check_query
 class ApiRuntime:
     """What the operations of one API share: definitions, dialect, model classes, checks."""
 
-    def __init__(self, api: Dict[str, Any], checks: Dict[str, Any]) -> None:
+    def __init__(self, api: CompiledApi, checks: Dict[str, Any]) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
-        self.definitions: Dict[str, Any] = api["definitions"]
+        self.definitions: Dict[str, Schema] = api["definitions"]
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
-        self.security_schemes: Dict[str, Any] = api.get("security_schemes") or {}
+        self.security_schemes: Dict[str, SecurityScheme] = api.get("security_schemes") or {}
         self.checks = checks  # by key (operation_checks.py), built once for the whole app
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)
 
 
-def model_extensions(definitions: Dict[str, Any], file: str
+def model_extensions(definitions: Dict[str, Schema], file: str
                      ) -> Tuple[Dict[str, type], Dict[str, Any]]:
     """PyMacaron's `x-parent: module.Class` (a base class for the model) and `x-persist:
     module.Class` (its load_from_db/save_to_db) of each named schema, imported."""
@@ -57,7 +64,7 @@ Step = Callable[[Any, "BoundOperation"], None]
 
 
 class BoundOperation:
-    def __init__(self, op: Dict[str, Any], api: ApiRuntime, func: Optional[Callable[..., Any]],
+    def __init__(self, op: CompiledOperation, api: ApiRuntime, func: Optional[Callable[..., Any]],
                  steps: Optional[List[Step]] = None, limits: Any = None) -> None:
         self.op = op
         self.id: str = op["id"]
@@ -109,7 +116,7 @@ class BoundOperation:
         if self.body is not None:
             body = self.body.read(request)
             if self.form_kwargs:
-                kwargs.update(_form_kwargs(self.op["body"]["form_fields"], body))
+                kwargs.update(_form_kwargs(self.body.form_fields, body))
             else:
                 args.append(body)
         assert self.func is not None
@@ -122,6 +129,6 @@ def _both(first: Any, second: Callable[[Any], Optional[str]]) -> Callable[[Any],
     return lambda value: first(value) or second(value)
 
 
-def _form_kwargs(fields: List[Dict[str, Any]], body: Any) -> Dict[str, Any]:
+def _form_kwargs(fields: List[CompiledParameter], body: Any) -> Dict[str, Any]:
     data = body.__dict__ if hasattr(body, "__dict__") else (body or {})
     return {f["pyname"]: data[f["name"]] for f in fields if f["name"] in data}

@@ -24,11 +24,13 @@ from typing import (
     Union,
 )
 
+from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, Schema
 from .responses import pick_content
 from .schema_validator import REQUEST, RESPONSE, SchemaValidator
 
 Check = Callable[[Any], Optional[str]]
-Entry = Tuple[Any, Dict[str, Any], str, str, str]  # schema, definitions, dialect, context, prefix
+# schema, definitions, dialect, context, prefix
+Entry = Tuple[Any, Dict[str, Schema], str, str, str]
 PREBUILT_FILE = "pym_validators.bin"
 
 
@@ -36,19 +38,19 @@ def accepts_everything(schema: Any) -> bool:
     return schema is None or schema == {} or schema is True
 
 
-def param_key(api: str, op: Dict[str, Any], param: Dict[str, Any]) -> str:
+def param_key(api: str, op: CompiledOperation, param: CompiledParameter) -> str:
     return f"{api}|{op['method']} {op['path']}|param|{param['in']}|{param['name']}"
 
 
-def body_key(api: str, op: Dict[str, Any], content_type: str) -> str:
+def body_key(api: str, op: CompiledOperation, content_type: str) -> str:
     return f"{api}|{op['method']} {op['path']}|body|{content_type}"
 
 
-def response_key(api: str, op: Dict[str, Any], status: str) -> str:
+def response_key(api: str, op: CompiledOperation, status: str) -> str:
     return f"{api}|{op['method']} {op['path']}|response|{status}"
 
 
-def collect_entries(apis: Iterable[Dict[str, Any]]) -> Dict[str, Entry]:
+def collect_entries(apis: Iterable[CompiledApi]) -> Dict[str, Entry]:
     """Every check the operations of these APIs need, by key, in a fixed order."""
     entries: Dict[str, Entry] = {}
     for api in apis:
@@ -59,13 +61,14 @@ def collect_entries(apis: Iterable[Dict[str, Any]]) -> Dict[str, Entry]:
     return entries
 
 
-def _api_checks(api: Dict[str, Any]) -> Iterator[Tuple[str, Any, str, str]]:
+def _api_checks(api: CompiledApi) -> Iterator[Tuple[str, Any, str, str]]:
     name = api["name"]
     for op in api["operations"]:
         for p in op["params"]:
             yield (param_key(name, op, p), p["schema"], REQUEST,
                    f"{p['in']} parameter '{p['name']}'")
-        for ct, schema in ((op.get("body") or {}).get("content") or {}).items():
+        body = op.get("body")
+        for ct, schema in ((body.get("content") or {}) if body else {}).items():
             yield body_key(name, op, ct), schema, REQUEST, "body"
         for status, resp in op["responses"].items():
             yield response_key(name, op, status), pick_content(resp["content"])[1], RESPONSE, ""

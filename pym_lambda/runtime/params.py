@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import InvalidParameterError
+from .compiled_types import CompiledParameter
 from .jsontypes import schema_types
 
 _INT = re.compile(r"^[-+]?[0-9]+$")  # ASCII digits only: int() also takes "１" (full-width)
@@ -53,7 +54,7 @@ def coerce_scalar(raw: str, types: List[str]) -> Any:
 class ParamReader:
     """Reads one declared parameter into the keyword arguments of the bound function."""
 
-    def __init__(self, param: Dict[str, Any], deref: Callable[[Any], Any],
+    def __init__(self, param: CompiledParameter, deref: Callable[[Any], Any],
                  check: Optional[Callable[[Any], Optional[str]]],
                  convert: Callable[[Any], Any]) -> None:
         self.name: str = param["name"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Optional, Union
+from typing import Optional, Union, cast
 
 from ..errors import SpecError, SpecErrors
+from .compiled_types import CompiledDocument, format_problem
 
 COMPILED_FILE = "pym_compiled.json"  # under chalicelib/
 APIS_DIR = "apis"
@@ -29,18 +30,28 @@ def has_specs(project: Union[str, os.PathLike[str]]) -> bool:
     return os.path.isdir(os.path.join(project, APIS_DIR))
 
 
-def read_compiled(project: Union[str, os.PathLike[str]]) -> Dict[str, Any]:
-    """chalicelib/pym_compiled.json as the build wrote it; SpecErrors when it is missing."""
+def read_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
+    """chalicelib/pym_compiled.json as the build wrote it; SpecErrors when it is missing or
+    written by a pym-lambda of another compiled format."""
+    path = os.path.join(project, "chalicelib", COMPILED_FILE)
     try:
-        with open(os.path.join(project, "chalicelib", COMPILED_FILE), encoding="utf-8") as f:
-            return dict(json.loads(f.read()))
+        with open(path, encoding="utf-8") as f:
+            document = json.loads(f.read())
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"no {APIS_DIR}/ folder and no chalicelib/{COMPILED_FILE} "
                                     f"in {project}")]) from None
+    except ValueError as exc:
+        document = exc
+    problem = format_problem(document)
+    if problem:
+        raise SpecErrors([SpecError(
+            f"{problem}: rebuild it (`pym-lambda package`, or delete it and run from the "
+            f"project folder, where apis/ is compiled again)", spec_file=path)])
+    return cast(CompiledDocument, document)
 
 
 def read_app_name(project_dir: Union[str, os.PathLike[str]],
-                  compiled: Optional[Dict[str, Any]] = None) -> str:
+                  compiled: Optional[CompiledDocument] = None) -> str:
     """The app's name: PYM_APP_NAME (deploy sets it on every function), else
     .chalice/config.json's app_name, else the one the build wrote into the compiled form (the
     Lambda package has no .chalice/), else the folder's name. Task queues are named after it."""
@@ -52,5 +63,5 @@ def read_app_name(project_dir: Union[str, os.PathLike[str]],
                 name = json.loads(f.read()).get("app_name")
         except (OSError, ValueError):
             name = None
-    return str(name or (compiled or {}).get("app_name")
+    return str(name or (compiled.get("app_name") if compiled else None)
                or os.path.basename(os.path.realpath(project_dir)))

@@ -12,11 +12,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..context import current_context
 from ..errors import SpecError
+from .compiled_types import CompiledOperation, SecurityScheme
 
 REQUIRES_AUTH_DECORATORS = ("pymacaron.auth.requires_auth",)
 
 
-def _is_bearer(scheme: Dict[str, Any]) -> bool:
+def _is_bearer(scheme: SecurityScheme) -> bool:
     kind = str(scheme.get("type", "")).lower()
     if kind == "apikey":
         return scheme.get("in") == "header" and str(scheme.get("name", "")).lower() == \
@@ -26,7 +27,7 @@ def _is_bearer(scheme: Dict[str, Any]) -> bool:
     return kind in ("oauth2", "openidconnect")
 
 
-def requirement(op: Dict[str, Any], schemes: Dict[str, Any], file: str
+def requirement(op: CompiledOperation, schemes: Dict[str, SecurityScheme], file: str
                 ) -> Tuple[bool, bool, List[str]]:
     """(protected, token required, scopes) for an operation."""
     if any(d in REQUIRES_AUTH_DECORATORS for d in op.get("decorate") or []):
@@ -71,7 +72,7 @@ def auth_step(required: bool, scopes: List[str], settings: Any) -> Callable[[Any
     return check_token
 
 
-def steps_for(op: Dict[str, Any], schemes: Dict[str, Any], file: str,
+def steps_for(op: CompiledOperation, schemes: Dict[str, SecurityScheme], file: str,
               settings: Optional[Any]) -> List[Callable[[Any, Any], None]]:
     protected, required, scopes = requirement(op, schemes, file)
     if not protected:

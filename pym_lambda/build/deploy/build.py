@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from ...runtime.compiled_types import CompiledDocument
 from ...secret_store import is_reference, parse_reference
 from .errors import DeployError
 from .permissions import SecretRef
@@ -304,7 +305,7 @@ def build_project(project_dir: Path, stage: str,
         secrets=secret_references(compiled.get("config") or {}, stage))
 
 
-def _write_compiled_if_changed(target: Path, compiled: Dict[str, Any]) -> bool:
+def _write_compiled_if_changed(target: Path, compiled: CompiledDocument) -> bool:
     """Write the compiled form, and what write_compiled derives from it (the prebuilt checks,
     the published specs); True if a byte changed. Same bytes, same package: Chalice hashes the
     files' contents, so an unchanged project redeploys the same code."""
@@ -324,7 +325,7 @@ def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(chalicelib.glob("pym_*")) if p.is_file()}
 
 
-def _reference_checks(chalicelib: Path, compiled: Dict[str, Any]) -> int:
+def _reference_checks(chalicelib: Path, compiled: CompiledDocument) -> int:
     """How many schema checks the prebuilt module lacks: the Lambda runs those with the
     reference validator (openapi-schema-validator), which the package must then hold."""
     from ...runtime.operation_checks import PREBUILT_FILE, collect_entries, load_prebuilt
@@ -336,7 +337,7 @@ def _reference_checks(chalicelib: Path, compiled: Dict[str, Any]) -> int:
                if f"check_{index.get(key)}" not in prebuilt)
 
 
-def _package_framework(project_dir: Path, settings: Any, compiled: Dict[str, Any]
+def _package_framework(project_dir: Path, settings: Any, compiled: CompiledDocument
                        ) -> VendorResult:
     """The framework's runtime into vendor/, and requirements.txt checked for what it
     imports for this service (see vendor.py)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
+from ...runtime.compiled_types import CompiledDocument
 from .errors import DeployError
 
 STEP = "build"
@@ -102,7 +103,7 @@ class Need:
 ASYMMETRIC_PREFIXES = ("RS", "PS", "ES", "EdDSA")
 
 
-def runtime_needs(settings: Any, compiled: Dict[str, Any], reference_checks: int) -> List[Need]:
+def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: int) -> List[Need]:
     """What the runtime of this service imports besides the standard library and boto3."""
     needs: List[Need] = []
     jwt = settings.jwt

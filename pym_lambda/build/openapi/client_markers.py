@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional
 from urllib.parse import urlsplit
 
 from ...errors import SpecError
+from ...runtime.compiled_types import CompiledApi, CompiledOperation
 from .loader import resolve_pointer
 
 
@@ -44,7 +45,7 @@ def spec_origin(doc: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def _operation_doc(doc: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
+def _operation_doc(doc: Dict[str, Any], op: CompiledOperation) -> Dict[str, Any]:
     item = (doc.get("paths") or {}).get(op.get("spec_path", ""))
     if isinstance(item, dict) and isinstance(item.get("$ref"), str):
         try:
@@ -55,7 +56,7 @@ def _operation_doc(doc: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def add_client_markers(api: Dict[str, Any], doc: Dict[str, Any]) -> Dict[str, Any]:
+def add_client_markers(api: CompiledApi, doc: Dict[str, Any]) -> CompiledApi:
     """Copy the client extensions of a spec document onto its compiled api (in place)."""
     bind = doc.get("x-bind-client")
     if bind is not None:

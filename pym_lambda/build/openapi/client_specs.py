@@ -8,15 +8,16 @@ client_markers.py.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Iterable, List, Tuple
 
 from ...errors import SpecError, SpecErrors
+from ...runtime.compiled_types import COMPILED_FORMAT, CompiledApi, CompiledDocument
 from .client_markers import add_client_markers
 from .compiler import compile_specs
 from .loader import load_spec
 
 
-def mark_clients(compiled: Dict[str, Any], spec_files: Iterable[Path]) -> Dict[str, Any]:
+def mark_clients(compiled: CompiledDocument, spec_files: Iterable[Path]) -> CompiledDocument:
     """Add the client extensions of each spec file to the compiled api of the same name."""
     by_name = {api["name"]: api for api in compiled["apis"]}
     for path in spec_files:
@@ -26,13 +27,13 @@ def mark_clients(compiled: Dict[str, Any], spec_files: Iterable[Path]) -> Dict[s
     return compiled
 
 
-def compile_client_specs(files: List[Tuple[Path, str]]) -> Dict[str, Any]:
+def compile_client_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
     """Compile client specs (path, display name) with their markers; SpecErrors on problems.
 
     Each spec is compiled on its own: client specs are never routed here, so two of them
     may well both declare ``GET /ping``.
     """
-    apis: List[Dict[str, Any]] = []
+    apis: List[CompiledApi] = []
     problems: List[SpecError] = []
     for path, display in files:
         try:
@@ -47,4 +48,4 @@ def compile_client_specs(files: List[Tuple[Path, str]]) -> Dict[str, Any]:
         apis.extend(compiled["apis"])
     if problems:
         raise SpecErrors(problems)
-    return {"apis": apis}
+    return {"format": COMPILED_FORMAT, "apis": apis}

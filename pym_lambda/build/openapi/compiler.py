@@ -12,12 +12,22 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ...errors import SpecError, SpecErrors
+from ...runtime.compiled_types import (
+    COMPILED_FORMAT,
+    CompiledApi,
+    CompiledBody,
+    CompiledDocument,
+    CompiledOperation,
+    CompiledParameter,
+    CompiledResponse,
+    Schema,
+    SecurityScheme,
+)
 from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
 from .schemas import RefError, SchemaNormalizer, validator_class_name
 
-COMPILED_FORMAT = 1
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 PARAM_LOCATIONS = ("path", "query", "header", "cookie")
 
@@ -81,19 +91,19 @@ class _OperationCompiler:
         self.errors.append(SpecError(message, spec_file=self.spec.file, path=path,
                                      method=method, operation=op))
 
-    def schema(self, schema: Any, where: str) -> Any:
+    def schema(self, schema: Any, where: str) -> Schema:
         normalized = self.norm.normalize(schema)
         problem = check_schema(normalized, self.dialect)
         if problem:
             raise RefError(f"{where}: invalid schema: {problem}")
         return normalized
 
-    def operations(self, base: str) -> List[Dict[str, Any]]:
+    def operations(self, base: str) -> List[CompiledOperation]:
         paths = self.doc.get("paths") or {}
         if not isinstance(paths, dict):
             self.error("'paths' must be a mapping")
             return []
-        out = []
+        out: List[CompiledOperation] = []
         for spec_path, item in paths.items():
             if not isinstance(item, dict):
                 self.error("a path item must be a mapping", path=spec_path)
@@ -123,7 +133,7 @@ class _OperationCompiler:
         return out
 
     def operation(self, base: str, spec_path: str, method: str, op: Dict[str, Any],
-                  item: Dict[str, Any], op_name: str) -> Dict[str, Any]:
+                  item: Dict[str, Any], op_name: str) -> CompiledOperation:
         self.op = op
         params, body = self.parameters(item.get("parameters") or [], op.get("parameters") or [])
         if self.dialect != SWAGGER2 and op.get("requestBody") is not None:
@@ -137,7 +147,7 @@ class _OperationCompiler:
                 params.append(self.param_entry(name, "path", True, {"type": "string"},
                                                "simple", False, None))
         names: Dict[str, str] = {}
-        for p in params + (body.get("form_fields", []) if body else []):
+        for p in params + (body["form_fields"] if body else []):
             other = names.get(p["pyname"])
             if other:
                 raise RefError(f"parameters {other!r} and {p['name']!r} both become the "
@@ -164,22 +174,23 @@ class _OperationCompiler:
 
     # -- parameters --------------------------------------------------------------------------
     def param_entry(self, name: str, location: str, required: bool, schema: Any,
-                    style: str, explode: bool, content_type: Optional[str]) -> Dict[str, Any]:
+                    style: str, explode: bool, content_type: Optional[str]
+                    ) -> CompiledParameter:
         return {"name": name, "in": location, "pyname": python_name(name, location),
                 "required": bool(required), "schema": schema, "style": style,
                 "explode": explode, "content_type": content_type}
 
     def parameters(self, path_level: List[Any], op_level: List[Any]
-                   ) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]]]:
+                   ) -> Tuple[List[CompiledParameter], Optional[CompiledBody]]:
         merged: Dict[Tuple[str, str], Dict[str, Any]] = {}
         for raw in list(path_level) + list(op_level):
             p = self.norm.follow(raw["$ref"]) if isinstance(raw, dict) and "$ref" in raw else raw
             if not isinstance(p, dict) or "name" not in p or "in" not in p:
                 raise RefError("a parameter needs 'name' and 'in'")
             merged[(p["in"], p["name"])] = p  # operation level overrides path level
-        params: List[Dict[str, Any]] = []
-        body: Optional[Dict[str, Any]] = None
-        form: List[Dict[str, Any]] = []
+        params: List[CompiledParameter] = []
+        body: Optional[CompiledBody] = None
+        form: List[CompiledParameter] = []
         for (location, name), p in merged.items():
             where = f"parameter {name!r}"
             if location == "body" and self.dialect == SWAGGER2:
@@ -200,7 +211,7 @@ class _OperationCompiler:
                     "content": {ct: self.form_schema(form) for ct in cts}}
         return params, body
 
-    def form_schema(self, fields: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def form_schema(self, fields: List[CompiledParameter]) -> Schema:
         return {"type": "object",
                 "properties": {f["name"]: f["schema"] for f in fields},
                 "required": [f["name"] for f in fields if f["required"]]}
@@ -208,7 +219,7 @@ class _OperationCompiler:
     def consumes(self) -> List[str]:
         return list(self.op.get("consumes") or self.doc.get("consumes") or ["application/json"])
 
-    def swagger2_param(self, p: Dict[str, Any], where: str) -> Dict[str, Any]:
+    def swagger2_param(self, p: Dict[str, Any], where: str) -> CompiledParameter:
         location = p["in"]
         raw = {k: v for k, v in p.items() if k in _SWAGGER2_SCHEMA_KEYS}
         style, explode = _COLLECTION_FORMATS.get(raw.pop("collectionFormat", "csv"),
@@ -220,7 +231,7 @@ class _OperationCompiler:
         return self.param_entry(p["name"], "query" if location == "formData" else location,
                                 required, schema, style, explode, None)
 
-    def oas3_param(self, p: Dict[str, Any], where: str) -> Dict[str, Any]:
+    def oas3_param(self, p: Dict[str, Any], where: str) -> CompiledParameter:
         location = p["in"]
         content_type = None
         if "content" in p and isinstance(p["content"], dict) and p["content"]:
@@ -234,7 +245,7 @@ class _OperationCompiler:
         return self.param_entry(p["name"], location, p.get("required", location == "path"),
                                 self.schema(raw_schema, where), style, explode, content_type)
 
-    def request_body(self, raw: Any) -> Dict[str, Any]:
+    def request_body(self, raw: Any) -> CompiledBody:
         rb = self.norm.follow(raw["$ref"]) if isinstance(raw, dict) and "$ref" in raw else raw
         if not isinstance(rb, dict) or not isinstance(rb.get("content"), dict):
             raise RefError("requestBody needs a 'content' mapping")
@@ -243,8 +254,9 @@ class _OperationCompiler:
         return {"required": bool(rb.get("required")), "form_fields": [], "content": content}
 
     # -- responses ---------------------------------------------------------------------------
-    def responses(self, raw: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
-        out: Dict[str, Any] = {}
+    def responses(self, raw: Dict[str, Any], op: Dict[str, Any]
+                  ) -> Dict[str, CompiledResponse]:
+        out: Dict[str, CompiledResponse] = {}
         for status, resp in raw.items():
             status = str(status)
             if isinstance(resp, dict) and "$ref" in resp:
@@ -265,15 +277,15 @@ class _OperationCompiler:
         return out
 
 
-def security_schemes(spec: RawSpec) -> Dict[str, Any]:
+def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
     if spec.dialect == SWAGGER2:
         return dict(spec.doc.get("securityDefinitions") or {})
     return dict((spec.doc.get("components") or {}).get("securitySchemes") or {})
 
 
-def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
+def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
     norm = SchemaNormalizer(spec)
-    definitions: Dict[str, Any] = {}
+    definitions: Dict[str, Schema] = {}
     try:
         definitions = norm.definitions()
     except RefError as exc:
@@ -285,7 +297,7 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
                                     spec_file=spec.file))
     compiler = _OperationCompiler(spec, norm, errors)
     info: Dict[str, Any] = spec.doc["info"] if isinstance(spec.doc.get("info"), dict) else {}
-    api = {
+    api: CompiledApi = {
         "name": spec.name,
         "file": spec.file,
         "dialect": spec.dialect,
@@ -303,9 +315,9 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> Dict[str, Any]:
     return api
 
 
-def check_routes(apis: List[Dict[str, Any]], errors: List[SpecError]) -> None:
+def check_routes(apis: List[CompiledApi], errors: List[SpecError]) -> None:
     """Two operations on one route (same method, same path shape) cannot both be served."""
-    seen: Dict[Tuple[str, str], Tuple[str, Dict[str, Any]]] = {}
+    seen: Dict[Tuple[str, str], Tuple[str, CompiledOperation]] = {}
     shapes: Dict[str, str] = {}
     for api in apis:
         if api.get("bind_client"):
@@ -328,10 +340,10 @@ def check_routes(apis: List[Dict[str, Any]], errors: List[SpecError]) -> None:
                     method=op["method"], operation=op["id"]))
 
 
-def compile_specs(files: List[Tuple[Path, str]]) -> Dict[str, Any]:
+def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
     """Compile spec files (path, display name); raise SpecErrors listing every problem."""
     errors: List[SpecError] = []
-    apis = []
+    apis: List[CompiledApi] = []
     for path, display in files:
         try:
             spec = load_spec(path, display)
@@ -345,7 +357,7 @@ def compile_specs(files: List[Tuple[Path, str]]) -> Dict[str, Any]:
     return {"format": COMPILED_FORMAT, "apis": apis}
 
 
-def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None) -> Dict[str, Any]:
+def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None) -> CompiledDocument:
     files = find_spec_files(apis_dir)
     if not files:
         raise SpecErrors([SpecError(f"no spec (*.yaml, *.yml, *.json) in {apis_dir}")])
