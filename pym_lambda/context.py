@@ -62,7 +62,7 @@ def plain_headers(request: Any) -> Mapping[str, str]:
     sums over them run in C."""
     headers = request.headers
     plain = getattr(headers, "_dict", None)
-    return plain if type(plain) is dict else headers  # type: ignore[no-any-return]
+    return plain if type(plain) is dict else headers
 
 
 def request_header(request: Any, name: str) -> Optional[str]:
@@ -80,9 +80,9 @@ def current_call_id() -> Optional[str]:
     return ctx.call_id if ctx else None
 
 
-def enter_context(ctx: CallContext) -> contextvars.Token:
+def enter_context(ctx: CallContext) -> contextvars.Token[Optional[CallContext]]:
     return _current.set(ctx)
 
 
-def exit_context(token: contextvars.Token) -> None:
+def exit_context(token: contextvars.Token[Optional[CallContext]]) -> None:
     _current.reset(token)

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
 from pym_lambda.config.keys import ConfigError, JwtSettings
@@ -27,6 +27,7 @@ HMAC, RSA, EC, OKP = "hmac", "rsa", "ec", "okp"
 JWKS_TIMEOUT_SECONDS = 5
 
 _cache: Dict[Tuple[str, str], Any] = {}
+_T = TypeVar("_T")
 _lock = threading.Lock()
 
 
@@ -88,7 +89,7 @@ def signing_key(settings: JwtSettings) -> Tuple[str, Any]:
 def key_fits(key: Any, family: Optional[str]) -> bool:
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-    types: Dict[Optional[str], tuple] = {
+    types: Dict[Optional[str], Tuple[Any, ...]] = {
         RSA: (rsa.RSAPublicKey, rsa.RSAPrivateKey),
         EC: (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey),
         OKP: (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey,
@@ -125,12 +126,12 @@ def hmac_secret_problem(secret: str, algorithms: Tuple[str, ...]) -> Optional[st
     return None
 
 
-def _cached(cache_key: Tuple[str, str], load: Any) -> Any:
+def _cached(cache_key: Tuple[str, str], load: Callable[[], _T]) -> _T:
     # One lock for all keys: loads are rare (once per process) and this keeps one fetch per URL.
     with _lock:
         if cache_key not in _cache:
             _cache[cache_key] = load()
-        return _cache[cache_key]
+        return cast(_T, _cache[cache_key])
 
 
 def _pem_text(inline: Optional[str], path: Optional[str]) -> bytes:

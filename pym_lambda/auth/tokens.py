@@ -56,7 +56,7 @@ class Caller(Record):
     @property
     def scopes(self) -> FrozenSet[str]:
         """OAuth scopes, from ``scope`` (space-separated), ``scopes`` or ``scp``."""
-        found: set = set()
+        found: set[str] = set()
         for name in ("scope", "scopes", "scp"):
             value = self.claims.get(name)
             if isinstance(value, str):

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..lazy_exports import lazy_attribute
-from .registry import ApiClient, CallPolicy, Clients, clients, install_clients, load_clients
+from .policy import CallPolicy
+from .registry import ApiClient, Clients, clients, install_clients, load_clients
 
 if TYPE_CHECKING:  # imported lazily below; spelled out for type checkers
     from .errors import (

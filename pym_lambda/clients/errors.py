@@ -94,7 +94,7 @@ def is_error_shape(data: Any) -> bool:
             and ("error_description" in data or "error_id" in data))
 
 
-def remote_error(status: int, data: dict, operation: str) -> RemoteError:
+def remote_error(status: int, data: dict[str, Any], operation: str) -> RemoteError:
     description = data.get("error_description")
     user_message = data.get("user_message")
     error_id = data.get("error_id")

@@ -29,7 +29,7 @@ class CallPolicy(Record):
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep after failed attempt number ``attempt`` (1-based)."""
-        return self.backoff * (2 ** (attempt - 1))
+        return self.backoff * (2.0 ** (attempt - 1))
 
     def worst_case(self) -> float:
         attempts = self.retries + 1

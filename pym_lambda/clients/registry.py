@@ -236,7 +236,7 @@ def _plan_operations(api: CompiledApi, problems: List[SpecError]
     """The operations to build, and attribute name -> operation name (aliases included)."""
     planned: List[PlannedOperation] = []
     names: Dict[str, str] = {}
-    aliases: List[tuple] = []
+    aliases: List[Tuple[Any, str]] = []
     for op in api.get("operations") or []:
         op_name = operation_name(op)
         where = {"spec_file": api.get("file", ""), "path": op["path"], "method": op["method"],

@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from os import PathLike
 
 
-def load_settings(project_dir: Union[str, PathLike], *, stage: Optional[str] = None,
+def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str] = None,
                   environ: Optional[Mapping[str, str]] = None,
                   overrides: Optional[Mapping[str, Any]] = None,
                   required: bool = False,
@@ -121,14 +121,15 @@ def load_settings(project_dir: Union[str, PathLike], *, stage: Optional[str] = N
     if both:
         raise _error(CONFIG_FILENAME, ("secrets", both[0]),
                      "also listed in env_secrets: keep one of the two")
-    return _build(Settings, merged, project_dir, stage=stage,
-                  secrets=Secrets({**secrets, **named}),
-                  config_file=path if has_file else None, raw=document)
+    settings: Settings = _build(Settings, merged, project_dir, stage=stage,
+                                secrets=Secrets({**secrets, **named}),
+                                config_file=path if has_file else None, raw=document)
+    return settings
 
 
 # --- reading and checking one level ---------------------------------------------------------
 
-def read_config_file(path: Union[str, PathLike]) -> Dict[str, Any]:
+def read_config_file(path: Union[str, PathLike[str]]) -> Dict[str, Any]:
     import yaml  # 18 ms: only paid when there is a file to read
 
     name = os.path.basename(path)

@@ -166,7 +166,7 @@ class ContainerKeywords(EmitterBase):
         return lines
 
     def _patterns(self, schema: Dict[str, Any], at: At) -> Dict[str, Any]:
-        patterns = schema.get("patternProperties", {})
+        patterns: Dict[str, Any] = schema.get("patternProperties", {})
         need(isinstance(patterns, dict), at.where, "patternProperties must be a mapping")
         for pattern in patterns:
             compile_pattern(pattern, at.where)

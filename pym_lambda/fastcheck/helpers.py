@@ -91,7 +91,7 @@ def _unbool(element: Any) -> Any:
     return element
 
 
-def _equal(one: Any, two: Any) -> bool:
+def _equal(one: object, two: object) -> bool:
     if one is two:
         return True
     if isinstance(one, str) or isinstance(two, str):
@@ -101,7 +101,8 @@ def _equal(one: Any, two: Any) -> bool:
     if isinstance(one, Mapping) and isinstance(two, Mapping):
         return len(one) == len(two) and all(
             key in two and _equal(value, two[key]) for key, value in one.items())
-    return _unbool(one) == _unbool(two)
+    same: bool = _unbool(one) == _unbool(two)
+    return same
 
 
 def _in_enum(v: Any, enum: List[Any]) -> bool:
@@ -133,7 +134,7 @@ def _uniq(container: List[Any]) -> bool:
 # -- numbers (jsonschema._keywords.multipleOf, float divisor) -------------------------------------
 def _not_multiple(v: Any, divisor: float) -> bool:
     try:
-        quotient = v / divisor
+        quotient: float = v / divisor
         return int(quotient) != quotient
     except OverflowError:
         pass  # jsonschema turns to exact fractions when int() overflows; so does this when

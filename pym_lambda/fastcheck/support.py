@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from functools import cache
-from typing import Any, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Dict, FrozenSet, NamedTuple, Optional, Tuple
 
 OAS30 = "oas30"
 OAS31 = "oas31"
@@ -95,7 +95,7 @@ class Rules(NamedTuple):
         return self.dialect == OAS30
 
     @property
-    def keywords(self) -> frozenset:
+    def keywords(self) -> FrozenSet[str]:
         return OAS30_KEYWORDS if self.oas30 else OAS31_KEYWORDS
 
     @property

@@ -201,4 +201,5 @@ def apply_decorator(func: Callable[..., Any], path: str, fail: Callable[[str], S
         decorator = import_target(path)
     except ImportError as exc:
         raise fail(f"x-decorate-server {path!r} cannot be imported: {exc}") from None
-    return decorator(func)
+    decorated: Callable[..., Any] = decorator(func)
+    return decorated

@@ -166,7 +166,7 @@ class ModelFactory:
             "__module__": "pym_lambda.models",
         }
         namespace.update(_persistence_methods(self.persist.get(name)))
-        return type(_class_name(name), bases, namespace)  # type: ignore[return-value]
+        return type(_class_name(name), bases, namespace)
 
     def _deref(self, schema: Any) -> Any:
         seen = 0

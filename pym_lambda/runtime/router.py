@@ -136,7 +136,7 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
             exc.headers = {"Allow": allow}  # type: ignore[attr-defined]
             raise exc
         ctx.operation = op.id
-        response = op.call(request)
+        response: Response = op.call(request)
         if head_as_get:
             response.body = ""
         return response

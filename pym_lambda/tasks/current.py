@@ -32,9 +32,9 @@ def current_task() -> Optional[TaskInfo]:
     return cast(Optional[TaskInfo], info)
 
 
-def enter_task(info: TaskInfo) -> contextvars.Token:
+def enter_task(info: TaskInfo) -> contextvars.Token[Union[TaskInfo, Tuple[Any, ...], None]]:
     return _current.set(info)
 
 
-def exit_task(token: contextvars.Token) -> None:
+def exit_task(token: contextvars.Token[Union[TaskInfo, Tuple[Any, ...], None]]) -> None:
     _current.reset(token)

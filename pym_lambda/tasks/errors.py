@@ -46,8 +46,8 @@ class TaskPayloadTooLarge(TaskError, ValueError):
 class TaskSendError(TaskError):
     """SQS refused or failed to take the message(s)."""
 
-    def __init__(self, message: str, *, sent: Optional[list] = None,
-                 failed: Optional[list] = None) -> None:
+    def __init__(self, message: str, *, sent: Optional[list[Any]] = None,
+                 failed: Optional[list[Any]] = None) -> None:
         super().__init__(message)
         self.sent = sent or []
         self.failed = failed or []

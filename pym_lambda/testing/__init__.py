@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import lazy_attribute
+from ..lazy_exports import lazy_attribute
 
 __all__ = [
     "DrainResult", "EventBuilder", "InProcessAws", "JsonClient", "PymHttpClient",

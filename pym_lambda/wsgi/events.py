@@ -152,7 +152,7 @@ def source_ip(environ: Dict[str, Any], trusted_proxy_hops: int) -> str:
         forwarded = [p.strip() for p in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= trusted_proxy_hops:
-            return forwarded[-trusted_proxy_hops]
+            return str(forwarded[-trusted_proxy_hops])
     return str(environ.get("REMOTE_ADDR", ""))
 
 
