@@ -55,7 +55,7 @@ class CorsPolicy:
         return request.method == "OPTIONS" and \
             bool(request.headers.get("access-control-request-method"))
 
-    def preflight(self, request: Any, methods: Iterable[str]) -> Optional[Dict[str, Any]]:
+    def preflight(self, request: Any, methods: Iterable[str]) -> Optional[Dict[str, str]]:
         """Headers for a 204 preflight answer, or None when the origin is not allowed."""
         allowed = self.allowed_origin(request.headers.get("origin"))
         if allowed is None:

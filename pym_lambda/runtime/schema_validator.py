@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional
 
+from .compiled_types import Schema
+
 MAX_MESSAGE = 300
 
 # Requests are checked with the write-context validator (readOnly properties need not be sent),
@@ -38,7 +40,7 @@ class SchemaValidator:
 
     __slots__ = ("_validator", "_prefix")
 
-    def __init__(self, schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+    def __init__(self, schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
                  prefix: str) -> None:
         cls = _validator_class(dialect, context)
         root = dict(schema) if isinstance(schema, dict) else schema
@@ -62,7 +64,7 @@ class SchemaValidator:
         return _shorten(f"{where}: {error.message}" if where else error.message)
 
 
-def compile_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+def compile_validator(schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
                       prefix: str) -> Callable[[Any], Optional[str]]:
     """Compiled to Python by fastcheck, or openapi-schema-validator where fastcheck does not
     mirror the schema."""
@@ -90,7 +92,7 @@ class LazyCheck:
         return self._check(value)
 
 
-def make_validator(schema: Any, definitions: Dict[str, Any], dialect: str, context: str,
+def make_validator(schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
                    prefix: str) -> Optional[Callable[[Any], Optional[str]]]:
     """A check function for the schema (compiled at its first call), or None when the schema
     accepts everything."""
