@@ -40,13 +40,13 @@ def read_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"no {APIS_DIR}/ folder and no chalicelib/{COMPILED_FILE} "
                                     f"in {project}")]) from None
-    except ValueError as exc:
-        document = exc
+    except ValueError:
+        document = None  # not JSON: format_problem says it is no compiled form
     problem = format_problem(document)
     if problem:
         raise SpecErrors([SpecError(
-            f"{problem}: rebuild it (`pym-lambda package`, or delete it and run from the "
-            f"project folder, where apis/ is compiled again)", spec_file=path)])
+            f"{problem}: rebuild it (`pym-lambda build`, `package` or `deploy`), or delete it "
+            f"beside apis/ to have it compiled again", spec_file=path)])
     return cast(CompiledDocument, document)
 
 

@@ -102,7 +102,8 @@ def test_a_key_the_types_do_not_declare_is_caught():
 
 def _package(tmp_path: Path, document: Any) -> Path:
     (tmp_path / "chalicelib").mkdir()
-    (tmp_path / "chalicelib" / "pym_compiled.json").write_text(json.dumps(document))
+    text = document if isinstance(document, str) else json.dumps(document)
+    (tmp_path / "chalicelib" / "pym_compiled.json").write_text(text)
     return tmp_path
 
 
@@ -115,6 +116,7 @@ def test_the_runtime_reads_a_document_of_its_format(tmp_path):
     ({"format": COMPILED_FORMAT + 1, "apis": []}, f"format {COMPILED_FORMAT + 1}"),
     ({"apis": []}, "format None"),
     ([1, 2], "not a compiled form"),
+    ("{not json", "not a compiled form"),
 ])
 def test_the_runtime_refuses_a_document_of_another_format(tmp_path, document, found):
     project = _package(tmp_path, document)
@@ -124,7 +126,7 @@ def test_the_runtime_refuses_a_document_of_another_format(tmp_path, document, fo
     message = str(error)
     assert "\n" not in message
     assert message.startswith(str(project / "chalicelib" / "pym_compiled.json") + ": ")
-    assert found in message and "rebuild it (`pym-lambda package`" in message
+    assert found in message and "rebuild it (`pym-lambda build`" in message
 
 
 def test_the_build_cache_recompiles_a_document_of_another_format(tmp_path, monkeypatch):
