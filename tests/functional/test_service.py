@@ -273,7 +273,7 @@ def module_globals_snapshot() -> Dict[str, Any]:
         module = importlib.import_module(module_name)
         for name, value in vars(module).items():
             key = f"{module_name}:{name}"
-            if key in ALLOWED or isinstance(value, (type, types.ModuleType,
+            if key in ALLOWED or name.startswith("__") or isinstance(value, (type, types.ModuleType,
                                                     types.FunctionType)):
                 continue
             if isinstance(value, (dict, list, set)):
