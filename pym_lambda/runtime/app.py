@@ -111,6 +111,8 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     # create_app (a script, a test calling generate_token()) sees this app, as before.
     service = Service(settings.name or app.app_name, settings)
     app.pym_service = service  # type: ignore[attr-defined]
+    # The old spelling of app.pym_service.settings: docs/configuration.md showed it for secrets.
+    app.pym_settings = settings  # type: ignore[attr-defined]
     service.set_as_default()
     service.info.update(name=settings.name or app.app_name, version=service_version,
                         apis=[a["name"] for a in served], stage=settings.stage)
