@@ -18,12 +18,12 @@ class CallContext:
     request and per task record, so its constructor is on the hot path."""
 
     __slots__ = ("call_id", "operation", "method", "path", "caller", "request", "started",
-                 "_extra")
+                 "service", "_extra")
 
     def __init__(self, call_id: str, operation: str = "", method: str = "", path: str = "",
                  caller: Any = None, request: Any = None,
                  started: Optional[float] = None,
-                 extra: Optional[Dict[str, Any]] = None) -> None:
+                 extra: Optional[Dict[str, Any]] = None, service: Any = None) -> None:
         self.call_id = call_id
         self.operation = operation
         self.method = method
@@ -31,6 +31,8 @@ class CallContext:
         self.caller = caller  # set by the auth step (pym_lambda.auth) when a token was verified
         self.request = request  # the chalice.app.Request, when serving HTTP
         self.started = perf_counter() if started is None else started
+        # the app's Service (runtime/service.py): what current_service() returns in this call
+        self.service = service
         self._extra: Optional[Dict[str, Any]] = extra
 
     @property

@@ -1,9 +1,12 @@
-"""Crash reports: a callback told about every 5xx and every report_error() call, with what a
+"""Crash reports: callbacks told about every 5xx and every report_error() call, with what a
 PyMacaron reporter received (error id, request, user, service, traceback).
 
-Set it with `set_error_reporter(func)` or `error_reporter: module.function` in pym-config.yaml.
-The reporter runs after the response is decided: whatever it does (raise, hang on a slow
-network is its own business), the client's answer is unchanged, and its failures are logged.
+The reporters are the current service's ordered list `service.reporters` (runtime/service.py):
+`error_reporter: module.function` in pym-config.yaml appends one, `app.pym_service.reporters
+.append(func)` or `@app.pym_service.reporter` another, and `set_error_reporter(func)` makes
+the list [func]. They run in order after the response is decided: whatever one does (raise,
+hang on a slow network is its own business), the client's answer is unchanged, the next
+reporters still run, and failures are logged.
 """
 from __future__ import annotations
 
@@ -15,22 +18,22 @@ from typing import Any, Callable, Dict, Optional
 
 from .context import current_context
 from .errors import new_error_id
+from .runtime.service import current_service
 from .version import __version__
 
 log = logging.getLogger("pym_lambda")
 
 Reporter = Callable[[Dict[str, Any]], None]
-_reporter: Optional[Reporter] = None
-_service: Dict[str, Any] = {}
 
 
 def set_error_reporter(reporter: Optional[Reporter]) -> None:
-    global _reporter
-    _reporter = reporter
+    """The current service's reporters become [reporter] (none for None)."""
+    current_service().reporters[:] = [reporter] if reporter is not None else []
 
 
 def set_service(name: str, version: str, stage: str) -> None:
-    _service.update(name=name, version=version, stage=stage, pym_lambda=__version__)
+    """The "service" of the current service's reports."""
+    current_service().info.update(name=name, version=version, stage=stage)
 
 
 def _request_summary() -> Optional[Dict[str, Any]]:
@@ -62,18 +65,27 @@ def build_report(error_id: str, status: int, code: str, title: str, is_fatal: bo
     return {
         "error_id": error_id, "status": status, "code": code, "title": title,
         "is_fatal": is_fatal, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "request": _request_summary(), "user": _user(), "service": dict(_service),
+        "request": _request_summary(), "user": _user(), "service": _service_info(),
         "traceback": trace, "data": data,
     }
 
 
+def _service_info() -> Dict[str, Any]:
+    info = current_service().info
+    if not info.get("name") and not info.get("version"):
+        return {}  # no app: as before, an empty "service"
+    return {"name": info.get("name", ""), "version": info.get("version", ""),
+            "stage": info.get("stage", ""), "pym_lambda": __version__}
+
+
 def send(report: Dict[str, Any]) -> None:
-    if _reporter is None:
-        return
-    try:
-        _reporter(report)
-    except Exception:  # a broken reporter must never change the client's answer
-        log.exception("error reporter failed for error_id=%s", report.get("error_id"))
+    """Tell every reporter of the current service, in order; one failing stops none."""
+    for reporter in list(current_service().reporters):
+        try:
+            reporter(report)
+        except Exception:  # a broken reporter must never change the client's answer
+            log.exception("error reporter failed for error_id=%s (%s)", report.get("error_id"),
+                          getattr(reporter, "__qualname__", reporter))
 
 
 def report_server_error(error_id: str, status: int, code: str, description: str,

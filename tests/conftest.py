@@ -116,6 +116,7 @@ def library() -> Any:
     from chalicelib import library as impl
 
     impl.reset()
-    example.app.pym_activate()  # other tests' apps may have installed their own settings
-    with Client(example.app) as client:
+    # Requests run in the example's service; this makes it the tests' own too (generate_token()
+    # outside a request), whatever app another test created since.
+    with example.app.pym_service.use(), Client(example.app) as client:
         yield JsonClient(client)

@@ -34,13 +34,12 @@ from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
 from pym_lambda.config.keys import JwtSettings, Settings
 from pym_lambda.context import current_context
 from pym_lambda.frozen_record import Record
+from pym_lambda.runtime.service import current_service
 
 log = logging.getLogger(__name__)
 
 # Claims generate_token owns: pass user_id and expires_in instead.
 _OWN_CLAIMS = frozenset({"sub", "iat", "exp"})
-
-_settings: Optional[JwtSettings] = None
 
 
 class Caller(Record):
@@ -67,16 +66,19 @@ class Caller(Record):
 
 
 def set_settings(settings: Union[JwtSettings, Settings, None]) -> None:
-    """Install the settings generate_token uses by default (the runtime does, at app creation)."""
-    global _settings
-    _settings = _jwt_settings(settings) if settings is not None else None
+    """Set the settings generate_token uses by default, on the current service (create_app
+    sets its app's)."""
+    current_service().jwt = _jwt_settings(settings) if settings is not None else None
 
 
 def get_settings() -> JwtSettings:
-    if _settings is None:
+    """The JWT settings of the current service (the request's or task's app, else the one
+    create_app made in this context)."""
+    jwt_settings: Optional[JwtSettings] = current_service().jwt
+    if jwt_settings is None:
         raise RuntimeError("no JWT settings installed: call pym_lambda.auth.set_settings() "
                            "or pass settings=")
-    return _settings
+    return jwt_settings
 
 
 def current_caller() -> Optional[Caller]:

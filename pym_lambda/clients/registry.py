@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, CompiledOperation
+from ..runtime.service import Service, current_service
 from .policy import CallPolicy, TimeoutArg
 
 if TYPE_CHECKING:
@@ -313,11 +314,39 @@ def load_clients(compiled: CompiledDocument, base_urls: Mapping[str, str], *,
     return Clients(loaded)
 
 
-clients = Clients()  # filled by install_clients() when the app is created
+class CurrentClients(Clients):
+    """``pym_lambda.clients.clients``: the clients of the current service
+    (runtime/service.py), the request's or task's app; outside one, the app create_app made
+    in this context."""
+
+    def __init__(self) -> None:  # no state of its own
+        pass
+
+    @property
+    def _by_name(self) -> Dict[str, ApiClient]:
+        return _current_clients()._by_name
+
+    @_by_name.setter
+    def _by_name(self, value: Dict[str, ApiClient]) -> None:
+        _current_clients()._by_name = value
+
+
+def _current_clients() -> Clients:
+    return service_clients(current_service())
+
+
+def service_clients(service: Service) -> Clients:
+    """The service's clients (none until install_clients() or create_app load some)."""
+    if service.clients is None:
+        service.clients = Clients()
+    return service.clients
+
+
+clients = CurrentClients()  # the current service's: install_clients() fills them
 
 
 def install_clients(compiled: CompiledDocument, base_urls: Mapping[str, str],
                     **options: Any) -> Clients:
-    """Load the clients (load_clients' options) into the module-level ``clients``."""
+    """Load the clients (load_clients' options) into the current service's ``clients``."""
     clients.replace(load_clients(compiled, base_urls, **options))
     return clients

@@ -16,10 +16,11 @@ from ..errors import SpecError, SpecErrors
 from . import builtins
 from .bindings import bind_operation
 from .compiled_types import COMPILED_FORMAT, CompiledDocument
-from .models import models
+from .models import service_models
 from .operation import ApiRuntime, BoundOperation
 from .project_files import has_specs, project_root, read_app_name, read_compiled
 from .router import Dispatcher, register_routes
+from .service import Service, current_service
 
 
 def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
@@ -37,11 +38,15 @@ def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
 
 
 def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
-                    prebuilt: Optional[Dict[str, Any]] = None) -> List[BoundOperation]:
-    """Every operation bound to its function; SpecErrors listing every binding problem."""
+                    prebuilt: Optional[Dict[str, Any]] = None,
+                    service: Optional[Service] = None) -> List[BoundOperation]:
+    """Every operation bound to its function; SpecErrors listing every binding problem. The
+    model classes go to `service` (default: the current one), before binding: a module may
+    use them at import."""
     from .operation_checks import build_checks, collect_entries
     from .security import steps_for
 
+    service = service or current_service()
     problems: List[SpecError] = []
     bound: List[BoundOperation] = []
     limits = getattr(settings, "limits", None)
@@ -53,7 +58,7 @@ def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
             problems.append(exc)
             continue
         if api["name"] != "pym":  # before binding: a module may use models at import
-            models.register(api["name"], runtime.models.classes)
+            service_models(service).register(api["name"], runtime.models.classes)
         for op in api["operations"]:
             try:
                 func, _target = bind_operation(op, api["file"])
@@ -62,7 +67,8 @@ def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
             except SpecError as exc:
                 problems.append(exc)
                 continue
-            bound.append(BoundOperation(op, runtime, func, steps=steps, limits=limits))
+            bound.append(BoundOperation(op, runtime, func, steps=steps, limits=limits,
+                                        service=service))
     if problems:
         raise SpecErrors(problems)
     return bound
@@ -82,11 +88,9 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                   compiled: Optional[CompiledDocument] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
-    from .. import reporting
-    from ..auth import check_settings, set_settings
+    from ..auth import check_settings
     from ..config import ConfigError
     from ..logs import configure_logging
-    from ..tasks.decorator import restore_tasks
     from .bindings import import_target
     from .cors import CorsPolicy
 
@@ -103,62 +107,54 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                            jwt.jwks_file))
     apis = served + [builtins.builtin_api(taken, with_auth=verifies_tokens)]
     service_version = version or _version(compiled, settings)
-    builtins.set_service_info(settings.name or app.app_name, service_version,
-                              [a["name"] for a in served])
-    reporter = None
+    # The app's Service holds what used to be process-wide (see runtime/service.py). It is
+    # also made the service of the calling context, so that code run outside a request after
+    # create_app (a script, a test calling generate_token()) sees this app, as before.
+    service = Service(settings.name or app.app_name, settings)
+    app.pym_service = service  # type: ignore[attr-defined]
+    # The old spelling of app.pym_service.settings: docs/configuration.md showed it for secrets.
+    app.pym_settings = settings  # type: ignore[attr-defined]
+    service.set_as_default()
+    service.info.update(name=settings.name or app.app_name, version=service_version,
+                        apis=[a["name"] for a in served], stage=settings.stage)
     if settings.error_reporter:
         try:
-            reporter = import_target(settings.error_reporter)
+            service.reporters.append(import_target(settings.error_reporter))
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
+    configure_tasks_from(settings, app.app_name, service)
+    if settings.clients or len(served) < len(compiled["apis"]):
+        from ..clients.registry import load_clients, service_clients
 
-    def activate() -> None:
-        """Install this app's process-wide settings: the signing key of generate_token(), the
-        task settings, the clients, the error reporter. create_app() calls it; tests that
-        build several apps in one process call app.pym_activate() to switch back."""
-        set_settings(settings)
-        models.clear()  # pym_lambda.models: this app's model classes only
-        for name, classes in {op.api.name: op.api.models.classes for op in operations
-                              if op.api.name != "pym"}.items():
-            models.register(name, classes)
-        restore_tasks(getattr(app, "pym_tasks", []))
-        reporting.set_service(settings.name or app.app_name, service_version, settings.stage)
-        reporting.set_error_reporter(reporter)
-        configure_tasks_from(settings, app.app_name)
-        if settings.clients or len(served) < len(compiled["apis"]):
-            from ..clients import install_clients
-
-            # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
-            install_clients(compiled, settings.clients, total_timeout=25.0)
-
-    app.pym_activate = activate  # type: ignore[attr-defined]
-    app.pym_settings = settings  # type: ignore[attr-defined]
+        # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
+        service_clients(service).replace(
+            load_clients(compiled, settings.clients, total_timeout=25.0))
     from .operation_checks import PREBUILT_FILE, load_prebuilt
 
     prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
                              compiled.get("fingerprint"))
-    models.clear()  # the models of the app being built, not of one built before
-    operations = bind_operations({"format": COMPILED_FORMAT, "apis": apis}, settings, prebuilt)
-    activate()
+    operations = bind_operations({"format": COMPILED_FORMAT, "apis": apis}, settings, prebuilt,
+                                 service)
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
     register_routes(app, operations, Dispatcher(
         app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
-        max_header_bytes=settings.limits.max_header_bytes))
+        max_header_bytes=settings.limits.max_header_bytes, service=service))
     from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
     register_docs(app, project_dir, compiled, settings)
     return operations
 
 
-def configure_tasks_from(settings: Any, app_name: str) -> None:
-    """Hand the `tasks:` section to the task system; per-queue URL overrides still come from
-    PYM_TASK_QUEUE_URL_<QUEUE> variables (see pym_lambda.tasks.settings)."""
-    from ..tasks.task_settings import TaskSettings, configure_tasks, queue_env_key
+def configure_tasks_from(settings: Any, app_name: str, service: Optional[Service] = None
+                         ) -> None:
+    """Hand the `tasks:` section to the service's task settings; per-queue URL overrides still
+    come from PYM_TASK_QUEUE_URL_<QUEUE> variables (see pym_lambda.tasks.task_settings)."""
+    from ..tasks.task_settings import TaskSettings, queue_env_key
 
     base = TaskSettings.from_env()
     tasks = settings.tasks
-    configure_tasks(base._replace(
+    (service or current_service()).configure_tasks(base._replace(
         app_name=base.app_name or app_name, stage=settings.stage, inline=tasks.inline,
         queue_names={**{queue_env_key(k): v for k, v in tasks.queues.items()},
                      **base.queue_names},
@@ -183,11 +179,13 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
         package = importlib.import_module("chalicelib")
     except ModuleNotFoundError:
         package = None
-    for name in _submodules(getattr(package, "__path__", [])):
-        importlib.import_module(f"chalicelib.{name}")
-    from ..tasks.decorator import registered_tasks
+    modules = [importlib.import_module(f"chalicelib.{name}")
+               for name in _submodules(getattr(package, "__path__", []))]
+    from ..tasks.decorator import discover_tasks
 
-    app.pym_tasks = registered_tasks()  # type: ignore[attr-defined]  # see pym_activate
+    # The app's task table: the @async_task functions of chalicelib (no global registry).
+    service = getattr(app, "pym_service", None) or current_service()
+    service.tasks.update(discover_tasks(modules))
     return register_task_handlers(app)
 
 

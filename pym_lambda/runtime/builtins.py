@@ -11,8 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from ..version import __version__ as pym_version
 from .compiled_types import CompiledApi, CompiledOperation, Schema, SecurityRequirement
-
-_service: Dict[str, Any] = {"name": "", "version": "", "apis": []}
+from .service import current_service
 
 VERSION_SCHEMA = {
     "type": "object",
@@ -31,7 +30,8 @@ VERSION_SCHEMA = {
 
 
 def set_service_info(name: str, version: str, apis: List[str]) -> None:
-    _service.update(name=name, version=version, apis=list(apis))
+    """What /version tells of the current service."""
+    current_service().info.update(name=name, version=version, apis=list(apis))
 
 
 def runtime_kind() -> str:
@@ -49,10 +49,11 @@ def ping() -> Dict[str, Any]:
 def version() -> Dict[str, Any]:
     import platform  # 2 ms to import: paid by /version, not by every cold start
 
+    info = current_service().info  # the request's app
     return {
-        "name": _service["name"],
-        "version": _service["version"],
-        "apis": _service["apis"],
+        "name": info["name"],
+        "version": info["version"],
+        "apis": info["apis"],
         "pym_env": os.environ.get("PYM_ENV") or os.environ.get("PYM_STAGE", ""),
         "pym_lambda": pym_version,
         "python": platform.python_version(),

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
 
 from .. import errors
 from .jsontypes import is_nullable
+from .service import Service, current_service
 
 Converter = Callable[[Any], Any]
 
@@ -303,7 +304,30 @@ class _ApiModels:
             raise AttributeError(name) from None
 
 
-models = ModelRegistry()
+class CurrentModels(ModelRegistry):
+    """`pym_lambda.models`: the model classes of the current service (runtime/service.py),
+    the request's or task's app; outside one, the app create_app made in this context."""
+
+    def __init__(self) -> None:  # no state of its own
+        pass
+
+    @property
+    def _by_api(self) -> Dict[str, Dict[str, type]]:
+        return service_models(current_service())._by_api
+
+    @_by_api.setter
+    def _by_api(self, value: Dict[str, Dict[str, type]]) -> None:
+        service_models(current_service())._by_api = value
+
+
+def service_models(service: Service) -> ModelRegistry:
+    """The service's model registry (made on first use)."""
+    if service.models is None:
+        service.models = ModelRegistry()
+    return service.models
+
+
+models = CurrentModels()
 
 
 def find_model(name: str, api: Optional[str] = None) -> type:

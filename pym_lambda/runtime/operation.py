@@ -64,8 +64,13 @@ Step = Callable[[Any, "BoundOperation"], None]
 
 
 class BoundOperation:
+    """Runs, for each request: its own steps (auth, from the spec), the service's
+    `before_steps`, reads the parameters and body, calls the function, hands its result
+    through the service's `after_steps`, then checks and serialises the response."""
+
     def __init__(self, op: CompiledOperation, api: ApiRuntime, func: Optional[Callable[..., Any]],
-                 steps: Optional[List[Step]] = None, limits: Any = None) -> None:
+                 steps: Optional[List[Step]] = None, limits: Any = None,
+                 service: Any = None) -> None:
         self.op = op
         self.id: str = op["id"]
         self.api = api
@@ -73,6 +78,7 @@ class BoundOperation:
         self.path: str = op["path"]
         self.func = func
         self.steps: List[Step] = list(steps or [])
+        self.service = service  # its before/after steps are read at each call: lists to edit
         self.params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
                         api.models.converter(p["schema"]))
@@ -107,6 +113,10 @@ class BoundOperation:
         """Run the steps, read the parameters and body, call the function, build the response."""
         for step in self.steps:
             step(request, self)
+        service = self.service
+        if service is not None:
+            for step in service.before_steps:
+                step(request, self)
         if self.strict:
             check_query(request, self.query_names)
         kwargs: Dict[str, Any] = {}
@@ -120,7 +130,11 @@ class BoundOperation:
             else:
                 args.append(body)
         assert self.func is not None
-        return self.responses.build(self.func(*args, **kwargs))
+        result = self.func(*args, **kwargs)
+        if service is not None:
+            for after in service.after_steps:
+                result = after(request, self, result)
+        return self.responses.build(result)
 
 
 def _both(first: Any, second: Callable[[Any], Optional[str]]) -> Callable[[Any], Optional[str]]:

@@ -44,8 +44,10 @@ class Dispatcher:
     """Runs an operation for the current request, inside a call context, and maps errors."""
 
     def __init__(self, app: Chalice, debug: bool = False, cors: Optional[CorsPolicy] = None,
-                 max_header_bytes: int = 16384) -> None:
+                 max_header_bytes: int = 16384, service: Any = None) -> None:
         self.app = app
+        # The app's Service, put on each request's CallContext: current_service() in the call
+        self.service = service if service is not None else getattr(app, "pym_service", None)
         self.debug = debug
         self.cors = cors
         self.max_header_bytes = max_header_bytes
@@ -86,7 +88,7 @@ class Dispatcher:
         call_id = incoming if incoming and _CALL_ID.match(incoming) else new_call_id()
         ctx = CallContext(call_id=call_id, request=request,
                           method=getattr(request, "method", ""),
-                          path=_request_path(request))
+                          path=_request_path(request), service=self.service)
         token = enter_context(ctx)
         try:
             try:

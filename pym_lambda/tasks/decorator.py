@@ -33,6 +33,7 @@ from typing import (
     Callable,
     Dict,
     Generic,
+    Iterable,
     List,
     Optional,
     ParamSpec,
@@ -41,6 +42,7 @@ from typing import (
 )
 
 from ..context import current_context
+from ..runtime.service import current_service
 from .current import TaskInfo, enter_task, exit_task
 from .errors import TaskDefinitionError, UnknownTask
 from .naming import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
@@ -57,8 +59,6 @@ CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (~3 ms) a
 SQS_MAX_DELAY_SECONDS = 900
 SQS_MAX_RECEIVE_COUNT = 1000
 _TASK_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-_registry: Dict[str, AsyncTask[..., Any]] = {}
 
 
 class AsyncTask(Generic[P, R]):
@@ -157,11 +157,10 @@ def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_
     read, or whose receives were throttled): default ``tasks.max_receive_count`` (5), never
     below max_attempts; the queue takes the highest of its tasks'."""
     def decorate(func: Callable[P, R]) -> AsyncTask[P, R]:
-        task: AsyncTask[P, R] = AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
-                                          max_attempts=max_attempts,
-                                          max_receive_count=max_receive_count)
-        _registry[task.name] = task  # a reload replaces the previous definition
-        return task
+        # No registry: the AsyncTask carries its definition; each service finds its tasks
+        # (task_workers() scans chalicelib, resolve_task() imports a message's module).
+        return AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
+                         max_attempts=max_attempts, max_receive_count=max_receive_count)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -189,42 +188,64 @@ def run_inline(task: AsyncTask[..., Any], args: Any, kwargs: Any) -> TaskHandle:
     return TaskHandle(envelope.task_id, task.name, task.queue, inline=True, result=result)
 
 
-# --- the registry the worker resolves names with --------------------------------------------
+# --- the current service's table of tasks, which the worker resolves names with -------------
 
-def registered_tasks() -> List[AsyncTask[..., Any]]:
-    return list(_registry.values())
+def discover_tasks(modules: Iterable[Any]) -> Dict[str, AsyncTask[..., Any]]:
+    """The @async_task functions defined in these modules, by name."""
+    found: Dict[str, AsyncTask[..., Any]] = {}
+    for module in list(modules):
+        for value in list(getattr(module, "__dict__", {}).values()):
+            if (isinstance(value, AsyncTask) and getattr(value, TASK_MARKER, False) is True
+                    and value.name.partition(":")[0] == getattr(module, "__name__", None)):
+                found[value.name] = value
+    return found
+
+
+def _table() -> Dict[str, AsyncTask[..., Any]]:
+    return current_service().tasks
+
+
+def registered_tasks(service: Any = None) -> List[AsyncTask[..., Any]]:
+    """The service's tasks (default: the current one's). An app's are those task_workers()
+    found in chalicelib and those its messages named; a bare service (no app: a script, a
+    test) also takes those of every module imported so far."""
+    service = service or current_service()
+    table = service.tasks
+    if service.settings is None:
+        table.update(discover_tasks(sys.modules.values()))
+    return list(table.values())
 
 
 def restore_tasks(tasks: List[AsyncTask[..., Any]]) -> None:
-    """Make these definitions the ones messages run (an app's own, after another project's
-    modules of the same names were imported in this process: tests, deploy builds)."""
-    _registry.update({task.name: task for task in tasks})
+    """Make these definitions the ones the current service's messages run."""
+    _table().update({task.name: task for task in tasks})
 
 
-def task_queues() -> List[str]:
-    return sorted({task.queue for task in _registry.values()})
+def task_queues(service: Any = None) -> List[str]:
+    return sorted({task.queue for task in registered_tasks(service)})
 
 
 def resolve_task(name: str) -> AsyncTask[..., Any]:
     """The @async_task function named "<module>:<qualname>", importing its module if needed.
 
     Anything else (a builtin such as os:system, an undecorated function, a look-alike object)
-    raises UnknownTask: a message can only run what was declared a task.
+    raises UnknownTask: a message can only run what was declared a task. Found, it is kept in
+    the current service's table (the worker's hot path is one dict lookup).
     """
-    task = _registry.get(name) if isinstance(name, str) else None
+    table = _table()
+    task = table.get(name) if isinstance(name, str) else None
     if task is not None:
-        return task  # the registry holds only decorated functions: the hot path of the worker
+        return task  # the table holds only decorated functions
     if not isinstance(name, str) or not _TASK_NAME.match(name):
         raise UnknownTask(f"{name!r} is not a task name (<module>:<function>)")
     module_name, _, qualname = name.partition(":")
-    if name not in _registry:
-        try:
-            importlib.import_module(module_name)
-        except ImportError as exc:
-            raise UnknownTask(f"task {name}: cannot import {module_name}: {exc}") from None
-    found = getattr(sys.modules.get(module_name), qualname, None)
-    task = _registry.get(name)
-    is_task = task is not None and found is task and getattr(task, TASK_MARKER, False) is True
-    if task is None or not is_task:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnknownTask(f"task {name}: cannot import {module_name}: {exc}") from None
+    found = getattr(module, qualname, None)
+    if not (isinstance(found, AsyncTask) and getattr(found, TASK_MARKER, False) is True
+            and found.name == name):
         raise UnknownTask(f"{name} is not a function decorated with @async_task")
-    return task
+    table[name] = found
+    return found

@@ -75,20 +75,32 @@ def _default_caller_factory(data: Dict[str, Any]) -> Any:
                       token=data.get("token"))
 
 
-_model_resolver: ModelResolver = _default_model_resolver
-_caller_factory: CallerFactory = _default_caller_factory
+# Both are the current service's (runtime/service.py), set by the functions below.
+def _model_resolver(name: str, api: Optional[str]) -> Any:
+    resolver = _service().model_resolver or _default_model_resolver
+    return resolver(name, api)
+
+
+def _caller_factory(data: Dict[str, Any]) -> Any:
+    return (_service().caller_factory or _default_caller_factory)(data)
+
+
+def _service() -> Any:
+    from ..runtime.service import current_service  # noqa: PLC0415 - the decorator imports it
+
+    return current_service()
 
 
 def set_model_resolver(resolver: Optional[ModelResolver]) -> None:
-    """Where model classes are found when decoding (None: pym_lambda.runtime.models)."""
-    global _model_resolver
-    _model_resolver = resolver or _default_model_resolver
+    """Where the current service finds model classes when decoding (None:
+    pym_lambda.runtime.models)."""
+    _service().model_resolver = resolver
 
 
 def set_caller_factory(factory: Optional[CallerFactory]) -> None:
-    """What a task sees as current_context().caller (None: a TaskCaller)."""
-    global _caller_factory
-    _caller_factory = factory or _default_caller_factory
+    """What a task of the current service sees as current_context().caller (None: a
+    TaskCaller)."""
+    _service().caller_factory = factory
 
 
 # --- encoding -------------------------------------------------------------------------------

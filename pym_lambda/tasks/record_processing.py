@@ -14,7 +14,6 @@ from ..context import CallContext, enter_context, exit_context
 from .current import TaskInfo
 from .current import _current as _current_task
 from .decorator import AsyncTask, resolve_task
-from .decorator import _registry as _tasks
 from .envelope import read_envelope, restore_caller
 from .errors import MAX_VISIBILITY_SECONDS, EnvelopeError, PermanentFailure, RetryLater, UnknownTask
 from .task_settings import TaskSettings
@@ -59,7 +58,12 @@ class RecordResult:
 
 
 def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSettings,
-                    lambda_context: Any = None) -> List[RecordResult]:
+                    lambda_context: Any = None, service: Any = None) -> List[RecordResult]:
+    """Each record on its own; `service` (the app's) is current while its task runs."""
+    if service is None:
+        from ..runtime.service import current_service  # noqa: PLC0415
+
+        service = current_service()
     results: List[RecordResult] = []
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if not callable(remaining):
@@ -69,7 +73,7 @@ def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSet
         if remaining is not None and remaining() < reserve:
             results.append(RecordResult(str(record.get("messageId", "")), Outcome.NOT_STARTED))
             continue
-        results.append(process_record(record, queue, settings))
+        results.append(process_record(record, queue, settings, service))
     return results
 
 
@@ -82,14 +86,15 @@ def _receive_count(record: Mapping[str, Any]) -> int:
     return count if count > 1 else 1
 
 
-def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings) -> RecordResult:
+def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
+                   service: Any = None) -> RecordResult:
     message_id = record.get("messageId", "")
     if type(message_id) is not str:
         message_id = str(message_id)
     try:
         name, task_id, args, kwargs, call_id, wire_caller = read_envelope(record.get("body"))
-        # The registry is the cache of resolved tasks; resolve_task imports and checks the rest.
-        task = _tasks.get(name) or resolve_task(name)
+        # The service's table caches resolved tasks; resolve_task imports and checks the rest.
+        task = (service.tasks.get(name) if service is not None else None) or resolve_task(name)
         caller = None if wire_caller is None else restore_caller(wire_caller)
     except (EnvelopeError, UnknownTask) as exc:
         log.error("task message %s on queue %s is unreadable (retried until the redrive "
@@ -102,7 +107,7 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings) -
     # Sent outside a request, a task has no call id: its task id serves (unique, and cheaper
     # than a new uuid for every record).
     context = CallContext(call_id or task_id, task.name, caller=caller,
-                          extra={"task_id": task_id, "attempt": attempt})
+                          extra={"task_id": task_id, "attempt": attempt}, service=service)
     error: Optional[BaseException] = None
     context_token = enter_context(context)
     task_token = _current_task.set(info)

@@ -1,16 +1,16 @@
-"""Sending task calls to SQS, and finding the queues' URLs (cached per process)."""
+"""Sending task calls to SQS, and finding the queues' URLs (cached per service)."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..aws import aws_client
 from ..context import current_context
+from ..runtime.service import current_service
 from .envelope import TaskEnvelope, check_message_size, encode_envelope, new_envelope
 from .errors import TaskSendError
 from .naming import dead_letter_queue_name, is_missing_queue_error, physical_queue_name
-from .task_settings import TaskSettings, get_task_settings, on_settings_change, queue_env_key
+from .task_settings import TaskSettings, get_task_settings, queue_env_key
 
 if TYPE_CHECKING:
     from .decorator import AsyncTask
@@ -33,16 +33,11 @@ class TaskHandle:
 
 # --- queue URLs -----------------------------------------------------------------------------
 
-_urls: Dict[Tuple[Optional[str], str], str] = {}
-_urls_lock = threading.Lock()
-
-
 def forget_queue_urls() -> None:
-    with _urls_lock:
-        _urls.clear()
-
-
-on_settings_change(forget_queue_urls)
+    """Drop the current service's cached queue URLs (configure_tasks() does too)."""
+    service = current_service()
+    with service.lock:
+        service.queue_url_cache.clear()
 
 
 def sqs_client(settings: Optional[TaskSettings] = None) -> Any:
@@ -51,7 +46,8 @@ def sqs_client(settings: Optional[TaskSettings] = None) -> Any:
 
 def _url_of(name: str, queue: str, settings: TaskSettings) -> str:
     key = (settings.region, name)
-    url = _urls.get(key)
+    cache = current_service().queue_url_cache  # per service: apps may name queues alike
+    url = cache.get(key)
     if url is None:
         try:
             url = sqs_client(settings).get_queue_url(QueueName=name)["QueueUrl"]
@@ -61,8 +57,7 @@ def _url_of(name: str, queue: str, settings: TaskSettings) -> str:
                     f"SQS queue {name!r} (task queue {queue!r}, stage {settings.stage!r}) does "
                     "not exist: create it with ensure_queues() or deploy the stage") from exc
             raise
-        with _urls_lock:
-            _urls[key] = url
+        cache[key] = url
     return url
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-from typing import Callable, List, Mapping, Optional
+from typing import Mapping, Optional
 
 from ..frozen_record import Record
+from ..runtime.service import Service, current_service
 
 DEFAULT_STAGE = "dev"
 SQS_MAX_MESSAGE_BYTES = 262_144  # 256 KiB, the classic SQS limit (see QueueDefinition)
@@ -104,31 +104,25 @@ class TaskSettings(Record):
         )
 
 
-_settings: Optional[TaskSettings] = None
-_lock = threading.Lock()
-# Caches derived from the settings (queue URLs) register here to be dropped on reconfiguration.
-_on_change: List[Callable[[], None]] = []
-
-
 def configure_tasks(settings: Optional[TaskSettings]) -> None:
-    """Use these settings from now on; None goes back to reading the environment."""
-    global _settings
-    with _lock:
-        _settings = settings
-    for forget in _on_change:
-        forget()
+    """Use these settings from now on, in the current service (None: back to reading the
+    environment); its cached queue URLs are dropped."""
+    current_service().configure_tasks(settings)
 
 
 def get_task_settings() -> TaskSettings:
-    global _settings
-    settings = _settings
+    """The current service's task settings (the request's or task's app, else the one
+    create_app made in this context; without one, from the environment)."""
+    return service_task_settings(current_service())
+
+
+def service_task_settings(service: Service) -> TaskSettings:
+    """The service's task settings, read from the environment if none were configured."""
+    settings = service.task_settings
     if settings is None:
-        with _lock:
-            if _settings is None:
-                _settings = TaskSettings.from_env()
-            settings = _settings
+        with service.lock:
+            if service.task_settings is None:
+                service.task_settings = TaskSettings.from_env()
+            settings = service.task_settings
     return settings
 
-
-def on_settings_change(forget: Callable[[], None]) -> None:
-    _on_change.append(forget)

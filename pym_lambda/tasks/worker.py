@@ -33,10 +33,11 @@ import logging
 from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
+from ..runtime.service import Service, current_service, deactivate
 from .decorator import task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
-from .task_settings import configure_tasks, get_task_settings
+from .task_settings import service_task_settings
 
 log = logging.getLogger("pym_lambda.tasks")
 
@@ -67,11 +68,13 @@ def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
     deploys each as ``app.<name>``. Import the task modules first: without `queues`, the
     queues are those of the @async_task functions imported so far.
     """
-    settings = get_task_settings()
+    # The app's service (create_app made it), else the current one: its handlers run in it.
+    service = getattr(app, "pym_service", None) or current_service()
+    settings = service_task_settings(service)
     if not settings.app_name:
         settings = settings._replace(app_name=app.app_name)
-        configure_tasks(settings)
-    names = list(queues) if queues is not None else task_queues()
+        service.configure_tasks(settings)
+    names = list(queues) if queues is not None else task_queues(service)
     if not names:
         log.warning("register_task_handlers: no @async_task imported and no queues given")
     handlers: Dict[str, Any] = {}
@@ -80,7 +83,7 @@ def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
         if name in handlers:
             raise TaskDefinitionError(f"task queues {queue!r} and another one share the "
                                       f"handler name {name}: rename one")
-        func = _queue_handler(queue)
+        func = _queue_handler(queue, service)
         func.__name__ = func.__qualname__ = name
         wrapped = app.on_sqs_message(queue=physical_queue_name(queue, settings),
                                      batch_size=batch_size, name=name)(func)
@@ -89,22 +92,35 @@ def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
     return handlers
 
 
-def _queue_handler(queue: str) -> Callable[[Any], Dict[str, Any]]:
+def _queue_handler(queue: str, service: Service) -> Callable[[Any], Dict[str, Any]]:
     def handler(event: Any) -> Dict[str, Any]:
-        return handle_sqs_event(event, queue)
+        return handle_sqs_event(event, queue, service=service)
     return handler
 
 
-def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None) -> Dict[str, Any]:
-    """Process a Lambda SQS event (a dict, or Chalice's SQSEvent); the partial batch response."""
+def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None,
+                     service: Optional[Service] = None) -> Dict[str, Any]:
+    """Process a Lambda SQS event (a dict, or Chalice's SQSEvent); the partial batch response.
+    The batch runs in `service` (default: the current one), each task with it current."""
+    if service is None:
+        service = current_service()
+    token = service.set_as_default()
+    try:
+        return _handle_batch(event, queue, lambda_context, service)
+    finally:
+        deactivate(token)
+
+
+def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
+                  ) -> Dict[str, Any]:
     if isinstance(event, Mapping):
         records = list(event.get("Records") or [])
     else:
         records = list(event.to_dict().get("Records") or [])
         lambda_context = lambda_context or getattr(event, "context", None)
     per_record = _per_record()
-    settings = get_task_settings()
-    results = per_record.process_records(records, queue, settings, lambda_context)
+    settings = service_task_settings(service)
+    results = per_record.process_records(records, queue, settings, lambda_context, service)
     failed = [r.message_id for r in results if r.failed]
     if failed and not settings.partial_batch_responses:
         per_record.delete_succeeded(records, results, queue, settings)

@@ -108,15 +108,17 @@ def _pym_app_globals(pym_app_module: Any) -> Any:
 
 @pytest.fixture
 def _pym_app_installed(_pym_app_globals: Any, pym_app_module: Any) -> Iterator[None]:
-    """The app's settings installed for the test (another app may have replaced them)."""
+    """The app's service current for the test outside requests (requests always run in it):
+    generate_token(), configure_tasks() and pym_lambda.models then mean this app's."""
     from .project import AppGlobals
 
-    before = AppGlobals.capture()
-    activate = getattr(getattr(pym_app_module, "app", None), "pym_activate", None)
-    if activate is not None:
-        activate()  # its settings, models, tasks and clients
-    else:
-        _pym_app_globals.apply()
+    service = getattr(getattr(pym_app_module, "app", None), "pym_service", None)
+    if service is not None:
+        with service.use():
+            yield
+        return
+    before = AppGlobals.capture()  # an app not made by create_app: its globals, as captured
+    _pym_app_globals.apply()
     yield
     before.apply()
 

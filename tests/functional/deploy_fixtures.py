@@ -321,8 +321,7 @@ def ping_server() -> Iterator[str]:
 def framework_state_sandbox() -> Iterator[None]:
     """Snapshot pym_lambda's module globals (settings, registries, caches) and put them back,
     so that deploying the example for prod leaves the rest of the suite its dev app."""
-    from pym_lambda.runtime.models import models
-    from pym_lambda.tasks import decorator
+    from pym_lambda.runtime.service import Service
 
     modules = {name: module for name, module in sys.modules.items()
                if name == "pym_lambda" or name.startswith("pym_lambda.")}
@@ -330,12 +329,13 @@ def framework_state_sandbox() -> Iterator[None]:
     contents = {name: {key: copy.copy(value) for key, value in values.items()
                        if isinstance(value, (dict, list))}
                 for name, values in bindings.items()}
-    saved_models = dict(models._by_api)
     logger = logging.getLogger("pym_lambda")
     level = logger.level
-    decorator._registry.clear()  # only the project's tasks: its queues' max attempts
+    # A fresh service for the deploy (only the project's tasks: its queues' max attempts);
+    # the one before is put back after, with the rest.
     try:
-        yield
+        with Service().use():
+            yield
     finally:
         for name, module in modules.items():
             for key, value in bindings[name].items():
@@ -348,8 +348,6 @@ def framework_state_sandbox() -> Iterator[None]:
                         value.update(saved)
                     else:
                         value[:] = saved
-        models._by_api.clear()
-        models._by_api.update(saved_models)
         logger.setLevel(level)
         reset_aws_clients()
 

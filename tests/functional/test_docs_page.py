@@ -54,27 +54,13 @@ def write_config(project: Path, text: str) -> None:
 
 @pytest.fixture(autouse=True)
 def keep_process_settings() -> Iterator[None]:
-    """create_app() installs process-wide settings (the JWT key generate_token uses, what
-    /version says, the task queues): put back those of the example app, which later test
-    files share, once each test's own apps are done."""
-    from pym_lambda import auth
-    from pym_lambda.runtime import builtins
+    """create_app() makes its app's service the tests' own (the JWT key generate_token uses,
+    what /version says, the task queues): put back the one before, which later test files
+    share, once each test's own apps are done."""
+    from pym_lambda.runtime.service import current_service
 
-    try:
-        jwt: Any = auth.get_settings()
-    except RuntimeError:
-        jwt = None
-    service = dict(builtins._service)
-    try:
-        from pym_lambda.tasks import task_settings
-    except ImportError:  # a pym_lambda without tasks
-        task_settings = None  # type: ignore[assignment]
-    tasks = getattr(task_settings, "_settings", None)
-    yield
-    auth.set_settings(jwt)
-    builtins._service.update(service)
-    if task_settings is not None:
-        task_settings.configure_tasks(tasks)
+    with current_service().use():
+        yield
 
 
 @pytest.fixture

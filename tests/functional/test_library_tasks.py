@@ -16,8 +16,8 @@ from pym_lambda.tasks.task_settings import get_task_settings
 
 
 def receipts():
-    """The receipts list of the task definition the worker runs (the example's, which
-    pym_activate() restored even if another project's chalicelib was imported since)."""
+    """The receipts list of the task definition the worker runs (the example's service's,
+    even if another project's chalicelib was imported since)."""
     from pym_lambda.tasks import resolve_task
 
     return resolve_task("chalicelib.tasks:send_loan_receipt").fn.__globals__["RECEIPTS"]

@@ -183,9 +183,9 @@ def library() -> Iterator[ChaliceWsgiApp]:
     each test makes its own books and tags rather than expect an empty library."""
     import app as example
 
-    example.app.pym_activate()  # other tests' apps may have installed their own settings
     original = example.app.__class__
-    yield make_wsgi_app(example.app)
+    with example.app.pym_service.use():  # generate_token() outside requests: the example's
+        yield make_wsgi_app(example.app)
     example.app.__class__ = original
 
 

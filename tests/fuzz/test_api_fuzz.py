@@ -40,6 +40,7 @@ from werkzeug.test import Client
 from pym_lambda import generate_token
 from pym_lambda.clients import install_clients
 from pym_lambda.runtime.app import load_compiled
+from pym_lambda.runtime.service import deactivate
 from pym_lambda.wsgi import make_wsgi_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,9 +186,9 @@ def wsgi_app() -> Iterator[Any]:
     import app as example
     from chalicelib import library
 
-    # Other tests of the session install settings of their own apps (the signing key of
-    # generate_token, the task settings, the clients): the example's, again.
-    example.app.pym_activate()
+    # The example's service is the fixture's own (generate_token(), install_clients() outside
+    # requests), whatever app another test created since.
+    token = example.app.pym_service.set_as_default()
     stub = ThreadingHTTPServer(("127.0.0.1", 0), ReviewsStub)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     install_clients(load_compiled(ROOT), {"reviews": f"http://127.0.0.1:{stub.server_port}"},
@@ -197,7 +198,7 @@ def wsgi_app() -> Iterator[Any]:
         yield make_wsgi_app(example.app)
     finally:
         library.reset()
-        example.app.pym_activate()
+        deactivate(token)
         stub.shutdown()
         stub.server_close()
 
