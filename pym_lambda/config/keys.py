@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
+from ..errors import PymLambdaError
 from ..frozen_record import Record
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ MINIMUMS = {("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"):
 MAXIMUMS = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
 
 
-class ConfigError(Exception):
+class ConfigError(PymLambdaError):
     """A configuration that cannot be used; raised at start-up, never turned into HTTP."""
 
 

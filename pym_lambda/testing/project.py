@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..errors import PymLambdaError
+
 TOKEN_VARIABLE = "PYM_TEST_TOKEN"  # a ready-made token (`pym-lambda test --token-user`)
 DEFAULT_TEST_USER = "pym-test-user"
 
 
-class ProjectError(Exception):
+class ProjectError(PymLambdaError):
     """The project can't be found or imported as configured."""
 
 
