@@ -9,6 +9,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
+from ..config.environment import runtime_environment
 from ..version import __version__ as pym_version
 
 _service: Dict[str, Any] = {"name": "", "version": "", "apis": []}
@@ -36,8 +37,8 @@ def set_service_info(name: str, version: str, apis: List[str]) -> None:
 def runtime_kind() -> str:
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return "lambda"
-    if os.environ.get("PYM_RUNTIME"):
-        return os.environ["PYM_RUNTIME"]
+    if runtime_environment().runtime:
+        return str(runtime_environment().runtime)
     return "chalice-local" if "chalice.local" in sys.modules else "python"
 
 
@@ -52,7 +53,7 @@ def version() -> Dict[str, Any]:
         "name": _service["name"],
         "version": _service["version"],
         "apis": _service["apis"],
-        "pym_env": os.environ.get("PYM_ENV") or os.environ.get("PYM_STAGE", ""),
+        "pym_env": runtime_environment().env_name or runtime_environment().stage or "",
         "pym_lambda": pym_version,
         "python": platform.python_version(),
         "runtime": runtime_kind(),
