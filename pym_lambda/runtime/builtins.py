@@ -37,9 +37,15 @@ def set_service_info(name: str, version: str, apis: List[str]) -> None:
 def runtime_kind() -> str:
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return "lambda"
-    if runtime_environment().runtime:
-        return str(runtime_environment().runtime)
+    runtime = runtime_environment().runtime
+    if runtime:
+        return runtime
     return "chalice-local" if "chalice.local" in sys.modules else "python"
+
+
+def _pym_env() -> str:
+    env = runtime_environment()
+    return env.env_name or env.stage or ""
 
 
 def ping() -> Dict[str, Any]:
@@ -53,7 +59,7 @@ def version() -> Dict[str, Any]:
         "name": _service["name"],
         "version": _service["version"],
         "apis": _service["apis"],
-        "pym_env": runtime_environment().env_name or runtime_environment().stage or "",
+        "pym_env": _pym_env(),
         "pym_lambda": pym_version,
         "python": platform.python_version(),
         "runtime": runtime_kind(),

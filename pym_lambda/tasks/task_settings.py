@@ -62,15 +62,15 @@ class TaskSettings(Record):
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> TaskSettings:
         # Read by pym_lambda.config: the `tasks.*` keys' own PYM_TASKS_* variables (and their
         # aliases), the plumbing variables typed by runtime_environment().
-        from ..config.environment import runtime_environment
+        from ..config.environment import queue_overrides, runtime_environment
         from ..config.loader import env_value
 
-        env = runtime_environment(environ)
+        env, queues = runtime_environment(environ), queue_overrides(environ)
         keys = {name: env_value(("tasks", name), environ) for name in (
             "inline", "backoff_base_seconds", "partial_batch_responses", "max_receive_count")}
         return cls(app_name=env.app_name, stage=env.stage or DEFAULT_STAGE,
-                   queue_urls=env.queue_urls, queue_names=env.queue_names,
-                   dlq_urls=env.dlq_urls,
+                   queue_urls=queues.queue_urls, queue_names=queues.queue_names,
+                   dlq_urls=queues.dlq_urls,
                    **{name: value for name, value in keys.items() if value is not None})
 
 

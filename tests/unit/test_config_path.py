@@ -12,6 +12,7 @@ from pym_lambda.config.environment import (
     ConfigValueError,
     deep_merge,
     parse_flag,
+    queue_overrides,
     runtime_environment,
 )
 from pym_lambda.config.keys import ALIASES, KEY_DOCS, Settings, schema_of
@@ -104,7 +105,9 @@ def test_runtime_plumbing_is_read_typed_in_one_place() -> None:
                                "PYM_TRUSTED_PROXY_HOPS": "2"})
     assert (env.app_name, env.stage, env.env_name, env.app_module) == ("shop", "prod", None,
                                                                        "app")
-    assert env.queue_urls == {"EMAILS": "https://q"} and env.trusted_proxy_hops == 2
+    assert env.trusted_proxy_hops == 2
+    assert queue_overrides({"PYM_TASK_QUEUE_URL_EMAILS": "https://q"}).queue_urls == {
+        "EMAILS": "https://q"}
     with pytest.raises(ValueError, match="PYM_TRUSTED_PROXY_HOPS"):
         runtime_environment({"PYM_TRUSTED_PROXY_HOPS": "-1"})
 
