@@ -14,6 +14,7 @@ from .errors import (
     MethodNotAllowedError,
     NotFoundError,
     PymError,
+    PymLambdaError,
     ServerError,
     SpecError,
     SpecErrors,
@@ -24,8 +25,8 @@ from .lazy_exports import lazy_attribute
 from .version import __version__
 
 __all__ = [
-    "__version__", "PymError", "InvalidParameterError", "UnauthorizedError", "ForbiddenError",
-    "NotFoundError", "UnknownPathError", "MethodNotAllowedError", "ServerError",
+    "__version__", "PymLambdaError", "PymError", "InvalidParameterError", "UnauthorizedError",
+    "ForbiddenError", "NotFoundError", "UnknownPathError", "MethodNotAllowedError", "ServerError",
     "BadResponseError", "SpecError", "SpecErrors", "create_app", "register_apis", "models",
     "find_model", "Model", "current_context", "current_call_id", "current_caller",
     "generate_token", "require_scopes", "load_settings", "Settings", "ConfigError",

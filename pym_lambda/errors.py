@@ -1,5 +1,19 @@
 """The error tree and the one JSON shape every error takes.
 
+Every error pym-lambda raises derives from :class:`PymLambdaError`; the families under it::
+
+    PymLambdaError
+    ├── PymError             a request error answered to the client (status, code, headers)
+    │   └── ... (InvalidParameterError, NotFoundError, auth errors, UpstreamError, ...)
+    ├── SpecError, SpecErrors    a spec or binding that cannot be served (at load)
+    ├── ConfigError          a configuration that cannot be used (at start-up)
+    ├── TaskError, RetryLater, PermanentFailure   the task system (pym_lambda.tasks.errors)
+    ├── ClientRequestError   a client call that cannot be built (pym_lambda.clients.errors)
+    └── DeployError, ArtifactError, ScaffoldError, ...   the build side (pym_lambda.build)
+
+Chalice's own ``ChaliceViewError`` family (``chalice.NotFoundError``...) raised by a bound
+function is answered with its ``STATUS_CODE`` in the same shape (:func:`from_chalice_error`).
+
 Status and code live on the exception class (as Chalice's ChaliceViewError family does), so
 a service declares its own errors in two lines::
 
@@ -12,7 +26,7 @@ gets an error_id, the details go to the logs under that id.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 
 def _code_from_class_name(name: str) -> str:
@@ -20,18 +34,25 @@ def _code_from_class_name(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
 
 
-class PymError(Exception):
+class PymLambdaError(Exception):
+    """The root of every error pym-lambda raises: ``except PymLambdaError`` catches them all."""
+
+
+class PymError(PymLambdaError):
     """Base of every error pym-lambda turns into a JSON response.
 
     Subclasses set ``status`` (HTTP status) and optionally ``code``; without a code the class
-    name in UPPER_SNAKE_CASE is used.
+    name in UPPER_SNAKE_CASE is used. ``headers`` are added to the error response
+    (``PymError("slow down", status=429, headers={"Retry-After": "5"})``).
     """
 
     status: int = 500
     code: str = "SERVER_ERROR"
+    headers: Mapping[str, str] = {}  # never mutated: an instance gets its own copy
 
     def __init__(self, description: str = "", *, status: Optional[int] = None,
-                 code: Optional[str] = None, user_message: Optional[str] = None) -> None:
+                 code: Optional[str] = None, user_message: Optional[str] = None,
+                 headers: Optional[Mapping[str, str]] = None) -> None:
         super().__init__(description)
         self.description = description
         if status is not None:
@@ -39,6 +60,8 @@ class PymError(Exception):
         if code is not None:
             self.code = code
         self.user_message = user_message
+        if headers:
+            self.headers = {str(k): str(v) for k, v in headers.items()}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -111,7 +134,7 @@ class NotImplementedYetError(PymError):
     code = "NOT_IMPLEMENTED"
 
 
-class SpecError(Exception):
+class SpecError(PymLambdaError):
     """A spec or binding that cannot be served; raised at load, never at request time.
 
     The message names the spec file, the path and the operation, so that the developer can go
@@ -130,13 +153,25 @@ class SpecError(Exception):
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 
-class SpecErrors(Exception):
+class SpecErrors(PymLambdaError):
     """Every problem found in the specs, reported at once."""
 
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = errors
         lines = "\n".join(f"  - {e}" for e in errors)
         super().__init__(f"{len(errors)} problem(s) in the API specs:\n{lines}")
+
+
+def from_chalice_error(exc: Exception) -> PymError:
+    """A Chalice ``ChaliceViewError`` (``chalice.NotFoundError``, ``BadRequestError``...) as the
+    PymError of the same status: NotFoundError -> 404 NOT_FOUND, TooManyRequestsError -> 429
+    TOO_MANY_REQUESTS. Duck-typed on ``STATUS_CODE`` so this module never imports chalice."""
+    status = int(getattr(exc, "STATUS_CODE", 500))
+    if status >= 500:
+        code = "SERVER_ERROR"  # opaque, as any 5xx: the message goes to the log only
+    else:
+        code = _code_from_class_name(type(exc).__name__).removesuffix("_ERROR")
+    return PymError(str(exc), status=status, code=code)
 
 
 def new_error_id() -> str:

@@ -74,7 +74,9 @@ def configure_logging(level: str = "INFO", fmt: Optional[str] = None) -> None:
     in its plain format); elsewhere existing handlers (chalice local's, pytest's) are kept and
     just get the context filter. Calling it again changes nothing but the level.
     """
-    fmt = (fmt or os.environ.get("PYM_LOG_FORMAT") or ("json" if on_lambda() else "text"))
+    from .config.environment import runtime_environment  # PYM_LOG_FORMAT
+
+    fmt = (fmt or runtime_environment().log_format or ("json" if on_lambda() else "text"))
     root = logging.getLogger()
     if not any(getattr(h, "_pym", False) for h in root.handlers):
         if on_lambda():

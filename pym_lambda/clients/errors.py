@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..errors import PymError, SpecError
+from ..errors import PymError, PymLambdaError, SpecError
 
 
 class ClientConfigError(SpecError):
@@ -24,7 +24,7 @@ class ClientConfigError(SpecError):
     """
 
 
-class ClientRequestError(ValueError):
+class ClientRequestError(PymLambdaError, ValueError):
     """A parameter or body this service tried to send breaks the target's spec."""
 
     def __init__(self, message: str, *, operation: str = "", field: str = "") -> None:

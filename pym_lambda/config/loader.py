@@ -8,7 +8,9 @@ One precedence chain, highest first (chalice's ``_chain_lookup`` idea):
    (comma-separated), ``""`` for None where None is allowed. A mapping takes one variable per
    entry: ``PYM_CLIENTS_USER_API`` sets the client whose name, upper-cased with ``_`` for
    other characters, is ``USER_API`` (else ``user_api``). A ``PYM_JWT_*``, ``PYM_CORS_*``,
-   ``PYM_LIMITS_*``, ``PYM_TASKS_*`` or ``PYM_DOCS_*`` variable naming no key is an error;
+   ``PYM_LIMITS_*``, ``PYM_TASKS_*`` or ``PYM_DOCS_*`` variable naming no key is an error.
+   An older name kept as an alias (keys.ALIASES: ``PYM_TASK_BACKOFF_SECONDS``,
+   ``PYM_MAX_BODY_BYTES``) sets the same key, below the key's own variable;
 3. the ``stages: {<stage>: {...}}`` section of the file for the current stage, which is the
    ``stage`` argument, else ``PYM_STAGE``, else ``"dev"`` (every section is checked, the
    current one applied);
@@ -33,7 +35,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from .environment import FALSE_WORDS, TRUE_WORDS, ConfigValueError, deep_merge
 from .keys import (
+    ALIASES,
     DEFAULT_STAGE,
     DOCS_UIS,
     JWT_ALGORITHMS,
@@ -57,7 +61,6 @@ _NOT_FROM_ENV = frozenset({"extra", "env_secrets", "secrets", "production",
 _REFERENCE_KEYS = "jwt.secret, jwt.public_key, jwt.private_key and secrets.<NAME>"
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
                    "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _KIND_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false",
                "list": "a list of strings", "map": "a mapping of strings", "any": "a mapping",
                "secret": "a string, {env: NAME}, {ssm: NAME} or {secretsmanager: NAME}",
@@ -110,7 +113,7 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
 
     merged: Dict[str, Any] = {}
     for layer in layers:
-        merged = _merge(merged, layer)
+        merged = deep_merge(merged, layer)
     from ..secret_store import Secrets, SecretStore
 
     merged = _resolve(merged, environ, SecretStore())  # one store: the app's fetched secrets
@@ -285,11 +288,12 @@ def _parse_text(text: str, kind: Tuple[str, bool], where: str, path: KeyPath) ->
         return _checked(text, where, path)
     if name == "int" and stripped.removeprefix("-").isdigit():
         return _checked(int(stripped), where, path)
-    if name == "bool" and stripped.lower() in _TRUE + _FALSE:
-        return stripped.lower() in _TRUE
+    if name == "bool" and stripped.lower() in TRUE_WORDS + FALSE_WORDS:
+        return stripped.lower() in TRUE_WORDS
     if name == "list":
         return _checked(tuple(i.strip() for i in text.split(",") if i.strip()), where, path)
-    raise _error(where, path, f"expected {_kind_name(kind)}, got {_show(text)}")
+    raise ConfigValueError(str(_error(where, path,
+                                      f"expected {_kind_name(kind)}, got {_show(text)}")))
 
 
 def _checked(value: Any, where: str, path: KeyPath) -> Any:
@@ -329,10 +333,14 @@ def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) ->
     """The ``PYM_*`` variables as one level, parsed to the declared types."""
     scalars, mappings, sections = _env_names()
     layer: Dict[str, Any] = {}
+    aliased: Dict[str, Any] = {}  # older names: below the key's own variable
     for variable, text in environ.items():
         where = f"environment variable {variable}"
         prefix = next((p for p in mappings if variable.startswith(p)), "")
-        if variable in scalars:
+        if variable in ALIASES:
+            path = ALIASES[variable]
+            _set(aliased, path, _parse_text(text, _kind_of(path), where, path))
+        elif variable in scalars:
             path, kind = scalars[variable]
             _set(layer, path, _parse_text(text, kind, where, path))
         elif prefix and len(variable) > len(prefix):
@@ -341,7 +349,37 @@ def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) ->
             _set(layer, path, _checked(text, where, path))
         elif variable.startswith(sections):
             raise ConfigError(f"{where}: names no setting{_suggest(variable, scalars)}")
-    return layer
+    return deep_merge(aliased, layer)
+
+
+def env_value(path: KeyPath, environ: Optional[Mapping[str, str]] = None) -> Any:
+    """One key as the environment alone sets it (its variable, else an alias), or None: for
+    code serving an app that has no settings (a plain Chalice app under pym_lambda.wsgi)."""
+    environ = os.environ if environ is None else environ
+    variable = ENV_PREFIX + "_".join(path).upper()
+    names = [variable] + [alias for alias, target in ALIASES.items() if target == path]
+    for name in names:
+        if environ.get(name, "").strip():
+            return _parse_text(environ[name], _kind_of(path), f"environment variable {name}",
+                               path)
+    return None
+
+
+def env_variables() -> Dict[str, Tuple[KeyPath, Tuple[str, bool]]]:
+    """Every settings key a PYM_* variable sets: name -> (key path, (kind, nullable)); a
+    mapping's entry is ``PYM_<SECTION>_<KEY>_<ENTRY>`` (kind "map")."""
+    scalars, mappings, _ = _env_names()
+    found = dict(scalars)
+    for prefix, path in mappings.items():
+        found[prefix + "<NAME>"] = (path, ("map", False))
+    return found
+
+
+def _kind_of(path: KeyPath) -> Tuple[str, bool]:
+    entry: Any = Settings
+    for key in path:
+        entry = schema_of(entry)[key]
+    return entry  # type: ignore[no-any-return]
 
 
 def _env_names() -> Tuple[Dict[str, Tuple[KeyPath, Tuple[str, bool]]], Dict[str, KeyPath],
@@ -376,15 +414,6 @@ def _mapping_key(suffix: str, path: KeyPath, file_layers: List[Dict[str, Any]]) 
             if "".join(c if c.isalnum() else "_" for c in key).upper() == suffix:
                 return key
     return suffix.lower()
-
-
-def _merge(low: Dict[str, Any], high: Dict[str, Any]) -> Dict[str, Any]:
-    merged = dict(low)
-    for key, value in high.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            value = _merge(merged[key], value)
-        merged[key] = value
-    return merged
 
 
 def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:
@@ -475,5 +504,5 @@ def _set(tree: Dict[str, Any], path: KeyPath, value: Any) -> None:
     for key in path[:-1]:
         tree = tree.setdefault(key, {})
     if isinstance(value, dict) and isinstance(tree.get(path[-1]), dict):
-        value = _merge(tree[path[-1]], value)
+        value = deep_merge(tree[path[-1]], value)
     tree[path[-1]] = value

@@ -101,10 +101,9 @@ def _read_only_view(app: Chalice, dispatcher: Dispatcher, route: str,
     def guarded(ctx: CallContext) -> Response:
         method = ctx.request.method
         if method not in READ_METHODS:
-            exc = errors.MethodNotAllowedError(
-                f"method {method} is not allowed on {route}; allowed: {', '.join(READ_METHODS)}")
-            exc.headers = {"Allow": ", ".join(READ_METHODS)}  # type: ignore[attr-defined]
-            raise exc
+            raise errors.MethodNotAllowedError(
+                f"method {method} is not allowed on {route}; allowed: {', '.join(READ_METHODS)}",
+                headers={"Allow": ", ".join(READ_METHODS)})
         ctx.operation = f"docs {route}"
         response = run(ctx)
         if method == "HEAD":

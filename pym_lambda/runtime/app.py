@@ -159,7 +159,7 @@ def configure_tasks_from(settings: Any, app_name: str, service: Optional[Service
         queue_names={**{queue_env_key(k): v for k, v in tasks.queues.items()},
                      **base.queue_names},
         lambda_timeout_seconds=tasks.lambda_timeout_seconds,
-        backoff_base_seconds=base.backoff_base_seconds or tasks.backoff_base_seconds,
+        backoff_base_seconds=tasks.backoff_base_seconds,  # file < PYM_TASKS_* (and alias)
         backoff_max_seconds=tasks.backoff_max_seconds,
         partial_batch_responses=tasks.partial_batch_responses,
         max_message_bytes=tasks.max_message_bytes,
@@ -216,8 +216,10 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
 
 
 def _version(compiled: CompiledDocument, settings: Any) -> str:
-    if os.environ.get("PYM_VERSION"):
-        return os.environ["PYM_VERSION"]
+    from ..config.loader import env_value  # PYM_VERSION: the `version` key's variable
+
+    if env_value(("version",)):
+        return str(env_value(("version",)))
     if settings.config_file or compiled.get("config"):
         if settings.version != "0.0.0":
             return str(settings.version)

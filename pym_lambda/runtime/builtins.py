@@ -9,6 +9,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
+from ..config.environment import runtime_environment
 from ..version import __version__ as pym_version
 from .compiled_types import CompiledApi, CompiledOperation, Schema, SecurityRequirement
 from .service import current_service
@@ -37,9 +38,15 @@ def set_service_info(name: str, version: str, apis: List[str]) -> None:
 def runtime_kind() -> str:
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         return "lambda"
-    if os.environ.get("PYM_RUNTIME"):
-        return os.environ["PYM_RUNTIME"]
+    runtime = runtime_environment().runtime
+    if runtime:
+        return runtime
     return "chalice-local" if "chalice.local" in sys.modules else "python"
+
+
+def _pym_env() -> str:
+    env = runtime_environment()
+    return env.env_name or env.stage or ""
 
 
 def ping() -> Dict[str, Any]:
@@ -54,7 +61,7 @@ def version() -> Dict[str, Any]:
         "name": info["name"],
         "version": info["version"],
         "apis": info["apis"],
-        "pym_env": os.environ.get("PYM_ENV") or os.environ.get("PYM_STAGE", ""),
+        "pym_env": _pym_env(),
         "pym_lambda": pym_version,
         "python": platform.python_version(),
         "runtime": runtime_kind(),

@@ -13,6 +13,7 @@ import json
 import os
 from typing import Optional, Union, cast
 
+from ..config.environment import runtime_environment
 from ..errors import SpecError, SpecErrors
 from .compiled_types import CompiledDocument, format_problem
 
@@ -55,7 +56,7 @@ def read_app_name(project_dir: Union[str, os.PathLike[str]],
     """The app's name: PYM_APP_NAME (deploy sets it on every function), else
     .chalice/config.json's app_name, else the one the build wrote into the compiled form (the
     Lambda package has no .chalice/), else the folder's name. Task queues are named after it."""
-    name = os.environ.get("PYM_APP_NAME")
+    name = runtime_environment().app_name
     if not name:
         try:
             with open(os.path.join(project_dir, ".chalice", "config.json"),

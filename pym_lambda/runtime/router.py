@@ -10,7 +10,7 @@ import logging
 import re
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, ChaliceViewError, Response
 
 from .. import errors, reporting
 from ..context import (
@@ -70,7 +70,7 @@ class Dispatcher:
             reporting.report_server_error(error_id, exc.status, exc.code, exc.description, exc)
         body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
         headers: Dict[str, Any] = dict(JSON_HEADERS)
-        headers.update(getattr(exc, "headers", None) or {})
+        headers.update(exc.headers)
         return Response(body=dumps(body), status_code=exc.status, headers=headers)
 
     def unhandled(self, exc: BaseException) -> Response:
@@ -97,6 +97,8 @@ class Dispatcher:
                 response = run(ctx)
             except errors.PymError as exc:
                 response = self.error_response(exc)
+            except ChaliceViewError as exc:  # chalice.NotFoundError & co: their own status
+                response = self.error_response(errors.from_chalice_error(exc))
             except Exception as exc:  # user code: log it with an error_id, tell the client nothing
                 response = self.unhandled(exc)
             response.headers[CALL_ID_HEADER] = call_id
@@ -133,10 +135,9 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
                 raise errors.ForbiddenError("this origin is not allowed to call this API")
             return Response(body="", status_code=204, headers=dict(headers))
         if op is None:
-            exc = errors.MethodNotAllowedError(
-                f"method {request.method} is not allowed on {route}; allowed: {allow}")
-            exc.headers = {"Allow": allow}  # type: ignore[attr-defined]
-            raise exc
+            raise errors.MethodNotAllowedError(
+                f"method {request.method} is not allowed on {route}; allowed: {allow}",
+                headers={"Allow": allow})
         ctx.operation = op.id
         response: Response = op.call(request)
         if head_as_get:

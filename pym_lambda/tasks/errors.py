@@ -1,17 +1,20 @@
 """Errors of the task system, and the two exceptions a task raises to steer its own retries.
 
-None of these is a `PymError`: a task that cannot be enqueued during a request is a server
-bug, so the request pipeline turns it into an opaque 500 like any other unexpected exception.
+All derive from pym_lambda.errors.PymLambdaError; none is a `PymError`: a task that cannot be
+enqueued during a request is a server bug, so the request pipeline turns it into an opaque 500
+like any other unexpected exception.
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..errors import PymLambdaError
+
 # SQS refuses a visibility timeout above 12 hours.
 MAX_VISIBILITY_SECONDS = 43_200
 
 
-class TaskError(Exception):
+class TaskError(PymLambdaError):
     """Base of the errors raised by pym_lambda.tasks."""
 
 
@@ -80,7 +83,7 @@ class QueueConfigConflict(TaskError):
         super().__init__(f"{len(problems)} queue configuration conflict(s):\n{lines}")
 
 
-class RetryLater(Exception):
+class RetryLater(PymLambdaError):
     """Raised by a task: retry this message after `delay_seconds` (counts as one attempt)."""
 
     def __init__(self, delay_seconds: int = 0, reason: str = "") -> None:
@@ -91,5 +94,5 @@ class RetryLater(Exception):
         super().__init__(reason or f"retry in {self.delay_seconds} s")
 
 
-class PermanentFailure(Exception):
+class PermanentFailure(PymLambdaError):
     """Raised by a task: never retry; the message goes straight to the dead-letter queue."""

@@ -224,8 +224,10 @@ def main() -> int:
     import os
     import sys
 
+    from ..config.environment import runtime_environment
+
     sys.path.insert(0, os.getcwd())
-    module_name = os.environ.get("PYM_APP_MODULE", "app").split(":", 1)[0]
+    module_name = runtime_environment().app_module.split(":", 1)[0]
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,7 +1,8 @@
 """Settings of the task system, with environment fallbacks.
 
 `configure_tasks(TaskSettings(...))` sets them explicitly (the config module will bridge to it);
-until then `get_task_settings()` reads them from the environment once:
+until then `get_task_settings()` reads them from the environment once, through
+pym_lambda.config (docs/configuration.md lists every variable):
 
 - ``PYM_APP_NAME``: the application name in queue names (else the Chalice app's name, filled in
   by `register_task_handlers`);
@@ -9,7 +10,8 @@ until then `get_task_settings()` reads them from the environment once:
 - ``PYM_TASKS_INLINE=1``: run tasks synchronously instead of sending them (development, tests);
 - ``PYM_TASKS_PARTIAL_BATCH_RESPONSES=0``: the event source mapping lacks
   ReportBatchItemFailures (see worker.py);
-- ``PYM_TASK_BACKOFF_SECONDS``: base of the exponential backoff after a failure (0: off);
+- ``PYM_TASKS_BACKOFF_BASE_SECONDS`` (older name ``PYM_TASK_BACKOFF_SECONDS``, below it): base
+  of the exponential backoff after a failure (0: off);
 - ``PYM_TASKS_MAX_RECEIVE_COUNT``: the redrive policy's maxReceiveCount of every task queue
   (default 5; see pym_lambda.build.tasks.queues);
 - ``PYM_TASK_QUEUE_URL_<QUEUE>``, ``PYM_TASK_QUEUE_NAME_<QUEUE>``, ``PYM_TASK_DLQ_URL_<QUEUE>``:
@@ -17,7 +19,6 @@ until then `get_task_settings()` reads them from the environment once:
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Mapping, Optional
 
@@ -31,37 +32,9 @@ DEFAULT_LAMBDA_TIMEOUT = 60
 # counts too, and a lower count dead-letters messages that never ran.
 DEFAULT_MAX_RECEIVE_COUNT = 5
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
 def queue_env_key(queue: str) -> str:
     """The <QUEUE> part of the per-queue environment variables: "emails-high" -> "EMAILS_HIGH"."""
     return re.sub(r"[^A-Z0-9]", "_", queue.upper())
-
-
-def _flag(value: Optional[str], default: bool, name: str) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"{name}={value!r}: expected one of 1/0, true/false, yes/no, on/off")
-
-
-def _int(value: Optional[str], default: int, name: str) -> int:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: expected an integer") from None
-
-
-def _per_queue(environ: Mapping[str, str], prefix: str) -> Mapping[str, str]:
-    return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
 
 
 class TaskSettings(Record):
@@ -87,21 +60,18 @@ class TaskSettings(Record):
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> TaskSettings:
-        env = os.environ if environ is None else environ
-        return cls(
-            app_name=env.get("PYM_APP_NAME") or None,
-            stage=env.get("PYM_STAGE") or DEFAULT_STAGE,
-            inline=_flag(env.get("PYM_TASKS_INLINE"), False, "PYM_TASKS_INLINE"),
-            queue_urls=_per_queue(env, "PYM_TASK_QUEUE_URL_"),
-            queue_names=_per_queue(env, "PYM_TASK_QUEUE_NAME_"),
-            dlq_urls=_per_queue(env, "PYM_TASK_DLQ_URL_"),
-            backoff_base_seconds=_int(env.get("PYM_TASK_BACKOFF_SECONDS"), 0,
-                                      "PYM_TASK_BACKOFF_SECONDS"),
-            partial_batch_responses=_flag(env.get("PYM_TASKS_PARTIAL_BATCH_RESPONSES"), True,
-                                          "PYM_TASKS_PARTIAL_BATCH_RESPONSES"),
-            max_receive_count=_int(env.get("PYM_TASKS_MAX_RECEIVE_COUNT"),
-                                   DEFAULT_MAX_RECEIVE_COUNT, "PYM_TASKS_MAX_RECEIVE_COUNT"),
-        )
+        # Read by pym_lambda.config: the `tasks.*` keys' own PYM_TASKS_* variables (and their
+        # aliases), the plumbing variables typed by runtime_environment().
+        from ..config.environment import queue_overrides, runtime_environment
+        from ..config.loader import env_value
+
+        env, queues = runtime_environment(environ), queue_overrides(environ)
+        keys = {name: env_value(("tasks", name), environ) for name in (
+            "inline", "backoff_base_seconds", "partial_batch_responses", "max_receive_count")}
+        return cls(app_name=env.app_name, stage=env.stage or DEFAULT_STAGE,
+                   queue_urls=queues.queue_urls, queue_names=queues.queue_names,
+                   dlq_urls=queues.dlq_urls,
+                   **{name: value for name, value in keys.items() if value is not None})
 
 
 def configure_tasks(settings: Optional[TaskSettings]) -> None:

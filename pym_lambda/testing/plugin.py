@@ -15,11 +15,12 @@ This module imports neither chalice, boto3 nor moto: every pytest run pays for a
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
+
+from ..config.environment import runtime_environment
 
 URL_VARIABLE = "PYM_TEST_URL"
 ACCEPTANCE_MARKER = ("acceptance: a black-box test of the service; `pym-lambda test --url URL` "
@@ -51,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _test_url(config: pytest.Config) -> Optional[str]:
-    return config.getoption("--pym-url") or os.environ.get(URL_VARIABLE) or None
+    return config.getoption("--pym-url") or runtime_environment().test_url
 
 
 def _project_path(config: pytest.Config) -> Path:
@@ -62,7 +63,7 @@ def _project_path(config: pytest.Config) -> Path:
 
 def _stage(config: pytest.Config) -> str:
     return str(config.getoption("--pym-stage") or config.getini("pym_stage")
-               or os.environ.get("PYM_STAGE") or "dev")
+               or runtime_environment().stage or "dev")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

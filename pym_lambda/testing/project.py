@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..config.environment import runtime_environment
+from ..errors import PymLambdaError
+
 TOKEN_VARIABLE = "PYM_TEST_TOKEN"  # a ready-made token (`pym-lambda test --token-user`)
 DEFAULT_TEST_USER = "pym-test-user"
 
 
-class ProjectError(Exception):
+class ProjectError(PymLambdaError):
     """The project can't be found or imported as configured."""
 
 
@@ -74,8 +77,9 @@ class ServiceProject:
         """A JWT signed with the stage's key; without a user, PYM_TEST_TOKEN when it is set."""
         from ..auth import generate_token
 
-        if user_id is None and os.environ.get(TOKEN_VARIABLE) and not claims:
-            return os.environ[TOKEN_VARIABLE]
+        token = runtime_environment().test_token
+        if user_id is None and token and not claims:
+            return token
         return generate_token(user_id or DEFAULT_TEST_USER, data=claims or None,
                               expires_in=expires_in, settings=self.settings())
 

@@ -60,10 +60,13 @@ __all__ = [  # `application` too, built on first access (see __getattr__)
 
 log = logging.getLogger("pym_lambda.wsgi")
 
+# The variables are read by pym_lambda.config (docs/configuration.md); names kept for importers.
 APP_MODULE_ENV = "PYM_APP_MODULE"  # "module" or "module:attribute"; attribute defaults to app
-MAX_BODY_ENV = "PYM_MAX_BODY_BYTES"
+MAX_BODY_ENV = "PYM_MAX_BODY_BYTES"  # alias of PYM_LIMITS_MAX_BODY_BYTES (limits.max_body_bytes)
 PROXY_HOPS_ENV = "PYM_TRUSTED_PROXY_HOPS"
-DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+# Lambda's synchronous payload limit: the cap of a plain Chalice app, which has no
+# limits.max_body_bytes (nginx's client_max_body_size in the Beanstalk image matches it).
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 DEFAULT_STAGE = "api"  # Chalice's default api_gateway_stage
 DEFAULT_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
 
@@ -106,8 +109,8 @@ class ChaliceWsgiApp:
         if method not in allowed:
             allow = ", ".join(sorted(allowed))
             return _error(MethodNotAllowedError(
-                f"method {method} is not allowed on {match.template}; allowed: {allow}"),
-                extra_headers=[("Allow", allow)])
+                f"method {method} is not allowed on {match.template}; allowed: {allow}",
+                headers={"Allow": allow}))
         try:
             body = read_body(environ, self.max_body_bytes)
         except PymError as exc:
@@ -156,47 +159,50 @@ class ChaliceWsgiApp:
         }
 
 
-def _error(exc: PymError, error_id: Optional[str] = None,
-           extra_headers: Optional[WsgiHeaders] = None) -> Tuple[int, WsgiHeaders, bytes]:
+def _error(exc: PymError, error_id: Optional[str] = None) -> Tuple[int, WsgiHeaders, bytes]:
     body = error_body(exc.status, exc.code, exc.description, error_id, exc.user_message)
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    headers = [("Content-Type", "application/json"), *(extra_headers or []),
+    headers = [("Content-Type", "application/json"), *exc.headers.items(),
                ("Content-Length", str(len(data)))]
     return exc.status, headers, data
 
 
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ValueError(f"{name}={text!r}: expected a whole number >= 0")
-    return value
+def body_limit(chalice_app: Chalice) -> int:
+    """The app's ``limits.max_body_bytes`` (file, stage, PYM_LIMITS_MAX_BODY_BYTES or its alias
+    PYM_MAX_BODY_BYTES: the one precedence); a plain Chalice app has no settings, so only the
+    variables apply, else Lambda's 6 MiB."""
+    settings = getattr(getattr(chalice_app, "pym_service", None), "settings", None)
+    if settings is not None:
+        return int(settings.limits.max_body_bytes)
+    from ..config.loader import env_value
+
+    value = env_value(("limits", "max_body_bytes"))
+    return DEFAULT_MAX_BODY_BYTES if value is None else int(value)
 
 
 def make_wsgi_app(chalice_app: Chalice, *, max_body_bytes: Optional[int] = None,
                   stage: str = DEFAULT_STAGE, trusted_proxy_hops: Optional[int] = None,
                   timeout_ms: int = DEFAULT_TIMEOUT_MS) -> ChaliceWsgiApp:
-    """The WSGI callable of a Chalice app. Unset limits come from the environment:
-    PYM_MAX_BODY_BYTES (default 6 MiB, Lambda's) and PYM_TRUSTED_PROXY_HOPS (default 0)."""
+    """The WSGI callable of a Chalice app. Unset limits: the body's is the app's
+    ``limits.max_body_bytes`` (body_limit()), the proxy hops PYM_TRUSTED_PROXY_HOPS (0)."""
+    from ..config.environment import runtime_environment
+
     return ChaliceWsgiApp(
         chalice_app,
-        max_body_bytes=(max_body_bytes if max_body_bytes is not None
-                        else _env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)),
+        max_body_bytes=max_body_bytes if max_body_bytes is not None else body_limit(chalice_app),
         stage=stage,
         trusted_proxy_hops=(trusted_proxy_hops if trusted_proxy_hops is not None
-                            else _env_int(PROXY_HOPS_ENV, 0)),
+                            else runtime_environment().trusted_proxy_hops),
         timeout_ms=timeout_ms)
 
 
 def load_chalice_app(spec: Optional[str] = None) -> Chalice:
     """Import the project's app: PYM_APP_MODULE ("app", or "module:attribute"), from the
     working directory (as gunicorn and `chalice local` do)."""
-    spec = spec or os.environ.get(APP_MODULE_ENV) or "app"
+    if not spec:
+        from ..config.environment import runtime_environment
+
+        spec = runtime_environment().app_module
     module_name, _, attribute = spec.partition(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...errors import PymLambdaError
+
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -32,7 +34,7 @@ SAM_DEFAULT_TIMEOUT = 3  # seconds, SAM's default
 SAM_DEFAULT_MEMORY = 128  # MB
 
 
-class ArtifactError(Exception):
+class ArtifactError(PymLambdaError):
     """The emulation itself could not run (not a fault of the function's code)."""
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from typing import Callable, List, Sequence, Tuple, TypeVar
 
+from ...errors import PymLambdaError
+
 T = TypeVar("T")
 
 
-class DeployError(Exception):
+class DeployError(PymLambdaError):
     """A deploy step that cannot go on. `existing` lists what exists in AWS at that point, so
     that a half-deployed stage is never left unreported."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from ...errors import PymLambdaError
 from .loader import (
     OAS31,
     SWAGGER2,
@@ -29,7 +30,7 @@ _SCHEMA_LIST_KEYS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_MAP_KEYS = ("properties", "patternProperties", "dependentSchemas", "$defs")
 
 
-class RefError(Exception):
+class RefError(PymLambdaError):
     """A `$ref` that cannot be followed; the compiler adds the spec, path and operation."""
 
 

@@ -16,6 +16,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
+from ...errors import PymLambdaError
 from ...version import __version__
 
 # The worker's Lambda is named "<name>-<stage>-pym_task_worker_default" (64 characters at
@@ -25,7 +26,7 @@ _RESERVED_MODULES = {"tasks"}  # chalicelib/tasks.py is the template's own
 _PLACEHOLDER = re.compile(r"\{\{[a-z_]+\}\}")
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(PymLambdaError):
     """The service can't be created (bad name, existing folder)."""
 
 
