@@ -46,13 +46,12 @@ def task_message(task: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def _route(app: Any, path: str) -> Tuple[str, Dict[str, str]]:
-    from chalice.local import RouteMatcher
+    from ..route_matching import RouteMatcher, path_segments
 
-    try:
-        match = RouteMatcher(list(app.routes)).match_route(path)
-    except ValueError:
-        raise ValueError(f"api_gateway_event: no route of the app matches {path!r}") from None
-    return match.route, dict(match.captured or {})
+    match = RouteMatcher(list(app.routes)).match(path_segments(path))
+    if match is None:
+        raise ValueError(f"api_gateway_event: no route of the app matches {path!r}")
+    return match.template, match.path_params
 
 
 def api_gateway_event(method: str, path: str, *, json: Any = _NO_BODY,

@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl, unquote
 
 from ... import aws_events
 from ...aws_events import rest_proxy_event
+from ...route_matching import RouteMatcher, path_segments
 from ...wsgi.events import is_binary_type
-from ...wsgi.routes import RouteMatcher, path_segments
 
 SAMPLES = Path(__file__).with_name("events")
 API_GATEWAY_SAMPLE = "apigateway-aws-proxy.json"
