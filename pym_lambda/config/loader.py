@@ -44,6 +44,9 @@ from .keys import (
     Settings,
     schema_of,
 )
+from .values import FALSE_WORDS as _FALSE
+from .values import TRUE_WORDS as _TRUE
+from .values import deep_merge as _merge
 
 CONFIG_FILENAME = "pym-config.yaml"
 ENV_PREFIX = "PYM_"
@@ -57,7 +60,6 @@ _NOT_FROM_ENV = frozenset({"extra", "env_secrets", "secrets", "production",
 _REFERENCE_KEYS = "jwt.secret, jwt.public_key, jwt.private_key and secrets.<NAME>"
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
                    "jwt_audience": "jwt.audience", "jwt_token_timeout": "jwt.expires_in"}
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 _KIND_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false",
                "list": "a list of strings", "map": "a mapping of strings", "any": "a mapping",
                "secret": "a string, {env: NAME}, {ssm: NAME} or {secretsmanager: NAME}",
@@ -375,15 +377,6 @@ def _mapping_key(suffix: str, path: KeyPath, file_layers: List[Dict[str, Any]]) 
             if "".join(c if c.isalnum() else "_" for c in key).upper() == suffix:
                 return key
     return suffix.lower()
-
-
-def _merge(low: Dict[str, Any], high: Dict[str, Any]) -> Dict[str, Any]:
-    merged = dict(low)
-    for key, value in high.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            value = _merge(merged[key], value)
-        merged[key] = value
-    return merged
 
 
 def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:

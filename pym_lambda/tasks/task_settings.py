@@ -22,6 +22,7 @@ import re
 import threading
 from typing import Callable, List, Mapping, Optional
 
+from ..config.values import env_flag as _flag
 from ..frozen_record import Record
 
 DEFAULT_STAGE = "dev"
@@ -31,24 +32,11 @@ DEFAULT_LAMBDA_TIMEOUT = 60
 # counts too, and a lower count dead-letters messages that never ran.
 DEFAULT_MAX_RECEIVE_COUNT = 5
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def queue_env_key(queue: str) -> str:
     """The <QUEUE> part of the per-queue environment variables: "emails-high" -> "EMAILS_HIGH"."""
     return re.sub(r"[^A-Z0-9]", "_", queue.upper())
-
-
-def _flag(value: Optional[str], default: bool, name: str) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"{name}={value!r}: expected one of 1/0, true/false, yes/no, on/off")
 
 
 def _int(value: Optional[str], default: int, name: str) -> int:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from ...config.values import deep_merge
 from ...secret_store import is_reference, parse_reference
 from .errors import DeployError
 from .permissions import SecretRef
@@ -156,24 +157,13 @@ def secret_references(document: Mapping[str, Any], stage: str) -> Tuple[SecretRe
 
 def _stage_document(document: Mapping[str, Any], stage: str) -> Dict[str, Any]:
     """The file's top level with the stage's section merged in, as load_settings merges them."""
-    return _deep_merge({k: v for k, v in document.items() if k != "stages"},
-                       (document.get("stages") or {}).get(stage) or {})
+    return deep_merge({k: v for k, v in document.items() if k != "stages"},
+                      (document.get("stages") or {}).get(stage) or {}, is_leaf=_is_leaf)
 
 
 def _is_leaf(value: Any) -> bool:
     # {env: X}, {ssm: ...}, {secretsmanager: ...} replace one another, never merge key by key.
     return isinstance(value, Mapping) and (list(value) == ["env"] or is_reference(value))
-
-
-def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> Dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not (
-                _is_leaf(value) or _is_leaf(merged[key])):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def function_environment(stage: StageConfig, document: Mapping[str, Any],
