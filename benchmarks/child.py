@@ -363,11 +363,11 @@ def mode_tasks(args):
         return
     tmp = None
     try:
-        import uuid
 
         from chalice import Chalice
         from workload import LambdaContext
 
+        from pym_lambda.aws_events import sqs_record
         from pym_lambda.tasks import register_task_handlers
         from pym_lambda.tasks.envelope import encode_envelope, new_envelope
 
@@ -389,12 +389,8 @@ def mode_tasks(args):
                 mod.work(*body["args"], **body["kwargs"])
 
         def record(body):
-            return {"messageId": str(uuid.uuid4()), "receiptHandle": "r-" + str(uuid.uuid4()),
-                    "body": body, "attributes": {"ApproximateReceiveCount": "1",
-                                                 "SentTimestamp": "1700000000000"},
-                    "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:pym-bench-dev-bench",
-                    "awsRegion": "us-east-1"}
+            return sqs_record(body, queue_arn="arn:aws:sqs:us-east-1:123456789012:"
+                                              "pym-bench-dev-bench")
 
         batch = args.get("batch", 10)
         work_n = args.get("work_n", 50)

@@ -4,10 +4,15 @@ The HMAC secret is only ever used for HS*; PEM keys and JWKS keys only for RS*/P
 So a token that says ``alg: HS256`` and was signed with the (public) RSA key as HMAC secret
 is checked against the secret and fails, whatever algorithms are configured.
 
-Keys are loaded on first use and kept for the life of the process: a PEM file or JWKS file is
-read once, a JWKS URL fetched once (5 s timeout), a secret, public or private key that
-pym-config.yaml reads from SSM or Secrets Manager fetched once (pym_lambda.secret_store). A
-failed read or fetch is not cached, so the next request tries again.
+Keys are loaded on first use: a PEM file or JWKS file is read once, a secret, public or private
+key that pym-config.yaml reads from SSM or Secrets Manager fetched once
+(pym_lambda.secret_store); a failed read is not cached, so the next request tries again.
+
+A JWKS URL is fetched by PyJWT's PyJWKClient (5 s timeout, no redirects) and its keys kept for
+JWKS_LIFESPAN_SECONDS, then fetched again; a token naming an unknown kid makes it fetched again
+too (a rotated key), at most once per JWKS_RETRY_SECONDS. A failed fetch is not retried before
+JWKS_RETRY_SECONDS either: during an outage the last keys fetched keep serving (or, with none
+yet, requests get a 503 at once) and only one request per window waits on the network.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
@@ -25,6 +31,10 @@ log = logging.getLogger(__name__)
 
 HMAC, RSA, EC, OKP = "hmac", "rsa", "ec", "okp"
 JWKS_TIMEOUT_SECONDS = 5
+JWKS_LIFESPAN_SECONDS = 300  # PyJWKClient's default
+JWKS_RETRY_SECONDS = 30  # PyJWKClient's cooldown for an unknown kid; also our outage backoff
+
+JwksKeys = List[Tuple[Optional[str], Optional[str], Any]]  # (kid, alg, key)
 
 _cache: Dict[Tuple[str, str], Any] = {}
 _T = TypeVar("_T")
@@ -61,7 +71,7 @@ def verification_key(alg: str, kid: Any, settings: JwtSettings) -> Any:
         key = _cached(("public-key", inline or str(settings.public_key_file)),
                       lambda: _load_public_pem(_pem_text(inline, settings.public_key_file)))
     elif settings.jwks_file or settings.jwks_url:
-        key = _key_from_jwks(_jwks(settings), alg, kid)
+        key = _key_from_jwks(_jwks(settings, kid), alg, kid)
     else:
         raise TokenInvalidError("this service accepts no asymmetrically signed tokens")
     if not key_fits(key, family):
@@ -167,13 +177,14 @@ def _load_private_pem(pem: bytes) -> Any:
         raise ConfigError(f"jwt: the private key is not an unencrypted PEM key: {exc}") from None
 
 
-def _jwks(settings: JwtSettings) -> List[Tuple[Optional[str], Optional[str], Any]]:
+def _jwks(settings: JwtSettings, kid: Any) -> JwksKeys:
     """(kid, alg, key) for each usable signing key of the configured JWKS."""
     if settings.jwks_file:
         path = str(settings.jwks_file)
         return _cached(("jwks-file", path), lambda: _parse_jwks(_read_jwks_file(path), path))
     url = str(settings.jwks_url)
-    return _cached(("jwks-url", url), lambda: _parse_jwks(_fetch_jwks(url), url))
+    source: JwksUrl = _cached(("jwks-url", url), lambda: JwksUrl(url))
+    return source.keys(kid)
 
 
 def _read_jwks_file(path: str) -> Any:
@@ -185,20 +196,50 @@ def _read_jwks_file(path: str) -> Any:
         raise AuthKeysUnavailableError("the keys to verify tokens are unavailable") from None
 
 
-def _fetch_jwks(url: str) -> Any:
-    import requests
+class JwksUrl:
+    """The keys of one JWKS URL: fetched by PyJWKClient, kept for a lifespan, refetched for an
+    unknown kid, and never fetched more than once per JWKS_RETRY_SECONDS after a failure."""
 
-    try:
-        response = requests.get(url, timeout=JWKS_TIMEOUT_SECONDS)
-        response.raise_for_status()
-        return response.json()
-    except (requests.RequestException, ValueError) as exc:
-        log.error("cannot fetch the JWKS at %s: %s", url, exc)
-        raise AuthKeysUnavailableError(
-            "the keys to verify tokens are unavailable; retry later") from None
+    def __init__(self, url: str) -> None:
+        import jwt
+
+        self.url = url
+        self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
+        self._keys: Optional[JwksKeys] = None
+        self._expires = 0.0  # monotonic time the keys go stale
+        self._next_fetch = 0.0  # no fetch before (after a failure or a refetch)
+        self._lock = threading.Lock()
+
+    def keys(self, kid: Any) -> JwksKeys:
+        with self._lock:  # one fetch at a time: the others wait for its keys
+            now = time.monotonic()
+            stale = self._keys is None or now >= self._expires
+            unknown = kid is not None and self._keys is not None and all(
+                key_id != kid for key_id, _, _ in self._keys)
+            if (stale or unknown) and now >= self._next_fetch:
+                self._fetch(now)
+            if self._keys is None:
+                raise AuthKeysUnavailableError(
+                    "the keys to verify tokens are unavailable; retry later")
+            return self._keys
+
+    def _fetch(self, now: float) -> None:
+        import jwt
+
+        self._next_fetch = now + JWKS_RETRY_SECONDS
+        try:
+            document = self._client.fetch_data()
+            keys = _parse_jwks(document, self.url)
+        except (jwt.PyJWKClientError, AuthKeysUnavailableError, ValueError, OSError) as exc:
+            if not isinstance(exc, AuthKeysUnavailableError):
+                log.error("cannot fetch the JWKS at %s: %s", self.url, exc)
+            if self._keys is not None:
+                log.warning("keeping the JWKS keys fetched before from %s", self.url)
+            return
+        self._keys, self._expires = keys, time.monotonic() + JWKS_LIFESPAN_SECONDS
 
 
-def _parse_jwks(document: Any, source: str) -> List[Tuple[Optional[str], Optional[str], Any]]:
+def _parse_jwks(document: Any, source: str) -> JwksKeys:
     import jwt
 
     entries = document.get("keys") if isinstance(document, dict) else None
@@ -218,8 +259,7 @@ def _parse_jwks(document: Any, source: str) -> List[Tuple[Optional[str], Optiona
     return keys
 
 
-def _key_from_jwks(keys: List[Tuple[Optional[str], Optional[str], Any]], alg: str,
-                   kid: Any) -> Any:
+def _key_from_jwks(keys: JwksKeys, alg: str, kid: Any) -> Any:
     family = algorithm_family(alg)
     if kid is not None:
         named = [(a, k) for key_id, a, k in keys if key_id == kid]

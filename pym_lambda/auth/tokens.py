@@ -32,7 +32,8 @@ from pym_lambda.auth.errors import (
 )
 from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
 from pym_lambda.config.keys import JwtSettings, Settings
-from pym_lambda.context import current_context
+from pym_lambda.context import cookies, current_context
+from pym_lambda.context import header as _header
 from pym_lambda.frozen_record import Record
 from pym_lambda.runtime.service import current_service
 
@@ -192,14 +193,6 @@ def _audiences(settings: JwtSettings) -> List[str]:
     return [audience] if isinstance(audience, str) else list(audience)
 
 
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
-    value = headers.get(name)  # chalice's mapping is case-insensitive already
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
-    return value
-
-
 def _parse_bearer(value: str) -> str:
     parts = value.split()
     if len(parts) != 2 or parts[0].lower() != "bearer":
@@ -208,12 +201,9 @@ def _parse_bearer(value: str) -> str:
     return parts[1]
 
 
-def _token_cookie(cookies: Optional[str]) -> Optional[str]:
-    for pair in (cookies or "").split(";"):
-        name, _, value = pair.partition("=")
-        if name.strip() == "token":
-            return unquote_plus(value.strip().strip('"')).strip() or None
-    return None
+def _token_cookie(cookie_header: Optional[str]) -> Optional[str]:
+    value = cookies(cookie_header).get("token")
+    return unquote_plus(value).strip() or None if value is not None else None
 
 
 def _token_error(exc: Exception) -> Exception:

@@ -35,6 +35,7 @@ from typing import (
 from urllib.parse import urlsplit
 
 from ..errors import SpecError, SpecErrors
+from ..identifiers import snake_case
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, CompiledOperation
 from ..runtime.service import Service, current_service
 from .policy import CallPolicy, TimeoutArg
@@ -46,11 +47,6 @@ if TYPE_CHECKING:
 _NOT_WORD = re.compile(r"\W+")
 # What load_clients checked of one operation, to build it from: op, name, decorators.
 PlannedOperation = Tuple[CompiledOperation, str, List[Callable[[Any], Any]]]
-
-
-def snake_case(name: str) -> str:
-    """'listBooks' -> 'list_books': the alias every operation also answers to."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def operation_name(op: CompiledOperation) -> str:

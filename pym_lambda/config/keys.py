@@ -181,7 +181,8 @@ KEY_DOCS: Dict[str, str] = {
     "jwt.public_key_file": "the same, from a file",
     "jwt.private_key": "signs RS*/PS*/ES* tokens (`generate_token()`)",
     "jwt.private_key_file": "the same, from a file",
-    "jwt.jwks_url": "a JWKS, fetched once (5 s timeout)",
+    "jwt.jwks_url": ("a JWKS, kept 5 min, fetched again for an unknown kid; after a failure, "
+                     "no retry for 30 s (5 s timeout)"),
     "jwt.jwks_file": "a JWKS from a file",
     "jwt.key_id": "the `kid` header put on the tokens this service signs",
     "jwt.algorithms": "the only algorithms accepted",

@@ -17,6 +17,7 @@ import types
 from typing import Any, Callable, List, Optional, Tuple
 
 from ..errors import NotImplementedYetError, SpecError
+from ..identifiers import snake_case
 from .compiled_types import CompiledOperation
 
 # PyMacaron's own bindings, served by pym-lambda so that its specs load unchanged.
@@ -48,11 +49,6 @@ def import_target(target: str) -> Any:
             raise ImportError(f"module {module_name!r} has no attribute {attr_path!r}")
         obj = getattr(obj, attr)
     return obj
-
-
-def snake_case(name: str) -> str:
-    name = re.sub(r"[^0-9a-zA-Z]+", "_", name)
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")
 
 
 def _module_name(api: str) -> str:

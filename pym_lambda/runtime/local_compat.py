@@ -1,9 +1,12 @@
-"""Make `chalice local` match `{proxy+}` routes as API Gateway does: greedily, over several
-path segments (chalice local matches them on one segment only), so that unknown paths get the
+"""Make `chalice local` match routes as API Gateway does, with the one route matcher
+(pym_lambda.route_matching): a static segment beats a ``{param}``, and ``{proxy+}`` takes
+several path segments (chalice local matches it on one only), so that unknown paths get the
 framework's 404 JSON error locally too and not a 403 "Missing Authentication Token"."""
 from __future__ import annotations
 
 from typing import Any
+
+from ..route_matching import RouteMatcher, path_segments
 
 _PATCHED = False
 
@@ -16,24 +19,17 @@ def patch_greedy_routes() -> None:
 
     from chalice import local
 
-    original = local.RouteMatcher.match_route
-
     def match_route(self: Any, url: str) -> Any:
-        try:
-            return original(self, url)
-        except ValueError:
-            parsed = urlparse(url)
-            path = parsed.path.rstrip("/") or "/"
-            for route in sorted(self.route_urls, key=len, reverse=True):
-                if not route.endswith("+}"):
-                    continue
-                prefix = route[:route.rindex("/{")]
-                if path.startswith(prefix + "/") and len(path) > len(prefix) + 1:
-                    name = route[route.rindex("{") + 1:-1]
-                    captured = {name: path[len(prefix) + 1:]}
-                    return local.MatchResult(route, captured,
-                                             parse_qs(parsed.query, keep_blank_values=True))
-            raise
+        matcher = self.__dict__.get("_pym_matcher")
+        if matcher is None:  # routes are fixed once chalice local serves: build it once
+            matcher = self.__dict__["_pym_matcher"] = RouteMatcher(self.route_urls)
+        parsed = urlparse(url)
+        # Path parameters stay percent-encoded, as chalice local passes them on.
+        found = matcher.match(path_segments(parsed.path))
+        if found is None:
+            raise ValueError(f"No matching route found for: {url}")
+        return local.MatchResult(found.template, found.path_params,
+                                 parse_qs(parsed.query, keep_blank_values=True))
 
     local.RouteMatcher.match_route = match_route  # type: ignore[method-assign]
     _PATCHED = True

@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any, Callable, Dict, List, Optional
 
+from ..context import cookies
 from ..errors import InvalidParameterError
 from .compiled_types import CompiledParameter
 from .jsontypes import schema_types
@@ -122,12 +123,4 @@ class ParamReader:
 
 
 def _cookies(request: Any) -> Dict[str, str]:
-    header = request.headers.get("cookie")
-    if not header:
-        return {}
-    out: Dict[str, str] = {}
-    for part in header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            out.setdefault(name, value)
-    return out
+    return cookies(request.headers.get("cookie"))

@@ -24,7 +24,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from json.scanner import make_scanner
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..context import CallContext, new_call_id
@@ -215,20 +214,23 @@ def check_message_size(task: str, body: str, limit: int) -> None:
 
 # --- decoding -------------------------------------------------------------------------------
 
-def decode_value(value: Any, model_resolver: Optional[ModelResolver] = None) -> Any:
+def decode_value(value: Any, model_resolver: Optional[ModelResolver] = None,
+                 depth: int = 0) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value  # most arguments: nothing to decode
+    if depth > _MAX_DEPTH:  # no sender makes this (encode_value has the same bound)
+        raise MalformedEnvelope(f"a value is nested deeper than {_MAX_DEPTH} levels")
     resolver = model_resolver or _model_resolver
     if isinstance(value, list):
-        return [decode_value(item, resolver) for item in value]
+        return [decode_value(item, resolver, depth + 1) for item in value]
     if not isinstance(value, dict):
         return value
     if TYPE_TAG not in value:
-        return {k: decode_value(v, resolver) for k, v in value.items()}
+        return {k: decode_value(v, resolver, depth + 1) for k, v in value.items()}
     tag, inner = value[TYPE_TAG], value.get("value")
     try:
         if tag == "dict" and isinstance(inner, dict):
-            return {k: decode_value(v, resolver) for k, v in inner.items()}
+            return {k: decode_value(v, resolver, depth + 1) for k, v in inner.items()}
         if tag == "datetime" and isinstance(inner, str):
             return dt.datetime.fromisoformat(inner)
         if tag == "date" and isinstance(inner, str):
@@ -268,12 +270,15 @@ def _field(data: Dict[str, Any], name: str, types: Any, optional: bool = False) 
     return value
 
 
-def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
-                    ) -> TaskEnvelope:
-    """Read a message body; MalformedEnvelope or UnsupportedEnvelopeVersion if we can't."""
+# The fields the worker uses: task, task_id, args, kwargs, call_id, caller (wire form).
+EnvelopeFields = Tuple[str, str, List[Any], Dict[str, Any], Optional[str], Optional[Dict[str, Any]]]
+
+
+def _read(body: Any, model_resolver: Optional[ModelResolver]) -> Tuple[Any, ...]:
+    """The one decoder: json.loads, each field's type checked, the arguments walked."""
     try:
         data = json.loads(body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise MalformedEnvelope(f"message body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise MalformedEnvelope("message body is not a JSON object")
@@ -282,67 +287,46 @@ def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
     version = data["v"]
     if type(version) is not int or version != ENVELOPE_VERSION:
         raise UnsupportedEnvelopeVersion(version)
-    kwargs = _field(data, "kwargs", dict)
-    return TaskEnvelope(
-        task=_field(data, "task", str),
-        task_id=_field(data, "task_id", str),
-        args=decode_value(_field(data, "args", list), model_resolver),
-        # Key by key: a keyword argument may be named like the tag.
-        kwargs={k: decode_value(v, model_resolver) for k, v in kwargs.items()},
-        call_id=_field(data, "call_id", str, optional=True),
-        caller=_field(data, "caller", dict, optional=True),
-        attempt=_field(data, "attempt", int, optional=True) or 1,
-        created_at=_field(data, "created_at", str, optional=True) or "",
-    )
+    get = data.get
+    task, task_id, args, kwargs = get("task"), get("task_id"), get("args"), get("kwargs")
+    call_id, caller, attempt, created_at = (get("call_id"), get("caller"), get("attempt"),
+                                            get("created_at"))
+    # JSON gives exact builtin types: `type() is` is isinstance, and excludes bools as ints.
+    if not (type(task) is str and type(task_id) is str and type(args) is list
+            and type(kwargs) is dict and (call_id is None or type(call_id) is str)
+            and (caller is None or type(caller) is dict)
+            and (attempt is None or type(attempt) is int)
+            and (created_at is None or type(created_at) is str)):
+        for name, types, optional in _FIELDS:  # raises the precise error
+            _field(data, name, types, optional)
+    # Scalar arguments (the usual) need no walk; tagged values and containers do.
+    if any(type(arg) not in _SCALARS for arg in args or ()):
+        args = decode_value(args, model_resolver)
+    if kwargs:  # key by key: a keyword argument may be named like the tag
+        kwargs = {k: decode_value(v, model_resolver) for k, v in kwargs.items()}
+    return task, task_id, args, kwargs, call_id, caller, attempt or 1, created_at or ""
 
 
-# The fields the worker uses: task, task_id, args, kwargs, call_id, caller (wire form).
-EnvelopeFields = Tuple[str, str, List[Any], Dict[str, Any], Optional[str], Optional[Dict[str, Any]]]
-
-# The scanner json.loads runs, without its wrappers (type and BOM checks, whitespace regexes,
-# the call chain): about half its cost on a task message. read_envelope falls back to json.loads
-# on anything but a str holding exactly one JSON value, so results and errors are json.loads'.
-# (typeshed wants a "make_scanner" as the context; any JSONDecoder is one.)
-_scan_once = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _SCALARS = (str, int, float, bool, type(None))
+_FIELDS = (("task", str, False), ("task_id", str, False), ("args", list, False),
+           ("kwargs", dict, False), ("call_id", str, True), ("caller", dict, True),
+           ("attempt", int, True), ("created_at", str, True))
+
+
+def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
+                    ) -> TaskEnvelope:
+    """Read a message body; MalformedEnvelope or UnsupportedEnvelopeVersion if we can't."""
+    task, task_id, args, kwargs, call_id, caller, attempt, created_at = _read(
+        body, model_resolver)
+    return TaskEnvelope(task=task, task_id=task_id, args=args, kwargs=kwargs, call_id=call_id,
+                        caller=caller, attempt=attempt, created_at=created_at)
 
 
 def read_envelope(body: Any) -> EnvelopeFields:
-    """decode_envelope for the worker's hot path: the same checks and errors, but one pass over
-    the usual message and a tuple rather than a TaskEnvelope."""
-    data: Any = None
-    if type(body) is str:
-        try:
-            data, end = _scan_once(body, 0)
-        except (StopIteration, ValueError):  # leading whitespace, a BOM, bad JSON: see below
-            end = -1
-        if end != len(body):
-            data = None
-    if type(data) is dict:
-        get = data.get
-        task, task_id, args, kwargs = get("task"), get("task_id"), get("args"), get("kwargs")
-        call_id, caller, attempt, created_at = (get("call_id"), get("caller"), get("attempt"),
-                                                get("created_at"))
-        version = get("v")
-        # JSON gives exact builtin types: `type() is` is isinstance, and excludes bools as ints.
-        if (type(version) is int and version == ENVELOPE_VERSION and type(task) is str
-                and type(task_id) is str and type(args) is list and type(kwargs) is dict
-                and (call_id is None or type(call_id) is str)
-                and (caller is None or type(caller) is dict)
-                and (attempt is None or type(attempt) is int)
-                and (created_at is None or type(created_at) is str)):
-            # Scalar arguments (the usual) need no decoding; tagged values and containers do.
-            for arg in args:
-                if type(arg) not in _SCALARS:
-                    args = decode_value(args)
-                    break
-            if kwargs:
-                kwargs = {k: decode_value(v) for k, v in kwargs.items()}
-            return task, task_id, args, kwargs, call_id, caller
-    # Not the usual message: decode_envelope raises the precise error (or reads it after all).
-    envelope = decode_envelope(body)
-    return (envelope.task, envelope.task_id, envelope.args, envelope.kwargs, envelope.call_id,
-            envelope.caller)
+    """decode_envelope for the worker's hot path: the same decoder, the fields it uses as a
+    tuple (a frozen dataclass costs several microseconds to build)."""
+    task, task_id, args, kwargs, call_id, caller, _, _ = _read(body, None)
+    return task, task_id, args, kwargs, call_id, caller
 
 
 def restore_caller(wire: Optional[Dict[str, Any]],

@@ -15,16 +15,15 @@ SIGINT/SIGTERM stop it after the batch in hand; a second signal interrupts at on
 """
 from __future__ import annotations
 
-import base64
 import logging
 import signal
 import threading
 import time
 import types
-import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
+from ..aws_events import LambdaContext, sqs_record_from_message
 from .sender import queue_url, sqs_client
 from .task_settings import get_task_settings
 from .worker import HANDLER_QUEUE_ATTR
@@ -42,21 +41,6 @@ class WorkerStats:
     failed: int = 0
 
 
-class LocalLambdaContext:
-    """The parts of Lambda's context object a handler may use."""
-
-    def __init__(self, function_name: str, timeout_seconds: int) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.aws_request_id = str(uuid.uuid4())
-        self.memory_limit_in_mb = 128
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 def find_task_handlers(app_module_or_handlers: Handlers) -> Dict[str, Any]:
     """{logical queue: handler} from an app module or register_task_handlers()' result."""
     if isinstance(app_module_or_handlers, types.ModuleType):
@@ -69,34 +53,6 @@ def find_task_handlers(app_module_or_handlers: Handlers) -> Dict[str, Any]:
         raise ValueError("no task handler found: export register_task_handlers(app)'s result "
                          "in app.py (globals().update(...)) or pass that dict")
     return found
-
-
-def _lambda_attributes(message_attributes: Mapping[str, Any]) -> Dict[str, Any]:
-    converted: Dict[str, Any] = {}
-    for name, attr in message_attributes.items():
-        value: Dict[str, Any] = {"dataType": attr.get("DataType", "String"),
-                                 "stringListValues": [], "binaryListValues": []}
-        if "StringValue" in attr:
-            value["stringValue"] = attr["StringValue"]
-        if "BinaryValue" in attr:
-            value["binaryValue"] = base64.b64encode(attr["BinaryValue"]).decode("ascii")
-        converted[name] = value
-    return converted
-
-
-def sqs_event_record(message: Mapping[str, Any], queue_arn: str, region: str) -> Dict[str, Any]:
-    """The record Lambda builds from a ReceiveMessage result."""
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": dict(message.get("Attributes") or {}),
-        "messageAttributes": _lambda_attributes(message.get("MessageAttributes") or {}),
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
 
 
 def failed_message_ids(response: Any, batch_ids: Set[str]) -> Set[str]:
@@ -120,7 +76,6 @@ class _QueuePoller:
         self.url = queue_url(queue)
         self.arn = sqs.get_queue_attributes(
             QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.region = self.arn.split(":")[3] if self.arn.count(":") >= 5 else ""
 
     def poll_once(self, max_messages: int, wait_seconds: int, stats: WorkerStats) -> int:
         messages = self.sqs.receive_message(
@@ -129,9 +84,9 @@ class _QueuePoller:
             MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
             return 0
-        records = [sqs_event_record(m, self.arn, self.region) for m in messages]
+        records = [sqs_record_from_message(m, self.arn) for m in messages]
         name = getattr(getattr(self.handler, "func", self.handler), "__name__", self.queue)
-        context = LocalLambdaContext(name, self.timeout_seconds)
+        context = LambdaContext(name, timeout_ms=self.timeout_seconds * 1000)
         try:
             response = self.handler({"Records": records}, context)
         except Exception:

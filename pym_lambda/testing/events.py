@@ -1,4 +1,5 @@
-"""Lambda events built by hand, each record and request with its own id.
+"""Lambda events for tests, each record and request with its own id (built by
+pym_lambda.aws_events, the one home of these shapes).
 
 `chalice.test.Client().events.generate_sqs_event` gives every record the same messageId,
 which hides bugs in per-record failure reporting; these builders never repeat an id.
@@ -6,50 +7,34 @@ which hides bugs in per-record failure reporting; these builders never repeat an
 from __future__ import annotations
 
 import json as jsonlib
-import time
-import uuid
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-DEFAULT_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:pym-test-queue"
+from .. import aws_events
+
+REGION, ACCOUNT, queue_arn = aws_events.REGION, aws_events.ACCOUNT, aws_events.queue_arn
+
+DEFAULT_QUEUE_ARN = queue_arn("pym-test-queue")
 _NO_BODY = object()
 
 Body = Union[str, Mapping[str, Any], Sequence[Any]]
-
-
-def queue_arn(queue_name: str, region: str = REGION) -> str:
-    """The ARN of a physical SQS queue name, in the fake account moto uses."""
-    return f"arn:aws:sqs:{region}:{ACCOUNT}:{queue_name}"
 
 
 def sqs_record(body: Body, *, queue_arn: str = DEFAULT_QUEUE_ARN,
                message_id: Optional[str] = None, receive_count: int = 1,
                message_attributes: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
     """One record as Lambda delivers it from SQS; `body` may be text or JSON-able data."""
-    now = str(int(time.time() * 1000))
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": f"pym-test-receipt-{uuid.uuid4()}",
-        "body": body if isinstance(body, str) else jsonlib.dumps(body),
-        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": now,
-                       "SenderId": "AIDAPYMTEST", "ApproximateFirstReceiveTimestamp": now},
-        "messageAttributes": {name: {"dataType": "String", "stringValue": value,
-                                     "stringListValues": [], "binaryListValues": []}
-                              for name, value in (message_attributes or {}).items()},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": queue_arn.split(":")[3] or REGION,
-    }
+    return aws_events.sqs_record(
+        body if isinstance(body, str) else jsonlib.dumps(body), queue_arn=queue_arn,
+        message_id=message_id, attributes={"ApproximateReceiveCount": str(receive_count)},
+        message_attributes=aws_events.string_attributes(message_attributes or {}))
 
 
 def sqs_event(*bodies: Body, queue_arn: str = DEFAULT_QUEUE_ARN,
               receive_count: int = 1) -> Dict[str, Any]:
     """An SQS event with one record per body, each with a distinct messageId."""
-    return {"Records": [sqs_record(b, queue_arn=queue_arn, receive_count=receive_count)
-                        for b in bodies]}
+    return aws_events.sqs_event([sqs_record(b, queue_arn=queue_arn, receive_count=receive_count)
+                                 for b in bodies])
 
 
 def task_message(task: Any, *args: Any, **kwargs: Any) -> str:
@@ -61,13 +46,12 @@ def task_message(task: Any, *args: Any, **kwargs: Any) -> str:
 
 
 def _route(app: Any, path: str) -> Tuple[str, Dict[str, str]]:
-    from chalice.local import RouteMatcher
+    from ..route_matching import RouteMatcher, path_segments
 
-    try:
-        match = RouteMatcher(list(app.routes)).match_route(path)
-    except ValueError:
-        raise ValueError(f"api_gateway_event: no route of the app matches {path!r}") from None
-    return match.route, dict(match.captured or {})
+    match = RouteMatcher(list(app.routes)).match(path_segments(path))
+    if match is None:
+        raise ValueError(f"api_gateway_event: no route of the app matches {path!r}")
+    return match.template, match.path_params
 
 
 def api_gateway_event(method: str, path: str, *, json: Any = _NO_BODY,
@@ -82,7 +66,7 @@ def api_gateway_event(method: str, path: str, *, json: Any = _NO_BODY,
     it, or give `app` to find it (and the path parameters) from the app's routes.
     """
     path, _, query_text = path.partition("?")
-    multi: Dict[str, list] = {}
+    multi: Dict[str, List[str]] = {}
     for key, value in parse_qsl(query_text, keep_blank_values=True):
         multi.setdefault(key, []).append(value)
     for key, values in (query or {}).items():
@@ -91,38 +75,19 @@ def api_gateway_event(method: str, path: str, *, json: Any = _NO_BODY,
     if json is not _NO_BODY:
         body = jsonlib.dumps(json)
         sent.setdefault("Content-Type", "application/json")
+    sent.setdefault("User-Agent", "pym-lambda-test")
     captured: Dict[str, str] = dict(path_parameters or {})
     if resource is None and app is not None:
         resource, found = _route(app, path)
         captured = {**found, **captured}
-    resource = resource or path
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method.upper(),
-        "headers": sent or None,
-        "multiValueHeaders": {k: [v] for k, v in sent.items()} or None,
-        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
-        "multiValueQueryStringParameters": multi or None,
-        "pathParameters": captured or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource, "httpMethod": method.upper(), "path": f"/{stage}{path}",
-            "stage": stage, "requestId": str(uuid.uuid4()), "accountId": ACCOUNT,
-            "apiId": "pymtest", "protocol": "HTTP/1.1",
-            "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pym-lambda-test"},
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    return aws_events.rest_proxy_event(
+        method, path, resource=resource, headers={k: [v] for k, v in sent.items()},
+        query=multi, path_parameters=captured, body=body, stage=stage)
 
 
 def lambda_context(function_name: str = "pym-test", timeout_seconds: int = 60) -> Any:
     """A context object with what handlers read (remaining time, request id, names)."""
-    from ..tasks.poller import LocalLambdaContext
-
-    return LocalLambdaContext(function_name, timeout_seconds)
+    return aws_events.LambdaContext(function_name, timeout_ms=timeout_seconds * 1000)
 
 
 class EventBuilder:

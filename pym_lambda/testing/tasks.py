@@ -146,11 +146,8 @@ class TaskDrainer:
 
     def _run_batch(self, queue: str, handler: Any, runs: List[TaskRun],
                    retry: List[Tuple[str, str]], known_dead: Set[str]) -> int:
-        from ..tasks.poller import (
-            LocalLambdaContext,
-            failed_message_ids,
-            sqs_event_record,
-        )
+        from ..aws_events import LambdaContext, sqs_record_from_message
+        from ..tasks.poller import failed_message_ids
 
         url = self._url(queue)
         messages = self.sqs.receive_message(
@@ -161,14 +158,14 @@ class TaskDrainer:
             return 0
         arn = self.sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        records = [sqs_event_record(m, arn, arn.split(":")[3]) for m in messages]
+        records = [sqs_record_from_message(m, arn) for m in messages]
         ids = {m["MessageId"] for m in messages}
         collector = _ErrorCollector()
         worker_log = logging.getLogger("pym_lambda.tasks")
         worker_log.addHandler(collector)
         try:
             response = handler({"Records": records},
-                               LocalLambdaContext(getattr(handler, "__name__", queue), 60))
+                               LambdaContext(getattr(handler, "__name__", queue)))
             failed = failed_message_ids(response, ids)
         except Exception as exc:  # as on Lambda: the whole batch comes back
             failed = set(ids)

@@ -20,11 +20,11 @@ import logging
 import os
 import sys
 import threading
-import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from chalice.app import Chalice
 
+from ..aws_events import LambdaContext, rest_proxy_event
 from ..context import new_call_id
 from ..errors import (
     MethodNotAllowedError,
@@ -35,7 +35,6 @@ from ..errors import (
 )
 from .events import (
     WsgiHeaders,
-    WsgiLambdaContext,
     encode_body,
     is_binary_type,
     query_params,
@@ -53,7 +52,7 @@ __all__ = [  # `application` too, built on first access (see __getattr__)
     "APP_MODULE_ENV", "MAX_BODY_ENV", "PROXY_HOPS_ENV", "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_STAGE", "DEFAULT_TIMEOUT_MS", "StartResponse", "WsgiHeaders", "ChaliceWsgiApp",
     "make_wsgi_app", "load_chalice_app", "RouteMatch", "RouteMatcher", "path_segments",
-    "make_thread_safe", "WsgiLambdaContext", "request_path", "request_headers", "query_params",
+    "make_thread_safe", "request_path", "request_headers", "query_params",
     "is_binary_type", "encode_body", "read_body", "source_ip", "status_line",
     "response_headers", "response_body",
 ]
@@ -117,7 +116,8 @@ class ChaliceWsgiApp:
             return _error(exc)
         request_id = new_call_id()
         event = self.build_event(environ, method, raw_path, match, body, request_id)
-        context = WsgiLambdaContext(self.chalice_app.app_name, request_id, self.timeout_ms)
+        context = LambdaContext(self.chalice_app.app_name, request_id=request_id,
+                                timeout_ms=self.timeout_ms)
         result = self.chalice_app(event, context)
         data = response_body(result)
         return int(result.get("statusCode", 200)), response_headers(result, len(data)), data
@@ -130,33 +130,12 @@ class ChaliceWsgiApp:
         content_type = headers.get("content-type", [""])[-1]
         event_body, is_base64 = encode_body(body, content_type,
                                             self.chalice_app.api.binary_types)
-        return {
-            "resource": match.template,
-            "path": raw_path,
-            "httpMethod": method,
-            "headers": {name: values[-1] for name, values in headers.items()},
-            "multiValueHeaders": headers,
-            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
-            "multiValueQueryStringParameters": query or None,
-            "pathParameters": match.path_params or None,
-            "stageVariables": None,
-            "body": event_body,
-            "isBase64Encoded": is_base64,
-            "requestContext": {
-                "resourcePath": match.template,
-                "httpMethod": method,
-                "path": raw_path,
-                "stage": self.stage,
-                "requestId": request_id,
-                "requestTimeEpoch": int(time.time() * 1000),
-                "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "domainName": headers.get("host", [""])[-1],
-                "identity": {
-                    "sourceIp": source_ip(environ, self.trusted_proxy_hops),
-                    "userAgent": headers.get("user-agent", [""])[-1],
-                },
-            },
-        }
+        return rest_proxy_event(
+            method, raw_path, resource=match.template, headers=headers, query=query,
+            path_parameters=match.path_params, body=event_body, is_base64=is_base64,
+            stage=self.stage, request_id=request_id, context_path=raw_path,
+            source_ip=source_ip(environ, self.trusted_proxy_hops),
+            protocol=str(environ.get("SERVER_PROTOCOL", "HTTP/1.1")))
 
 
 def _error(exc: PymError, error_id: Optional[str] = None) -> Tuple[int, WsgiHeaders, bytes]:

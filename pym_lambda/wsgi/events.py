@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import http
-import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -26,25 +25,6 @@ WsgiHeaders = List[Tuple[str, str]]
 
 
 # --- WSGI request -> API Gateway event ---------------------------------------------------------
-
-class WsgiLambdaContext:
-    """The parts of Lambda's context object that apps read."""
-
-    def __init__(self, function_name: str, request_id: str, timeout_ms: int) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = ""
-        self.memory_limit_in_mb = 0
-        self.aws_request_id = request_id
-        self.log_group_name = ""
-        self.log_stream_name = ""
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
 
 def _text(wsgi_value: str) -> str:
     # PEP 3333 strings carry bytes as latin-1; API Gateway hands UTF-8 text to Lambda.

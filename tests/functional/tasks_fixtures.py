@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from chalice import Chalice
 from moto import mock_aws
 
+from pym_lambda import aws_events
 from pym_lambda.aws import aws_client, reset_aws_clients
 from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
 from pym_lambda.tasks import configure_tasks, register_task_handlers
@@ -67,26 +67,13 @@ def build_app(queues: Optional[List[str]] = None) -> Any:
 def sqs_record(body: Any, *, message_id: Optional[str] = None, receive_count: int = 1,
                queue_arn: str = QUEUE_ARN) -> Dict[str, Any]:
     """A record as Lambda delivers it, with its own message id (unlike chalice's helper)."""
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": f"receipt-{uuid.uuid4()}",
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": str(receive_count),
-                       "SentTimestamp": "1700000000000", "SenderId": "AIDAEXAMPLE",
-                       "ApproximateFirstReceiveTimestamp": "1700000000001"},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn, "awsRegion": REGION,
-    }
+    return aws_events.sqs_record(body if isinstance(body, str) else json.dumps(body),
+                                 queue_arn=queue_arn, message_id=message_id,
+                                 attributes={"ApproximateReceiveCount": str(receive_count)})
 
 
-class FakeLambdaContext:
-    def __init__(self, remaining_ms: int = 60_000) -> None:
-        self.remaining_ms = remaining_ms
-        self.function_name = "pym_task_worker_default"
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def FakeLambdaContext(remaining_ms: int = 60_000) -> aws_events.LambdaContext:  # noqa: N802
+    return aws_events.LambdaContext("pym_task_worker_default", timeout_ms=remaining_ms)
 
 
 def drain(sqs: Any, url: str) -> List[Dict[str, Any]]:

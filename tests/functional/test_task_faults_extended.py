@@ -21,15 +21,15 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 
+from pym_lambda.aws_events import sqs_record_from_message
 from pym_lambda.build.tasks.admin import redrive_dead_letters
 from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
 from pym_lambda.tasks import async_task, current_task, send_tasks
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
-from pym_lambda.tasks.poller import run_local_worker, sqs_event_record
+from pym_lambda.tasks.poller import run_local_worker
 from pym_lambda.tasks.sender import dead_letter_queue_url, queue_url
 
 from .tasks_fixtures import (
-    REGION,
     FakeLambdaContext,
     build_app,
     create_queues,
@@ -199,7 +199,7 @@ def test_duplicate_deliveries_are_skipped_by_task_id(sqs: Any) -> None:
         "Attributes"]["QueueArn"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5, VisibilityTimeout=60,
                                    MessageSystemAttributeNames=["All"])["Messages"]
-    records = [sqs_event_record(m, arn, REGION) for m in messages]
+    records = [sqs_record_from_message(m, arn) for m in messages]
     response = handler({"Records": records + records}, FakeLambdaContext())
     assert response == {"batchItemFailures": []}
     sqs.delete_message_batch(QueueUrl=url, Entries=[

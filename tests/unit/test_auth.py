@@ -30,6 +30,7 @@ from pym_lambda.auth import (
     TokenExpiredError,
     TokenInvalidError,
 )
+from pym_lambda.auth import keys as auth_keys
 from pym_lambda.config import ConfigError, JwtSettings, Settings
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.errors import PymError, error_body
@@ -302,8 +303,9 @@ def test_jwks_url_is_fetched_once_and_selects_by_kid(jwks_server: JwksServer, rs
     assert jwks_server.hits == 1
 
 
-def test_a_failed_jwks_fetch_is_a_503_and_is_retried(jwks_server: JwksServer,
-                                                    rsa_key: Any) -> None:
+def test_a_failed_jwks_fetch_is_a_503_and_is_retried(jwks_server: JwksServer, rsa_key: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_keys, "JWKS_RETRY_SECONDS", 0)  # retried after the backoff
     jwks_server.serve({"error": "down"}, status=500)
     settings = JwtSettings(algorithms=("RS256",), jwks_url=jwks_server.url)
     token = sign(claims(), rsa_key, "RS256", headers={"kid": "k1"})
@@ -327,6 +329,61 @@ def test_an_unreachable_jwks_url_is_a_503(rsa_key: Any) -> None:
     settings = JwtSettings(algorithms=("RS256",), jwks_url=f"http://127.0.0.1:{port}/jwks")
     error = rejected(sign(claims(), rsa_key, "RS256"), settings, AuthKeysUnavailableError)
     assert "127.0.0.1" not in error.description
+
+
+class HangingJwksServer(JwksServer):
+    """A JWKS endpoint that answers, then stops answering (accepts, never replies)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hanging = threading.Event()
+        self.released = threading.Event()
+        handler = self.httpd.RequestHandlerClass
+        original = handler.do_GET  # type: ignore[attr-defined]
+
+        def do_get(request: Any) -> None:
+            if self.hanging.is_set():
+                self.hits += 1
+                self.released.wait(5)
+                return
+            original(request)
+
+        handler.do_GET = do_get  # type: ignore[attr-defined]
+
+
+def test_a_jwks_outage_costs_one_bounded_fetch_per_window(
+        rsa_key: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_keys, "JWKS_TIMEOUT_SECONDS", 0.5)
+    server = HangingJwksServer()
+    server.thread.start()
+    try:
+        server.serve(jwks_of(("k1", rsa_key, {})))
+        settings = JwtSettings(algorithms=("RS256",), jwks_url=server.url)
+        token = sign(claims(), rsa_key, "RS256", headers={"kid": "k1"})
+        assert authenticate(token, settings).user_id == "user-1"
+        server.hanging.set()
+        source = auth_keys._cache[("jwks-url", server.url)]
+        source._expires = source._next_fetch = 0.0  # the lifespan is over
+        started = time.monotonic()
+        assert authenticate(token, settings).user_id == "user-1"  # the stale keys serve
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(5):  # within the backoff window: no request waits on the network
+            assert authenticate(token, settings).user_id == "user-1"
+        assert time.monotonic() - started < 0.25 <= first + 0.3
+        assert server.hits == 2  # the first fetch, then one that timed out
+        # A process that never got keys answers 503 at once during the outage too.
+        auth.clear_key_cache()
+        rejected(token, settings, AuthKeysUnavailableError)
+        started = time.monotonic()
+        error = rejected(token, settings, AuthKeysUnavailableError)
+        assert time.monotonic() - started < 0.25 and error.status == 503
+        assert server.hits == 3
+    finally:
+        server.released.set()
+        server.httpd.shutdown()
+        server.httpd.server_close()
+        server.thread.join()
 
 
 # --- every failure, with its code ------------------------------------------------------------

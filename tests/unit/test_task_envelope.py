@@ -425,3 +425,16 @@ def test_the_worker_reads_envelopes_exactly_as_decode_envelope(fields: Dict[str,
         expected = (expected.task, expected.task_id, expected.args, expected.kwargs,
                     expected.call_id, expected.caller)
     assert _outcome(read_envelope, body) == expected
+
+
+def test_a_value_nested_past_the_bound_is_malformed() -> None:
+    from pym_lambda.tasks.envelope import _MAX_DEPTH, read_envelope
+
+    deep: Any = "x"
+    for _ in range(_MAX_DEPTH + 2):
+        deep = [deep]
+    body = json.dumps({"v": 1, "task": "m:t", "task_id": "i", "args": [deep], "kwargs": {}})
+    with pytest.raises(MalformedEnvelope, match="nested deeper"):
+        read_envelope(body)
+    with pytest.raises(MalformedEnvelope, match="not JSON"):  # json.loads' own recursion limit
+        read_envelope('{"v": 1, "args": ' + "[" * 100_000 + "]" * 100_000 + "}")

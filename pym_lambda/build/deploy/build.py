@@ -159,7 +159,7 @@ def secret_references(document: Mapping[str, Any], stage: str) -> Tuple[SecretRe
 def _stage_document(document: Mapping[str, Any], stage: str) -> Dict[str, Any]:
     """The file's top level with the stage's section merged in, as load_settings merges them."""
     return deep_merge({k: v for k, v in document.items() if k != "stages"},
-                      (document.get("stages") or {}).get(stage) or {}, _is_leaf)
+                      (document.get("stages") or {}).get(stage) or {}, is_leaf=_is_leaf)
 
 
 def _is_leaf(value: Any) -> bool:

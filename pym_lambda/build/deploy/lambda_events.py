@@ -9,18 +9,17 @@ or method the API does not define never reaches the function: GatewayMiss, API G
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, unquote
 
+from ... import aws_events
+from ...aws_events import rest_proxy_event
+from ...route_matching import RouteMatcher, path_segments
 from ...wsgi.events import is_binary_type
-from ...wsgi.routes import RouteMatcher, path_segments
 
 SAMPLES = Path(__file__).with_name("events")
 API_GATEWAY_SAMPLE = "apigateway-aws-proxy.json"
@@ -139,33 +138,25 @@ def api_gateway_event(api: RestApi, method: str, path: str, *,
         body = json.dumps(json_body)
         if not any(n.lower() == "content-type" for n, _ in sent):
             sent.append(("Content-Type", "application/json"))
-    event = sample_event(API_GATEWAY_SAMPLE)
-    multi = _request_headers(event, sent)
+    sample = sample_event(API_GATEWAY_SAMPLE)
+    multi = _request_headers(sample, sent)
     content_type = next((v[-1] for n, v in multi.items() if n.lower() == "content-type"), "")
     event_body, encoded = _encode_body(body, content_type, api.binary_media_types, base64_body)
     query: Dict[str, List[str]] = {}
     for name, value in parse_qsl(query_text, keep_blank_values=True):
         query.setdefault(name, []).append(value)
-    user_agent = next((v[-1] for n, v in multi.items() if n.lower() == "user-agent"), None)
-    now = time.time()
-    event.update({
-        "resource": route.resource, "path": raw_path, "httpMethod": method,
-        "headers": {name: values[-1] for name, values in multi.items()} or None,
-        "multiValueHeaders": multi or None,
-        # API Gateway sends null, not {}, when there are none
-        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
-        "multiValueQueryStringParameters": query or None,
-        "pathParameters": dict(route.path_parameters) or None,
-        "stageVariables": dict(api.stage_variables) if api.stage_variables else None,
-        "body": event_body, "isBase64Encoded": encoded})
-    context = event["requestContext"]
-    context.update({
-        "resourcePath": route.resource, "httpMethod": method, "stage": api.stage,
-        "path": f"/{api.stage}{raw_path}",  # the default endpoint's path has the stage
-        "requestId": request_id or str(uuid.uuid4()),
-        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-        "requestTimeEpoch": int(now * 1000)})
-    context["identity"] = {**context.get("identity", {}), "userAgent": user_agent}
+    event = rest_proxy_event(
+        method, raw_path, resource=route.resource, headers=multi, query=query,
+        path_parameters=route.path_parameters, body=event_body, is_base64=encoded,
+        stage=api.stage, request_id=request_id, stage_variables=api.stage_variables)
+    # What API Gateway adds that the builder leaves out: the sample's ids and identity.
+    built = event["requestContext"]
+    event["requestContext"] = {**sample["requestContext"], **built, "identity": {
+        **sample["requestContext"].get("identity", {}),
+        "userAgent": built["identity"]["userAgent"]}}
+    for key in ("accountId", "apiId", "resourceId"):
+        event["requestContext"][key] = sample["requestContext"][key]
+    event["requestContext"].pop("domainName", None)
     return event
 
 
@@ -190,41 +181,14 @@ def sqs_record(body: str, *, queue_arn: str, message_id: Optional[str] = None,
                receipt_handle: Optional[str] = None,
                attributes: Optional[Mapping[str, str]] = None,
                message_attributes: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """One record as Lambda's SQS poller delivers it (the sample's, filled)."""
-    [record] = sample_event(SQS_SAMPLE)["Records"][:1]
-    now = str(int(time.time() * 1000))
-    record.update({
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": receipt_handle or f"pym-artifact-{uuid.uuid4().hex}",
-        "body": body,
-        "attributes": {**record["attributes"], "SentTimestamp": now,
-                       "ApproximateFirstReceiveTimestamp": now, "ApproximateReceiveCount": "1",
-                       **(attributes or {})},
-        "messageAttributes": dict(message_attributes or {}),
-        "md5OfBody": hashlib.md5(body.encode("utf-8"), usedforsecurity=False).hexdigest(),
-        "eventSourceARN": queue_arn, "awsRegion": queue_arn.split(":")[3]})
-    return record
-
-
-def _message_attributes(attributes: Mapping[str, Any]) -> Dict[str, Any]:
-    """SQS API attribute shape (StringValue, DataType) -> the event's (stringValue, dataType)."""
-    converted: Dict[str, Any] = {}
-    for name, value in attributes.items():
-        item: Dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
-                                "dataType": value.get("DataType", "String")}
-        if "StringValue" in value:
-            item["stringValue"] = value["StringValue"]
-        if "BinaryValue" in value:
-            item["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode("ascii")
-        converted[name] = item
-    return converted
+    """One record as Lambda's SQS poller delivers it (the sample's keys, filled)."""
+    return aws_events.sqs_record(body, queue_arn=queue_arn, message_id=message_id,
+                                 receipt_handle=receipt_handle, attributes=attributes,
+                                 message_attributes=message_attributes)
 
 
 def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> Dict[str, Any]:
     """The event for messages taken from a queue (boto3 receive_message's "Messages", asked
     with AttributeNames=["All"] and MessageAttributeNames=["All"])."""
-    return {"Records": [sqs_record(
-        m["Body"], queue_arn=queue_arn, message_id=m["MessageId"],
-        receipt_handle=m["ReceiptHandle"], attributes=m.get("Attributes"),
-        message_attributes=_message_attributes(m.get("MessageAttributes") or {}))
-        for m in messages]}
+    return aws_events.sqs_event([aws_events.sqs_record_from_message(m, queue_arn)
+                                 for m in messages])

@@ -118,8 +118,8 @@ def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: i
     elif jwt.secret or protected:
         needs.append(Need("pyjwt", "JWT verification and generate_token()"))
     clients = bool(settings.clients) or any(a.get("bind_client") for a in compiled.get("apis", []))
-    if clients or jwt.jwks_url:
-        needs.append(Need("requests", "typed clients" if clients else "jwt.jwks_url"))
+    if clients:  # a JWKS URL is fetched by PyJWT's PyJWKClient (urllib)
+        needs.append(Need("requests", "typed clients"))
     if reference_checks:
         needs.append(Need("openapi-schema-validator",
                           f"{reference_checks} schema check(s) that only the reference "
