@@ -12,6 +12,7 @@ from moto import mock_aws
 from pym_lambda import aws_events
 from pym_lambda.aws import aws_client, reset_aws_clients
 from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
+from pym_lambda.runtime.service import Service
 from pym_lambda.tasks import configure_tasks, register_task_handlers
 from pym_lambda.tasks.envelope import set_caller_factory, set_model_resolver
 
@@ -35,6 +36,9 @@ def moto_sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("PYM_APP_NAME", APP_NAME)
     monkeypatch.setenv("PYM_STAGE", STAGE)
+    # a bare service (no app): every imported task, whatever app another test created
+    bare = Service().use()
+    bare.__enter__()
     configure_tasks(None)
     reset_aws_clients()
     set_model_resolver(sample_tasks.find_fake_model)
@@ -49,6 +53,7 @@ def moto_sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         reset_aws_clients()
         set_model_resolver(None)
         set_caller_factory(None)
+        bare.__exit__(None, None, None)
 
 
 def create_queues(sqs: Any, queues: List[str]) -> Dict[str, Any]:

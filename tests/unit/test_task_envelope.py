@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from pym_lambda.build.tasks.queues import queue_definitions
 from pym_lambda.context import CallContext, enter_context, exit_context
+from pym_lambda.runtime.service import Service
 from pym_lambda.tasks import (
     AsyncTask,
     MalformedEnvelope,
@@ -89,9 +90,12 @@ def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("PYM_TASKS_INLINE", "PYM_APP_NAME", "PYM_STAGE",
                  "PYM_TASKS_PARTIAL_BATCH_RESPONSES"):
         monkeypatch.delenv(name, raising=False)
-    configure_tasks(None)
-    yield
-    configure_tasks(None)
+    # A bare service (no app) for each test: its tasks are every module's imported so far,
+    # whatever app another test file created.
+    with Service().use():
+        configure_tasks(None)
+        yield
+        configure_tasks(None)
 
 
 def round_trip(args: Any = (), kwargs: Any = None, context: Any = None) -> TaskEnvelope:
