@@ -391,5 +391,5 @@ def test_loading_and_checking_a_reference_imports_no_aws_module(tmp_path: Path) 
             f"s = c.load_settings({str(tmp_path)!r}, environ={{}}); a.check_settings(s.jwt); "
             "print(sorted(m for m in ('boto3', 'botocore', 'jwt') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=Path(__file__).resolve().parents[2])
+                            check=True, cwd=Path(__file__).resolve().parents[1])
     assert result.stdout.strip() == "[]"

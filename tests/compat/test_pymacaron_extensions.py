@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from pym_lambda import create_app, generate_token, models
 from tests.conftest import JsonClient
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pymacaron_service"
 

@@ -12,7 +12,7 @@ from chalice.test import Client
 from pym_lambda import create_app, generate_token, models
 from pym_lambda.reporting import set_error_reporter
 from tests.conftest import JsonClient
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "pymacaron-parity-secret-0123456789abcdef"
@@ -33,7 +33,7 @@ def hello(tmp_path, monkeypatch):
                     tmp_path / "apis" / f"{name}.yaml")
     (tmp_path / "pym-config.yaml").write_text(
         "name: helloworld\njwt: {secret: {env: JWT_SECRET}}\n"
-        "error_reporter: tests.functional.test_pymacaron_parity.reporter\n")
+        "error_reporter: tests.compat.test_pymacaron_parity.reporter\n")
     REPORTS.clear()
     try:
         with Client(create_app(tmp_path, app_name="helloworld")) as client:

@@ -11,7 +11,7 @@ import pytest
 from pym_lambda.clients import install_clients
 from pym_lambda.runtime.app import load_compiled
 from tests.conftest import ROOT
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 SEEN = []
 

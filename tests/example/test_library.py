@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pym_lambda import generate_token
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 DUNE = {"title": "Dune", "authors": [{"name": "Frank Herbert", "born": 1920}],
         "tags": ["sf", "classic"], "published_at": "1965-08-01T00:00:00Z"}

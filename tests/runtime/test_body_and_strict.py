@@ -6,7 +6,7 @@ from chalice.test import Client
 
 from pym_lambda import create_app
 from tests.conftest import JsonClient, make_project
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 SPEC = """
 openapi: 3.0.3
@@ -14,7 +14,7 @@ info: {title: uploads, version: '1'}
 paths:
   /photos:
     post:
-      x-bind-server: tests.functional.test_bodies_and_strict.upload
+      x-bind-server: tests.runtime.test_body_and_strict.upload
       parameters:
         - {name: album, in: query, schema: {type: string}}
       requestBody:
@@ -37,7 +37,7 @@ paths:
           content: {application/json: {schema: {type: object}}}
   /notes:
     get:
-      x-bind-server: tests.functional.test_bodies_and_strict.note
+      x-bind-server: tests.runtime.test_body_and_strict.note
       responses:
         '200':
           description: a note
@@ -137,7 +137,7 @@ info: {title: uploads, version: '1'}
 paths:
   /photos:
     post:
-      x-bind-server: tests.functional.test_bodies_and_strict.upload_fields
+      x-bind-server: tests.runtime.test_body_and_strict.upload_fields
       consumes: [multipart/form-data]
       parameters:
         - {name: title, in: formData, type: string, required: true, minLength: 2}

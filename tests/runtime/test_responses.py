@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.functional.test_requests import NEW_PET, assert_error
+from tests.runtime.test_requests import NEW_PET, assert_error
 
 
 def test_custom_error_class_gives_its_status_and_code(petshop):

@@ -18,9 +18,8 @@ from chalice.test import Client
 
 from pym_lambda import create_app, generate_token
 from pym_lambda.aws import aws_client, reset_aws_clients
+from tests.build.deploy.deploy_fixtures import JWT_PARAMETER, PROD_SECRET, REGION, copy_example
 from tests.conftest import ROOT, JsonClient, write_spec
-
-from .deploy_fixtures import JWT_PARAMETER, PROD_SECRET, REGION, copy_example
 
 PARAMETER = "/secured/prod/jwt-secret"
 SECRET = "secured-service-secret-from-ssm-0123456789"

@@ -6,7 +6,7 @@ from chalice.test import Client
 
 from pym_lambda import create_app, generate_token
 from tests.conftest import JsonClient, write_spec
-from tests.functional.test_requests import assert_error
+from tests.runtime.test_requests import assert_error
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes!"
 

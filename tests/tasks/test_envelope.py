@@ -42,7 +42,7 @@ from pym_lambda.tasks.envelope import (
 )
 from pym_lambda.tasks.naming import dead_letter_queue_name, handler_name, physical_queue_name
 
-TASK = "tests.unit.test_task_envelope:echo"
+TASK = "tests.tasks.test_envelope:echo"
 
 
 class Pet:
@@ -233,7 +233,7 @@ def test_payloads_over_the_sqs_limit_fail_with_task_and_size() -> None:
     with pytest.raises(TaskPayloadTooLarge) as info:
         check_message_size(TASK, "x" * 262_145, 262_144)
     assert "262145 bytes" in str(info.value) and TASK in str(info.value)
-    with pytest.raises(TaskPayloadTooLarge, match="test_task_envelope:echo"):
+    with pytest.raises(TaskPayloadTooLarge, match="test_envelope:echo"):
         echo.delay("y" * 300_000)
     configure_tasks(TaskSettings(max_message_bytes=1_000))
     with pytest.raises(TaskPayloadTooLarge):
@@ -303,9 +303,9 @@ def test_nested_and_async_functions_are_refused() -> None:
 
 def test_only_decorated_functions_resolve() -> None:
     assert resolve_task(TASK) is echo
-    for name in ("os:system", "tests.unit.test_task_envelope:undecorated",
-                 "tests.unit.test_task_envelope:Pet", "no.such.module:f", "nocolon",
-                 "x:y:z", "tests.unit.test_task_envelope:echo.__call__", ""):
+    for name in ("os:system", "tests.tasks.test_envelope:undecorated",
+                 "tests.tasks.test_envelope:Pet", "no.such.module:f", "nocolon",
+                 "x:y:z", "tests.tasks.test_envelope:echo.__call__", ""):
         with pytest.raises(UnknownTask):
             resolve_task(name)
 

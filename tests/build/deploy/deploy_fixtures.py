@@ -24,7 +24,7 @@ from botocore.stub import Stubber
 
 from pym_lambda.aws import aws_client, reset_aws_clients
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 APP = "pym-library"
 STAGE = "prod"
@@ -387,7 +387,7 @@ def invoke(command: Any, *args: str) -> Any:
 
 def serve(port: int) -> None:
     """A moto server on 127.0.0.1 with the API Gateway conversion above, for the README's
-    rehearsal: `python -m tests.functional.deploy_fixtures --port 5000`."""
+    rehearsal: `python -m tests.build.deploy.deploy_fixtures --port 5000`."""
     import time
 
     from moto.server import ThreadedMotoServer

@@ -11,7 +11,7 @@ from chalice.test import Client
 from pym_lambda import SpecErrors, create_app
 from tests.conftest import JsonClient, make_project
 
-EXTERNAL = Path(__file__).resolve().parents[1] / "fixtures" / "external"
+EXTERNAL = Path(__file__).resolve().parents[2] / "fixtures" / "external"
 
 GOOD_OP = """
 swagger: '2.0'

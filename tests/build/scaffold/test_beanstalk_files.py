@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from pym_lambda.build.scaffold import create_service, new
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 INFRA = ROOT / "infra" / "beanstalk"
 TEMPLATE = ROOT / "pym_lambda" / "build" / "scaffold" / "template" / "infra" / "beanstalk"
 PER_SERVICE = {"README.md", "image-check.json"}  # written for a new service

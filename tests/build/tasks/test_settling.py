@@ -27,9 +27,8 @@ from pym_lambda.build.tasks.settling import (
     QUEUE_RECREATE_WAIT_SECONDS,
     StillSettling,
 )
-
-from .deploy_fixtures import DLQ, QUEUE, REGION, STAGE, deploy_sandbox, invoke
-from .tasks_fixtures import create_queues, moto_sqs
+from tests.build.deploy.deploy_fixtures import DLQ, QUEUE, REGION, STAGE, deploy_sandbox, invoke
+from tests.tasks.tasks_fixtures import create_queues, moto_sqs
 
 CN_QUEUE_ARN = "arn:aws-cn:sqs:cn-north-1:123456789012:shop-prod-default"
 CN_FUNCTION_ARN = "arn:aws-cn:lambda:cn-north-1:123456789012:function:shop-prod-worker"
