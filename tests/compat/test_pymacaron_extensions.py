@@ -16,18 +16,27 @@ from tests.runtime.test_requests import assert_error
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pymacaron_service"
 
 
-@pytest.fixture(params=["swagger", "openapi"])
-def hello(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("JWT_SECRET", "pymacaron-extensions-secret-0123456789abcdef")
-    monkeypatch.syspath_prepend(str(FIXTURES))
-    (tmp_path / "apis").mkdir()
-    shutil.copy(FIXTURES / f"helloworld.{request.param}.yaml", tmp_path / "apis" / "hello.yaml")
-    (tmp_path / "pym-config.yaml").write_text("name: hello\njwt: {secret: {env: JWT_SECRET}}\n")
-    try:
-        with Client(create_app(tmp_path, app_name="hello")) as client:
-            yield JsonClient(client)
-    finally:
-        sys.modules.pop("helloworld.api", None)
+@pytest.fixture(scope="module", params=["swagger", "openapi"])
+def hello_app(request, tmp_path_factory):
+    """The helloworld service, built once per dialect; its secret and sys.path entry stay."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JWT_SECRET", "pymacaron-extensions-secret-0123456789abcdef")
+        monkeypatch.syspath_prepend(str(FIXTURES))
+        project = tmp_path_factory.mktemp("hello")
+        (project / "apis").mkdir()
+        shutil.copy(FIXTURES / f"helloworld.{request.param}.yaml", project / "apis" / "hello.yaml")
+        (project / "pym-config.yaml").write_text("name: hello\njwt: {secret: {env: JWT_SECRET}}\n")
+        try:
+            yield create_app(project, app_name="hello")
+        finally:
+            sys.modules.pop("helloworld.api", None)
+
+
+@pytest.fixture
+def hello(hello_app):
+    hello_app.pym_activate()  # an app built since may have installed its own settings
+    with Client(hello_app) as client:
+        yield JsonClient(client)
 
 
 def test_custom_decorator_wraps_the_bound_function(hello):

@@ -23,24 +23,35 @@ def reporter(report):
     REPORTS.append(report)
 
 
+@pytest.fixture(scope="module")
+def hello_app(tmp_path_factory):
+    """PyMacaron's helloworld service, built once; its secret and sys.path entry stay."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("JWT_SECRET", SECRET)
+        monkeypatch.syspath_prepend(str(FIXTURES / "pymacaron_service"))
+        project = tmp_path_factory.mktemp("helloworld")
+        (project / "apis").mkdir()
+        for name in ("helloworld", "ping", "crash"):
+            shutil.copy(FIXTURES / "external" / "pymacaron" / f"{name}.yaml",
+                        project / "apis" / f"{name}.yaml")
+        (project / "pym-config.yaml").write_text(
+            "name: helloworld\njwt: {secret: {env: JWT_SECRET}}\n"
+            "error_reporter: tests.compat.test_pymacaron_parity.reporter\n")
+        try:
+            yield create_app(project, app_name="helloworld")
+        finally:
+            sys.modules.pop("helloworld.api", None)
+
+
 @pytest.fixture
-def hello(tmp_path, monkeypatch):
-    monkeypatch.setenv("JWT_SECRET", SECRET)
-    monkeypatch.syspath_prepend(str(FIXTURES / "pymacaron_service"))
-    (tmp_path / "apis").mkdir()
-    for name in ("helloworld", "ping", "crash"):
-        shutil.copy(FIXTURES / "external" / "pymacaron" / f"{name}.yaml",
-                    tmp_path / "apis" / f"{name}.yaml")
-    (tmp_path / "pym-config.yaml").write_text(
-        "name: helloworld\njwt: {secret: {env: JWT_SECRET}}\n"
-        "error_reporter: tests.compat.test_pymacaron_parity.reporter\n")
+def hello(hello_app):
     REPORTS.clear()
+    hello_app.pym_activate()  # installs the reporter again (a test may replace it)
     try:
-        with Client(create_app(tmp_path, app_name="helloworld")) as client:
+        with Client(hello_app) as client:
             yield JsonClient(client)
     finally:
         set_error_reporter(None)
-        sys.modules.pop("helloworld.api", None)
 
 
 def auth(user="ann"):

@@ -79,12 +79,20 @@ def multipart(fields, files):
     return b"".join(chunks), {"content-type": f"multipart/form-data; boundary={boundary}"}
 
 
-@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
-def uploads(request, tmp_path):
-    project = make_project(tmp_path, {"uploads": SPEC})
+@pytest.fixture(scope="module", params=[False, True], ids=["lenient", "strict"])
+def uploads_app(request, tmp_path_factory):
+    """The uploads app, built once per mode."""
+    project = make_project(tmp_path_factory.mktemp("uploads"), {"uploads": SPEC})
     (project / "pym-config.yaml").write_text(f"limits: {{strict: {str(request.param).lower()}}}\n")
-    with Client(create_app(project)) as client:
-        yield JsonClient(client), request.param
+    return create_app(project), request.param
+
+
+@pytest.fixture
+def uploads(uploads_app):
+    app, strict = uploads_app
+    app.pym_activate()  # an app built since may have installed its own settings
+    with Client(app) as client:
+        yield JsonClient(client), strict
 
 
 def test_multipart_fields_coerced_and_files_kept_as_bytes(uploads):

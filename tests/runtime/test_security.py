@@ -11,13 +11,22 @@ from tests.runtime.test_requests import assert_error
 SECRET = "test-secret-of-at-least-thirty-two-bytes!"
 
 
+@pytest.fixture(scope="module")
+def secured_app(tmp_path_factory, dialect):
+    """The secured app, built once per dialect; its secret stays in the environment."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("TEST_JWT_SECRET", SECRET)
+        project = tmp_path_factory.mktemp(f"secured-{dialect}")
+        (project / "pym-config.yaml").write_text(
+            "name: secured\njwt:\n  secret: {env: TEST_JWT_SECRET}\n  issuer: tests\n")
+        write_spec(project, "secured", "secured", dialect)
+        yield create_app(project, app_name="secured")
+
+
 @pytest.fixture
-def secured(tmp_path, dialect, monkeypatch):
-    monkeypatch.setenv("TEST_JWT_SECRET", SECRET)
-    (tmp_path / "pym-config.yaml").write_text(
-        "name: secured\njwt:\n  secret: {env: TEST_JWT_SECRET}\n  issuer: tests\n")
-    write_spec(tmp_path, "secured", "secured", dialect)
-    with Client(create_app(tmp_path, app_name="secured")) as client:
+def secured(secured_app):
+    secured_app.pym_activate()  # an app built since may have installed its own settings
+    with Client(secured_app) as client:
         yield JsonClient(client)
 
 
