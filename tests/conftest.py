@@ -92,20 +92,30 @@ def make_project(tmp_path: Path, specs: Dict[str, str], app_name: str = "test-ap
     return tmp_path
 
 
-@pytest.fixture(params=DIALECTS)
+@pytest.fixture(scope="module", params=DIALECTS)
 def dialect(request: Any) -> str:
+    """Module-scoped, so that an app built from it is built once per test module and dialect
+    (pytest then runs a module's tests grouped by dialect)."""
     return str(request.param)
 
 
+@pytest.fixture(scope="module")
+def petshop_app(tmp_path_factory: pytest.TempPathFactory, dialect: str) -> Any:
+    """The petshop app, built once per test module and dialect."""
+    project = tmp_path_factory.mktemp(f"petshop-{dialect}")
+    write_spec(project, "petshop", "petshop", dialect)
+    return create_app(project, app_name="petshop")
+
+
 @pytest.fixture
-def petshop(tmp_path: Path, dialect: str) -> Any:
+def petshop(petshop_app: Any) -> Any:
+    """A client of the petshop app, its pets and recorded calls emptied."""
     from tests.fixtures import petshop_impl
 
     petshop_impl.CALLS.clear()
     petshop_impl.PETS.clear()
-    write_spec(tmp_path, "petshop", "petshop", dialect)
-    app = create_app(tmp_path, app_name="petshop")
-    with Client(app) as client:
+    # its service is the current one outside requests (generate_token(), models)
+    with petshop_app.pym_service.use(), Client(petshop_app) as client:
         yield JsonClient(client)
 
 

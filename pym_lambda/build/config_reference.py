@@ -6,7 +6,7 @@
 
 Types and defaults come from the settings classes, descriptions from keys.KEY_DOCS, the
 variables from the loader's own naming rule, keys.ALIASES and keys.VARIABLES: the code is the
-single definition, the doc follows it (tests/unit/test_config_path.py checks it does).
+single definition, the doc follows it (tests/config/test_environment.py checks it does).
 """
 from __future__ import annotations
 

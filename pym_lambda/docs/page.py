@@ -12,7 +12,7 @@ from .assets import UI_FILES, asset_version
 
 # Content-Security-Policy: every source is this service ('self'); no inline script, no eval.
 # Swagger UI needs nothing more (its "Try it out" calls are connect-src 'self'). ReDoc needs two
-# exceptions, checked in headless Chromium (tests/functional/test_docs_page.py):
+# exceptions, checked in headless Chromium (tests/docs/test_page.py):
 # - style-src 'unsafe-inline': ReDoc's styled-components writes its CSS into <style> elements
 #   it creates, without a nonce (the bundle offers no way to give it one); without this ReDoc
 #   stops with an error and renders nothing. Styles cannot run code; scripts stay 'self'.

@@ -1,0 +1,85 @@
+"""Results validated and serialised; every error in one JSON shape with the right status."""
+from __future__ import annotations
+
+import logging
+
+from tests.runtime.test_requests import NEW_PET, assert_error
+
+
+def test_custom_error_class_gives_its_status_and_code(petshop):
+    assert_error(petshop.get("/api/pets/5"), 404, "PET_NOT_FOUND", "no pet 5")
+
+
+def test_unhandled_exception_is_an_opaque_500_logged_with_its_error_id(petshop, caplog):
+    with caplog.at_level(logging.ERROR, logger="pym_lambda"):
+        reply = petshop.get("/api/pets/13")
+    assert_error(reply, 500, "SERVER_ERROR")
+    assert "hunter2" not in reply.body.decode() and "RuntimeError" not in reply.body.decode()
+    assert "Traceback" not in reply.body.decode()
+    logged = [r for r in caplog.records if reply.json["error_id"] in r.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the logs
+
+
+def test_result_breaking_the_response_schema_is_bad_response(petshop, caplog):
+    with caplog.at_level(logging.ERROR, logger="pym_lambda"):
+        reply = petshop.get("/api/pets/66")
+    assert_error(reply, 500, "BAD_RESPONSE")
+    assert "not-an-int" not in reply.body.decode()
+    assert any("id" in r.getMessage() and reply.json["error_id"] in r.getMessage()
+               for r in caplog.records)
+
+
+def test_undeclared_status_is_bad_response(petshop):
+    assert_error(petshop.get("/api/pets/77"), 500, "BAD_RESPONSE")
+
+
+def test_unserialisable_result_is_bad_response(petshop):
+    assert_error(petshop.get("/api/pets/88"), 500, "BAD_RESPONSE")
+
+
+def test_model_result_and_status_tuple(petshop):
+    created = petshop.post("/api/pets", NEW_PET)
+    assert created.status == 201
+    assert created.headers["Content-Type"] == "application/json"
+    fetched = petshop.get(f"/api/pets/{created.json['id']}")
+    assert fetched.status == 200 and fetched.json == created.json
+
+
+def test_204_has_no_body(petshop):
+    reply = petshop.request("DELETE", "/api/pets/1")
+    assert reply.status == 204 and reply.body == b""
+
+
+def test_unknown_path_is_404_json(petshop):
+    assert_error(petshop.get("/nowhere"), 404, "UNKNOWN_PATH", "/nowhere")
+    assert_error(petshop.get("/api/pets/1/2/3/4"), 404, "UNKNOWN_PATH")
+    assert_error(petshop.get("/"), 404, "UNKNOWN_PATH")
+
+
+def test_undeclared_method_is_405_json_with_allow(petshop):
+    reply = petshop.request("PATCH", "/api/pets")
+    assert_error(reply, 405, "METHOD_NOT_ALLOWED", "PATCH")
+    assert reply.headers["Allow"] == "GET, HEAD, POST"
+
+
+def test_head_is_served_by_get_without_body(petshop):
+    reply = petshop.request("HEAD", "/api/pets")
+    assert reply.status == 200 and reply.body == b""
+
+
+def test_ping_and_version(petshop):
+    assert petshop.get("/ping").json == {}
+    version = petshop.get("/version").json
+    assert version["name"] == "petshop"
+    assert version["version"] == "2.1.0"
+    assert version["apis"] == ["petshop"]
+    assert version["pym_lambda"]
+
+
+def test_call_id_is_returned_and_propagated_when_given(petshop):
+    fresh = petshop.get("/ping")
+    assert len(fresh.headers["PymCallID"]) == 36
+    given = petshop.get("/ping", headers={"PymCallID": "abc-123"})
+    assert given.headers["PymCallID"] == "abc-123"
+    hostile = petshop.get("/ping", headers={"PymCallID": "x" * 500})
+    assert hostile.headers["PymCallID"] != "x" * 500
