@@ -92,6 +92,19 @@ def make_project(tmp_path: Path, specs: Dict[str, str], app_name: str = "test-ap
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def own_service() -> Any:
+    """Each test starts in a bare service of its own: what it sets outside a request
+    (set_settings(), configure_tasks(), set_error_reporter()...) goes there, not into the
+    service of an app another test created, and is gone after it. A test that wants an app's
+    service enters it (`with app.pym_service.use():`, as the client fixtures do) or creates
+    the app itself (create_app makes it the calling context's)."""
+    from pym_lambda.runtime.service import Service
+
+    with Service().use() as service:
+        yield service
+
+
 @pytest.fixture(scope="module", params=DIALECTS)
 def dialect(request: Any) -> str:
     """Module-scoped, so that an app built from it is built once per test module and dialect

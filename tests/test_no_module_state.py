@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
-ROOT = Path(__file__).resolve().parents[2] / "pym_lambda"
+ROOT = Path(__file__).resolve().parents[1] / "pym_lambda"
 WALLED_OFF = ("build", "testing")  # the build side and the pytest plugin: not the runtime
 
 # "module:name" -> why it may stay at module level
