@@ -7,14 +7,27 @@ Retry rules (``retries`` extra attempts, sleeping ``backoff * 2**n`` seconds bef
 - a read timeout, a connection broken mid-call, or a 502/503/504 answer is retried only for
   idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS): a POST or PATCH may have been applied.
 
+urllib3's ``Retry`` decides (retry_rules(), one per call): which failure is retried for which
+method (connect errors always, read errors and RETRY_STATUSES for IDEMPOTENT_METHODS only) and
+when the attempts are used up. The loop here classifies each failure (failure_kind) and hands
+Retry the urllib3 error of that kind. tests/unit/test_client_retry_rules.py checks Retry's
+answers against the rules above, case by case.
+
+The loop, not urllib3, performs the attempts (Retry is not mounted on the Session), because
+urllib3 would retry with the same timeout each time and could not keep the total bound below,
+nor retry a body that broke mid-download. It also keeps the backoff schedule above:
+``Retry.get_backoff_time()`` sleeps 0 before the first retry.
+
 Time bound: each attempt waits at most ``connect`` to connect and ``read`` for the response
 (the read timeout also caps the whole body download, not only each socket read), so a call
 takes at most ``(retries + 1) * (connect + read) + backoff * (2**retries - 1)`` seconds:
 with the defaults (3.05, 10), 2 retries and 0.2 s backoff, about 40 s. API Gateway cuts a
 request after 29 s and Lambda at its own timeout: pass ``total_timeout`` to cap the whole call
-(no attempt starts, and no attempt waits, past it).
+(no attempt starts, and no attempt waits, past it; each later attempt's timeouts shrink to
+what remains).
 
-requests is imported on the first call, never at import: the runtime stays cheap to load.
+requests and urllib3 are imported on the first call, never at import: the runtime stays cheap
+to load. ``allowed_methods`` needs urllib3 >= 1.26 (2020; current requests requires it).
 """
 from __future__ import annotations
 
@@ -103,6 +116,51 @@ def _body_chunks(response: Any) -> Iterator[bytes]:
         raise requests.exceptions.ChunkedEncodingError(exc) from None
 
 
+def retry_rules(policy: CallPolicy) -> Any:
+    """The urllib3 Retry that decides a call's retries (a fresh one per call: it counts)."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=policy.retries, connect=policy.retries, read=policy.retries,
+                 status=policy.retries, other=0, redirect=0,
+                 backoff_factor=policy.backoff, status_forcelist=RETRY_STATUSES,
+                 allowed_methods=IDEMPOTENT_METHODS, raise_on_status=False,
+                 respect_retry_after_header=False)
+
+
+class _Answer:
+    """The part of a urllib3 response that Retry.increment reads (our body is already read)."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def get_redirect_location(self) -> None:
+        return None  # redirects are never followed (see Transport._attempt)
+
+
+def failure_error(kind: str) -> Exception:
+    """The urllib3 exception that Retry classifies as ``kind`` (connect or read error)."""
+    from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
+
+    if kind == CONNECT:
+        return ConnectTimeoutError("could not connect")
+    if kind == READ_TIMEOUT:
+        return ReadTimeoutError(None, None, "read timed out")  # type: ignore[arg-type]
+    return ProtocolError("connection broken")
+
+
+def next_retry(retry: Any, method: str, url: str, kind: str,
+               answer: Optional[RawResponse]) -> Any:
+    """``retry`` counting one more failed attempt, or None when Retry says stop."""
+    from urllib3.exceptions import HTTPError
+
+    try:
+        if answer is not None:
+            return retry.increment(method, url, response=_Answer(answer.status))
+        return retry.increment(method, url, error=failure_error(kind))
+    except HTTPError:  # MaxRetryError (exhausted), or the error re-raised (not retryable)
+        return None
+
+
 class _Deadline(Exception):
     """The response did not arrive within the read timeout."""
 
@@ -144,7 +202,7 @@ class Transport:
         import requests
 
         policy = self.policy
-        idempotent = method in IDEMPOTENT_METHODS
+        retry = retry_rules(policy)
         started = time.monotonic()
         attempts = policy.retries + 1
         attempt = 0
@@ -164,14 +222,16 @@ class Transport:
                 kind = failure_kind(exc)
                 log.info("%s: attempt %d/%d failed: %s", label, attempt, attempts,
                          type(exc).__name__)
-            if response is not None and not (idempotent and response.status in RETRY_STATUSES):
+            if response is not None and not retry.is_retry(method, response.status):
                 return response
-            retryable = kind == CONNECT or idempotent
+            retry = next_retry(retry, method, url, kind, response)
+            # Our schedule, not retry.get_backoff_time(): urllib3 sleeps 0 before the first
+            # retry, and a refused connection retried at once fails again at once.
             delay = policy.delay(attempt)
             elapsed = time.monotonic() - started
             out_of_time = policy.total_timeout is not None and \
                 elapsed + delay >= policy.total_timeout
-            if not retryable or attempt >= attempts or out_of_time:
+            if retry is None or out_of_time:
                 if response is not None:
                     return response  # the last 5xx answer: the decoder reports it
                 raise self._failure(kind, label, attempt, read)
