@@ -6,22 +6,24 @@ Which route template a path reaches (a static segment, then ``{param}``, then a 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 
-@dataclass(frozen=True)
-class RouteMatch:
+class RouteMatch(NamedTuple):
     template: str
     path_params: Dict[str, str]
 
 
-@dataclass
 class _Node:
-    template: Optional[str] = None
-    static: Dict[str, _Node] = field(default_factory=dict)
-    params: Dict[str, _Node] = field(default_factory=dict)
-    greedy: Optional[Tuple[str, str]] = None  # (parameter name, route template)
+    """One segment of the route tree (mutable while the matcher is built)."""
+
+    __slots__ = ("template", "static", "params", "greedy")
+
+    def __init__(self) -> None:
+        self.template: Optional[str] = None
+        self.static: Dict[str, _Node] = {}
+        self.params: Dict[str, _Node] = {}
+        self.greedy: Optional[Tuple[str, str]] = None  # (parameter name, route template)
 
 
 def path_segments(path: str) -> List[str]:

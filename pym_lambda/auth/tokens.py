@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Union
 from urllib.parse import unquote_plus
 
 from pym_lambda.auth.errors import (
@@ -34,7 +34,7 @@ from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
 from pym_lambda.config.keys import JwtSettings, Settings
 from pym_lambda.context import cookies, current_context
 from pym_lambda.context import header as _header
-from pym_lambda.frozen_record import Record
+from pym_lambda.records import repr_hiding
 from pym_lambda.runtime.service import current_service
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,12 @@ log = logging.getLogger(__name__)
 _OWN_CLAIMS = frozenset({"sub", "iat", "exp"})
 
 
-class Caller(Record):
+_CALLER_HIDDEN = frozenset({"token"})  # left out of Caller's repr
+
+
+class Caller(NamedTuple):
     """Who made the call: the verified token's subject and claims (frozen; the token is kept
     out of the repr)."""
-
-    _hidden = frozenset({"token"})
 
     user_id: Optional[str]
     claims: Dict[str, Any]
@@ -64,6 +65,9 @@ class Caller(Record):
             elif isinstance(value, (list, tuple)):
                 found.update(v for v in value if isinstance(v, str))
         return frozenset(found)
+
+    def __repr__(self) -> str:
+        return repr_hiding(self, _CALLER_HIDDEN)
 
 
 def set_settings(settings: Union[JwtSettings, Settings, None]) -> None:

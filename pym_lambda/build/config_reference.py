@@ -68,12 +68,12 @@ def _rows() -> Dict[str, List[str]]:
     for key, entry in keys.schema_of(keys.Settings).items():
         fields: List[Tuple[Tuple[str, ...], Any, Any]]
         if isinstance(entry, type):
-            defaults: Dict[str, Any] = entry._defaults  # type: ignore[attr-defined]
+            defaults: Dict[str, Any] = entry._field_defaults  # type: ignore[attr-defined]
             fields = [((key, child), kind, defaults[child])
                       for child, kind in keys.schema_of(entry).items()]
             rows = sections.setdefault(key, [])
         else:
-            fields = [((key,), entry, keys.Settings._defaults[key])]
+            fields = [((key,), entry, keys.Settings._field_defaults[key])]
             rows = sections[""]
         for path, kind, default in fields:
             dotted = ".".join(path)

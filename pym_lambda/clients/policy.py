@@ -2,14 +2,12 @@
 are loaded (registry.py) and applied to each call (transport.py)."""
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
-
-from ..frozen_record import Record
+from typing import NamedTuple, Optional, Tuple, Union
 
 TimeoutArg = Union[float, Tuple[float, float]]  # (connect, read) seconds, or one for both
 
 
-class CallPolicy(Record):
+class CallPolicy(NamedTuple):
     """The timeouts, retries and backoff of a client's calls (transport.py applies them)."""
 
     connect_timeout: float = 3.05

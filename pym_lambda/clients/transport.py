@@ -34,9 +34,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
-from ..frozen_record import Record
 from .errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnreachable
 from .policy import CallPolicy
 
@@ -54,7 +53,7 @@ SendFunction = Callable[..., Any]
 CONNECT, READ_TIMEOUT, BROKEN = "connect", "read_timeout", "broken"
 
 
-class RawResponse(Record):
+class RawResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]
     body: bytes

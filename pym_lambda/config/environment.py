@@ -11,9 +11,9 @@ are the only env-flag parser and deep merge of the package.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
 
-from ..frozen_record import Record
+from ..records import EMPTY_MAP
 from .keys import ConfigError
 
 TRUE_WORDS = ("true", "1", "yes", "on")
@@ -62,7 +62,7 @@ def _per_queue(environ: Mapping[str, str], prefix: str) -> Dict[str, str]:
     return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
 
 
-class RuntimeEnvironment(Record):
+class RuntimeEnvironment(NamedTuple):
     """The plumbing variables, typed (keys.VARIABLES documents each)."""
 
     app_name: Optional[str] = None  # PYM_APP_NAME
@@ -93,13 +93,13 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
     )
 
 
-class QueueOverrides(Record):
+class QueueOverrides(NamedTuple):
     """The per-queue variables set by the deploy, keyed by <QUEUE> (the logical queue name
     upper-cased, other characters as "_")."""
 
-    queue_urls: Mapping[str, str] = {}  # PYM_TASK_QUEUE_URL_<QUEUE>
-    queue_names: Mapping[str, str] = {}  # PYM_TASK_QUEUE_NAME_<QUEUE>
-    dlq_urls: Mapping[str, str] = {}  # PYM_TASK_DLQ_URL_<QUEUE>
+    queue_urls: Mapping[str, str] = EMPTY_MAP  # PYM_TASK_QUEUE_URL_<QUEUE>
+    queue_names: Mapping[str, str] = EMPTY_MAP  # PYM_TASK_QUEUE_NAME_<QUEUE>
+    dlq_urls: Mapping[str, str] = EMPTY_MAP  # PYM_TASK_DLQ_URL_<QUEUE>
 
 
 def queue_overrides(environ: Optional[Mapping[str, str]] = None) -> QueueOverrides:

@@ -2,15 +2,15 @@
 
 loader.py reads the file and the environment into them (pym_lambda.config re-exports them). A
 field is an annotated class attribute: the annotation is its type, which the loader checks
-(see schema_of() at the end), the value its default, whose only home is here. Records, not
-dataclasses, for a cheaper cold start (see pym_lambda.frozen_record).
+(see schema_of() at the end), the value its default, whose only home is here. NamedTuples,
+not dataclasses, for a cheaper cold start (see pym_lambda.records).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ..errors import PymLambdaError
-from ..frozen_record import Record
+from ..records import EMPTY_MAP, field_annotation, repr_hiding
 
 if TYPE_CHECKING:
     from ..secret_store import SecretValue
@@ -37,10 +37,13 @@ class ConfigError(PymLambdaError):
     """A configuration that cannot be used; raised at start-up, never turned into HTTP."""
 
 
-class JwtSettings(Record):
-    """The ``jwt:`` section: how tokens are verified and signed."""
+# Fields left out of the reprs: secrets, and what may hold them.
+_JWT_HIDDEN = frozenset({"secret", "public_key", "private_key"})
+_SETTINGS_HIDDEN = frozenset({"extra", "secrets", "raw"})
 
-    _hidden = frozenset({"secret", "public_key", "private_key"})
+
+class JwtSettings(NamedTuple):
+    """The ``jwt:`` section: how tokens are verified and signed."""
 
     # These three may be {ssm: ...} / {secretsmanager: ...}: read with reveal() at first use.
     secret: Optional[SecretText] = None  # HMAC key, for HS*
@@ -59,8 +62,11 @@ class JwtSettings(Record):
     expires_in: int = 86400
     required_claims: Tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        return repr_hiding(self, _JWT_HIDDEN)
 
-class CorsSettings(Record):
+
+class CorsSettings(NamedTuple):
     """The ``cors:`` section."""
 
     enabled: bool = False
@@ -71,7 +77,7 @@ class CorsSettings(Record):
     allow_credentials: bool = False
 
 
-class LimitSettings(Record):
+class LimitSettings(NamedTuple):
     """The ``limits:`` section: request size and strictness."""
 
     max_body_bytes: int = 1024 * 1024
@@ -82,11 +88,11 @@ class LimitSettings(Record):
     strict: bool = False
 
 
-class TasksConfig(Record):
+class TasksConfig(NamedTuple):
     """The `tasks:` section; runtime.app hands it to pym_lambda.tasks.configure_tasks."""
 
     inline: bool = False  # run .delay() synchronously (development without SQS)
-    queues: Dict[str, str] = {}  # logical queue -> physical SQS name
+    queues: Mapping[str, str] = EMPTY_MAP  # logical queue -> physical SQS name
     lambda_timeout_seconds: int = 60  # of the worker Lambda; visibility timeout is 6x this
     backoff_base_seconds: int = 0  # exponential backoff after a failure (0: SQS's own timing)
     backoff_max_seconds: int = 900
@@ -97,7 +103,7 @@ class TasksConfig(Record):
     max_receive_count: int = 5
 
 
-class DocsSettings(Record):
+class DocsSettings(NamedTuple):
     """The ``docs:`` section: the API documentation pages."""
 
     enabled: bool = True  # GET <path> (HTML), <path>/<api>.yaml|.json, <path>/static/<file>
@@ -105,10 +111,8 @@ class DocsSettings(Record):
     ui: str = "redoc"  # one of DOCS_UIS
 
 
-class Settings(Record):
+class Settings(NamedTuple):
     """Everything pym-config.yaml says, with the stage, secrets and file read."""
-
-    _hidden = frozenset({"extra", "secrets", "raw"})
 
     name: str = ""
     version: str = "0.0.0"
@@ -116,23 +120,26 @@ class Settings(Record):
     log_level: str = "INFO"
     error_reporter: Optional[str] = None  # "module.function" told about every 5xx
     jwt: JwtSettings = JwtSettings()
-    clients: Dict[str, str] = {}  # api name -> base URL
+    clients: Mapping[str, str] = EMPTY_MAP  # api name -> base URL
     tasks: TasksConfig = TasksConfig()
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
     docs: DocsSettings = DocsSettings()
     env_secrets: Tuple[str, ...] = ()
-    extra: Dict[str, Any] = {}
+    extra: Mapping[str, Any] = EMPTY_MAP
     # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with
     # env_secrets' values, settings.secrets[NAME] (a pym_lambda.secret_store.Secrets).
-    secrets: SecretMap = {}
+    secrets: SecretMap = EMPTY_MAP
     # Deploy refuses a plain secret (jwt.secret, jwt.private_key, env_secrets, secrets) in the
     # functions' environment of a production stage, which every stage is unless it says
     # `production: false`; `allow_plain_secrets: true` accepts it anyway (docs/deploy.md).
     production: bool = True
     allow_plain_secrets: bool = False
     config_file: Optional[str] = None  # the file read, None when there was none
-    raw: Dict[str, Any] = {}  # the file as parsed
+    raw: Mapping[str, Any] = EMPTY_MAP  # the file as parsed
+
+    def __repr__(self) -> str:
+        return repr_hiding(self, _SETTINGS_HIDDEN)
 
 
 # --- what the loader checks each level of the file against ----------------------------------
@@ -140,10 +147,10 @@ class Settings(Record):
 # Settings fields that are computed, never written in the file.
 _DERIVED = frozenset({"stage", "config_file", "raw"})
 # A field's annotation (a string, never evaluated) -> (kind, nullable); a field whose default
-# is a Record is a section, checked key by key.
+# is a record (a NamedTuple) is a section, checked key by key.
 _KINDS = {"str": ("str", False), "Optional[str]": ("str", True), "int": ("int", False),
           "bool": ("bool", False), "Tuple[str, ...]": ("list", False),
-          "Dict[str, str]": ("map", False), "Dict[str, Any]": ("any", False),
+          "Mapping[str, str]": ("map", False), "Mapping[str, Any]": ("any", False),
           "Optional[SecretText]": ("secret", True), "SecretMap": ("secrets", False)}
 _schemas: Dict[type, Dict[str, Any]] = {}
 
@@ -154,10 +161,15 @@ def schema_of(cls: Any) -> Dict[str, Any]:
     mapping of names to references)."""
     if cls not in _schemas:
         _schemas[cls] = {
-            name: type(default) if isinstance(default, Record) else _KINDS[cls._types[name]]
-            for name, default in cls._defaults.items()
+            name: type(default) if _is_record(default)
+            else _KINDS[field_annotation(cls, name)]
+            for name, default in cls._field_defaults.items()
             if not (cls is Settings and name in _DERIVED)}
     return _schemas[cls]
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
 # --- the PYM_* variables ----------------------------------------------------------------------
@@ -232,7 +244,7 @@ KEY_DOCS: Dict[str, str] = {
 }
 
 
-class Variable(Record):
+class Variable(NamedTuple):
     """A PYM_* variable that is not a settings key: plumbing set by the deploy, the container
     or `pym-lambda test`, read by pym_lambda.config.environment (or the build side)."""
 

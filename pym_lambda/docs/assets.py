@@ -6,9 +6,8 @@ and kept in memory; URLs carry a version (`?v=`) so browsers may cache them for 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 STATIC_DIR = Path(__file__).parent / "static"
 JS = "text/javascript; charset=utf-8"  # RFC 9239
@@ -20,8 +19,7 @@ REDOC = "redoc-2.5.4"  # npm package and version, as in ASSETS.md
 SWAGGER_UI = "swagger-ui-dist-5.35.0"
 
 
-@dataclass(frozen=True)
-class Asset:
+class Asset(NamedTuple):
     path: str  # under static/
     content_type: str
     version: Optional[str] = None  # the vendored package; None: a hash of the content

@@ -4,9 +4,8 @@ from data- attributes, so the Content-Security-Policy can keep scripts to 'self'
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, NamedTuple, Sequence
 
 from .assets import UI_FILES, asset_version
 
@@ -50,8 +49,7 @@ def page_headers(ui: str) -> Dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class ApiEntry:
+class ApiEntry(NamedTuple):
     name: str  # the spec file's stem: /doc/<name>.yaml
     title: str
     version: str

@@ -22,11 +22,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ..context import CallContext, new_call_id
+from ..records import EMPTY_MAP
 from .errors import (
     MalformedEnvelope,
     TaskArgumentError,
@@ -42,17 +42,15 @@ ModelResolver = Callable[[str, Optional[str]], Any]  # (model name, api or None)
 CallerFactory = Callable[[Dict[str, Any]], Any]
 
 
-@dataclass(frozen=True)
-class TaskCaller:
+class TaskCaller(NamedTuple):
     """The caller restored in a task's CallContext (what auth had verified at enqueue time)."""
 
     user_id: Any = None
-    claims: Dict[str, Any] = field(default_factory=dict)
+    claims: Mapping[str, Any] = EMPTY_MAP
     token: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class TaskEnvelope:
+class TaskEnvelope(NamedTuple):
     task: str
     task_id: str
     args: List[Any]

@@ -30,7 +30,7 @@ def validate_queue_name(queue: str) -> str:
 
 
 def physical_queue_name(queue: str, settings: Optional[TaskSettings] = None) -> str:
-    # Not at import: @async_task needs this module, not the settings (a dataclass, ~2 ms).
+    # Not at import: @async_task needs this module, not the settings (its module, its imports).
     from .task_settings import get_task_settings, queue_env_key  # noqa: PLC0415
 
     settings = settings or get_task_settings()

@@ -20,7 +20,6 @@ import signal
 import threading
 import time
 import types
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
 from ..aws_events import LambdaContext, sqs_record_from_message
@@ -33,12 +32,24 @@ log = logging.getLogger("pym_lambda.tasks")
 Handlers = Union[types.ModuleType, Mapping[str, Any]]
 
 
-@dataclass
 class WorkerStats:
-    batches: int = 0
-    received: int = 0
-    deleted: int = 0
-    failed: int = 0
+    """Counters a polling worker keeps (mutable state, so a plain class)."""
+
+    def __init__(self, batches: int = 0, received: int = 0, deleted: int = 0,
+                 failed: int = 0) -> None:
+        self.batches, self.received, self.deleted, self.failed = (
+            batches, received, deleted, failed)
+
+    def __repr__(self) -> str:
+        return (f"WorkerStats(batches={self.batches}, received={self.received}, "
+                f"deleted={self.deleted}, failed={self.failed})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WorkerStats):
+            return NotImplemented
+        return vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
 
 def find_task_handlers(app_module_or_handlers: Handlers) -> Dict[str, Any]:

@@ -1,8 +1,18 @@
 """Sending task calls to SQS, and finding the queues' URLs (cached per service)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from ..aws import aws_client
 from ..context import current_context
@@ -19,8 +29,7 @@ SQS_BATCH_ENTRIES = 10
 _Prepared = Tuple[int, "AsyncTask[..., Any]", TaskEnvelope, str]  # call index, task, envelope, body
 
 
-@dataclass(frozen=True)
-class TaskHandle:
+class TaskHandle(NamedTuple):
     """What `.delay()` gives back: the task id, and the result when the task ran inline."""
 
     task_id: str

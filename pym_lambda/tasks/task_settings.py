@@ -20,9 +20,9 @@ pym_lambda.config (docs/configuration.md lists every variable):
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional
+from typing import Mapping, NamedTuple, Optional
 
-from ..frozen_record import Record
+from ..records import EMPTY_MAP
 from ..runtime.service import Service, current_service
 
 DEFAULT_STAGE = "dev"
@@ -37,15 +37,15 @@ def queue_env_key(queue: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", queue.upper())
 
 
-class TaskSettings(Record):
+class TaskSettings(NamedTuple):
     app_name: Optional[str] = None
     stage: str = DEFAULT_STAGE
     inline: bool = False
     region: Optional[str] = None  # None: the AWS_REGION / AWS_DEFAULT_REGION of the env
     # Overrides keyed by queue_env_key(logical queue name).
-    queue_urls: Mapping[str, str] = {}
-    queue_names: Mapping[str, str] = {}
-    dlq_urls: Mapping[str, str] = {}
+    queue_urls: Mapping[str, str] = EMPTY_MAP
+    queue_names: Mapping[str, str] = EMPTY_MAP
+    dlq_urls: Mapping[str, str] = EMPTY_MAP
     lambda_timeout_seconds: int = DEFAULT_LAMBDA_TIMEOUT
     max_message_bytes: int = SQS_MAX_MESSAGE_BYTES
     backoff_base_seconds: int = 0

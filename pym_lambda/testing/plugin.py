@@ -164,8 +164,6 @@ def pym_aws() -> Iterator[Any]:
 def pym_tasks(pym_app_module: Any, _pym_app_installed: None, pym_aws: Any) -> Iterator[Any]:
     """The app's task queues in moto, tasks sent there (not run inline) during the test;
     ``pym_tasks.drain()`` runs them through the app's worker handlers."""
-    from dataclasses import replace
-
     from ..build.tasks.queues import ensure_queues, queue_definitions
     from ..tasks import configure_tasks, get_task_settings
     from ..tasks.poller import find_task_handlers
@@ -176,7 +174,7 @@ def pym_tasks(pym_app_module: Any, _pym_app_installed: None, pym_aws: Any) -> It
     except ValueError as exc:
         raise pytest.UsageError(f"pym_tasks: {exc}") from None
     before = get_task_settings()
-    configure_tasks(replace(before, inline=False))
+    configure_tasks(before._replace(inline=False))
     try:
         sqs = pym_aws.client("sqs")
         ensure_queues(queue_definitions(sorted(handlers)), sqs)

@@ -8,7 +8,6 @@ import hmac
 import json
 import threading
 import time
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -77,7 +76,7 @@ def fresh_auth_state() -> Iterator[None]:
 
 
 def hs_settings(**changes: Any) -> JwtSettings:
-    return replace(JwtSettings(secret=SECRET), **changes)
+    return JwtSettings(secret=SECRET)._replace(**changes)
 
 
 def claims(**extra: Any) -> Dict[str, Any]:
@@ -456,7 +455,7 @@ BAD_TOKENS: Dict[str, Callable[[Any], tuple]] = {
         hs_and_rs(key), TokenInvalidError, "the token's signature is invalid"),
     "HS256 signed with the RSA public key, no secret": lambda key: (
         hand_made_token({"alg": "HS256", "typ": "JWT"}, claims(), pem_public(key).encode()),
-        replace(hs_and_rs(key), secret=None), TokenInvalidError,
+        hs_and_rs(key)._replace(secret=None), TokenInvalidError,
         "this service accepts no HMAC-signed tokens"),
     "algorithm not allowed (HS512)": lambda key: (
         sign(claims(), SECRET * 2, "HS512"), hs_settings(), TokenInvalidError,

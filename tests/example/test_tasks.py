@@ -3,7 +3,6 @@ runs the task with the request's caller and call id."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from moto import mock_aws
 
@@ -35,7 +34,7 @@ def test_a_loan_enqueues_a_receipt_that_the_worker_sends(library, monkeypatch):
     receipts().clear()
     try:
         with mock_aws():
-            configure_tasks(replace(dev, inline=False))
+            configure_tasks(dev._replace(inline=False))
             reset_aws_clients()
             sqs = aws_client("sqs")
             ensure_queues(queue_definitions(["default"], visibility_timeout=0), sqs)

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import types
-from dataclasses import replace
 from typing import Any, Dict, Iterator, List
 
 import pytest
@@ -224,7 +223,7 @@ def test_retry_later_runs_again_after_the_delay(
 
 def test_backoff_hides_a_failed_message(sqs: Any, handlers: Dict[str, Any],
                                         request_context: CallContext) -> None:
-    configure_tasks(replace(get_task_settings(), backoff_base_seconds=30))
+    configure_tasks(get_task_settings()._replace(backoff_base_seconds=30))
     tasks.flaky.delay("b", fail_times=1)
     work(handlers)
     assert len(tasks.runs("flaky")) == 1

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import types
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any, Callable, List, Optional, Tuple
 
 import click
@@ -42,7 +42,7 @@ def _exported_queues(module: Optional[types.ModuleType]) -> List[str]:
 def _prepare(stage: Optional[str], app_module: str, queues: Tuple[str, ...]
              ) -> Tuple[Optional[types.ModuleType], List[str]]:
     if stage:  # before importing the app: it names its queues for the stage
-        configure_tasks(replace(get_task_settings(), stage=stage))
+        configure_tasks(get_task_settings()._replace(stage=stage))
     module = None
     try:
         module = _import_app(app_module)
@@ -164,7 +164,7 @@ def worker(stage: Optional[str], app_module: str, max_messages: Optional[int],
     from ...tasks.poller import run_local_worker  # noqa: PLC0415
 
     if stage:
-        configure_tasks(replace(get_task_settings(), stage=stage))
+        configure_tasks(get_task_settings()._replace(stage=stage))
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
