@@ -39,3 +39,12 @@ def test_the_context_counts_down_from_its_timeout() -> None:
     assert context.get_remaining_time_in_millis() <= 160
     assert context.aws_request_id != aws_events.LambdaContext("f").aws_request_id
     assert context.invoked_function_arn.endswith(":function:f")
+
+
+def test_the_old_wsgi_context_name_still_builds_one() -> None:
+    from pym_lambda.aws_events import LambdaContext
+    from pym_lambda.wsgi import WsgiLambdaContext
+
+    context = WsgiLambdaContext("books", "req-1", 2_000)
+    assert isinstance(context, LambdaContext) and context.aws_request_id == "req-1"
+    assert 0 < context.get_remaining_time_in_millis() <= 2_000

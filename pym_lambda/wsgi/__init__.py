@@ -54,8 +54,15 @@ __all__ = [  # `application` too, built on first access (see __getattr__)
     "make_wsgi_app", "load_chalice_app", "RouteMatch", "RouteMatcher", "path_segments",
     "make_thread_safe", "request_path", "request_headers", "query_params",
     "is_binary_type", "encode_body", "read_body", "source_ip", "status_line",
-    "response_headers", "response_body",
+    "response_headers", "response_body", "WsgiLambdaContext",
 ]
+
+
+def WsgiLambdaContext(function_name: str, request_id: str,  # noqa: N802 - the old class name
+                      timeout_ms: Optional[int] = None) -> LambdaContext:
+    """The old name of aws_events.LambdaContext (positional arguments as it took them)."""
+    return LambdaContext(function_name, request_id=request_id,
+                         timeout_ms=DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms)
 
 log = logging.getLogger("pym_lambda.wsgi")
 
