@@ -217,7 +217,9 @@ def fuzz(wsgi_app: Any, variant: Variant, examples: int, derandomize: bool) -> i
                          response_schema_conformance, one_error_shape]
     if mode is GenerationMode.NEGATIVE:
         checks.append(rejects_negative_data)
-    headers = {"Authorization": f"Bearer {generate_token('fuzzer')}"} if variant.token else None
+    with wsgi_app.chalice_app.pym_service.use():  # the example's JWT settings sign the token
+        token = generate_token("fuzzer")
+    headers = {"Authorization": f"Bearer {token}"} if variant.token else None
     sent = 0
 
     @settings(max_examples=examples, derandomize=derandomize, database=None, deadline=None,
