@@ -14,8 +14,8 @@ WALLED_OFF = ("build", "testing")  # the build side and the pytest plugin: not t
 # "module:name" -> why it may stay at module level
 ALLOWED: Dict[str, str] = {
     "pym_lambda.aws:_clients": "boto3 clients by (service, region, endpoint): a pure cache",
-    "pym_lambda.auth.keys:_cache": "keys by their source (PEM file, JWKS URL): a cache; "
-                                   "auth/keys.py moves to PyJWKClient (issue #15 item 6)",
+    "pym_lambda.auth.keys:_cache": "keys by their source (inline PEM, PEM file, JWKS file, "
+                                   "JWKS URL's fetcher): a pure cache",
     "pym_lambda.config.keys:_schemas": "the key schema of each settings class: a pure cache",
     "pym_lambda.docs.assets:_contents": "the text of each vendored asset file: a pure cache",
     "pym_lambda.logs:_second": "the last second formatted for the request log: a pure cache",
