@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
 from ..context import CallContext, enter_context, exit_context
 from .current import TaskInfo
@@ -38,23 +38,19 @@ _SUCCEEDED = Outcome.SUCCEEDED  # module constants: cheaper than the class attri
 _RETRIED = (Outcome.FAILED, Outcome.NOT_STARTED)
 
 
-class RecordResult:
-    """How one record ended. A slotted class, not a frozen dataclass: one is made per record."""
+class RecordResult(NamedTuple):
+    """How one record ended (a value record, as every one of the runtime's)."""
 
-    __slots__ = ("message_id", "outcome", "task", "task_id", "error", "failed")
+    message_id: str
+    outcome: Outcome
+    task: Optional[str] = None
+    task_id: Optional[str] = None
+    error: Optional[str] = None
 
-    def __init__(self, message_id: str, outcome: Outcome, task: Optional[str] = None,
-                 task_id: Optional[str] = None, error: Optional[str] = None) -> None:
-        self.message_id = message_id
-        self.outcome = outcome
-        self.task = task
-        self.task_id = task_id
-        self.error = error
-        self.failed = outcome in _RETRIED  # reported in batchItemFailures (retried by SQS)
-
-    def __repr__(self) -> str:
-        return (f"RecordResult(message_id={self.message_id!r}, outcome={self.outcome!r}, "
-                f"task={self.task!r}, task_id={self.task_id!r}, error={self.error!r})")
+    @property
+    def failed(self) -> bool:
+        """Reported in batchItemFailures (retried by SQS)."""
+        return self.outcome in _RETRIED
 
 
 def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSettings,
