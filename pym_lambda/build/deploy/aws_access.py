@@ -21,9 +21,12 @@ class AwsTarget:
 
 
 def resolve_region(region: Optional[str] = None) -> str:
+    import os
+
     import boto3
 
-    found = region or boto3.session.Session().region_name
+    # boto3 reads AWS_DEFAULT_REGION only; AWS_REGION is what Lambda and most CI set.
+    found = region or boto3.session.Session().region_name or os.environ.get("AWS_REGION")
     if not found:
         raise DeployError("aws", "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), pass "
                                  "--region, or set region in ~/.aws/config")
