@@ -10,7 +10,7 @@ Retry rules (``retries`` extra attempts, sleeping ``backoff * 2**n`` seconds bef
 urllib3's ``Retry`` decides (retry_rules(), one per call): which failure is retried for which
 method (connect errors always, read errors and RETRY_STATUSES for IDEMPOTENT_METHODS only) and
 when the attempts are used up. The loop here classifies each failure (failure_kind) and hands
-Retry the urllib3 error of that kind. tests/unit/test_client_retry_rules.py checks Retry's
+Retry the urllib3 error of that kind. tests/clients/test_transport.py checks Retry's
 answers against the rules above, case by case.
 
 The loop, not urllib3, performs the attempts (Retry is not mounted on the Session), because
