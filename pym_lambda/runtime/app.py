@@ -218,8 +218,9 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
 def _version(compiled: CompiledDocument, settings: Any) -> str:
     from ..config.loader import env_value  # PYM_VERSION: the `version` key's variable
 
-    if env_value(("version",)):
-        return str(env_value(("version",)))
+    from_env = env_value(("version",))
+    if from_env:
+        return str(from_env)
     if settings.config_file or compiled.get("config"):
         if settings.version != "0.0.0":
             return str(settings.version)

@@ -32,6 +32,7 @@ DEFAULT_LAMBDA_TIMEOUT = 60
 # counts too, and a lower count dead-letters messages that never ran.
 DEFAULT_MAX_RECEIVE_COUNT = 5
 
+
 def queue_env_key(queue: str) -> str:
     """The <QUEUE> part of the per-queue environment variables: "emails-high" -> "EMAILS_HIGH"."""
     return re.sub(r"[^A-Z0-9]", "_", queue.upper())
