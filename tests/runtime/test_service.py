@@ -157,12 +157,20 @@ def test_task_workers_finds_the_tasks_of_chalicelib_without_a_registry(tmp_path,
         "from pym_lambda import async_task\n\n@async_task(queue='jobs')\ndef job():\n"
         "    return 1\n")
     monkeypatch.syspath_prepend(str(project))
-    # this project's chalicelib, not the example's; put back after
-    monkeypatch.delitem(sys.modules, "chalicelib", raising=False)
-    monkeypatch.delitem(sys.modules, "chalicelib.jobs", raising=False)
-    with current_service().use():
-        app = create_app(project, app_name="gamma")
-        handlers = task_workers(app)
+    # this project's chalicelib, not the example's; the example's put back after (or none, so
+    # that a later `import app` finds the example's own again)
+    saved = {name: module for name, module in sys.modules.items()
+             if name == "chalicelib" or name.startswith("chalicelib.")}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        with current_service().use():
+            app = create_app(project, app_name="gamma")
+            handlers = task_workers(app)
+    finally:
+        for name in [n for n in sys.modules if n == "chalicelib" or n.startswith("chalicelib.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
     assert list(handlers) == ["pym_task_worker_jobs"]
     assert list(app.pym_service.tasks) == ["chalicelib.jobs:job"]
 
