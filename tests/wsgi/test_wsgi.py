@@ -610,6 +610,18 @@ def run_load(port: int) -> Tuple[LoadResult, str]:
     return result, summary
 
 
+def json_log_lines(log_path: Path, at_least: int, wait_s: float = 5.0) -> List[dict]:
+    """The JSON lines of a server's log, waiting (bounded) for `at_least` of them: the log
+    line of a request is written after its response was sent, so the last ones may lag."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()
+                 if line.startswith("{")]
+        if len(lines) >= at_least or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("gunicorn_server", ["thread_local"], indirect=True)
 def test_concurrent_requests_under_gunicorn_gthread(gunicorn_server: Tuple[int, Path]) -> None:
     port, log_path = gunicorn_server
@@ -617,8 +629,7 @@ def test_concurrent_requests_under_gunicorn_gthread(gunicorn_server: Tuple[int, 
     print(f"\ngunicorn gthread, thread-local request: {summary}")
     assert not result.errors, f"{summary}\n{result.errors[:5]}"
     assert not result.cross_talk, f"{summary}\n{result.cross_talk[:5]}"
-    access = [json.loads(line) for line in log_path.read_text().splitlines()
-              if line.startswith("{")]
+    access = json_log_lines(log_path, at_least=LOAD_REQUESTS)
     assert len(access) >= LOAD_REQUESTS, "one JSON access log line per request"
     assert {"method", "path", "status", "duration_ms", "call_id"} <= set(access[-1])
 
