@@ -61,6 +61,7 @@ class JwtSettings(NamedTuple):
     cookie: bool = False  # also accept a ``token`` cookie, as PyMacaron did
     expires_in: int = 86400
     required_claims: Tuple[str, ...] = ()
+    require_exp: bool = True  # a token without ``exp`` would be valid forever
 
     def __repr__(self) -> str:
         return repr_hiding(self, _JWT_HIDDEN)
@@ -205,6 +206,8 @@ KEY_DOCS: Dict[str, str] = {
     "jwt.cookie": "also read a `token` cookie, as PyMacaron did",
     "jwt.expires_in": "lifetime of the tokens `generate_token()` signs",
     "jwt.required_claims": "claims every token must carry, else 403 `FORBIDDEN`",
+    "jwt.require_exp": "a token without `exp` is 401 `TOKEN_INVALID` naming the claim; `false` "
+                       "accepts tokens that never expire",
     "clients": "base URLs of the typed clients, by API name",
     "tasks.inline": "`.delay()` runs the task at once (development without SQS)",
     "tasks.queues": "another physical SQS name than `<app>-<stage>-<queue>`, by logical queue",
