@@ -10,8 +10,8 @@ from pym_lambda.build.deploy.build import build_project, project_imports
 from pym_lambda.build.deploy.errors import DeployError
 from pym_lambda.build.deploy.vendor import (
     LEFT_OUT,
-    framework_root,
     below_floor,
+    framework_root,
     read_requirements,
     runtime_files,
     wall_problems,
