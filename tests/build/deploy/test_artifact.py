@@ -156,9 +156,9 @@ def test_ping_and_version(api_function: LambdaProcess, runtime: Runtime) -> None
     assert call(api_function, runtime, "GET", "/ping") == (200, {})
     status, version = call(api_function, runtime, "GET", "/version")
     assert status == 200
-    assert (version["name"], version["pym_env"], version["runtime"]) == (APP, "prod", "lambda")
-    assert version["container"].startswith(f"AWS_Lambda_{runtime.functions['APIHandler'].runtime}")
-    assert version["python"].rsplit(".", 1)[0] == runtime.functions["APIHandler"].runtime[6:]
+    assert (version["name"], version["pym_env"]) == (APP, "prod")
+    # a production stage: no platform details (Python, framework, kernel) for the public
+    assert not {"pym_lambda", "python", "runtime", "container"} & set(version)
 
 
 def test_a_book_created_is_listed_and_read_back(api_function: LambdaProcess,
