@@ -127,6 +127,9 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     settings: Settings = _build(Settings, merged, project_dir, stage=stage,
                                 secrets=Secrets({**secrets, **named}),
                                 config_file=path if has_file else None, raw=document)
+    from .safety import check_safety
+
+    check_safety(settings, f"{CONFIG_FILENAME} (stage {stage})")
     return settings
 
 
