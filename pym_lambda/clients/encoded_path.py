@@ -4,7 +4,8 @@ requests decodes the percent-encoded unreserved characters of a URL when it prep
 (``requests.utils.requote_uri``): a path parameter ".." that the encoder sent as ``%2E%2E``
 would leave as ``..``, a dot segment that the server or any proxy in between removes, so the
 call would reach another resource. ``send_encoded`` prepares the request as requests does,
-then puts back the path as the encoder wrote it, when the two differ only by that decoding.
+then puts back the path as the encoder wrote it, when the two differ only by that decoding
+(a path requests changed otherwise, e.g. quoting a space, is left as requests made it).
 """
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ _REQUEST_ARGS = frozenset({"headers", "files", "data", "params", "auth", "cookie
 def send_encoded(session: Any, method: str, url: str, **kwargs: Any) -> Any:
     """``session.request(method, url, **kwargs)``, the path of ``url`` sent as written."""
     import requests
-    from requests.utils import requote_uri
+    from requests.utils import unquote_unreserved
 
     request = requests.Request(method, url,
                                **{k: v for k, v in kwargs.items() if k in _REQUEST_ARGS})
     prepared = session.prepare_request(request)
     wanted = urlsplit(url).path
     sent = urlsplit(prepared.url)
-    if sent.path != wanted and requote_uri(wanted) == sent.path:
+    if sent.path != wanted and unquote_unreserved(wanted) == sent.path:
         prepared.url = urlunsplit(sent._replace(path=wanted))
     options = {k: v for k, v in kwargs.items() if k not in _REQUEST_ARGS}
     settings = session.merge_environment_settings(
