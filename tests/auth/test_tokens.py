@@ -537,6 +537,22 @@ def test_a_token_without_exp_is_accepted_only_when_the_config_says_so() -> None:
     assert rejected(forever, hs_settings()).description == "the token has no 'exp' claim"
 
 
+@pytest.mark.parametrize("where", ["get_unverified_header", "decode"])
+@pytest.mark.parametrize("raised", [RecursionError, OverflowError, KeyError, AttributeError])
+def test_whatever_pyjwt_raises_on_a_token_is_a_401(monkeypatch: pytest.MonkeyPatch, where: str,
+                                                   raised: type,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # pyjwt < 2.15 raised RecursionError (nested header) and OverflowError (exp: 1e999)
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise raised("from pyjwt")
+    monkeypatch.setattr(jwt, where, fail)
+    with caplog.at_level("INFO", logger="pym_lambda.auth.tokens"):
+        error = rejected(sign(claims()), hs_settings())
+    assert (error.status, error.description) == (401, "the token is not a well-formed JWT")
+    assert [r.getMessage() for r in caplog.records] == [f"token rejected: {raised.__name__}"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
 def test_generate_token_always_sets_exp() -> None:
     token = auth.generate_token("user-1", settings=hs_settings())
     assert isinstance(jwt.decode(token, SECRET, algorithms=["HS256"])["exp"], int)
