@@ -141,7 +141,7 @@ def verify_token(token: str, settings: JwtSettings) -> Dict[str, Any]:
 
     try:
         header = jwt.get_unverified_header(token)
-    except Exception as exc:  # noqa: BLE001 - whatever the bytes, the token's fault (below)
+    except Exception as exc:  # whatever the bytes: the token's fault (see _malformed)
         raise _malformed(exc) from None
     if not isinstance(header, dict):  # pyjwt checks this; a later version might not
         raise TokenInvalidError("the token is not a well-formed JWT")
@@ -162,7 +162,7 @@ def verify_token(token: str, settings: JwtSettings) -> Dict[str, Any]:
             options={"require": ["exp"] if settings.require_exp else []})
     except jwt.PyJWTError as exc:
         raise _token_error(exc) from None
-    except Exception as exc:  # noqa: BLE001 - see _malformed
+    except Exception as exc:  # pyjwt broke its contract on this token: see _malformed
         raise _malformed(exc) from None
 
 
