@@ -7,7 +7,11 @@ Rules, beyond pyjwt's defaults:
 - the token's algorithm must be one of ``settings.algorithms``; ``none`` never is; the key is
   chosen by the algorithm's family (see :mod:`pym_lambda.auth.keys`) and pyjwt is given only
   the configured algorithms of that family;
-- ``exp``, ``nbf`` and ``iat`` are checked with ``settings.leeway`` seconds of slack;
+- ``exp``, ``nbf`` and ``iat`` are checked with ``settings.leeway`` seconds of slack; ``exp``
+  is required (a token without it would be valid forever) unless ``settings.require_exp`` is
+  false;
+- a malformed token (whatever pyjwt raises on it, a non-string ``kid``) is 401 TOKEN_INVALID,
+  never a 500;
 - ``aud`` and ``iss`` are checked when configured. A token that names an audience when the
   service configures none is rejected (TOKEN_INVALID), as RFC 7519 4.1.3 asks: the service
   cannot tell that the token was meant for it. Set ``jwt.audience`` to accept it;
@@ -137,24 +141,29 @@ def verify_token(token: str, settings: JwtSettings) -> Dict[str, Any]:
 
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise TokenInvalidError("the token is not a well-formed JWT") from None
+    except Exception as exc:  # whatever the bytes: the token's fault (see _malformed)
+        raise _malformed(exc) from None
+    if not isinstance(header, dict):  # pyjwt checks this; a later version might not
+        raise TokenInvalidError("the token is not a well-formed JWT")
     alg = header.get("alg")
     family = algorithm_family(alg) if isinstance(alg, str) else None
     if family is None or alg not in settings.algorithms:
         raise TokenInvalidError("the token's signing algorithm is not accepted")
-    key = verification_key(alg, header.get("kid"), settings)
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):  # pyjwt >= 2.15 refuses it too
+        raise TokenInvalidError("the token is not a well-formed JWT")
+    key = verification_key(alg, kid, settings)
     try:
         return jwt.decode(
             token, key,
             algorithms=[a for a in settings.algorithms if algorithm_family(a) == family],
             audience=_audiences(settings) or None, issuer=settings.issuer,
-            leeway=settings.leeway)
+            leeway=settings.leeway,
+            options={"require": ["exp"] if settings.require_exp else []})
     except jwt.PyJWTError as exc:
         raise _token_error(exc) from None
-    except (ValueError, TypeError) as exc:  # odd input pyjwt does not wrap: still the token's fault
-        log.info("token rejected: %s", type(exc).__name__)
-        raise TokenInvalidError("the token is not a well-formed JWT") from None
+    except Exception as exc:  # pyjwt broke its contract on this token: see _malformed
+        raise _malformed(exc) from None
 
 
 def generate_token(user_id: str, data: Optional[Mapping[str, Any]] = None,
@@ -208,6 +217,15 @@ def _parse_bearer(value: str) -> str:
 def _token_cookie(cookie_header: Optional[str]) -> Optional[str]:
     value = cookies(cookie_header).get("token")
     return unquote_plus(value).strip() or None if value is not None else None
+
+
+def _malformed(exc: Exception) -> TokenInvalidError:
+    """A token pyjwt failed on without a PyJWTError (pyjwt < 2.15: RecursionError for a deeply
+    nested header or payload, OverflowError for an infinite exp/iat/nbf; any version:
+    UnicodeEncodeError for a lone surrogate). Nothing is verified yet: the caller's fault, a
+    401, and one short log line without a traceback."""
+    log.info("token rejected: %s", type(exc).__name__)
+    return TokenInvalidError("the token is not a well-formed JWT")
 
 
 def _token_error(exc: Exception) -> Exception:

@@ -23,6 +23,18 @@ _SEPARATORS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited
                "tabDelimited": "\t"}
 
 
+def quote_part(text: str) -> str:
+    """Percent-encode everything but RFC 3986's unreserved characters."""
+    return quote(text, safe="")
+
+
+def quote_path_part(text: str) -> str:
+    """quote_part, dots included: a value "." or ".." left as it is would be removed as a dot
+    segment (RFC 3986 5.2.4, by requests/urllib3 or any proxy) and the call would reach
+    another resource. "%2E" is decoded back to "." by the server, inside its segment."""
+    return quote_part(text).replace(".", "%2E")
+
+
 class OutgoingRequest:
     """What one call sends, before the transport adds the standard headers."""
 
@@ -91,12 +103,12 @@ class ParamEncoder:
             return [(self.name, ",".join(f"{k},{scalar_text(v)}" for k, v in data.items()))]
         return [(self.name, scalar_text(data))]
 
-    def text(self, data: Any, quote_parts: bool = False) -> str:
-        """One text for a path segment, header or cookie (simple style: comma-separated)."""
+    def text(self, data: Any, quote_with: Optional[Callable[[str], str]] = None) -> str:
+        """One text for a path segment, header or cookie (simple style: comma-separated),
+        each part passed through ``quote_with`` when given."""
+        q = quote_with or (lambda s: s)
         if self.json_content:
-            text = json.dumps(data, separators=(",", ":"))
-            return quote(text, safe="") if quote_parts else text
-        q = (lambda s: quote(s, safe="")) if quote_parts else (lambda s: s)
+            return q(json.dumps(data, separators=(",", ":")))
         if isinstance(data, list):
             return ",".join(q(scalar_text(v)) for v in data)
         if isinstance(data, dict):
@@ -167,13 +179,14 @@ class RequestEncoder:
                 continue
             data = param.validated(value)
             if param.location == "path":
-                out.path = out.path.replace("{" + param.name + "}", param.text(data, True))
+                out.path = out.path.replace("{" + param.name + "}",
+                                            param.text(data, quote_path_part))
             elif param.location == "query":
                 out.query.extend(param.pairs(data))
             elif param.location == "header":
                 out.headers[param.name] = param.text(data)
             else:
-                cookies.append(f"{param.name}={param.text(data, True)}")
+                cookies.append(f"{param.name}={param.text(data, quote_part)}")
         if cookies:
             out.headers["Cookie"] = "; ".join(cookies)
         if self.form_fields:

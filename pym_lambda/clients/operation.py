@@ -71,12 +71,13 @@ def merge_headers(base: Dict[str, str], extra: Dict[str, Any]) -> Dict[str, str]
     return merged
 
 
-def standard_headers(accept: str) -> Dict[str, str]:
-    """Accept, the call id of the request being handled (or a new one), the caller's JWT."""
+def standard_headers(accept: str, forward_token: bool = True) -> Dict[str, str]:
+    """Accept, the call id of the request being handled (or a new one), the caller's JWT
+    (when ``forward_token``: registry.forwards_token() decides it per client)."""
     ctx = current_context()
     headers = {"Accept": accept, CALL_ID_HEADER: ctx.call_id if ctx and ctx.call_id
                else new_call_id()}
-    token = getattr(getattr(ctx, "caller", None), "token", None)
+    token = getattr(getattr(ctx, "caller", None), "token", None) if forward_token else None
     if isinstance(token, str) and token:
         headers["Authorization"] = f"Bearer {token}"
     return headers
@@ -90,9 +91,10 @@ class ClientOperation:
     """
 
     def __init__(self, op: CompiledOperation, api: ClientApi, transport: Transport, label: str,
-                 decorators: Optional[List[Callable[[SendFunction], SendFunction]]] = None
-                 ) -> None:
+                 decorators: Optional[List[Callable[[SendFunction], SendFunction]]] = None,
+                 *, forward_token: bool = True) -> None:
         self.label = label
+        self.forward_token = forward_token
         self.method: str = op["method"]
         self.path: str = op["path"]
         self.transport = transport
@@ -118,7 +120,8 @@ class ClientOperation:
             outgoing = self.encoder.encode(kwargs, body)
         except ClientRequestError as exc:
             raise ClientRequestError(str(exc), operation=self.label, field=exc.field) from None
-        headers = merge_headers(merge_headers(standard_headers(self.accept), outgoing.headers),
+        headers = merge_headers(merge_headers(standard_headers(self.accept, self.forward_token),
+                                              outgoing.headers),
                                 dict(extra))
         raw = self.transport.perform(self.send, self.method, self.transport.base_url +
                                      outgoing.path, self.label, params=outgoing.query,

@@ -34,6 +34,7 @@ from typing import (
 )
 from urllib.parse import urlsplit
 
+from ..config.keys import CLIENT_TOKEN_MODES
 from ..errors import SpecError, SpecErrors
 from ..identifiers import snake_case
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, CompiledOperation
@@ -67,6 +68,30 @@ def check_base_url(url: Any) -> Optional[str]:
     if parts.query or parts.fragment:
         return f"the base URL {url!r} may not have a query or fragment"
     return None
+
+
+TOKEN_MODES = CLIENT_TOKEN_MODES  # client_tokens.<name>: "https" (the default), always, never
+
+
+def forwards_token(base_url: str, mode: str = "https") -> bool:
+    """Whether calls to ``base_url`` carry the caller's token: "always", "never", or "https":
+    only over TLS, or to a loopback address, which no network carries (local development,
+    a sidecar)."""
+    if mode != "https":
+        return mode == "always"
+    parts = urlsplit(base_url)
+    return parts.scheme == "https" or _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve_decorator(dotted: Any) -> Callable[[Any], Any]:
@@ -257,14 +282,16 @@ def _plan_operations(api: CompiledApi, problems: List[SpecError]
 
 def _build_client(name: str, api: CompiledApi, base_url: str, policy: CallPolicy,
                   session_factory: Optional[Callable[[], Any]],
-                  planned: List[PlannedOperation], names: Dict[str, str]) -> _Built:
+                  planned: List[PlannedOperation], names: Dict[str, str],
+                  forward_token: bool = True) -> _Built:
     """A client's operations, models and transport, at its first use."""
     from .operation import ClientApi, ClientOperation
     from .transport import Transport
 
     client_api = ClientApi(api)
     transport = Transport(name, base_url, policy, session_factory)
-    built = {op_name: ClientOperation(op, client_api, transport, f"{name}.{op_name}", decorators)
+    built = {op_name: ClientOperation(op, client_api, transport, f"{name}.{op_name}", decorators,
+                                      forward_token=forward_token)
              for op, op_name, decorators in planned}
     return _Built({attr: built[op_name] for attr, op_name in names.items()},
                   types.SimpleNamespace(**client_api.models.classes), transport)
@@ -279,8 +306,12 @@ def _as_list(value: Any) -> List[Any]:
 def load_clients(compiled: CompiledDocument, base_urls: Mapping[str, str], *,
                  timeout: TimeoutArg = (3.05, 10), retries: int = 2, backoff: float = 0.2,
                  session_factory: Optional[Callable[[], Any]] = None,
-                 total_timeout: Optional[float] = None) -> Clients:
+                 total_timeout: Optional[float] = None,
+                 client_tokens: Optional[Mapping[str, str]] = None) -> Clients:
     """The clients of the compiled specs marked as clients or named in ``base_urls``.
+
+    ``client_tokens`` says, per client name, where the caller's token goes (forwards_token():
+    "https" by default, "always" or "never").
 
     ``timeout`` is (connect, read) seconds (or one number for both), ``retries`` the extra
     attempts, ``backoff`` the first pause (doubled each time), ``total_timeout`` an optional
@@ -290,7 +321,16 @@ def load_clients(compiled: CompiledDocument, base_urls: Mapping[str, str], *,
     policy = CallPolicy.make(timeout, retries, backoff, total_timeout)
     problems: List[SpecError] = []
     loaded: Dict[str, ApiClient] = {}
-    for name, api in _client_apis(compiled, base_urls, problems).items():
+    client_tokens = client_tokens or {}
+    selected = _client_apis(compiled, base_urls, problems)
+    for key, mode in client_tokens.items():
+        if key not in selected:
+            problems.append(_config_error(f"client_tokens.{key}: no client named {key!r} "
+                                          f"(clients: {', '.join(sorted(selected)) or 'none'})"))
+        elif mode not in TOKEN_MODES:
+            problems.append(_config_error(f"client_tokens.{key}: expected one of "
+                                          f"{', '.join(TOKEN_MODES)}, got {mode!r}"))
+    for name, api in selected.items():
         url = base_urls.get(name) or base_urls.get(api["name"]) or api.get("client_url")
         if not url:
             problems.append(_config_error(
@@ -303,8 +343,9 @@ def load_clients(compiled: CompiledDocument, base_urls: Mapping[str, str], *,
                                           spec_file=api.get("file", "")))
             continue
         planned, names = _plan_operations(api, problems)
+        forward = forwards_token(url, client_tokens.get(name, "https"))
         loaded[name] = ApiClient(name, url, list(names), functools.partial(
-            _build_client, name, api, url, policy, session_factory, planned, names))
+            _build_client, name, api, url, policy, session_factory, planned, names, forward))
     if problems:
         raise SpecErrors(problems)
     return Clients(loaded)

@@ -186,8 +186,14 @@ class Transport:
         return self._session
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """The undecorated send function: one attempt through the pooled session."""
-        return self.session().request(method, url, **kwargs)
+        """The undecorated send function: one attempt through the pooled session, the path
+        sent as the encoder wrote it (encoded_path.py)."""
+        session = self.session()
+        if not callable(getattr(session, "prepare_request", None)):  # a stand-in (tests)
+            return session.request(method, url, **kwargs)
+        from .encoded_path import send_encoded
+
+        return send_encoded(session, method, url, **kwargs)
 
     def close(self) -> None:
         with self._lock:

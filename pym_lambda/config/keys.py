@@ -26,6 +26,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DOCS_UIS = ("redoc", "swagger-ui")
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                   "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
+# clients' token forwarding (client_tokens.<name>): "https" forwards the caller's token only to
+# an https or loopback base URL, "always" to this client whatever its scheme, "never" not at all.
+CLIENT_TOKEN_MODES = ("https", "always", "never")
 MINIMUMS: Dict[Tuple[str, ...], int] = {
     ("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
     ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
@@ -61,6 +64,7 @@ class JwtSettings(NamedTuple):
     cookie: bool = False  # also accept a ``token`` cookie, as PyMacaron did
     expires_in: int = 86400
     required_claims: Tuple[str, ...] = ()
+    require_exp: bool = True  # a token without ``exp`` would be valid forever
 
     def __repr__(self) -> str:
         return repr_hiding(self, _JWT_HIDDEN)
@@ -121,6 +125,7 @@ class Settings(NamedTuple):
     error_reporter: Optional[str] = None  # "module.function" told about every 5xx
     jwt: JwtSettings = JwtSettings()
     clients: Mapping[str, str] = EMPTY_MAP  # api name -> base URL
+    client_tokens: Mapping[str, str] = EMPTY_MAP  # client name -> one of CLIENT_TOKEN_MODES
     tasks: TasksConfig = TasksConfig()
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
@@ -205,7 +210,12 @@ KEY_DOCS: Dict[str, str] = {
     "jwt.cookie": "also read a `token` cookie, as PyMacaron did",
     "jwt.expires_in": "lifetime of the tokens `generate_token()` signs",
     "jwt.required_claims": "claims every token must carry, else 403 `FORBIDDEN`",
+    "jwt.require_exp": "a token without `exp` is 401 `TOKEN_INVALID` naming the claim; `false` "
+                       "accepts tokens that never expire",
     "clients": "base URLs of the typed clients, by API name",
+    "client_tokens": "per client: `https` (default) forwards the caller's token only to an "
+                     "`https` or loopback base URL, `always` to this client over plain `http` "
+                     "too, `never` not at all",
     "tasks.inline": "`.delay()` runs the task at once (development without SQS)",
     "tasks.queues": "another physical SQS name than `<app>-<stage>-<queue>`, by logical queue",
     "tasks.lambda_timeout_seconds": "the worker's timeout as the task system sees it; a queue's "
@@ -239,7 +249,8 @@ KEY_DOCS: Dict[str, str] = {
     "extra": "the service's own keys, not checked (`{env: NAME}` allowed anywhere)",
     "secrets": "`{ssm: ...}`, `{secretsmanager: ...}` or `{env: ...}` by name, read at first "
                "use as `settings.secrets[NAME]`",
-    "production": "read by deploy: a production stage refuses plain secrets",
+    "production": "a production stage: deploy refuses plain secrets, `/version` names no "
+                  "platform details (Python, library, kernel versions)",
     "allow_plain_secrets": "read by deploy: accept plain secrets in a production stage",
 }
 

@@ -25,7 +25,8 @@ be set, exposed as ``settings.secrets[NAME]``. ``jwt.secret``, ``jwt.public_key`
 may instead name an SSM parameter or a Secrets Manager secret: ``{ssm: /path}``,
 ``{secretsmanager: name-or-arn, key: field}``, either with ``kms_key: <key ARN>``; they are
 read from AWS at their first use, never here (:mod:`pym_lambda.secret_store`). ``production``
-and ``allow_plain_secrets`` are read by deploy only (and only from the file). Relative
+(read by deploy, and by ``/version``) and ``allow_plain_secrets`` (deploy only) are read only
+from the file. Unsafe combinations of keys are refused at the end (config/safety.py). Relative
 ``*_file`` paths are resolved against the project directory. ``extra`` holds the service's own
 free-form keys (not checked, not read from ``PYM_*``); any other unknown key is a ConfigError
 naming its path and the closest key.
@@ -127,6 +128,9 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     settings: Settings = _build(Settings, merged, project_dir, stage=stage,
                                 secrets=Secrets({**secrets, **named}),
                                 config_file=path if has_file else None, raw=document)
+    from .safety import check_safety
+
+    check_safety(settings, f"{CONFIG_FILENAME} (stage {stage})")
     return settings
 
 

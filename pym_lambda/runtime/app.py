@@ -128,7 +128,8 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
 
         # Bounded below API Gateway's 29 s, retries included (see clients/transport.py).
         service_clients(service).replace(
-            load_clients(compiled, settings.clients, total_timeout=25.0))
+            load_clients(compiled, settings.clients, total_timeout=25.0,
+                         client_tokens=settings.client_tokens))
     from .operation_checks import PREBUILT_FILE, load_prebuilt
 
     prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),

@@ -38,9 +38,11 @@ class CorsPolicy:
             return None
         if origin.rstrip("/") in self.origins:
             return origin
-        if self.any_origin:
-            # With credentials a browser refuses "*": echo the origin instead.
-            return origin if self.credentials else "*"
+        if self.any_origin and origin != "null":
+            # Never the origin echoed: with credentials a browser refuses "*", which is the
+            # point (the config refuses that combination at start-up, config/safety.py).
+            # "null" (sandboxed iframes, file://, redirects) is allowed only when listed.
+            return "*"
         return None
 
     def _headers(self, allowed: str) -> Dict[str, str]:

@@ -497,6 +497,12 @@ BAD_TOKENS: Dict[str, Callable[[Any], tuple]] = {
         "the token has no 'iss' claim"),
     "sub not a string": lambda key: (sign(claims(sub=42)), hs_settings(), TokenInvalidError,
                                      "the token's 'sub' claim is invalid"),
+    # Without exp a token would be valid forever: jwt.require_exp (default true).
+    "no exp": lambda key: (sign({"sub": "user-1", "iat": ago(0)}), hs_settings(),
+                           TokenInvalidError, "the token has no 'exp' claim"),
+    "kid not a string": lambda key: (
+        hand_made_token({"alg": "HS256", "kid": ["a", "b"]}, claims(), SECRET.encode()),
+        hs_settings(), TokenInvalidError, "the token is not a well-formed JWT"),
     "missing required claim": lambda key: (
         sign(claims()), hs_settings(required_claims=("email", "tenant")), AccessDeniedError,
         "the token lacks the required claim(s): email, tenant"),
@@ -523,6 +529,34 @@ def test_each_bad_token_gets_its_code(case: str, rsa_key: Any) -> None:
         assert len(segment) < 8 or segment not in body
     assert "Traceback" not in body and "Error" not in body and "jwt." not in body
     assert error.__cause__ is None
+
+
+def test_a_token_without_exp_is_accepted_only_when_the_config_says_so() -> None:
+    forever = sign({"sub": "user-1"})
+    assert authenticate(forever, hs_settings(require_exp=False)).user_id == "user-1"
+    assert rejected(forever, hs_settings()).description == "the token has no 'exp' claim"
+
+
+@pytest.mark.parametrize("where", ["get_unverified_header", "decode"])
+@pytest.mark.parametrize("raised", [RecursionError, OverflowError, KeyError, AttributeError])
+def test_whatever_pyjwt_raises_on_a_token_is_a_401(monkeypatch: pytest.MonkeyPatch, where: str,
+                                                   raised: type,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # pyjwt < 2.15 raised RecursionError (nested header) and OverflowError (exp: 1e999)
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise raised("from pyjwt")
+    monkeypatch.setattr(jwt, where, fail)
+    with caplog.at_level("INFO", logger="pym_lambda.auth.tokens"):
+        error = rejected(sign(claims()), hs_settings())
+    assert (error.status, error.description) == (401, "the token is not a well-formed JWT")
+    assert [r.getMessage() for r in caplog.records] == [f"token rejected: {raised.__name__}"]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_generate_token_always_sets_exp() -> None:
+    token = auth.generate_token("user-1", settings=hs_settings())
+    assert isinstance(jwt.decode(token, SECRET, algorithms=["HS256"])["exp"], int)
+    assert authenticate(token, hs_settings()).user_id == "user-1"
 
 
 def test_expired_within_the_leeway_is_accepted() -> None:

@@ -207,7 +207,7 @@ def test_new_creates_a_service_folder(tmp_path):
     # Lambda's requirements never ask pip for it; local development installs it
     requirements = (service / "requirements.txt").read_text().splitlines()
     assert not any(line.startswith("pym-lambda") for line in requirements)
-    assert {"pyjwt>=2.8", "requests>=2.31", "pyyaml>=6"} <= set(requirements)
+    assert {"pyjwt>=2.15", "requests>=2.31", "pyyaml>=6"} <= set(requirements)
     assert "pym-lambda" in (service / "requirements-dev.txt").read_text().splitlines()
     assert "vendor/pym_lambda/" in (service / ".gitignore").read_text().splitlines()
     assert "{{" not in "".join(p.read_text() for p in service.rglob("*") if p.is_file())

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, Iterator, List
 
@@ -93,7 +94,8 @@ def test_a_missing_secret_is_an_opaque_500_logged_with_its_cause_and_retried(
         secured: JsonClient, aws: Calls, caplog: pytest.LogCaptureFixture) -> None:
     import jwt
 
-    token = jwt.encode({"sub": "alice", "iss": "tests"}, SECRET, algorithm="HS256")
+    token = jwt.encode({"sub": "alice", "iss": "tests", "exp": int(time.time()) + 600}, SECRET,
+                       algorithm="HS256")
     headers = {"Authorization": f"Bearer {token}"}
     with caplog.at_level(logging.ERROR, logger="pym_lambda"):
         first = secured.get("/me", headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -89,7 +90,8 @@ def two_apps(tmp_path: Path) -> Any:
 
 
 def token(secret: str, user: str) -> Dict[str, str]:
-    signed = jwt.encode({"sub": user}, secret, algorithm="HS256")
+    signed = jwt.encode({"sub": user, "exp": int(time.time()) + 600}, secret,
+                        algorithm="HS256")
     return {"Authorization": f"Bearer {signed}"}
 
 

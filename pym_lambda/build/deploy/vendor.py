@@ -48,24 +48,60 @@ def normalise(name: str) -> str:
 
 # --- requirements.txt --------------------------------------------------------------------------
 
+# pyjwt below 2.15 raises RecursionError/OverflowError (not PyJWTError) on crafted tokens;
+# the runtime turns those into a 401 too (auth/tokens.py), but the floor keeps pyjwt's own
+# contract. A requirement must bound the version at or above it.
+FLOORS = {"pyjwt": "2.15"}
+_LOWER_BOUNDS = (">=", "==", "~=", ">", "===")
+
+
 def read_requirements(path: Path, _seen: Optional[Set[Path]] = None) -> Dict[str, FrozenSet[str]]:
     """Distribution name -> extras asked for, from a requirements file and the files it
     includes (`-r other.txt`), as pip reads it; comments and options are ignored."""
+    return {name: extras for name, (extras, _) in _read(path, _seen).items()}
+
+
+def below_floor(path: Path) -> List[str]:
+    """The FLOORS distributions the file names without a lower bound at or above the floor."""
+    from packaging.version import InvalidVersion, Version
+
+    problems = []
+    for name, (_, specifiers) in _read(path).items():
+        floor = FLOORS.get(name)
+        if floor is None:
+            continue
+        bounds = []
+        for spec in specifiers:
+            try:
+                bounds += [Version(spec.version.rstrip(".*"))] \
+                    if spec.operator in _LOWER_BOUNDS else []
+            except InvalidVersion:
+                continue
+        if not bounds or max(bounds) < Version(floor):
+            problems.append(f"{name}>={floor} (older versions crash on crafted tokens)")
+    return problems
+
+
+Specifiers = Tuple[Any, ...]  # packaging Specifier objects
+
+
+def _read(path: Path, _seen: Optional[Set[Path]] = None
+          ) -> Dict[str, Tuple[FrozenSet[str], Specifiers]]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     seen = _seen if _seen is not None else set()
     if path in seen or not path.is_file():
         return {}
     seen.add(path)
-    found: Dict[str, FrozenSet[str]] = {}
+    found: Dict[str, Tuple[FrozenSet[str], Specifiers]] = {}
     for number, raw in enumerate(_logical_lines(path.read_text(encoding="utf-8")), 1):
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
         if not line:
             continue
         include = re.match(r"^(?:-r|--requirement)(?:\s+|=)(\S+)$", line)
         if include:
-            for name, extras in read_requirements(path.parent / include.group(1), seen).items():
-                found[name] = found.get(name, frozenset()) | extras
+            for name, (extras, specs) in _read(path.parent / include.group(1), seen).items():
+                _add(found, name, extras, specs)
             continue
         if line.startswith("-"):
             continue  # --index-url, -e, --hash...: pip's options, not requirements
@@ -73,9 +109,15 @@ def read_requirements(path: Path, _seen: Optional[Set[Path]] = None) -> Dict[str
             requirement = Requirement(line)
         except InvalidRequirement as exc:
             raise DeployError(STEP, f"{path.name}: line {number}: {exc}") from None
-        name = normalise(requirement.name)
-        found[name] = found.get(name, frozenset()) | frozenset(requirement.extras)
+        _add(found, normalise(requirement.name), frozenset(requirement.extras),
+             tuple(requirement.specifier))
     return found
+
+
+def _add(found: Dict[str, Tuple[FrozenSet[str], Specifiers]], name: str,
+         extras: FrozenSet[str], specs: Specifiers) -> None:
+    old_extras, old_specs = found.get(name, (frozenset(), ()))
+    found[name] = (old_extras | extras, old_specs + specs)
 
 
 def _logical_lines(text: str) -> List[str]:
@@ -131,7 +173,9 @@ def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: i
 
 def missing_needs(project_dir: Path, needs: Iterable[Need]) -> List[str]:
     requirements = read_requirements(project_dir / "requirements.txt")
-    return [f"{need.line} ({need.why})" for need in needs if not need.satisfied_by(requirements)]
+    missing = [f"{need.line} ({need.why})" for need in needs
+               if not need.satisfied_by(requirements)]
+    return missing + below_floor(project_dir / "requirements.txt")
 
 
 def framework_from_requirements(project_dir: Path) -> bool:

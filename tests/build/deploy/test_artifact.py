@@ -156,9 +156,9 @@ def test_ping_and_version(api_function: LambdaProcess, runtime: Runtime) -> None
     assert call(api_function, runtime, "GET", "/ping") == (200, {})
     status, version = call(api_function, runtime, "GET", "/version")
     assert status == 200
-    assert (version["name"], version["pym_env"], version["runtime"]) == (APP, "prod", "lambda")
-    assert version["container"].startswith(f"AWS_Lambda_{runtime.functions['APIHandler'].runtime}")
-    assert version["python"].rsplit(".", 1)[0] == runtime.functions["APIHandler"].runtime[6:]
+    assert (version["name"], version["pym_env"]) == (APP, "prod")
+    # a production stage: no platform details (Python, framework, kernel) for the public
+    assert not {"pym_lambda", "python", "runtime", "container"} & set(version)
 
 
 def test_a_book_created_is_listed_and_read_back(api_function: LambdaProcess,
@@ -281,7 +281,7 @@ def test_rs256_keys_work_on_lambda_with_the_crypto_wheels_chalice_ships(
     config.write_text(config.read_text().replace(
         "  secret: {env: JWT_SECRET}\n  algorithms: [HS256]\n",
         "  public_key: {env: JWT_PUBLIC_KEY}\n  algorithms: [RS256]\n"))
-    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests>=2.31\n")
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.15\nrequests>=2.31\n")
     built = build(project, tmp_path / "out", STAGE, JWT_PUBLIC_KEY=public.decode())
     with zipfile.ZipFile(built.zip) as archive:
         natives = [n for n in archive.namelist() if n.startswith("cryptography/")

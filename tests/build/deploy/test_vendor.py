@@ -10,6 +10,7 @@ from pym_lambda.build.deploy.build import build_project, project_imports
 from pym_lambda.build.deploy.errors import DeployError
 from pym_lambda.build.deploy.vendor import (
     LEFT_OUT,
+    below_floor,
     framework_root,
     read_requirements,
     runtime_files,
@@ -96,9 +97,9 @@ def test_asymmetric_keys_need_pyjwt_crypto(project: Path) -> None:
     (project / "pym-config.yaml").write_text(config)
     with pytest.raises(DeployError, match=r"pyjwt\[crypto\] \(pym-config.yaml jwt"):
         build(project)
-    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests\n")
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.15\nrequests\n")
     build(project)
-    (project / "requirements.txt").write_text("PyJWT>=2.8\ncryptography\nrequests\n")
+    (project / "requirements.txt").write_text("PyJWT>=2.15\ncryptography\nrequests\n")
     build(project)
 
 
@@ -140,3 +141,15 @@ def test_a_runtime_module_importing_build_time_code_is_caught(tmp_path: Path) ->
     assert [str(f) for f in files] == ["__init__.py", "runtime/__init__.py", "runtime/app.py"]
     [problem] = wall_problems(root, files)
     assert "runtime/app.py imports pym_lambda.build.deploy" in problem
+
+
+@pytest.mark.parametrize("line, refused", [
+    ("pyjwt>=2.8", True), ("PyJWT[crypto] >= 2.14.0", True), ("pyjwt", True),
+    ("pyjwt<3", True), ("pyjwt==2.13.0", True), ("pyjwt>=2.15", False),
+    ("pyjwt[crypto]>=2.8,>=2.15.1", False), ("pyjwt==2.15.*", False), ("pyjwt~=2.16", False),
+    ("requests", False)])
+def test_pyjwt_must_be_bounded_above_the_versions_that_crash_on_crafted_tokens(
+        tmp_path: Path, line: str, refused: bool) -> None:
+    # pyjwt < 2.15 lets RecursionError/OverflowError out of decode() on crafted tokens
+    (tmp_path / "requirements.txt").write_text(line + "\n")
+    assert bool(below_floor(tmp_path / "requirements.txt")) is refused
