@@ -170,9 +170,13 @@ def error_echo(size: int, hostile: bool) -> Request:
 
 
 def undeclared_fields(size: int, hostile: bool) -> Request:
-    fields = ({f"f{i}": 1 for i in range(_count(size - 20, lambda i: len(str(i)) + 6))}
-              if hostile else {})
-    return json_body(fields, size)
+    # the well-formed request carries as many small values, declared: {"plain": [{"k": i}...]}
+    if hostile:
+        return json_body({f"f{i}": 1 for i in range(_count(size - 20,
+                                                           lambda i: len(str(i)) + 6))}, size)
+    return json_body({"plain": [{"k": i} for i in range(_count(size - 30,
+                                                               lambda i: len(str(i)) + 8))]},
+                     size)
 
 
 # name -> (builder, what the hostile request is)
@@ -192,7 +196,7 @@ CLASSES: Dict[str, Tuple[Callable[[int, bool], Request], str]] = {
     "error_echo": (error_echo, "an invalid enum value of the whole size "
                                "(well-formed: valid value + a declared string)"),
     "undeclared_fields": (undeclared_fields, "n undeclared body fields "
-                                             "(well-formed: one declared string)"),
+                                             "(well-formed: a declared array of n objects)"),
 }
 
 
