@@ -644,6 +644,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="comma-separated subset of: cold,requests,scale,tasks,wsgi,hostile,"
                          "analysis")
     ap.add_argument("--peers", default="", help="comma-separated peer keys (default: all)")
+    ap.add_argument("--hostile-classes", default="",
+                    help="comma-separated attack classes of the hostile measurement (default: "
+                         "all; see benchmarks/hostile.py)")
     ap.add_argument("--timer", choices=("wall", "cpu"), default="wall",
                     help="wall: perf_counter (default); cpu: process_time (leaves out time "
                          "spent waiting for a CPU, not a CPU slowed down by others; the cold "
@@ -749,8 +752,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             peer = Peer("hostile", "hostile-input service", str(hostile.SERVICE), "app",
                         env=stage_env(hostile.SERVICE))
             try:
-                data["hostile"] = hostile.measure(python, work, child_env(peer),
-                                                  smoke=args.smoke, quick=args.quick, log=log)
+                data["hostile"] = hostile.measure(
+                    python, work, child_env(peer), smoke=args.smoke, quick=args.quick, log=log,
+                    classes=[c for c in args.hostile_classes.split(",") if c] or None)
             except Exception as exc:  # noqa: BLE001 - reported, and fails --smoke
                 data["hostile"] = {"error": str(exc)}
         if "analysis" in only:
