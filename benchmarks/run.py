@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from peerdefs import Peer, child_env, peers  # noqa: E402
+import hostile  # noqa: E402
+from peerdefs import Peer, child_env, peers, stage_env  # noqa: E402
 from workload import REQUESTS  # noqa: E402
 
 DEFAULT_VENV = Path(os.environ.get("BENCH_VENV", "/work/bench-venv"))
@@ -504,6 +505,9 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
     if extra:
         out += ["## Task worker and WSGI fallback", "", *extra, ""]
 
+    if data.get("hostile"):
+        out += hostile.report_lines(data["hostile"])
+
     targets = data.get("targets") or []
     if targets:
         out += ["## Targets", ""]
@@ -623,6 +627,7 @@ def evaluate_targets(data: Dict[str, Any]) -> List[Dict[str, Any]]:
                                       f"to {c:,} (ratio {s2 / s1 if s1 else float('nan'):.2f};"
                                       f" roughly linear: <= {LINEAR_RATIO_MAX:.0f}, quadratic "
                                       f"would be ~{quadratic:.1f})"})
+    targets += hostile.targets(data.get("hostile") or {})
     return targets
 
 
@@ -635,9 +640,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
     ap.add_argument("--venv", default=str(DEFAULT_VENV),
                     help="the benchmark venv made by setup.sh (default %(default)s)")
-    ap.add_argument("--only", default="cold,requests,scale,tasks,wsgi,analysis",
-                    help="comma-separated subset of: cold,requests,scale,tasks,wsgi,analysis")
+    ap.add_argument("--only", default="cold,requests,scale,tasks,wsgi,hostile,analysis",
+                    help="comma-separated subset of: cold,requests,scale,tasks,wsgi,hostile,"
+                         "analysis")
     ap.add_argument("--peers", default="", help="comma-separated peer keys (default: all)")
+    ap.add_argument("--hostile-classes", default="",
+                    help="comma-separated attack classes of the hostile measurement (default: "
+                         "all; see benchmarks/hostile.py)")
     ap.add_argument("--timer", choices=("wall", "cpu"), default="wall",
                     help="wall: perf_counter (default); cpu: process_time (leaves out time "
                          "spent waiting for a CPU, not a CPU slowed down by others; the cold "
@@ -738,6 +747,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                  "smoke": args.smoke, "timer": args.timer,
                                                  "sys_path": pym.sys_path()}, cwd=pym.dir,
                                         env=child_env(pym))
+        if "hostile" in only:
+            log(f"hostile input: {len(hostile.CLASSES)} classes, well-formed vs hostile")
+            peer = Peer("hostile", "hostile-input service", str(hostile.SERVICE), "app",
+                        env=stage_env(hostile.SERVICE))
+            try:
+                data["hostile"] = hostile.measure(
+                    python, work, child_env(peer), smoke=args.smoke, quick=args.quick, log=log,
+                    classes=[c for c in args.hostile_classes.split(",") if c] or None)
+            except Exception as exc:  # noqa: BLE001 - reported, and fails --smoke
+                data["hostile"] = {"error": str(exc)}
         if "analysis" in only:
             log("analysis: importtime and cProfile of pym-lambda")
             pym = next(p for p in plist if p.key == "pym")
@@ -806,6 +825,7 @@ def project_failures(data: Dict[str, Any]) -> List[str]:
         v = data.get(key) or {}
         if v.get("error"):
             errors.append(f"{key}: {v['error']}")
+    errors += hostile.failures(data.get("hostile") or {})
     prof = ((data.get("analysis") or {}).get("profile_requests") or {})
     if prof.get("error"):
         errors.append(f"profile: {prof['error']}")
