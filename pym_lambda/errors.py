@@ -174,6 +174,18 @@ def from_chalice_error(exc: Exception) -> PymError:
     return PymError(str(exc), status=status, code=code)
 
 
+def describe(value: Any) -> str:
+    """str(value), never raising: the error path must not fail on an exception (or any value)
+    whose __str__ raises."""
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return f"<unprintable {type(value).__name__}>"
+        except Exception:
+            return "<unprintable>"
+
+
 def new_error_id() -> str:
     from .context import new_call_id  # the same random UUID, without importing uuid
 
