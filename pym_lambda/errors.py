@@ -171,7 +171,7 @@ def from_chalice_error(exc: Exception) -> PymError:
         code = "SERVER_ERROR"  # opaque, as any 5xx: the message goes to the log only
     else:
         code = _code_from_class_name(type(exc).__name__).removesuffix("_ERROR")
-    return PymError(str(exc), status=status, code=code)
+    return PymError(describe(exc), status=status, code=code)
 
 
 def describe(value: Any) -> str:

@@ -40,7 +40,7 @@ class ContextFilter(logging.Filter):
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def _escape_char(match: "re.Match[str]") -> str:
+def _escape_char(match: re.Match[str]) -> str:
     char = match.group()
     return {"\n": "\\n", "\r": "\\r"}.get(char) or (
         f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
@@ -149,7 +149,7 @@ access_log = logging.getLogger("pym_lambda")
 _root = logging.getLogger()
 # A str as json.dumps(ensure_ascii=True) writes it (C, as fast as the ensure_ascii=False one):
 # a lone surrogate in a path or `sub` is an escape, never a line the stream refuses.
-_encode = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode = json.encoder.encode_basestring_ascii
 _second: List[Any] = [0, ""]  # the last second formatted, and its text
 
 

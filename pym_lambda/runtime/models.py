@@ -243,7 +243,7 @@ class ModelFactory:
             "__module__": "pym_lambda.models",
         }
         namespace.update(_persistence_methods(self.persist.get(name)))
-        cls = type(_class_name(name), bases, namespace)
+        cls: Type[Model] = type(_class_name(name), bases, namespace)
         cls.__pym_reserved__ = reserved_names(cls, props)
         cls.__pym_open__ = self._is_open(schema, props)
         return cls
