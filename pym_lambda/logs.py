@@ -48,7 +48,9 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def escape_text(text: str) -> str:
     """text on one line: control characters and lone surrogates as backslash escapes."""
-    return _UNSAFE_TEXT.sub(_escape_char, text) if _UNSAFE_TEXT.search(text) else text
+    if text.isprintable():  # the common case, in C: no control character, no surrogate
+        return text
+    return _UNSAFE_TEXT.sub(_escape_char, text)
 
 
 def record_message(record: logging.LogRecord) -> str:
