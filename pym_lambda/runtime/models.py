@@ -45,6 +45,7 @@ class Model:
     __pym_open__: bool = False
 
     def __init__(self, **properties: Any) -> None:
+        self.__pym_extra__ = None
         for key, value in properties.items():
             _put(self, key, value, TypeError)
 
@@ -94,7 +95,10 @@ class Model:
                 out[k] = _format_datetime(v)
             else:
                 out[k] = to_jsonable(v)
-        extra = _extra(self)
+        try:
+            extra = _EXTRA_SLOT.__get__(self, None)  # inline: this runs for every object served
+        except AttributeError:
+            extra = None
         if extra:
             for k, v in extra.items():
                 if v is not None or k in nullable:
@@ -129,13 +133,13 @@ _EXTRA_SLOT = Model.__dict__["__pym_extra__"]  # the slot's descriptor: read wit
 def _extra(obj: Model, create: bool = False) -> Any:
     """The object's extra properties (None when it has none, unless create)."""
     try:
-        return _EXTRA_SLOT.__get__(obj, type(obj))
-    except AttributeError:
-        if not create:
-            return None
-        extra: Dict[str, Any] = {}
+        extra = _EXTRA_SLOT.__get__(obj, None)  # set (to None) by __init__ and the converters
+    except AttributeError:  # made another way (cls.__new__, copy): raising costs ~1 us
+        extra = None
+    if extra is None and create:
+        extra = {}
         _EXTRA_SLOT.__set__(obj, extra)
-        return extra
+    return extra
 
 
 def _put(obj: Model, key: str, value: Any, error: type) -> None:
@@ -316,6 +320,7 @@ class ModelFactory:
         props = self._properties(schema)
         reserved = reserved_names(cls, props)
         attributes = frozenset(props) - reserved
+        attribute_order = tuple(k for k in props if k not in reserved)
         is_open = self._is_open(schema, props)
         extra_schema = self._deref(schema)
         extra_schema = (extra_schema.get("additionalProperties")
@@ -325,13 +330,20 @@ class ModelFactory:
         per_prop = {k: c for k, c in ((k, self.converter(s)) for k, s in props.items())
                     if c is not _identity}
 
+        set_extra = _EXTRA_SLOT.__set__
+
         def convert(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
             obj = cls.__new__(cls)
+            set_extra(obj, None)  # set, so that reading it never raises (to_json reads it)
             attrs = obj.__dict__
             if attributes.issuperset(value):
                 attrs.update(value)  # the common case: declared properties only
+            elif not is_open and not reserved.intersection(value):
+                # Undeclared ones dropped: a walk over the declared names (in the schema's
+                # order), not over the client's keys, however many they sent.
+                attrs.update({k: value[k] for k in attribute_order if k in value})
             else:
                 extra: Dict[str, Any] = {}
                 for key, item in value.items():
@@ -343,7 +355,7 @@ class ModelFactory:
                         extra[key] = convert_extra(item)
                     # else dropped: the schema does not declare it (refused under strict)
                 if extra:
-                    _EXTRA_SLOT.__set__(obj, extra)
+                    set_extra(obj, extra)
                     for key in reserved.intersection(extra):
                         if key in per_prop:
                             extra[key] = per_prop[key](extra[key])
