@@ -171,7 +171,19 @@ def from_chalice_error(exc: Exception) -> PymError:
         code = "SERVER_ERROR"  # opaque, as any 5xx: the message goes to the log only
     else:
         code = _code_from_class_name(type(exc).__name__).removesuffix("_ERROR")
-    return PymError(str(exc), status=status, code=code)
+    return PymError(describe(exc), status=status, code=code)
+
+
+def describe(value: Any) -> str:
+    """str(value), never raising: the error path must not fail on an exception (or any value)
+    whose __str__ raises."""
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return f"<unprintable {type(value).__name__}>"
+        except Exception:
+            return "<unprintable>"
 
 
 def new_error_id() -> str:

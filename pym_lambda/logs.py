@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any, List, Optional
 
 from .context import CallContext, current_context
+from .errors import describe
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "call_id",
                                                      "user_id", "operation"}
@@ -32,35 +34,85 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# One record, one line, whatever a client put in a logged value (a path, a header, a JWT `sub`):
+# in text, every control character (CR, LF, NEL, the Unicode line separators...) and every lone
+# surrogate (which a UTF-8 stream refuses: the record would be lost) is written escaped.
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r"}.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def escape_text(text: str) -> str:
+    """text on one line: control characters and lone surrogates as backslash escapes."""
+    if text.isprintable():  # the common case, in C: no control character, no surrogate
+        return text
+    return _UNSAFE_TEXT.sub(_escape_char, text)
+
+
+def record_message(record: logging.LogRecord) -> str:
+    """record.getMessage(), or what can be said when its arguments cannot be formatted (an
+    exception whose __str__ raises, a wrong number of arguments): logging never drops it."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return f"{describe(record.msg)} (log arguments could not be formatted)"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        return repr(value)
+    except Exception:
+        return describe(value)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line. ensure_ascii: lone surrogates and control characters are
+    \\u escapes, so the line is ASCII, one line, and json.loads reads it back."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) +
             f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": record_message(record),
         }
         for key in ("call_id", "user_id", "operation"):
             value = getattr(record, key, None)
             if value is not None:
-                entry[key] = value
+                entry[key] = _json_value(value)
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, (str, int, float, bool)) else repr(value)
+                entry[key] = _json_value(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        try:
+            return json.dumps(entry, ensure_ascii=True)
+        except ValueError:  # a circular value... : the fields as text
+            return json.dumps({k: describe(v) for k, v in entry.items()}, ensure_ascii=True)
 
 
 class TextFormatter(logging.Formatter):
+    """`time LEVEL logger [call]: message`, one line per record (escape_text)."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(call)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         call_id = getattr(record, "call_id", None)
-        record.call = f" [{call_id[:8]}]" if call_id else ""
-        return super().format(record)
+        record.call = f" [{describe(call_id)[:8]}]" if call_id else ""
+        try:
+            text = super().format(record)
+        except Exception:  # arguments that cannot be formatted: the record still gets its line
+            record.msg, record.args = record_message(record), None
+            text = super().format(record)
+        return escape_text(text)
 
 
 def on_lambda() -> bool:
@@ -97,7 +149,9 @@ def configure_logging(level: str = "INFO", fmt: Optional[str] = None) -> None:
 # ------------------------------------------------------------------ the line per request
 access_log = logging.getLogger("pym_lambda")
 _root = logging.getLogger()
-_encode = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
+# A str as json.dumps(ensure_ascii=True) writes it (C, as fast as the ensure_ascii=False one):
+# a lone surrogate in a path or `sub` is an escape, never a line the stream refuses.
+_encode = json.encoder.encode_basestring_ascii
 _second: List[Any] = [0, ""]  # the last second formatted, and its text
 
 
@@ -155,8 +209,15 @@ def _json_line(ctx: CallContext, status: int, duration: float) -> str:
         line += f', "call_id": {_encode(ctx.call_id)}'
     user_id = getattr(ctx.caller, "user_id", None)
     if user_id is not None:
-        line += f', "user_id": {json.dumps(user_id, ensure_ascii=False)}'
+        line += f', "user_id": {_json_user(user_id)}'
     if ctx.operation:
         line += f', "operation": {_encode(ctx.operation)}'
     return (f'{line}, "http_method": {_encode(method)}, "path": {_encode(path)}, '
             f'"status": {status}, "duration_ms": {round(duration, 2)!r}}}\n')
+
+
+def _json_user(user_id: Any) -> str:
+    try:
+        return json.dumps(user_id, ensure_ascii=True)
+    except (TypeError, ValueError):
+        return _encode(describe(user_id))

@@ -17,7 +17,7 @@ import traceback
 from typing import Any, Callable, Dict, Optional
 
 from .context import current_context
-from .errors import new_error_id
+from .errors import describe, new_error_id
 from .runtime.service import current_service
 from .version import __version__
 
@@ -45,9 +45,18 @@ def _request_summary() -> Optional[Dict[str, Any]]:
                                "operation": ctx.operation}
     if request is not None:
         summary["query"] = dict(request.query_params or {})
-        summary["body_size"] = len(request.raw_body or b"")
+        # The event's body, not request.raw_body: decoding it may be what failed (bad base64).
+        summary["body_size"] = len((request.to_original_event() or {}).get("body") or "")
         summary["user_agent"] = request.headers.get("user-agent")
     return summary
+
+
+def _safely(part: Callable[[], Any]) -> Any:
+    """A part of the report, or a note saying it could not be built: the report goes out."""
+    try:
+        return part()
+    except Exception as exc:
+        return {"unavailable": f"{type(exc).__name__}: {describe(exc)}"}
 
 
 def _user() -> Optional[Dict[str, Any]]:
@@ -61,12 +70,13 @@ def build_report(error_id: str, status: int, code: str, title: str, is_fatal: bo
                  exc: Optional[BaseException] = None, data: Any = None) -> Dict[str, Any]:
     trace = None
     if exc is not None:
-        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        trace = _safely(lambda: "".join(traceback.format_exception(type(exc), exc,
+                                                                   exc.__traceback__)))
     return {
-        "error_id": error_id, "status": status, "code": code, "title": title,
+        "error_id": error_id, "status": status, "code": code, "title": describe(title),
         "is_fatal": is_fatal, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "request": _request_summary(), "user": _user(), "service": _service_info(),
-        "traceback": trace, "data": data,
+        "request": _safely(_request_summary), "user": _safely(_user),
+        "service": _safely(_service_info), "traceback": trace, "data": data,
     }
 
 
@@ -90,7 +100,11 @@ def send(report: Dict[str, Any]) -> None:
 
 def report_server_error(error_id: str, status: int, code: str, description: str,
                         exc: Optional[BaseException] = None) -> None:
-    send(build_report(error_id, status, code, description, True, exc))
+    """Called on the error path: whatever fails here is logged, never raised."""
+    try:
+        send(build_report(error_id, status, code, description, True, exc))
+    except Exception:
+        log.exception("could not report error_id=%s", error_id)
 
 
 def report_error(title: str, *, exc: Optional[BaseException] = None, data: Any = None,

@@ -42,7 +42,18 @@ CHALICE_ERRORS = {
 }
 
 
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ raises")
+
+
 def fail(kind: str) -> Any:
+    if kind == "unprintable":
+        raise Unprintable()
+    if kind == "unserialisable":  # the error handler itself cannot serialise the answer
+        raise PymError("odd", status=400, user_message=object())  # type: ignore[arg-type]
+    if kind == "unprintable-description":
+        raise PymError(Unprintable(), status=500)  # type: ignore[arg-type]
     if kind == "throttled":
         raise PymError("slow down", status=429, code="THROTTLED",
                        headers={"Retry-After": "5"})
@@ -136,3 +147,47 @@ def test_headers_and_chalice_errors_over_wsgi(project: Any) -> None:
         assert (status, body["status"], body["error"]) == (
             expected_status, expected_status, expected_code)
         assert set(body) == {"status", "error", "error_description", "error_id"}
+
+
+@pytest.mark.parametrize("kind", ["unprintable", "unserialisable", "unprintable-description"])
+def test_the_error_path_cannot_fail(on_lambda: Any, caplog: Any, kind: str) -> None:
+    from pym_lambda import set_error_reporter
+
+    reports = []
+    set_error_reporter(reports.append)
+    with caplog.at_level(logging.INFO, logger="pym_lambda"):
+        reply = on_lambda.get(f"/fail/{kind}")
+    # Each was Chalice's generic 500 (no error_id) or a traceback: now the framework's opaque
+    # 500, an error_id, and a log line naming it.
+    assert_error(reply, 500, "SERVER_ERROR", "the server failed to handle this request")
+    error_id = reply.json["error_id"]
+    assert any(error_id in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_describe_never_raises() -> None:
+    from pym_lambda.errors import describe
+
+    assert describe(ValueError("x")) == "x"
+    assert describe(Unprintable()) == "<unprintable Unprintable>"
+
+
+def test_a_report_is_built_whatever_the_request(on_lambda: Any) -> None:
+    from pym_lambda import reporting
+
+    class Broken:
+        def to_original_event(self) -> Any:
+            raise ValueError("no event")
+
+        query_params = None
+
+    from pym_lambda.context import CallContext, enter_context, exit_context
+
+    token = enter_context(CallContext("c-1", request=Broken(), method="GET", path="/x"))
+    try:
+        report = reporting.build_report("id-1", 500, "SERVER_ERROR", Unprintable(),  # type: ignore
+                                        True, Unprintable())
+    finally:
+        exit_context(token)
+    assert report["request"] == {"unavailable": "ValueError: no event"}
+    assert report["title"] == "<unprintable Unprintable>"
+    assert "Unprintable" in report["traceback"]

@@ -97,3 +97,79 @@ def test_another_handler_or_a_formatter_takes_the_logging_path() -> None:
         assert logs._direct_handler() is None
     assert len(seen) == 1 and seen[0].status == 200  # type: ignore[attr-defined]
     assert json.loads(stream.getvalue())["status"] == 200  # and still written once
+
+
+# ---------------------------------------------------------------- one line per record (#16)
+HOSTILE = ["a\r\nFORGED 2026-01-01 INFO pym_lambda: admin logged in", "nel\x85ls\u2028ps\u2029",
+           "nul\x00esc\x1b[31m", "lone \udcff surrogate", "\ud800", "é \t ok"]
+
+
+def _utf8_stream() -> io.TextIOWrapper:
+    # What Lambda's stdout is: UTF-8, errors="strict" (a StringIO takes a lone surrogate).
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", newline="\n")
+
+
+def _written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    return stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_text_lines_escape_control_characters_and_surrogates(value: str) -> None:
+    record = logging.makeLogRecord({"msg": "path %s", "args": (value,), "levelname": "INFO",
+                                    "name": "pym_lambda", "call_id": value})
+    line = logs.TextFormatter().format(record)
+    assert len(line.splitlines()) == 1 and line.replace("\t", " ").isprintable()
+    assert line.encode("utf-8")  # no lone surrogate left
+    assert "FORGED" not in line or "\\r\\nFORGED" in line
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_json_lines_are_ascii_and_parse_back(value: str) -> None:
+    record = logging.makeLogRecord({"msg": "path %s", "args": (value,), "levelname": "INFO",
+                                    "name": "pym_lambda", "user_id": value, "path": value})
+    line = logs.JsonFormatter().format(record)
+    assert line.isascii() and "\n" not in line
+    parsed = json.loads(line)
+    assert parsed["message"] == f"path {value}" and parsed["user_id"] == value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_the_direct_request_line_survives_surrogates(value: str) -> None:
+    ctx = CallContext("c-9", operation="op", method="GET", path=f"/v1/{value}",
+                      caller=Caller(value))
+    with json_root():
+        handler = logging.getLogger().handlers[0]
+        stream = handler.stream = _utf8_stream()  # type: ignore[attr-defined]
+        token = enter_context(ctx)
+        try:
+            logs.log_request(ctx, 200)
+        finally:
+            exit_context(token)
+    text = _written(stream)
+    assert text.count("\n") == 1 and text.endswith("\n")
+    line = json.loads(text)
+    assert line["path"] == f"/v1/{value}" and line["user_id"] == value
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+@pytest.mark.parametrize("formatter", [logs.TextFormatter, logs.JsonFormatter])
+def test_unformattable_arguments_and_exceptions_still_give_one_record(formatter: Any) -> None:
+    bad = logging.makeLogRecord({"msg": "value %s and %s", "args": (Unprintable(),),
+                                 "levelname": "ERROR", "name": "x"})
+    line = formatter().format(bad)
+    assert "value %s and %s" in line and "could not be formatted" in line
+    try:
+        raise Unprintable()
+    except Unprintable:
+        import sys
+        record = logging.makeLogRecord({"msg": "boom\nFORGED", "levelname": "ERROR", "name": "x",
+                                        "exc_info": sys.exc_info()})
+    line = formatter().format(record)
+    assert "Unprintable" in line and "\nFORGED" not in line
+    if formatter is logs.TextFormatter:
+        assert len(line.splitlines()) == 1  # the traceback too: one line per record

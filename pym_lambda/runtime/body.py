@@ -80,6 +80,18 @@ def json_depth_ok(value: Any, limit: int, text: Optional[str] = None) -> bool:
     return True
 
 
+def raw_body(request: Any) -> bytes:
+    """The request's body bytes; a 400 when the event's body cannot be decoded (Chalice raises
+    ValueError for `isBase64Encoded` with a body that is not base64, UnicodeEncodeError for a
+    text body holding a lone surrogate)."""
+    try:
+        return request.raw_body or b""
+    except ValueError:  # binascii.Error and UnicodeError are ValueErrors
+        if (request.to_original_event() or {}).get("isBase64Encoded"):
+            raise InvalidParameterError("body is not valid base64") from None
+        raise InvalidParameterError("body is not valid UTF-8") from None
+
+
 class BodyReader:
     """Reads the body of one operation: one entry per declared content type."""
 
@@ -104,7 +116,7 @@ class BodyReader:
         return None
 
     def read(self, request: Any) -> Any:
-        raw = request.raw_body or b""
+        raw = raw_body(request)
         if not raw:
             if self.required:
                 raise InvalidParameterError("body is required")

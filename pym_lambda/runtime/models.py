@@ -21,26 +21,58 @@ def _identity(value: Any) -> Any:
 
 
 class Model:
-    """Base of every model class. Attributes are the object's properties.
+    """Base of every model class. Attributes are the object's declared properties.
 
     A property declared in the schema but not set reads as None; an undeclared name raises
-    AttributeError, so typos show up.
+    AttributeError, so typos show up. Client data never becomes an attribute of its own
+    accord: undeclared properties are dropped (or, where the schema allows them with
+    `additionalProperties`/`patternProperties`, kept as data reachable by item access,
+    `obj["key"]`), and a declared property whose name is a class attribute (`to_json`,
+    a method of an x-parent...) is kept the same way, so data never shadows a method.
     """
+
+    # The extra properties live in a slot, not in __dict__: vars(obj) stays the attributes.
+    __slots__ = ("__dict__", "__weakref__", "__pym_extra__")
 
     __pym_model_name__: str = ""
     __pym_api__: str = ""
     __pym_properties__: FrozenSet[str] = frozenset()
     __pym_nullable__: FrozenSet[str] = frozenset()
     __pym_converter__: Optional[Converter] = None
+    # Declared names that cannot be attributes (class attributes): item access only.
+    __pym_reserved__: FrozenSet[str] = frozenset()
+    # Whether the schema allows undeclared properties (kept by item access).
+    __pym_open__: bool = False
 
     def __init__(self, **properties: Any) -> None:
-        self.__dict__.update(properties)
+        self.__pym_extra__ = None
+        for key, value in properties.items():
+            _put(self, key, value, TypeError)
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup failed: unset declared properties read as None.
         if name in type(self).__pym_properties__:
             return None
         raise AttributeError(f"{type(self).__name__} has no property {name!r}")
+
+    def __getitem__(self, key: str) -> Any:
+        """Any property, declared or extra, by name: `obj["to_json"]`, `obj["x-extra"]`."""
+        if key in self.__dict__:
+            return self.__dict__[key]
+        extra = _extra(self)
+        if extra and key in extra:
+            return extra[key]
+        if key in type(self).__pym_properties__:
+            return None
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _put(self, key, value, KeyError)
+
+    def __contains__(self, key: str) -> bool:
+        """Whether the property is set (declared or extra)."""
+        extra = _extra(self)
+        return key in self.__dict__ or bool(extra and key in extra)
 
     def to_json(self) -> Dict[str, Any]:
         """A JSON-ready dict; None values are left out unless the property is nullable."""
@@ -63,6 +95,14 @@ class Model:
                 out[k] = _format_datetime(v)
             else:
                 out[k] = to_jsonable(v)
+        try:
+            extra = _EXTRA_SLOT.__get__(self, None)  # inline: this runs for every object served
+        except AttributeError:
+            extra = None
+        if extra:
+            for k, v in extra.items():
+                if v is not None or k in nullable:
+                    out[k] = to_jsonable(v)
         return out
 
     @classmethod
@@ -82,8 +122,48 @@ class Model:
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dict
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        items = list(self.__dict__.items()) + list((_extra(self) or {}).items())
+        fields = ", ".join(f"{k}={v!r}" for k, v in items)
         return f"{type(self).__name__}({fields})"
+
+
+_EXTRA_SLOT = Model.__dict__["__pym_extra__"]  # the slot's descriptor: read without __getattr__
+
+
+def _extra(obj: Model, create: bool = False) -> Any:
+    """The object's extra properties (None when it has none, unless create)."""
+    try:
+        extra = _EXTRA_SLOT.__get__(obj, None)  # set (to None) by __init__ and the converters
+    except AttributeError:  # made another way (cls.__new__, copy): raising costs ~1 us
+        extra = None
+    if extra is None and create:
+        extra = {}
+        _EXTRA_SLOT.__set__(obj, extra)
+    return extra
+
+
+def _put(obj: Model, key: str, value: Any, error: type) -> None:
+    """Set one property where it belongs: an attribute if declared and not reserved, the
+    extra mapping if reserved or allowed as additional, else `error` (TypeError, KeyError)."""
+    cls = type(obj)
+    if key in cls.__pym_reserved__ or (cls is Model and _reserved(Model, key)):
+        _extra(obj, create=True)[key] = value
+    elif key in cls.__pym_properties__ or cls is Model:
+        obj.__dict__[key] = value
+    elif cls.__pym_open__:
+        _extra(obj, create=True)[key] = value
+    else:
+        raise error(f"{cls.__name__} has no property {key!r}")
+
+
+def _reserved(cls: type, name: str) -> bool:
+    """Whether data must not set name as an attribute: a dunder, or an attribute of the class
+    (methods, x-persist functions, an x-parent's attributes, Model's internals)."""
+    return name.startswith("__") or hasattr(cls, name)
+
+
+def reserved_names(cls: type, names: Any) -> FrozenSet[str]:
+    return frozenset(n for n in names if _reserved(cls, n))
 
 
 def _format_datetime(value: dt.datetime) -> str:
@@ -167,7 +247,23 @@ class ModelFactory:
             "__module__": "pym_lambda.models",
         }
         namespace.update(_persistence_methods(self.persist.get(name)))
-        return type(_class_name(name), bases, namespace)
+        cls: Type[Model] = type(_class_name(name), bases, namespace)
+        cls.__pym_reserved__ = reserved_names(cls, props)
+        cls.__pym_open__ = self._is_open(schema, props)
+        return cls
+
+    def _is_open(self, schema: Any, props: Dict[str, Any], depth: int = 0) -> bool:
+        """Whether the object schema allows undeclared properties: `additionalProperties`
+        other than false, `patternProperties`, or no declared property at all (a free-form
+        object). Those are kept as data, by item access; by default they are dropped."""
+        if depth == 0 and not props:
+            return True
+        schema = self._deref(schema)
+        if not isinstance(schema, dict) or depth > 16:
+            return False
+        if schema.get("additionalProperties", False) is not False or "patternProperties" in schema:
+            return True
+        return any(self._is_open(part, props, depth + 1) for part in schema.get("allOf") or [])
 
     def _deref(self, schema: Any) -> Any:
         seen = 0
@@ -184,6 +280,11 @@ class ModelFactory:
         for part in schema.get("allOf") or []:
             props.update(self._properties(part, depth + 1))
         props.update(schema.get("properties") or {})
+        # The branches of oneOf/anyOf declare properties too (the first schema seen wins).
+        for key in ("oneOf", "anyOf"):
+            for part in schema.get(key) or []:
+                for name, prop in self._properties(part, depth + 1).items():
+                    props.setdefault(name, prop)
         return props
 
     def converter(self, schema: Any) -> Converter:
@@ -217,17 +318,50 @@ class ModelFactory:
 
     def _object_converter(self, schema: Any, cls: Type[Model]) -> Converter:
         props = self._properties(schema)
+        reserved = reserved_names(cls, props)
+        attributes = frozenset(props) - reserved
+        attribute_order = tuple(k for k in props if k not in reserved)
+        is_open = self._is_open(schema, props)
+        extra_schema = self._deref(schema)
+        extra_schema = (extra_schema.get("additionalProperties")
+                        if isinstance(extra_schema, dict) else None)
+        convert_extra = (self.converter(extra_schema) if isinstance(extra_schema, dict)
+                         else _identity)
         per_prop = {k: c for k, c in ((k, self.converter(s)) for k, s in props.items())
                     if c is not _identity}
+
+        set_extra = _EXTRA_SLOT.__set__
 
         def convert(value: Any) -> Any:
             if not isinstance(value, dict):
                 return value
             obj = cls.__new__(cls)
-            obj.__dict__.update(value)
+            set_extra(obj, None)  # set, so that reading it never raises (to_json reads it)
+            attrs = obj.__dict__
+            if attributes.issuperset(value):
+                attrs.update(value)  # the common case: declared properties only
+            elif not is_open and not reserved.intersection(value):
+                # Undeclared ones dropped: a walk over the declared names (in the schema's
+                # order), not over the client's keys, however many they sent.
+                attrs.update({k: value[k] for k in attribute_order if k in value})
+            else:
+                extra: Dict[str, Any] = {}
+                for key, item in value.items():
+                    if key in attributes:
+                        attrs[key] = item
+                    elif key in reserved:
+                        extra[key] = item
+                    elif is_open:
+                        extra[key] = convert_extra(item)
+                    # else dropped: the schema does not declare it (refused under strict)
+                if extra:
+                    set_extra(obj, extra)
+                    for key in reserved.intersection(extra):
+                        if key in per_prop:
+                            extra[key] = per_prop[key](extra[key])
             for key, conv in per_prop.items():
-                if key in value:
-                    obj.__dict__[key] = conv(value[key])
+                if key in attrs:
+                    attrs[key] = conv(attrs[key])
             return obj
         return convert
 

@@ -144,5 +144,5 @@ def _both(first: Any, second: Callable[[Any], Optional[str]]) -> Callable[[Any],
 
 
 def _form_kwargs(fields: List[CompiledParameter], body: Any) -> Dict[str, Any]:
-    data = body.__dict__ if hasattr(body, "__dict__") else (body or {})
+    data = body if body is not None else {}  # a Model (item access: every property) or a dict
     return {f["pyname"]: data[f["name"]] for f in fields if f["name"] in data}

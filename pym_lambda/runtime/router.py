@@ -62,12 +62,15 @@ class Dispatcher:
     def error_response(self, exc: errors.PymError) -> Response:
         error_id = errors.new_error_id()
         description = exc.description
+        if not isinstance(description, str):
+            description = errors.describe(description)
         if exc.status >= 500:
+            report = description
             if exc.code in OPAQUE_DESCRIPTIONS:
-                log.error("%s error_id=%s: %s", exc.code, error_id, exc.description)
+                log.error("%s error_id=%s: %s", exc.code, error_id, description)
                 if not self.debug:
                     description = OPAQUE_DESCRIPTIONS[exc.code]
-            reporting.report_server_error(error_id, exc.status, exc.code, exc.description, exc)
+            reporting.report_server_error(error_id, exc.status, exc.code, report, exc)
         body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
         headers: Dict[str, Any] = dict(JSON_HEADERS)
         headers.update(exc.headers)
@@ -78,10 +81,31 @@ class Dispatcher:
         log.exception("SERVER_ERROR error_id=%s: unhandled %s", error_id, type(exc).__name__)
         description = OPAQUE_DESCRIPTIONS["SERVER_ERROR"]
         if self.debug:
-            description += f" ({type(exc).__name__}: {exc})"
+            description += f" ({type(exc).__name__}: {errors.describe(exc)})"
         body = errors.error_body(500, "SERVER_ERROR", description, error_id)
-        reporting.report_server_error(error_id, 500, "SERVER_ERROR", str(exc), exc)
+        reporting.report_server_error(error_id, 500, "SERVER_ERROR", errors.describe(exc), exc)
         return Response(body=dumps(body), status_code=500, headers=dict(JSON_HEADERS))
+
+    def answer_error(self, exc: Exception) -> Response:
+        """The JSON error for exc, whatever happens while building it: should the handler
+        itself fail (a value that cannot be printed or serialised...), an opaque 500 that still
+        has the framework's shape and an error_id, never Chalice's generic one."""
+        try:
+            if isinstance(exc, errors.PymError):
+                return self.error_response(exc)
+            if isinstance(exc, ChaliceViewError):  # chalice.NotFoundError & co: their status
+                return self.error_response(errors.from_chalice_error(exc))
+            return self.unhandled(exc)  # user code: logged with an error_id, client told nothing
+        except Exception:
+            error_id = errors.new_error_id()
+            try:
+                log.critical("SERVER_ERROR error_id=%s: the error handler failed on %s",
+                             error_id, type(exc).__name__, exc_info=True)
+            except Exception:  # pragma: no cover - logging's own handleError catches first
+                pass
+            body = errors.error_body(500, "SERVER_ERROR", OPAQUE_DESCRIPTIONS["SERVER_ERROR"],
+                                     error_id)
+            return Response(body=dumps(body), status_code=500, headers=dict(JSON_HEADERS))
 
     def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
         incoming = request_header(request, _CALL_ID_KEY) if request is not None else None
@@ -95,12 +119,8 @@ class Dispatcher:
                 if request is not None:
                     self.check_headers(request)
                 response = run(ctx)
-            except errors.PymError as exc:
-                response = self.error_response(exc)
-            except ChaliceViewError as exc:  # chalice.NotFoundError & co: their own status
-                response = self.error_response(errors.from_chalice_error(exc))
-            except Exception as exc:  # user code: log it with an error_id, tell the client nothing
-                response = self.unhandled(exc)
+            except Exception as exc:  # PymError, Chalice's errors, anything from user code
+                response = self.answer_error(exc)
             response.headers[CALL_ID_HEADER] = call_id
             if self.cors is not None:
                 self.cors.decorate(request, response)
