@@ -30,11 +30,12 @@ each record is in record_processing.py, imported with the first batch.
 from __future__ import annotations
 
 import logging
+import sys
 from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from ..runtime.service import Service, current_service, deactivate
-from .decorator import task_queues
+from .decorator import discover_tasks, task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
 from .task_settings import service_task_settings
@@ -74,6 +75,8 @@ def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
     if not settings.app_name:
         settings = settings._replace(app_name=app.app_name)
         service.configure_tasks(settings)
+    if not service.tasks:  # without task_workers(): the tasks imported so far, built once
+        service.tasks.update(discover_tasks(list(sys.modules.values())))
     names = list(queues) if queues is not None else task_queues(service)
     if not names:
         log.warning("register_task_handlers: no @async_task imported and no queues given")
