@@ -95,8 +95,8 @@ def unsigned_caller_body(n: int) -> str:
 
 
 def deep_body(n: int) -> str:
-    return ('{"v": 2, "task": "%s:good", "task_id": "deep-%d", "kwargs": {}, "args": ['
-            % (MODULE, n) + "[" * 5_000 + "]" * 5_000 + "]}")
+    return (f'{{"v": 2, "task": "{MODULE}:good", "task_id": "deep-{n}", "kwargs": {{}}, '
+            '"args": [' + "[" * 5_000 + "]" * 5_000 + "]}")
 
 
 HOSTILE = {  # kind -> body maker; each dead-lettered (by the worker or by SQS's redrive)
@@ -120,7 +120,7 @@ HOSTILE = {  # kind -> body maker; each dead-lettered (by the worker or by SQS's
 def _retention_check_in_constant_time(self: Any, queue_name: str, message: Any) -> bool:
     # moto's own check builds every attribute of the queue (O(queue length)) for each message
     # a receive looks at, which makes draining 1,000 messages take minutes; the same test.
-    retention = int(getattr(self.get_queue(queue_name), "message_retention_period"))
+    retention = int(self.get_queue(queue_name).message_retention_period)
     return bool(retention + message.sent_timestamp / 1000 > time.time())
 
 
