@@ -43,6 +43,7 @@ class ConfigError(PymLambdaError):
 # Fields left out of the reprs: secrets, and what may hold them.
 _JWT_HIDDEN = frozenset({"secret", "public_key", "private_key"})
 _SETTINGS_HIDDEN = frozenset({"extra", "secrets", "raw"})
+_TASKS_HIDDEN = frozenset({"signing_key"})
 
 
 class JwtSettings(NamedTuple):
@@ -105,6 +106,12 @@ class TasksConfig(NamedTuple):
     # RedrivePolicy maxReceiveCount of every task queue (at least its tasks' max_attempts):
     # 5 or more, as AWS advises for queues Lambda reads, since throttled receives count too.
     max_receive_count: int = 5
+    # Signs the caller a task message carries (pym_lambda.auth.task_identity); None: derived
+    # from jwt.secret and the stage. May be {ssm: ...} / {secretsmanager: ...}.
+    signing_key: Optional[SecretText] = None
+
+    def __repr__(self) -> str:
+        return repr_hiding(self, _TASKS_HIDDEN)
 
 
 class DocsSettings(NamedTuple):
@@ -228,6 +235,9 @@ KEY_DOCS: Dict[str, str] = {
     "tasks.max_message_bytes": "a larger task call fails at `.delay()`",
     "tasks.max_receive_count": "the queues' redrive `maxReceiveCount` (at least each queue's "
                                "highest `max_attempts`)",
+    "tasks.signing_key": "HMAC key signing the caller a task message carries (string or "
+                         "`{ssm: ...}`/`{secretsmanager: ...}`; default: derived from "
+                         "`jwt.secret` and the stage; with neither, tasks get no caller)",
     "cors.enabled": "answer preflights and add CORS headers",
     "cors.allow_origins": "origins allowed; another gets no CORS header, its preflight a 403",
     "cors.allow_headers": "request headers allowed besides `Content-Type`, `Authorization` and "

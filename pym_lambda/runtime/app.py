@@ -187,7 +187,7 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
     # The app's task table: the @async_task functions of chalicelib (no global registry).
     service = getattr(app, "pym_service", None) or current_service()
     service.tasks.update(discover_tasks(modules))
-    return register_task_handlers(app)
+    return register_task_handlers(app, discover=False)
 
 
 def _submodules(folders: List[str]) -> List[str]:

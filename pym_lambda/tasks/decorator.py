@@ -23,7 +23,6 @@ runs only functions carrying this decorator's marker.
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 import sys
 import types
@@ -158,7 +157,7 @@ def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_
     below max_attempts; the queue takes the highest of its tasks'."""
     def decorate(func: Callable[P, R]) -> AsyncTask[P, R]:
         # No registry: the AsyncTask carries its definition; each service finds its tasks
-        # (task_workers() scans chalicelib, resolve_task() imports a message's module).
+        # (task_workers() scans chalicelib; resolve_task() never imports: see there).
         return AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
                          max_attempts=max_attempts, max_receive_count=max_receive_count)
 
@@ -207,8 +206,8 @@ def _table() -> Dict[str, AsyncTask[..., Any]]:
 
 def registered_tasks(service: Any = None) -> List[AsyncTask[..., Any]]:
     """The service's tasks (default: the current one's). An app's are those task_workers()
-    found in chalicelib and those its messages named; a bare service (no app: a script, a
-    test) also takes those of every module imported so far."""
+    found in chalicelib (or, without it, those imported before register_task_handlers()); a
+    bare service (no app: a script, a test) also takes those of every module imported so far."""
     service = service or current_service()
     table = service.tasks
     if service.settings is None:
@@ -226,26 +225,36 @@ def task_queues(service: Any = None) -> List[str]:
 
 
 def resolve_task(name: str) -> AsyncTask[..., Any]:
-    """The @async_task function named "<module>:<qualname>", importing its module if needed.
+    """The @async_task function named "<module>:<qualname>", from the current service's table.
 
-    Anything else (a builtin such as os:system, an undecorated function, a look-alike object)
-    raises UnknownTask: a message can only run what was declared a task. Found, it is kept in
-    the current service's table (the worker's hot path is one dict lookup).
+    A message can never make the worker import anything: the table is what the worker built at
+    start-up (task_workers() imports chalicelib, register_task_handlers() takes the tasks
+    imported before it). A bare service (no app: a script, a test) also looks in the modules
+    already imported, reading the module's namespace only (no import, no module __getattr__).
+    Anything else (a module not loaded, a builtin such as os:system, an undecorated function, a
+    look-alike object) raises UnknownTask: a message can only run what was declared a task.
     """
-    table = _table()
+    service = current_service()
+    table = service.tasks
     task = table.get(name) if isinstance(name, str) else None
     if task is not None:
         return task  # the table holds only decorated functions
     if not isinstance(name, str) or not _TASK_NAME.match(name):
-        raise UnknownTask(f"{name!r} is not a task name (<module>:<function>)")
+        raise UnknownTask(f"{_quoted(name)} is not a task name (<module>:<function>)")
+    if service.settings is not None:
+        raise UnknownTask(f"{name} is not one of this app's tasks (the @async_task functions "
+                          "of chalicelib/, or imported before register_task_handlers())")
     module_name, _, qualname = name.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UnknownTask(f"task {name}: cannot import {module_name}: {exc}") from None
-    found = getattr(module, qualname, None)
+    module = sys.modules.get(module_name)
+    found = module.__dict__.get(qualname) if isinstance(module, types.ModuleType) else None
     if not (isinstance(found, AsyncTask) and getattr(found, TASK_MARKER, False) is True
             and found.name == name):
-        raise UnknownTask(f"{name} is not a function decorated with @async_task")
+        raise UnknownTask(f"{name} is not a function decorated with @async_task in a module "
+                          "this worker has loaded")
     table[name] = found
     return found
+
+
+def _quoted(name: Any) -> str:
+    text = name[:200] if isinstance(name, str) else f"a {type(name).__name__}"
+    return repr(text)

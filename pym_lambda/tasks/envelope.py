@@ -1,12 +1,22 @@
 """The versioned JSON envelope a task call travels in.
 
-Wire format, version 1 (one SQS message body)::
+Wire format, version 2 (one SQS message body)::
 
-    {"v": 1, "task": "<module>:<qualname>", "task_id": "<uuid4>",
+    {"v": 2, "task": "<module>:<qualname>", "task_id": "<uuid4>",
      "args": [...], "kwargs": {...},
      "call_id": "<call id of the request that enqueued it>" | null,
-     "caller": {"user_id": ..., "claims": {...}, "token": "..."} | null,
-     "attempt": 1, "created_at": "2024-05-01T12:00:00.000+00:00"}
+     "caller": {"user_id": ..., "claims": {...}} | null,
+     "attempt": 1, "created_at": "2024-05-01T12:00:00.000+00:00",
+     "sig": "<hex HMAC-SHA256>"}          # only with a caller
+
+The caller is the verified identity of the request that sent the task, never its token. With a
+caller, ``sig`` signs the canonical JSON of every other field with the stage's key
+(pym_lambda.auth.task_identity: ``tasks.signing_key``, else derived from ``jwt.secret`` and the
+stage); the worker refuses (ForgedCaller) a caller whose signature is missing or wrong. A
+sender with no key to sign with sends no caller (and logs it).
+
+Version 1 (earlier releases: the caller held the raw token, unsigned) is still read when its
+caller is null; a version 1 message with a caller is refused like a forged one.
 
 Values inside args, kwargs and claims are JSON, except these tagged objects:
 ``{"__pym_type__": "datetime" | "date" | "decimal", "value": "<iso or decimal string>"}``,
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -28,13 +39,17 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Seq
 from ..context import CallContext, new_call_id
 from ..records import EMPTY_MAP
 from .errors import (
+    ForgedCaller,
     MalformedEnvelope,
     TaskArgumentError,
     TaskPayloadTooLarge,
     UnsupportedEnvelopeVersion,
 )
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: only without a caller (its caller was unsigned)
+SIGNATURE_FIELD = "sig"  # pym_lambda.auth.task_identity.SIGNATURE_FIELD, without importing it
+log = logging.getLogger("pym_lambda.tasks")
 TYPE_TAG = "__pym_type__"
 _MAX_DEPTH = 64  # deeper than any sane argument; also stops cycles before RecursionError
 
@@ -43,7 +58,8 @@ CallerFactory = Callable[[Dict[str, Any]], Any]
 
 
 class TaskCaller(NamedTuple):
-    """The caller restored in a task's CallContext (what auth had verified at enqueue time)."""
+    """A caller record with the fields of auth's Caller (kept for code that made its own; the
+    worker restores an auth Caller without token: see _default_caller_factory)."""
 
     user_id: Any = None
     claims: Mapping[str, Any] = EMPTY_MAP
@@ -68,8 +84,20 @@ def _default_model_resolver(name: str, api: Optional[str]) -> Any:
 
 
 def _default_caller_factory(data: Dict[str, Any]) -> Any:
-    return TaskCaller(user_id=data.get("user_id"), claims=data.get("claims") or {},
-                      token=data.get("token"))
+    from ..auth.task_identity import task_caller  # noqa: PLC0415 - only for a signed caller
+
+    return task_caller(data.get("user_id"), data.get("claims") or {})
+
+
+def _caller_key() -> Optional[bytes]:
+    """The current service's key for task callers (None: it has no secret to make one)."""
+    from ..auth.task_identity import caller_key  # noqa: PLC0415 - only with a caller
+    from .task_settings import service_task_settings  # noqa: PLC0415
+
+    service = _service()
+    settings = service.settings
+    configured = settings.tasks.signing_key if settings is not None else None
+    return caller_key(service.jwt, configured, service_task_settings(service).stage)
 
 
 # Both are the current service's (runtime/service.py), set by the functions below.
@@ -165,7 +193,8 @@ def encode_value(value: Any, where: str, task: str, depth: int = 0) -> Any:
 
 
 def caller_to_json(caller: Any, task: str) -> Optional[Dict[str, Any]]:
-    """The wire form of the auth caller (a mapping or an object with user_id, claims, token)."""
+    """The wire form of the auth caller (a mapping or an object with user_id and claims): its
+    minimal identity. The token never travels (encode_envelope signs the identity instead)."""
     if caller is None:
         return None
     if isinstance(caller, Mapping):
@@ -173,11 +202,9 @@ def caller_to_json(caller: Any, task: str) -> Optional[Dict[str, Any]]:
     else:
         def get(name: str) -> Any:
             return getattr(caller, name, None)
-    token = get("token")
     return {
         "user_id": encode_value(get("user_id"), "caller.user_id", task),
         "claims": encode_value(dict(get("claims") or {}), "caller.claims", task),
-        "token": token if token is None else str(token),
     }
 
 
@@ -201,7 +228,21 @@ def encode_envelope(envelope: TaskEnvelope) -> str:
         "call_id": envelope.call_id, "caller": envelope.caller, "attempt": envelope.attempt,
         "created_at": envelope.created_at,
     }
+    if data["caller"] is not None:
+        _sign_caller(data)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _sign_caller(data: Dict[str, Any]) -> None:
+    from ..auth.task_identity import sign  # noqa: PLC0415 - only with a caller
+
+    key = _caller_key()
+    if key is None:
+        log.warning("task %s is sent without its caller: this service has no key to sign it "
+                    "with (set jwt.secret or tasks.signing_key)", data["task"])
+        data["caller"] = None
+        return
+    data[SIGNATURE_FIELD] = sign(data, key)
 
 
 def check_message_size(task: str, body: str, limit: int) -> None:
@@ -272,7 +313,25 @@ def _field(data: Dict[str, Any], name: str, types: Any, optional: bool = False) 
 EnvelopeFields = Tuple[str, str, List[Any], Dict[str, Any], Optional[str], Optional[Dict[str, Any]]]
 
 
-def _read(body: Any, model_resolver: Optional[ModelResolver]) -> Tuple[Any, ...]:
+def _check_caller(data: Dict[str, Any], caller: Dict[str, Any], version: int) -> None:
+    """A caller is trusted only when this stage's key signed the envelope that carries it."""
+    from ..auth.task_identity import signature_valid  # noqa: PLC0415 - only with a caller
+
+    if version < 2:
+        raise ForgedCaller("a version 1 envelope carries a caller, which it could not sign: "
+                           "refused")
+    if set(caller) != {"user_id", "claims"} or type(caller["claims"]) is not dict:
+        raise ForgedCaller("the caller is not {user_id, claims}: refused")
+    key = _caller_key()
+    if key is None:
+        raise ForgedCaller("this worker has no key to verify the caller with (jwt.secret or "
+                           "tasks.signing_key): refused")
+    if not signature_valid(data, key):
+        raise ForgedCaller("the caller's signature is missing or wrong for this stage: refused")
+
+
+def _read(body: Any, model_resolver: Optional[ModelResolver],
+          verify_caller: bool = True) -> Tuple[Any, ...]:
     """The one decoder: json.loads, each field's type checked, the arguments walked."""
     try:
         data = json.loads(body)
@@ -283,7 +342,7 @@ def _read(body: Any, model_resolver: Optional[ModelResolver]) -> Tuple[Any, ...]
     if "v" not in data:
         raise MalformedEnvelope("message body has no envelope version 'v'")
     version = data["v"]
-    if type(version) is not int or version != ENVELOPE_VERSION:
+    if type(version) is not int or version not in READABLE_VERSIONS:
         raise UnsupportedEnvelopeVersion(version)
     get = data.get
     task, task_id, args, kwargs = get("task"), get("task_id"), get("args"), get("kwargs")
@@ -297,6 +356,8 @@ def _read(body: Any, model_resolver: Optional[ModelResolver]) -> Tuple[Any, ...]
             and (created_at is None or type(created_at) is str)):
         for name, types, optional in _FIELDS:  # raises the precise error
             _field(data, name, types, optional)
+    if caller is not None and verify_caller:
+        _check_caller(data, caller, version)
     # Scalar arguments (the usual) need no walk; tagged values and containers do.
     if any(type(arg) not in _SCALARS for arg in args or ()):
         args = decode_value(args, model_resolver)
@@ -311,11 +372,12 @@ _FIELDS = (("task", str, False), ("task_id", str, False), ("args", list, False),
            ("attempt", int, True), ("created_at", str, True))
 
 
-def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
-                    ) -> TaskEnvelope:
-    """Read a message body; MalformedEnvelope or UnsupportedEnvelopeVersion if we can't."""
+def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None,
+                    verify_caller: bool = True) -> TaskEnvelope:
+    """Read a message body; MalformedEnvelope, UnsupportedEnvelopeVersion or ForgedCaller if we
+    can't. verify_caller=False: for tools that only show a message (its caller unverified)."""
     task, task_id, args, kwargs, call_id, caller, attempt, created_at = _read(
-        body, model_resolver)
+        body, model_resolver, verify_caller)
     return TaskEnvelope(task=task, task_id=task_id, args=args, kwargs=kwargs, call_id=call_id,
                         caller=caller, attempt=attempt, created_at=created_at)
 

@@ -67,7 +67,12 @@ class MalformedEnvelope(EnvelopeError):
 class UnsupportedEnvelopeVersion(EnvelopeError):
     def __init__(self, version: Any) -> None:
         self.version = version
-        super().__init__(f"unsupported task envelope version {version!r} (this worker reads v1)")
+        super().__init__(f"unsupported task envelope version {version!r} (this worker reads "
+                         "v1 and v2)")
+
+
+class ForgedCaller(EnvelopeError):
+    """The message carries a caller without a valid signature of this stage's key."""
 
 
 class UnknownTask(TaskError):
@@ -96,3 +101,9 @@ class RetryLater(PymLambdaError):
 
 class PermanentFailure(PymLambdaError):
     """Raised by a task: never retry; the message goes straight to the dead-letter queue."""
+
+
+class WorkerStop(KeyboardInterrupt):
+    """Stops the worker at once (the local poller's second signal). The only exception the
+    per-record guard lets through: anything else a record raises, BaseExceptions such as
+    SystemExit and a plain KeyboardInterrupt included, fails that record alone."""

@@ -23,6 +23,7 @@ import types
 from typing import Any, Dict, List, Mapping, Optional, Set, Union
 
 from ..aws_events import LambdaContext, sqs_record_from_message
+from .errors import WorkerStop
 from .sender import queue_url, sqs_client
 from .task_settings import get_task_settings
 from .worker import HANDLER_QUEUE_ATTR
@@ -171,7 +172,7 @@ def _install_signal_handlers(stop: threading.Event) -> Dict[int, Any]:
 
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt
+            raise WorkerStop(f"signal {signum} received twice")
         log.info("signal %d: stopping after the current batch (again to interrupt)", signum)
         stop.set()
 

@@ -15,7 +15,15 @@ from .current import TaskInfo
 from .current import _current as _current_task
 from .decorator import AsyncTask, resolve_task
 from .envelope import read_envelope, restore_caller
-from .errors import MAX_VISIBILITY_SECONDS, EnvelopeError, PermanentFailure, RetryLater, UnknownTask
+from .errors import (
+    MAX_VISIBILITY_SECONDS,
+    EnvelopeError,
+    PermanentFailure,
+    RetryLater,
+    UnknownTask,
+    WorkerStop,
+)
+from .failure_text import describe_error, log_safely
 from .task_settings import TaskSettings
 
 log = logging.getLogger("pym_lambda.tasks")
@@ -67,10 +75,34 @@ def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSet
     reserve = settings.time_reserve_ms
     for record in records:
         if remaining is not None and remaining() < reserve:
-            results.append(RecordResult(str(record.get("messageId", "")), Outcome.NOT_STARTED))
+            results.append(RecordResult(_message_id(record), Outcome.NOT_STARTED))
             continue
-        results.append(process_record(record, queue, settings, service))
+        results.append(_isolated(record, queue, settings, service))
     return results
+
+
+def _isolated(record: Any, queue: str, settings: TaskSettings, service: Any) -> RecordResult:
+    """process_record, with whatever escapes it (a BaseException from the task or from its
+    failure path, a record that is not even a dict) failing this record alone."""
+    try:
+        return process_record(record, queue, settings, service)
+    except WorkerStop:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one record never takes down its batch
+        message_id = _message_id(record)
+        text = describe_error(exc)
+        log_safely(log, logging.ERROR, "task message %s on queue %s failed outside its task "
+                   "(retried until the redrive policy dead-letters it): %s", message_id, queue,
+                   text, error=exc)
+        return RecordResult(message_id, Outcome.FAILED, error=text)
+
+
+def _message_id(record: Any) -> str:
+    try:
+        message_id = record.get("messageId", "") if isinstance(record, Mapping) else ""
+        return message_id if type(message_id) is str else str(message_id)[:200]
+    except BaseException:  # noqa: BLE001 - a hostile id's __str__
+        return ""
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:
@@ -93,9 +125,10 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
         task = (service.tasks.get(name) if service is not None else None) or resolve_task(name)
         caller = None if wire_caller is None else restore_caller(wire_caller)
     except (EnvelopeError, UnknownTask) as exc:
-        log.error("task message %s on queue %s is unreadable (retried until the redrive "
-                  "policy dead-letters it): %s", message_id, queue, exc)
-        return RecordResult(message_id, Outcome.FAILED, error=str(exc))
+        text = describe_error(exc)
+        log_safely(log, logging.ERROR, "task message %s on queue %s is unreadable (retried "
+                   "until the redrive policy dead-letters it): %s", message_id, queue, text)
+        return RecordResult(message_id, Outcome.FAILED, error=text)
 
     attempt = _receive_count(record)
     # TaskInfo's fields: current_task() makes the TaskInfo if the task asks (see current.py).
@@ -109,8 +142,10 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
     task_token = _current_task.set(info)
     try:
         task.fn(*args, **kwargs)
-    except Exception as exc:  # each record on its own: nothing escapes to the batch
-        error = exc
+    except WorkerStop:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: this
+        error = exc  # record fails, its batch and the worker go on
     finally:
         _current_task.reset(task_token)
         exit_context(context_token)
@@ -122,14 +157,15 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
 def _after_failure(record: Dict[str, Any], info: TaskInfo, task: AsyncTask[..., Any],
                    settings: TaskSettings, error: BaseException) -> RecordResult:
     if isinstance(error, PermanentFailure):
-        log.warning("task %s %s failed permanently: %s", info.task, info.task_id, error)
+        log_safely(log, logging.WARNING, "task %s %s failed permanently: %s", info.task,
+                   info.task_id, describe_error(error))
         return _dead_letter(record, info, settings, "permanent", error)
     if isinstance(error, RetryLater):
         log.info("task %s %s asked to be retried in %d s (attempt %d of %d)", info.task,
                  info.task_id, error.delay_seconds, info.attempt, task.max_attempts)
     else:
-        log.error("task %s %s failed (attempt %d of %d)", info.task, info.task_id, info.attempt,
-                  task.max_attempts, exc_info=error)
+        log_safely(log, logging.ERROR, "task %s %s failed (attempt %d of %d)", info.task,
+                   info.task_id, info.attempt, task.max_attempts, error=error)
     if info.attempt >= task.max_attempts:
         return _dead_letter(record, info, settings, "max_attempts", error)
     if isinstance(error, RetryLater):
@@ -139,7 +175,7 @@ def _after_failure(record: Dict[str, Any], info: TaskInfo, task: AsyncTask[..., 
         _change_visibility(record, info.queue, min(backoff, settings.backoff_max_seconds),
                            settings)
     return RecordResult(info.message_id or "", Outcome.FAILED, info.task, info.task_id,
-                        f"{type(error).__name__}: {error}")
+                        describe_error(error))
 
 
 def _change_visibility(record: Dict[str, Any], queue: str, seconds: int,
@@ -160,7 +196,7 @@ def _dead_letter(record: Dict[str, Any], info: TaskInfo, settings: TaskSettings,
     from .sender import dead_letter_queue_url, sqs_client  # noqa: PLC0415 - failures only
 
     body = str(record.get("body", ""))
-    text = (f"{type(error).__name__}: {error}")[:1000]
+    text = describe_error(error)[:1000]
     values = {FAILURE_REASON_ATTR: reason, FAILURE_ERROR_ATTR: text, SOURCE_QUEUE_ATTR: info.queue}
     attributes = {k: {"DataType": "String", "StringValue": v} for k, v in values.items()}
     extra = sum(len(k) + len("String") + len(v) for k, v in values.items())

@@ -30,11 +30,12 @@ each record is in record_processing.py, imported with the first batch.
 from __future__ import annotations
 
 import logging
+import sys
 from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from ..runtime.service import Service, current_service, deactivate
-from .decorator import task_queues
+from .decorator import discover_tasks, task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
 from .task_settings import service_task_settings
@@ -61,12 +62,14 @@ class BatchFailed(Exception):
 
 
 def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
-                           batch_size: int = 10) -> Dict[str, Any]:
+                           batch_size: int = 10, discover: bool = True) -> Dict[str, Any]:
     """One ``@app.on_sqs_message`` handler per task queue, by function name.
 
     app.py must export them (``globals().update(register_task_handlers(app))``): Chalice
-    deploys each as ``app.<name>``. Import the task modules first: without `queues`, the
-    queues are those of the @async_task functions imported so far.
+    deploys each as ``app.<name>``. Import the task modules first: with `discover` and an empty
+    registry, the app's tasks (the only ones its messages may name) are the @async_task
+    functions imported so far; without `queues`, so are its queues. task_workers() passes
+    discover=False: it built the registry from chalicelib/.
     """
     # The app's service (create_app made it), else the current one: its handlers run in it.
     service = getattr(app, "pym_service", None) or current_service()
@@ -74,6 +77,8 @@ def register_task_handlers(app: Any, *, queues: Optional[Iterable[str]] = None,
     if not settings.app_name:
         settings = settings._replace(app_name=app.app_name)
         service.configure_tasks(settings)
+    if discover and not service.tasks:  # the tasks imported so far, once, at start-up
+        service.tasks.update(discover_tasks(list(sys.modules.values())))
     names = list(queues) if queues is not None else task_queues(service)
     if not names:
         log.warning("register_task_handlers: no @async_task imported and no queues given")

@@ -113,7 +113,8 @@ class TaskDrainer:
             for message in batch:
                 handles.append(message["ReceiptHandle"])
                 try:
-                    task_id: Optional[str] = decode_envelope(message["Body"]).task_id
+                    task_id: Optional[str] = decode_envelope(
+                        message["Body"], verify_caller=False).task_id
                 except (EnvelopeError, ValueError):
                     task_id = None
                 error = (message.get("MessageAttributes") or {}).get("pym_error", {})
@@ -195,7 +196,7 @@ class TaskDrainer:
         message_id = message["MessageId"]
         attempt = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", 1))
         try:
-            envelope = decode_envelope(message["Body"])
+            envelope = decode_envelope(message["Body"], verify_caller=False)
         except (EnvelopeError, ValueError):
             return TaskRun(queue, message_id, "failed" if message_id in failed else "succeeded",
                            attempt=attempt, error=errors.get(message_id))

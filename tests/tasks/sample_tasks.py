@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from pym_lambda.auth import current_caller
 from pym_lambda.context import current_context
 from pym_lambda.tasks import PermanentFailure, RetryLater, async_task, current_task
 
@@ -15,7 +16,8 @@ def _record(name: str, **seen: Any) -> None:
     context = current_context()
     RUNS.append(dict(seen, name=name, info=current_task(),
                      call_id=context.call_id if context else None,
-                     caller=context.caller if context else None))
+                     caller=context.caller if context else None,
+                     current_caller=current_caller()))
 
 
 def runs(name: str) -> List[Dict[str, Any]]:

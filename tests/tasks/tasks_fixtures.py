@@ -10,8 +10,10 @@ from chalice import Chalice
 from moto import mock_aws
 
 from pym_lambda import aws_events
+from pym_lambda.auth import set_settings
 from pym_lambda.aws import aws_client, reset_aws_clients
 from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
+from pym_lambda.config import JwtSettings
 from pym_lambda.runtime.service import Service
 from pym_lambda.tasks import configure_tasks, register_task_handlers
 from pym_lambda.tasks.envelope import set_caller_factory, set_model_resolver
@@ -21,6 +23,7 @@ from . import sample_tasks
 APP_NAME = "pymtest"
 STAGE = "test"
 REGION = "us-east-1"
+JWT_SECRET = "task-tests-secret-" + "k" * 32
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:{APP_NAME}-{STAGE}-default"
 
 
@@ -39,6 +42,7 @@ def moto_sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     # a bare service (no app): every imported task, whatever app another test created
     bare = Service().use()
     bare.__enter__()
+    set_settings(JwtSettings(secret=JWT_SECRET))  # the key task callers are signed with
     configure_tasks(None)
     reset_aws_clients()
     set_model_resolver(sample_tasks.find_fake_model)

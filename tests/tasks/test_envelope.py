@@ -12,14 +12,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pym_lambda.auth import Caller, set_settings
 from pym_lambda.build.tasks.queues import queue_definitions
+from pym_lambda.config import JwtSettings
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.runtime.service import Service
 from pym_lambda.tasks import (
     AsyncTask,
     MalformedEnvelope,
     TaskArgumentError,
-    TaskCaller,
     TaskDefinitionError,
     TaskPayloadTooLarge,
     TaskSettings,
@@ -41,6 +42,7 @@ from pym_lambda.tasks.envelope import (
     new_envelope,
     restore_caller,
 )
+from pym_lambda.tasks.errors import ForgedCaller
 from pym_lambda.tasks.naming import dead_letter_queue_name, handler_name, physical_queue_name
 
 TASK = "tests.tasks.test_envelope:echo"
@@ -114,7 +116,7 @@ def test_envelope_has_the_documented_fields() -> None:
     data = json.loads(body)
     assert list(data) == ["v", "task", "task_id", "args", "kwargs", "call_id", "caller",
                           "attempt", "created_at"]
-    assert data["v"] == 1 and data["task"] == TASK and data["attempt"] == 1
+    assert data["v"] == 2 and data["task"] == TASK and data["attempt"] == 1
     assert data["call_id"] == "call-1" and data["caller"] is None
     assert dt.datetime.fromisoformat(data["created_at"]).tzinfo is not None
 
@@ -139,12 +141,68 @@ def test_tuples_travel_as_lists_and_tag_like_user_keys_survive() -> None:
     assert envelope.kwargs == {TYPE_TAG: "a keyword named like the tag"}
 
 
-def test_the_caller_travels_and_is_restored() -> None:
+def test_the_caller_travels_signed_without_its_token_and_is_restored() -> None:
+    set_settings(JwtSettings(secret="s" * 40))
     claims = {"scope": ["read"], "exp": dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)}
     caller = {"user_id": "u-1", "claims": claims, "token": "jwt.token.here"}
-    envelope = round_trip([1], context=CallContext(call_id="c-9", caller=caller))
+    body = encode_envelope(new_envelope(TASK, [1], {}, CallContext(call_id="c-9", caller=caller)))
+    assert "jwt.token.here" not in body and "token" not in json.loads(body)["caller"]
+    assert len(json.loads(body)["sig"]) == 64
+    envelope = decode_envelope(body)
     assert envelope.call_id == "c-9"
-    assert restore_caller(envelope.caller) == TaskCaller("u-1", claims, "jwt.token.here")
+    restored = restore_caller(envelope.caller)
+    assert restored == Caller("u-1", claims, "")  # auth's Caller: current_caller() sees it
+
+
+def test_without_a_key_the_caller_stays_behind(caplog: pytest.LogCaptureFixture) -> None:
+    caller = {"user_id": "u-1", "claims": {}, "token": "t"}
+    envelope = round_trip([1], context=CallContext(call_id="c", caller=caller))
+    assert envelope.caller is None
+    assert "without its caller" in caplog.text
+
+
+def _signed_body(**changes: Any) -> str:
+    set_settings(JwtSettings(secret="s" * 40))
+    caller = {"user_id": "u-1", "claims": {"role": "reader"}}
+    data = json.loads(encode_envelope(new_envelope(TASK, [1], {}, CallContext(call_id="c",
+                                                                            caller=caller))))
+    data.update(changes)
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"caller": {"user_id": "admin", "claims": {"role": "reader"}}}, "signature"),
+    ({"args": [2]}, "signature"),  # the caller cannot be moved onto other arguments
+    ({"task": "tests.tasks.test_envelope:send_mail"}, "signature"),
+    ({"sig": None}, "signature"),
+    ({"sig": "0" * 64}, "signature"),
+    ({"v": 1}, "version 1"),
+    ({"caller": {"user_id": "u-1", "claims": {}, "token": "x"}}, "not {user_id, claims}"),
+])
+def test_a_forged_or_unsigned_caller_is_refused(changes: Dict[str, Any], reason: str) -> None:
+    assert decode_envelope(_signed_body()).caller == {"user_id": "u-1",
+                                                      "claims": {"role": "reader"}}
+    with pytest.raises(ForgedCaller, match=reason):
+        decode_envelope(_signed_body(**changes))
+
+
+def test_another_stage_or_secret_refuses_the_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = _signed_body()
+    monkeypatch.setenv("PYM_STAGE", "prod")
+    configure_tasks(None)
+    with pytest.raises(ForgedCaller, match="signature"):
+        decode_envelope(body)
+    monkeypatch.delenv("PYM_STAGE")
+    configure_tasks(None)
+    set_settings(JwtSettings(secret="t" * 40))
+    with pytest.raises(ForgedCaller, match="signature"):
+        decode_envelope(body)
+
+
+def test_an_old_envelope_without_caller_is_still_read() -> None:
+    body = json.dumps({"v": 1, "task": TASK, "task_id": "t-1", "args": [1], "kwargs": {},
+                       "call_id": None, "caller": None, "attempt": 1, "created_at": ""})
+    assert decode_envelope(body).args == [1]
 
 
 json_scalars = (st.none() | st.booleans() | st.integers() | st.text()
@@ -209,7 +267,7 @@ def test_cycles_fail_cleanly() -> None:
 
 
 @pytest.mark.parametrize("body", [
-    '{"v": 2, "task": "x:y", "task_id": "1", "args": [], "kwargs": {}}',
+    '{"v": 3, "task": "x:y", "task_id": "1", "args": [], "kwargs": {}}',
     '{"v": "1", "task": "x:y"}', '{"v": true}', '{"v": 0}',
 ])
 def test_other_envelope_versions_are_refused(body: str) -> None:

@@ -26,6 +26,7 @@ from pym_lambda.build.tasks.admin import redrive_dead_letters
 from pym_lambda.build.tasks.queues import ensure_queues, queue_definitions
 from pym_lambda.tasks import async_task, current_task, send_tasks
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
+from pym_lambda.tasks.errors import WorkerStop
 from pym_lambda.tasks.poller import run_local_worker
 from pym_lambda.tasks.sender import dead_letter_queue_url, queue_url
 
@@ -48,8 +49,9 @@ CRASH_VISIBILITY_SECONDS = 2  # a crashed batch is invisible this long, then del
 MAX_WORKER_RESTARTS = 50
 
 
-class WorkerDied(BaseException):
-    """The worker process dying mid-batch: not an Exception, so no handler catches it."""
+class WorkerDied(WorkerStop):
+    """The worker process dying mid-batch: the one exception the per-record guard lets
+    through (any other, BaseExceptions included, fails its record alone)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import Stubber
 from click.testing import CliRunner
 
+from pym_lambda.auth import Caller
 from pym_lambda.aws import aws_client, reset_aws_clients
 from pym_lambda.build.tasks.cli import tasks as tasks_cli
 from pym_lambda.build.tasks.cli import worker as worker_cli
@@ -25,7 +26,6 @@ from pym_lambda.build.tasks.queues import (
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.tasks import (
     QueueConfigConflict,
-    TaskCaller,
     TaskPayloadTooLarge,
     TaskSettings,
     configure_tasks,
@@ -145,7 +145,9 @@ def test_delay_in_a_request_sends_and_the_worker_runs_it(
     assert run["info"].task_id == handle.task_id and run["info"].attempt == 1
     assert run["info"].message_id == handle.message_id and not run["info"].inline
     assert run["call_id"] == "call-42"
-    assert run["caller"] == TaskCaller("user-7", {"scope": "admin"}, "header.payload.sig")
+    # the verified identity travelled, signed; the token did not
+    assert run["current_caller"] == Caller("user-7", {"scope": "admin"}, "")
+    assert run["caller"] is run["current_caller"]
     assert depth(sqs, queue_url("default")) == {"visible": 0, "in_flight": 0}
 
 

@@ -293,8 +293,10 @@ def test_the_deployed_package_does_its_work_with_the_deployed_roles(
     # (the JWT secret read once from SSM, at the first token: the process is warm after)
     assert [(c.action, c.status) for c in api_calls] == [("ssm:GetParameter", 200)] + [
         ("sqs:SendMessage", 200)] * 3
+    # (the worker reads the JWT secret once too: the task callers' key is derived from it)
     assert sorted((c.action, c.status) for c in worker_calls) == [
-        ("sqs:ChangeMessageVisibility", 200), ("sqs:SendMessage", 200)]
+        ("sqs:ChangeMessageVisibility", 200), ("sqs:SendMessage", 200),
+        ("ssm:GetParameter", 200)]
     assert "could not" not in worker.logs  # no visibility change or dead-letter was refused
 
 

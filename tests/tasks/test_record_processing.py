@@ -1,0 +1,96 @@
+"""One record on its own: whatever it raises, only it fails (no AWS: tasks with no DLQ call)."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterator
+
+import pytest
+
+from pym_lambda.runtime.service import Service
+from pym_lambda.tasks import RetryLater, UnknownTask, async_task, configure_tasks, resolve_task
+from pym_lambda.tasks.envelope import encode_envelope, new_envelope
+from pym_lambda.tasks.errors import WorkerStop
+from pym_lambda.tasks.record_processing import Outcome, process_records
+from pym_lambda.tasks.task_settings import TaskSettings
+
+from .tasks_fixtures import sqs_record
+
+RAN: list = []
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise SystemExit("from __str__")
+
+
+@async_task
+def fine(n: int) -> None:
+    RAN.append(n)
+
+
+@async_task
+def interrupted(kind: str) -> None:
+    raise {"exit": SystemExit(2), "interrupt": KeyboardInterrupt(), "recursion": RecursionError(),
+           "unprintable": Unprintable(), "stop": WorkerStop()}[kind]
+
+
+@async_task
+def later() -> None:
+    raise RetryLater(0)
+
+
+@pytest.fixture(autouse=True)
+def bare_service() -> Iterator[Service]:
+    RAN.clear()
+    with Service().use() as service:
+        configure_tasks(TaskSettings(app_name="t", backoff_base_seconds=0))
+        yield service
+
+
+def body(task: Any, *args: Any) -> str:
+    return encode_envelope(new_envelope(f"{__name__}:{task.__name__}", args, {}))
+
+
+def run(*records: Any) -> list:
+    return process_records(list(records), "default", TaskSettings(app_name="t"))
+
+
+@pytest.mark.parametrize("kind", ["exit", "interrupt", "recursion", "unprintable"])
+def test_a_base_exception_from_a_task_fails_its_record_alone(kind: str) -> None:
+    results = run(sqs_record(body(fine, 1)), sqs_record(body(interrupted, kind)),
+                  sqs_record(body(fine, 2)))
+    assert [r.outcome for r in results] == [Outcome.SUCCEEDED, Outcome.FAILED,
+                                            Outcome.SUCCEEDED]
+    assert RAN == [1, 2]
+    assert results[1].error and len(results[1].error) <= 1100
+
+
+def test_a_record_that_is_not_even_a_dict_fails_alone() -> None:
+    results = run(["not", "a", "record"], sqs_record(body(fine, 1)))
+    assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.SUCCEEDED]
+
+
+def test_worker_stop_still_stops_the_worker() -> None:
+    with pytest.raises(WorkerStop):
+        run(sqs_record(body(interrupted, "stop")))
+
+
+def test_a_message_never_makes_the_worker_import(tmp_path: Any,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pym_exits_if_imported.py").write_text("raise SystemExit('imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pym_exits_if_imported:task", "tabnanny:check"):
+        results = run(sqs_record(json.loads(json.dumps(body(fine, 1))).replace(
+            f"{__name__}:fine", name)))
+        assert results[0].outcome is Outcome.FAILED and "not a function" in results[0].error
+        assert name.partition(":")[0] not in sys.modules
+
+
+def test_an_app_service_runs_only_its_registry(bare_service: Service) -> None:
+    app_service = Service("app", settings=object())
+    app_service.tasks[fine.name] = fine
+    with app_service.use():
+        assert resolve_task(fine.name) is fine
+        with pytest.raises(UnknownTask, match="not one of this app's tasks"):
+            resolve_task(later.name)  # imported, decorated, but not in the app's registry
