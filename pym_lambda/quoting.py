@@ -1,9 +1,13 @@
 """Bounded quotes of a client's input in messages: a 1 MB value never becomes a 1 MB error
 description or log line. Every message that quotes request data goes through quote() or
-clamp(); pym_lambda/fastcheck/helpers.py keeps a copy of MAX_MESSAGE (it may import nothing)."""
+clamp(). Standard library only, no relative imports, typing not imported at run time:
+pym_lambda.fastcheck.generate_module pastes this file into every generated module.
+"""
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_QUOTE = 80  # characters of one quoted value
 MAX_MESSAGE = 300  # characters of one whole validation message
