@@ -109,7 +109,7 @@ class ParamReader:
         if self.json_content:
             try:
                 return json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than ~1000
                 raise CoercionError(f"{quote(raw)} is not valid JSON") from None
         if self.is_array:
             parts = raw if isinstance(raw, list) else (raw.split(self.separator) if raw else [])
