@@ -2,10 +2,9 @@
 
 Each helper mirrors one piece of jsonschema / openapi-schema-validator so that generated code
 accepts and rejects exactly what they do; the comments name the function mirrored. This file
-is pasted at the top of every generated module (after canonical.py and
-pym_lambda/quoting.py, which it uses), so it must stay
-standalone (no relative imports) and cheap to import (heavy modules are imported inside the
-helper that needs them).
+is pasted at the top of every generated module (after canonical.py and pym_lambda/quoting.py,
+which it uses), so it must stay standalone (no relative imports) and cheap to import (heavy
+modules are imported inside the helper that needs them).
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def _validator_class(dialect: str, context: str) -> Any:
 
 
 def _keyword_overrides() -> Dict[str, Callable[..., Iterator[Any]]]:
-    """The reference's keywords replaced by linear-time ones (the same answers)."""
+    """The reference's keywords replaced by linear-time ones (JSON Schema's answers)."""
     return {"uniqueItems": _unique_items}
 
 
