@@ -32,7 +32,9 @@ CLIENT_TOKEN_MODES = ("https", "always", "never")
 MINIMUMS: Dict[Tuple[str, ...], int] = {
     ("jwt", "leeway"): 0, ("jwt", "expires_in"): 1, ("cors", "max_age"): 0,
     ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
-    ("limits", "max_header_bytes"): 256, ("tasks", "max_receive_count"): 1}
+    ("limits", "max_header_bytes"): 256, ("limits", "max_query_params"): 1,
+    ("limits", "max_headers"): 1, ("limits", "max_cookies"): 1, ("limits", "max_form_fields"): 1,
+    ("tasks", "max_receive_count"): 1}
 MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
 
 
@@ -88,6 +90,12 @@ class LimitSettings(NamedTuple):
     max_body_bytes: int = 1024 * 1024
     max_json_depth: int = 64
     max_header_bytes: int = 16384  # all request headers together (API Gateway allows 10 KiB+)
+    # How many parameters a request may carry (runtime/request_caps.py, body.py): what the
+    # runtime does with each is then bounded by these, not by the client.
+    max_query_params: int = 256  # values, each value of a repeated name counted
+    max_headers: int = 100  # values, each value of a repeated header counted
+    max_cookies: int = 180  # what Chrome keeps per domain
+    max_form_fields: int = 1000  # fields of a form or multipart body
     # PyMacaron ignored query parameters and body fields the spec does not declare; with
     # strict: true they are a 400 naming them.
     strict: bool = False
@@ -250,6 +258,12 @@ KEY_DOCS: Dict[str, str] = {
     "limits.max_json_depth": "deeper JSON is 400 `INVALID_PARAMETER`",
     "limits.max_header_bytes": "all request headers together; more is 431 "
                                "`REQUEST_HEADERS_TOO_LARGE`",
+    "limits.max_query_params": "query parameter values (each of a repeated name counts); more "
+                               "is 400 `INVALID_PARAMETER` naming the limit",
+    "limits.max_headers": "request header values; more is 431 `REQUEST_HEADERS_TOO_LARGE`",
+    "limits.max_cookies": "cookies in the `Cookie` header; more is 400 `INVALID_PARAMETER`",
+    "limits.max_form_fields": "fields of a form or multipart body; more is 400 "
+                              "`INVALID_PARAMETER`",
     "limits.strict": "refuse query parameters and body fields the spec does not declare (400 "
                      "naming them)",
     "docs.enabled": "serve the docs page and the specs",

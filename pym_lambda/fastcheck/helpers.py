@@ -2,8 +2,9 @@
 
 Each helper mirrors one piece of jsonschema / openapi-schema-validator so that generated code
 accepts and rejects exactly what they do; the comments name the function mirrored. This file
-is pasted at the top of every generated module, so it must stay standalone (no relative
-imports) and cheap to import (heavy modules are imported inside the helper that needs them).
+is pasted at the top of every generated module (after canonical.py and pym_lambda/quoting.py,
+which it uses), so it must stay standalone (no relative imports) and cheap to import (heavy
+modules are imported inside the helper that needs them).
 """
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 
     Error = Tuple[Tuple[Any, ...], str]
 
-_MAX_MESSAGE = 300  # pym_lambda.runtime.validation.MAX_MESSAGE
+if "_all_unique" not in globals():  # a generated module has them pasted above, imports none
+    from pym_lambda.fastcheck.canonical import _all_unique
+    from pym_lambda.quoting import MAX_MESSAGE, clamp, quote
 
 
 class _LazyPattern:
@@ -49,14 +52,13 @@ class _LazyPattern:
         return self._compiled().fullmatch(text)
 
 
-# -- reporting (pym_lambda.runtime.validation._field_path and _shorten) ---------------------------
+# -- reporting (pym_lambda.runtime.schema_validator._field_path and _shorten) ---------------------
 def _report(prefix: str, error: Error) -> str:
     path, message = error
     where = prefix
     for part in path:
         where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-    text = f"{where}: {message}" if where else message
-    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE - 3] + "..."
+    return clamp(f"{where}: {message}" if where else message, MAX_MESSAGE)
 
 
 def _too_deep(prefix: str) -> str:
@@ -109,18 +111,12 @@ def _in_enum(v: Any, enum: List[Any]) -> bool:
     return any(_equal(each, v) for each in enum)
 
 
-_HASHED_ALIKE = (str, int, float)  # where equal() and set membership agree
-
-
 def _uniq(container: List[Any]) -> bool:
-    if all(e.__class__ in _HASHED_ALIKE and e == e for e in container):  # (NaN != NaN)
-        return len(set(container)) == len(container)  # the usual case, without sorting
+    # jsonschema._utils.uniq, in linear time: a set of canonical keys (canonical.py), not a
+    # comparison of every pair
     try:
-        sort = sorted(_unbool(i) for i in container)
-        for i, j in zip(sort, sort[1:], strict=False):
-            if _equal(i, j):
-                return False
-    except (NotImplementedError, TypeError):
+        return _all_unique(container)
+    except TypeError:  # an unhashable non-JSON value: compare every pair, as jsonschema does
         seen: List[Any] = []
         for e in container:
             e = _unbool(e)
@@ -200,7 +196,7 @@ def _contains(v: List[Any], check: Callable[[Any], Any], min_contains: Any,
                         f"(expected at most {max_contains})")
     if matches < min_contains:
         if not matches:
-            return f"{v!r} does not contain items matching the given schema"
+            return f"{quote(v)} does not contain items matching the given schema"
         return ("Too few items match the given schema (expected at least "
                 f"{min_contains} but only {matches} matched)")
     return None
@@ -211,11 +207,11 @@ def _one_of(v: Any, checks: Iterable[Callable[[Any], Any]], schema_reprs: List[s
     # jsonschema._keywords.oneOf: None, or the message
     valid = [i for i, check in enumerate(checks) if check(v) is None]
     if not valid:
-        return f"{v!r} is not valid under any of the given schemas"
+        return f"{quote(v)} is not valid under any of the given schemas"
     if len(valid) == 1:
         return None
     reprs = ", ".join(schema_reprs[i] for i in valid[1:] + valid[:1])
-    return f"{v!r} is valid under each of {reprs}"
+    return f"{quote(v)} is valid under each of {reprs}"
 
 
 # -- formats (jsonschema._format, openapi_schema_validator._format) -------------------------------

@@ -46,8 +46,9 @@ def fail(path: Sequence[str], message: str) -> str:
 
 
 def repr_message(var: str, text: str) -> str:
-    """`f"{var!r}<text>"`, the shape of most jsonschema messages."""
-    return f"repr({var}) + {text!r}"
+    """`f"{var!r}<text>"`, the shape of most jsonschema messages, the value quoted in bounded
+    length (pym_lambda.quoting.quote; schema_validator bounds the reference's alike)."""
+    return f"quote({var}) + {text!r}"
 
 
 class Constants:

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
+from ..quoting import clamp, quote
 from .compiled_types import CompiledBody, CompiledParameter, Schema
 from .jsontypes import schema_types
 from .params import CoercionError, coerce_scalar
@@ -14,6 +15,7 @@ from .params import CoercionError, coerce_scalar
 Check = Optional[Callable[[Any], Optional[str]]]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # API Gateway allows 10 MB; most APIs want far less
 DEFAULT_MAX_JSON_DEPTH = 64
+DEFAULT_MAX_FORM_FIELDS = 1000  # limits.max_form_fields
 
 
 def media_type(header: Optional[str]) -> str:
@@ -48,7 +50,7 @@ def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
         seen = set()
         for key, _ in pairs:
             if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
+                raise ValueError(f"duplicate key {quote(key)}")
             seen.add(key)
     return result
 
@@ -98,7 +100,8 @@ class BodyReader:
     def __init__(self, body: CompiledBody, checks: Dict[str, Check],
                  converts: Dict[str, Callable[[Any], Any]], deref: Callable[[Any], Any],
                  max_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> None:
+                 max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+                 max_fields: int = DEFAULT_MAX_FORM_FIELDS) -> None:
         self.required: bool = body["required"]
         self.content: Dict[str, Schema] = body["content"]
         self.declared = list(self.content)
@@ -108,6 +111,7 @@ class BodyReader:
         self.deref = deref
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        self.max_fields = max_fields
 
     def _declared_for(self, mt: str) -> Optional[str]:
         for declared in self.declared:
@@ -127,7 +131,8 @@ class BodyReader:
         declared = self._declared_for(mt)
         if declared is None:
             raise UnsupportedMediaTypeError(
-                f"content type {mt!r} is not accepted; send one of: {', '.join(self.declared)}")
+                f"content type {quote(mt)} is not accepted; send one of: "
+                f"{', '.join(self.declared)}")
         if mt == "multipart/form-data":
             value: Any = self.parse_multipart(raw, request.headers.get("content-type", ""),
                                               self.content[declared])
@@ -149,19 +154,31 @@ class BodyReader:
             try:
                 value = parse_json(text)
             except RecursionError:
-                raise InvalidParameterError("body: JSON nested too deeply") from None
+                raise self._too_deep() from None
             except ValueError as exc:
-                raise InvalidParameterError(f"body is not valid JSON: {exc}") from None
+                raise InvalidParameterError(f"body is not valid JSON: {clamp(str(exc))}") \
+                    from None
             if not json_depth_ok(value, self.max_depth, text):
-                raise InvalidParameterError(
-                    f"body: JSON nested deeper than {self.max_depth} levels")
+                raise self._too_deep()
             return value
         if mt == "application/x-www-form-urlencoded":
             return self.parse_form(text, schema)
         return text
 
     def parse_form(self, text: str, schema: Any) -> Dict[str, Any]:
-        return self.form_fields_to_values(parse_qsl(text, keep_blank_values=True), schema)
+        try:  # parse_qsl counts the fields before it splits them
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=self.max_fields)
+        except ValueError:
+            raise self._too_many_fields() from None
+        return self.form_fields_to_values(pairs, schema)
+
+    def _too_deep(self) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"body: JSON nested deeper than limits.max_json_depth ({self.max_depth}) levels")
+
+    def _too_many_fields(self) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"body: more than limits.max_form_fields ({self.max_fields}) form fields")
 
     def parse_multipart(self, raw: bytes, content_type: str, schema: Any) -> Dict[str, Any]:
         """multipart/form-data: text fields coerced like form fields; file parts (a filename,
@@ -178,6 +195,9 @@ class BodyReader:
         props = (self.deref(schema) or {}).get("properties") or {}
         fields = []
         files: Dict[str, Any] = {}
+        parts = message.get_payload()
+        if isinstance(parts, list) and len(parts) > self.max_fields:
+            raise self._too_many_fields()
         for part in message.iter_parts():
             param = part.get_param("name", header="content-disposition")
             if not isinstance(param, str) or not param:
@@ -193,7 +213,8 @@ class BodyReader:
             try:
                 fields.append((name, payload.decode(part.get_content_charset() or "utf-8")))
             except (UnicodeDecodeError, LookupError):
-                raise InvalidParameterError(f"body field '{name}' is not valid text") from None
+                raise InvalidParameterError(
+                    f"body field {quote(name)} is not valid text") from None
         values = self.form_fields_to_values(fields, schema)
         values.update(files)
         return values
@@ -211,5 +232,5 @@ class BodyReader:
                 else:
                     out[name] = coerce_scalar(value, types)
             except CoercionError as exc:
-                raise InvalidParameterError(f"body field '{name}': {exc}") from None
+                raise InvalidParameterError(f"body field {quote(name)}: {exc}") from None
         return out

@@ -17,6 +17,7 @@ from .compiled_types import (
 from .models import ModelFactory
 from .operation_checks import body_key, param_key, response_key
 from .params import ParamReader
+from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .strict import body_checker, check_query
 
@@ -84,6 +85,7 @@ class BoundOperation:
                         api.models.converter(p["schema"]))
             for p in op["params"]]
         self.strict = bool(getattr(limits, "strict", False))
+        self.caps = RequestCaps.from_limits(limits)
         self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
         self.body: Optional[BodyReader] = None
         self.form_kwargs = False
@@ -100,8 +102,8 @@ class BoundOperation:
                 checks=checks,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
                 deref=api.deref,
-                **({"max_bytes": limits.max_body_bytes, "max_depth": limits.max_json_depth}
-                   if limits is not None else {}))
+                **({"max_bytes": limits.max_body_bytes, "max_depth": limits.max_json_depth,
+                    "max_fields": limits.max_form_fields} if limits is not None else {}))
         specs = {}
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])
@@ -111,6 +113,7 @@ class BoundOperation:
 
     def call(self, request: Any) -> Any:
         """Run the steps, read the parameters and body, call the function, build the response."""
+        self.caps.check(request)  # cheap counts first: what follows is bounded by them
         for step in self.steps:
             step(request, self)
         service = self.service

@@ -32,6 +32,9 @@ Check = Callable[[Any], Optional[str]]
 # schema, definitions, dialect, context, prefix
 Entry = Tuple[Any, Dict[str, Schema], str, str, str]
 PREBUILT_FILE = "pym_validators.bin"
+# What generated code may call: bump it when fastcheck's pasted helpers change their names, so
+# that a file built by an older pym-lambda is compiled afresh, not run (2: quote, _all_unique).
+CHECKERS_FORMAT = b"2"
 
 
 def accepts_everything(schema: Any) -> bool:
@@ -79,7 +82,7 @@ def prebuilt_header(fingerprint: str) -> bytes:
     # The public constant (importlib.util costs ~1 ms more at a Lambda cold start, measured).
     from importlib.util import MAGIC_NUMBER
 
-    return MAGIC_NUMBER + b"|" + fingerprint.encode() + b"\n"
+    return MAGIC_NUMBER + b"|" + CHECKERS_FORMAT + b"|" + fingerprint.encode() + b"\n"
 
 
 def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, Callable, Dict, List, Optional
 
 from ..context import cookies
 from ..errors import InvalidParameterError
+from ..quoting import quote
 from .compiled_types import CompiledParameter
 from .jsontypes import schema_types
+from .numeric_text import MAX_NUMBER_CHARS, is_integer_text, is_number_text
 
-_INT = re.compile(r"^[-+]?[0-9]+$")  # ASCII digits only: int() also takes "１" (full-width)
-_NUMBER = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 _SEPARATORS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited": "|",
                "tabDelimited": "\t"}
 _TRUE = ("true", "1")
@@ -32,24 +31,23 @@ def coerce_scalar(raw: str, types: List[str]) -> Any:
     """A text value -> the declared JSON type; CoercionError when it isn't one."""
     if not types or "string" in types:
         return raw
-    if "integer" in types and _INT.match(raw):
-        try:
+    if ("integer" in types or "number" in types) and len(raw) > MAX_NUMBER_CHARS:
+        raise CoercionError(f"{quote(raw, 20)} has more than {MAX_NUMBER_CHARS} characters")
+    try:
+        if "integer" in types and is_integer_text(raw):
             return int(raw)
-        except ValueError:  # more digits than Python converts (4300)
-            raise CoercionError(f"{raw[:20]}... has too many digits") from None
-    if "number" in types and _NUMBER.match(raw):
-        try:
+        if "number" in types and is_number_text(raw):
             value = float(raw)
             if math.isfinite(value):
-                return int(raw) if _INT.match(raw) else value
-        except ValueError:
-            raise CoercionError(f"{raw[:20]}... has too many digits") from None
+                return int(raw) if is_integer_text(raw) else value
+    except ValueError:  # the process lowered Python's int digits limit below ours
+        raise CoercionError(f"{quote(raw, 20)} has too many digits") from None
     if "boolean" in types and raw.lower() in _TRUE + _FALSE:
         return raw.lower() in _TRUE
     if "null" in types and raw in ("", "null"):
         return None
     names = " or ".join("an integer" if t == "integer" else f"a {t}" for t in types)
-    raise CoercionError(f"{raw!r} is not {names}")
+    raise CoercionError(f"{quote(raw)} is not {names}")
 
 
 class ParamReader:
@@ -111,8 +109,8 @@ class ParamReader:
         if self.json_content:
             try:
                 return json.loads(raw)
-            except ValueError:
-                raise CoercionError(f"{raw!r} is not valid JSON") from None
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than ~1000
+                raise CoercionError(f"{quote(raw)} is not valid JSON") from None
         if self.is_array:
             parts = raw if isinstance(raw, list) else (raw.split(self.separator) if raw else [])
             if isinstance(raw, list) and len(raw) == 1 and self.separator in raw[0] \

@@ -4,11 +4,10 @@ checks are built at their first call (make_validator). operation_checks.py build
 of the app's own operations."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
+from ..quoting import MAX_MESSAGE, MAX_QUOTE, clamp, quote
 from .compiled_types import Schema
-
-MAX_MESSAGE = 300
 
 # Requests are checked with the write-context validator (readOnly properties need not be sent),
 # responses with the read context (writeOnly properties need not be returned).
@@ -16,12 +15,34 @@ REQUEST = "request"
 RESPONSE = "response"
 
 
-def _validator_class(dialect: str, context: str) -> Any:
+def _reference_class(dialect: str, context: str) -> Any:
     import openapi_schema_validator as osv
 
     if dialect == "oas31":
         return osv.OAS31Validator
     return osv.OAS30WriteValidator if context == REQUEST else osv.OAS30ReadValidator
+
+
+def _validator_class(dialect: str, context: str) -> Any:
+    from jsonschema.validators import extend
+
+    return extend(_reference_class(dialect, context), _keyword_overrides())
+
+
+def _keyword_overrides() -> Dict[str, Callable[..., Iterator[Any]]]:
+    """The reference's keywords replaced by linear-time ones (JSON Schema's answers)."""
+    return {"uniqueItems": _unique_items}
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    # jsonschema._keywords.uniqueItems compares every pair of objects (quadratic): hashed
+    # canonical forms instead (pym_lambda/fastcheck/canonical.py, through fastcheck's _uniq)
+    from jsonschema.exceptions import ValidationError
+
+    from ..fastcheck.helpers import _uniq
+
+    if unique and validator.is_type(instance, "array") and not _uniq(instance):
+        yield ValidationError(f"{quote(instance)} has non-unique elements")  # see bounded_message
 
 
 def _field_path(prefix: str, path: Any) -> str:
@@ -32,7 +53,19 @@ def _field_path(prefix: str, path: Any) -> str:
 
 
 def _shorten(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+    return clamp(text, MAX_MESSAGE)
+
+
+def bounded_message(error: Any) -> str:
+    """A jsonschema error's message, the value it starts with (the usual shape, fastcheck's
+    repr_message) quoted in bounded length, as fastcheck's checkers quote it."""
+    message: str = error.message
+    if len(message) <= MAX_QUOTE:
+        return message  # then the value it quotes is shorter still: quote() leaves it be
+    text = repr(error.instance)
+    if message.startswith(text):
+        return quote(error.instance) + message[len(text):]
+    return message
 
 
 class SchemaValidator:
@@ -61,7 +94,8 @@ class SchemaValidator:
 
         error = best_match(self._validator.iter_errors(value)) or first
         where = _field_path(self._prefix, error.absolute_path)
-        return _shorten(f"{where}: {error.message}" if where else error.message)
+        message = bounded_message(error)
+        return _shorten(f"{where}: {message}" if where else message)
 
 
 def compile_validator(schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,

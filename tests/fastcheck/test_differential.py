@@ -26,7 +26,12 @@ from hypothesis import strategies as st
 from pym_lambda.build.openapi.compiler import compile_specs
 from pym_lambda.errors import SpecErrors
 from pym_lambda.fastcheck import Unsupported, compile_checker, compile_checkers, generate_module
-from pym_lambda.runtime.schema_validator import _field_path, _shorten, _validator_class
+from pym_lambda.runtime.schema_validator import (
+    _field_path,
+    _reference_class,
+    _shorten,
+    bounded_message,
+)
 
 from .fastcheck_schemas import CASES, EDGE_VALUES, FORMAT_SAMPLES, REFUSED, Case
 
@@ -244,7 +249,7 @@ def _kinds(schema: Dict[str, Any]) -> List[str]:
 
 # -- the comparison ----------------------------------------------------------------------------
 def reference_for(schema: Any, definitions: Dict[str, Any], dialect: str, context: str) -> Any:
-    cls = _validator_class(dialect, context)
+    cls = _reference_class(dialect, context)  # jsonschema's own keywords, none replaced
     root = dict(schema) if isinstance(schema, dict) else schema
     if isinstance(root, dict) and definitions:
         root["definitions"] = definitions
@@ -260,7 +265,7 @@ def reference_messages(validator: Any, value: Any) -> Tuple[Optional[List[str]],
     except Exception as exc:  # e.g. UnicodeEncodeError from the 'byte' format on non-ASCII
         RAISED[type(exc).__name__] = RAISED.get(type(exc).__name__, 0) + 1
         return None, None
-    messages = [_shorten(f"{_field_path(PREFIX, e.absolute_path)}: {e.message}")
+    messages = [_shorten(f"{_field_path(PREFIX, e.absolute_path)}: {bounded_message(e)}")
                 for e in errors]
     return messages, best_match(iter(errors))
 

@@ -1,0 +1,51 @@
+"""Caps on how many parameters a request carries (limits.max_query_params, max_headers,
+max_cookies; form fields are capped by body.py with limits.max_form_fields).
+
+Each count is one pass in C over what the client sent, checked before authentication and
+before any parameter is read: what follows (cookie parsing, coercion, validation) is then
+bounded by the cap, not by the client.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ..errors import HeadersTooLargeError, InvalidParameterError
+
+DEFAULT_MAX_QUERY_PARAMS = 256
+DEFAULT_MAX_HEADERS = 100
+DEFAULT_MAX_COOKIES = 180
+DEFAULT_MAX_FORM_FIELDS = 1000
+
+
+class RequestCaps(NamedTuple):
+    max_query_params: int = DEFAULT_MAX_QUERY_PARAMS
+    max_headers: int = DEFAULT_MAX_HEADERS
+    max_cookies: int = DEFAULT_MAX_COOKIES
+
+    @classmethod
+    def from_limits(cls, limits: Any) -> RequestCaps:
+        defaults = cls()
+        return cls(*(int(getattr(limits, name, getattr(defaults, name)))
+                     for name in cls._fields))
+
+    def check(self, request: Any) -> None:
+        """Raise a 4xx naming the limit when the request carries more than it allows."""
+        query = request.query_params
+        count = sum(len(query.getlist(name)) for name in query) if query else 0
+        if count > self.max_query_params:
+            raise InvalidParameterError(
+                f"query: {count} parameter values, more than limits.max_query_params "
+                f"({self.max_query_params})")
+        original = getattr(request, "to_original_event", None)
+        event = (original() if original is not None else None) or {}
+        headers = event.get("multiValueHeaders") or event.get("headers") or request.headers
+        count = sum(len(v) if isinstance(v, list) else 1 for v in headers.values())
+        if count > self.max_headers:
+            raise HeadersTooLargeError(
+                f"headers: {count} values, more than limits.max_headers ({self.max_headers})")
+        cookie = request.headers.get("cookie")
+        count = cookie.count(";") + 1 if cookie else 0
+        if count > self.max_cookies:
+            raise InvalidParameterError(
+                f"cookie header: {count} cookies, more than limits.max_cookies "
+                f"({self.max_cookies})")
