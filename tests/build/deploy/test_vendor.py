@@ -96,9 +96,9 @@ def test_asymmetric_keys_need_pyjwt_crypto(project: Path) -> None:
     (project / "pym-config.yaml").write_text(config)
     with pytest.raises(DeployError, match=r"pyjwt\[crypto\] \(pym-config.yaml jwt"):
         build(project)
-    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests\n")
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.8\nrequests\ngoogle-re2\n")
     build(project)
-    (project / "requirements.txt").write_text("PyJWT>=2.8\ncryptography\nrequests\n")
+    (project / "requirements.txt").write_text("PyJWT>=2.8\ncryptography\nrequests\ngoogle-re2\n")
     build(project)
 
 
@@ -140,3 +140,10 @@ def test_a_runtime_module_importing_build_time_code_is_caught(tmp_path: Path) ->
     assert [str(f) for f in files] == ["__init__.py", "runtime/__init__.py", "runtime/app.py"]
     [problem] = wall_problems(root, files)
     assert "runtime/app.py imports pym_lambda.build.deploy" in problem
+
+
+def test_spec_patterns_need_google_re2(project: Path) -> None:
+    # the example's spec has two `pattern`s: the Lambda searches them with RE2
+    (project / "requirements.txt").write_text("pyjwt>=2.8\nrequests>=2.31\npyyaml>=6\n")
+    with pytest.raises(DeployError, match=r"google-re2 \(2 spec regex\(es\)"):
+        build(project)
