@@ -236,7 +236,7 @@ def resolve_task(name: str) -> AsyncTask[..., Any]:
     task = table.get(name) if isinstance(name, str) else None
     if task is not None:
         return task  # the table holds only decorated functions
-    if not isinstance(name, str) or not _TASK_NAME.match(name):
+    if not isinstance(name, str) or not _TASK_NAME.fullmatch(name):
         raise UnknownTask(f"{name!r} is not a task name (<module>:<function>)")
     module_name, _, qualname = name.partition(":")
     try:
