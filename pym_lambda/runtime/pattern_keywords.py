@@ -9,7 +9,7 @@ on `re`, whichever validator checks a schema.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Dict, Iterator, Mapping
+from typing import Any, Callable, Dict, Iterator, Mapping
 
 from ..fastcheck.helpers import _fmt_regex, _SpecPattern
 
@@ -103,8 +103,9 @@ def with_re2_patterns(cls: Any, dialect: str) -> Any:
     """The validator class with its regex keywords on RE2 (one class per reference class)."""
     from jsonschema.validators import extend
 
-    keywords = {"pattern": pattern, "additionalProperties": additional_properties30
-                if dialect == OAS30 else additional_properties31}
+    additional = additional_properties30 if dialect == OAS30 else additional_properties31
+    keywords: Dict[str, Callable[..., Iterator[Any]]] = {
+        "pattern": pattern, "additionalProperties": additional}
     if dialect != OAS30:  # draft 4 of OpenAPI 3.0 has no patternProperties keyword
         keywords["patternProperties"] = pattern_properties
     return extend(cls, keywords, format_checker=_format_checker(cls.FORMAT_CHECKER))
