@@ -52,6 +52,61 @@ class _LazyPattern:
         return self._compiled().fullmatch(text)
 
 
+# -- spec patterns (`pattern`, `patternProperties`, the 'regex' format) ---------------------------
+class PatternError(ValueError):
+    """A spec pattern RE2 cannot run (a backreference, a lookaround): refused, never run on `re`."""
+
+
+def _re2_options() -> Any:
+    import re2  # google-re2, imported at the first pattern: a spec without one never pays it
+
+    options = re2.Options()
+    options.log_errors = False  # the error is raised: RE2 need not also print it to stderr
+    return options
+
+
+def _re2_reason(exc: Exception) -> str:
+    reason = exc.args[0] if exc.args else ""
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+
+
+def _re2_compile(pattern: str) -> Any:
+    """The pattern compiled by RE2, linear in time whatever the input, or PatternError."""
+    import re2
+
+    try:
+        return re2.compile(pattern, _re2_options())
+    except (re2.error, UnicodeEncodeError) as exc:
+        raise PatternError(f"pattern {pattern!r} cannot run on RE2, the linear-time regex "
+                           f"engine: {_re2_reason(exc)}") from None
+
+
+def _no_lone_surrogates(text: str) -> str:
+    # JSON allows "\ud800"; UTF-8 (what RE2 reads) has no lone surrogates: each becomes U+FFFD
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+class _SpecPattern:
+    """A spec's regex, searched with RE2 (ECMA 262-like: `\\d` and `\\w` ASCII, `$` only at the
+    end of the text; docs/validation.md#patterns lists what differs). It is compiled, and re2
+    imported, at its first search, not at import."""
+
+    __slots__ = ("pattern", "_regex")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._regex: Any = None
+
+    def search(self, text: str) -> bool:
+        regex = self._regex
+        if regex is None:
+            regex = self._regex = _re2_compile(self.pattern)
+        try:
+            return regex.search(text) is not None
+        except UnicodeEncodeError:
+            return regex.search(_no_lone_surrogates(text)) is not None
+
+
 # -- reporting (pym_lambda.runtime.schema_validator._field_path and _shorten) ---------------------
 def _report(prefix: str, error: Error) -> str:
     path, message = error
@@ -328,16 +383,15 @@ def _fmt_ipv6(v: Any) -> bool:
 
 
 def _fmt_regex(v: Any) -> bool:
-    # openapi_schema_validator is_regex (without the optional ECMA 'regress' engine)
+    # openapi_schema_validator is_regex, with the engine spec patterns run on: RE2 parses it.
+    # A Set, not re2.compile: compiled client regexes would fill re2's cache (8 MiB each).
     if not isinstance(v, str):
         return True
-    import warnings
+    import re2
 
     try:
-        with warnings.catch_warnings():  # "possible nested set...": a warning, not an answer
-            warnings.simplefilter("ignore")
-            re.compile(v)
-    except re.error:
+        re2.Set.SearchSet(_re2_options()).Add(v)
+    except (re2.error, UnicodeEncodeError):
         return False
     return True
 

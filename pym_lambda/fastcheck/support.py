@@ -9,9 +9,10 @@ for that schema; keywords the reference ignores are ignored here too.
 from __future__ import annotations
 
 import re
-import warnings
 from functools import cache
 from typing import Any, Dict, FrozenSet, NamedTuple, Optional, Tuple
+
+from .helpers import PatternError, _re2_compile
 
 OAS30 = "oas30"
 OAS31 = "oas31"
@@ -109,21 +110,12 @@ class Rules(NamedTuple):
     def format_helper(self, name: Any, where: str) -> Optional[str]:
         if not isinstance(name, str):
             raise Unsupported(f"{where}: format {name!r} is not a string")
-        if name == "regex":
-            refuse_ecma_regex(where)
         table = FORMATS[self.dialect]
         if name in table:
             return table[name]
         if any(_installed(m) for m in OPTIONAL_FORMATS.get(name, ())):
             raise Unsupported(f"{where}: format {name!r} is checked by an optional package")
         return None
-
-
-def refuse_ecma_regex(where: str) -> None:
-    """openapi-schema-validator's `pattern` and 'regex' format use ECMA 262 regexes when the
-    optional `regress` package is installed; this mirrors Python's `re` only."""
-    if _installed("regress"):
-        raise Unsupported(f"{where}: regress is installed, patterns are ECMA 262 regexes")
 
 
 def rules_for(dialect: str, context: str) -> Rules:
@@ -157,13 +149,13 @@ def need(condition: bool, where: str, what: str) -> None:
 
 
 def compile_pattern(pattern: Any, where: str) -> None:
+    """Refuse, as PatternError (not Unsupported: the reference runs patterns on RE2 too), a
+    pattern RE2 cannot run. The compiler refuses those first, naming the spec file."""
     need(isinstance(pattern, str), where, f"pattern {pattern!r} is not a string")
     try:
-        with warnings.catch_warnings():  # the reference warns when it uses it, not now
-            warnings.simplefilter("ignore")
-            re.compile(pattern)
-    except (re.error, OverflowError, RecursionError) as exc:
-        raise Unsupported(f"{where}: pattern {pattern!r} does not compile: {exc}") from None
+        _re2_compile(pattern)
+    except PatternError as exc:
+        raise PatternError(f"{where}: {exc}") from None
 
 
 # referencing percent-decodes and URI-joins refs: only plain names are resolved the same here

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 from .base import BYTES, INT, NUMBERS, STRING, At, EmitterBase
-from .support import compile_pattern, is_number, need, refuse_ecma_regex
+from .support import compile_pattern, is_number, need
 from .writer import Lines, block, fail, literal, repr_message
 
 _INT_FORMATS = ("_fmt_int32", "_fmt_int64")
@@ -77,10 +77,9 @@ class ValueKeywords(EmitterBase):
                            [fail(at.path, repr_message(v, text))])
         if "pattern" in schema:
             pattern = schema["pattern"]
-            refuse_ecma_regex(at.where)
             compile_pattern(pattern, at.where)
             regex = self.consts.pattern(pattern)
-            lines += block(f"if {regex}.search({v}) is None:",
+            lines += block(f"if not {regex}.search({v}):",
                            [fail(at.path, repr_message(v, f" does not match {pattern!r}"))])
         return lines
 

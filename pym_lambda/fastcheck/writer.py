@@ -67,13 +67,13 @@ class Constants:
         return name
 
     def pattern(self, pattern: str) -> str:
-        """A regex constant, compiled at its first use (see helpers._LazyPattern)."""
+        """A spec pattern constant, searched with RE2 (see helpers._SpecPattern)."""
         key = f"pattern {pattern!r}"
         name = self._names.get(key)
         if name is None:
             name = f"_RE{len(self._names)}"
             self._names[key] = name
-            self.lines.append(f"{name} = _LazyPattern(globals(), {name!r}, {pattern!r})")
+            self.lines.append(f"{name} = _SpecPattern({pattern!r})")
         return name
 
     def text(self, text: str) -> str:

@@ -60,7 +60,7 @@ def find_binding(op: CompiledOperation) -> Tuple[Optional[str], bool]:
     if op.get("bind"):
         return str(op["bind"]), True
     op_id = op.get("operation_id") or ""
-    if "." in op_id and re.match(r"^[\w.]+$", op_id):
+    if "." in op_id and re.fullmatch(r"[\w.]+", op_id):
         return op_id, False  # lenient: foreign specs use dotted ids that are not import paths
     if not op_id:
         return None, False

@@ -31,7 +31,7 @@ log = logging.getLogger("pym_lambda")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CATCH_ALL = "/{proxy+}"
 _CALL_ID_KEY = CALL_ID_HEADER.lower()
-_CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CALL_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: `$` would take "id\n"
 
 OPAQUE_DESCRIPTIONS = {
     "SERVER_ERROR": "the server failed to handle this request",
@@ -109,7 +109,7 @@ class Dispatcher:
 
     def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
         incoming = request_header(request, _CALL_ID_KEY) if request is not None else None
-        call_id = incoming if incoming and _CALL_ID.match(incoming) else new_call_id()
+        call_id = incoming if incoming and _CALL_ID.fullmatch(incoming) else new_call_id()
         ctx = CallContext(call_id=call_id, request=request,
                           method=getattr(request, "method", ""),
                           path=_request_path(request), service=self.service)

@@ -18,9 +18,12 @@ RESPONSE = "response"
 def _reference_class(dialect: str, context: str) -> Any:
     import openapi_schema_validator as osv
 
+    from .pattern_keywords import with_re2_patterns
+
     if dialect == "oas31":
-        return osv.OAS31Validator
-    return osv.OAS30WriteValidator if context == REQUEST else osv.OAS30ReadValidator
+        return with_re2_patterns(osv.OAS31Validator, dialect)
+    cls = osv.OAS30WriteValidator if context == REQUEST else osv.OAS30ReadValidator
+    return with_re2_patterns(cls, dialect)
 
 
 def _validator_class(dialect: str, context: str) -> Any:

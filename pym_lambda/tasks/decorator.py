@@ -239,7 +239,7 @@ def resolve_task(name: str) -> AsyncTask[..., Any]:
     task = table.get(name) if isinstance(name, str) else None
     if task is not None:
         return task  # the table holds only decorated functions
-    if not isinstance(name, str) or not _TASK_NAME.match(name):
+    if not isinstance(name, str) or not _TASK_NAME.fullmatch(name):
         raise UnknownTask(f"{_quoted(name)} is not a task name (<module>:<function>)")
     if service.settings is not None:
         raise UnknownTask(f"{name} is not one of this app's tasks (the @async_task functions "

@@ -23,7 +23,7 @@ _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNot
 
 
 def validate_queue_name(queue: str) -> str:
-    if not isinstance(queue, str) or not _QUEUE_NAME.match(queue):
+    if not isinstance(queue, str) or not _QUEUE_NAME.fullmatch(queue):
         raise TaskDefinitionError(
             f"task queue name {queue!r}: use 1-40 letters, digits, '-' or '_'")
     return queue

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from ...runtime.compiled_types import CompiledDocument
+from ..openapi.patterns import re2_uses
 from .errors import DeployError
 
 STEP = "build"
@@ -166,6 +167,10 @@ def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: i
         needs.append(Need("openapi-schema-validator",
                           f"{reference_checks} schema check(s) that only the reference "
                           "validator supports"))
+    regexes = re2_uses(compiled.get("apis", []))
+    if regexes:
+        needs.append(Need("google-re2", f"{regexes} spec regex(es) (pattern, patternProperties, "
+                                        "format: regex), run on RE2"))
     if settings.docs.enabled:
         needs.append(Need("pyyaml", "the docs page's /doc/<api>.json and .yaml copies"))
     return needs

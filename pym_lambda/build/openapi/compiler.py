@@ -26,6 +26,7 @@ from ...runtime.compiled_types import (
 from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
+from .patterns import check_patterns  # RE2 runs them: refuse what it cannot run
 from .schemas import RefError, SchemaNormalizer, validator_class_name
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -284,6 +285,7 @@ def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
 
 
 def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
+    errors.extend(check_patterns(spec.doc, spec.file))
     norm = SchemaNormalizer(spec)
     definitions: Dict[str, Schema] = {}
     try:

@@ -191,6 +191,24 @@ def test_a_missing_field_is_a_400_naming_it(api_function: LambdaProcess,
     assert status == 400 and "'limit'" in error["error_description"]
 
 
+RE2_LINES = ('google-re2==1.1; python_version < "3.12"\n'  # as the example's requirements
+             'google-re2>=1.1; python_version >= "3.12"\n')
+
+
+def test_spec_patterns_run_on_the_re2_the_package_ships(api_function: LambdaProcess,
+                                                        runtime: Runtime,
+                                                        built: Built) -> None:
+    with zipfile.ZipFile(built.zip) as archive:
+        names = archive.namelist()
+    assert "re2.py" in names or "re2/__init__.py" in names  # google-re2, from requirements.txt
+    book = {"title": "x", "authors": [{"name": "y"}]}
+    status, error = call(api_function, runtime, "POST", "/v1/books",
+                         json_body=dict(book, isbn="0123456789\n"))  # `re`'s `$` took it
+    assert status == 400 and "body.isbn" in error["error_description"], error
+    assert call(api_function, runtime, "POST", "/v1/books",
+                json_body=dict(book, isbn="0123456789"))[0] == 201
+
+
 def test_an_unknown_path_is_the_frameworks_404_json(api_function: LambdaProcess,
                                                     runtime: Runtime) -> None:
     event = api_gateway_event(runtime.api, "GET", "/v1/no-such-thing")
@@ -281,7 +299,8 @@ def test_rs256_keys_work_on_lambda_with_the_crypto_wheels_chalice_ships(
     config.write_text(config.read_text().replace(
         "  secret: {env: JWT_SECRET}\n  algorithms: [HS256]\n",
         "  public_key: {env: JWT_PUBLIC_KEY}\n  algorithms: [RS256]\n"))
-    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.15\nrequests>=2.31\n")
+    (project / "requirements.txt").write_text(
+        "pyjwt[crypto]>=2.15\nrequests>=2.31\n" + RE2_LINES)
     built = build(project, tmp_path / "out", STAGE, JWT_PUBLIC_KEY=public.decode())
     with zipfile.ZipFile(built.zip) as archive:
         natives = [n for n in archive.namelist() if n.startswith("cryptography/")

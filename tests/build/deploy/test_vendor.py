@@ -97,9 +97,9 @@ def test_asymmetric_keys_need_pyjwt_crypto(project: Path) -> None:
     (project / "pym-config.yaml").write_text(config)
     with pytest.raises(DeployError, match=r"pyjwt\[crypto\] \(pym-config.yaml jwt"):
         build(project)
-    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.15\nrequests\n")
+    (project / "requirements.txt").write_text("pyjwt[crypto]>=2.15\nrequests\ngoogle-re2\n")
     build(project)
-    (project / "requirements.txt").write_text("PyJWT>=2.15\ncryptography\nrequests\n")
+    (project / "requirements.txt").write_text("PyJWT>=2.15\ncryptography\nrequests\ngoogle-re2\n")
     build(project)
 
 
@@ -153,3 +153,10 @@ def test_pyjwt_must_be_bounded_above_the_versions_that_crash_on_crafted_tokens(
     # pyjwt < 2.15 lets RecursionError/OverflowError out of decode() on crafted tokens
     (tmp_path / "requirements.txt").write_text(line + "\n")
     assert bool(below_floor(tmp_path / "requirements.txt")) is refused
+
+
+def test_spec_patterns_need_google_re2(project: Path) -> None:
+    # the example's spec has two `pattern`s: the Lambda searches them with RE2
+    (project / "requirements.txt").write_text("pyjwt>=2.15\nrequests>=2.31\npyyaml>=6\n")
+    with pytest.raises(DeployError, match=r"google-re2 \(2 spec regex\(es\)"):
+        build(project)

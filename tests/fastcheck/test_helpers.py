@@ -1,0 +1,61 @@
+"""Spec patterns run on RE2 (helpers._SpecPattern): linear time, ECMA 262's `\\d`, `\\w`, `$`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pym_lambda.fastcheck import compile_checker
+from pym_lambda.fastcheck.helpers import PatternError, _fmt_regex, _SpecPattern
+
+ATTACK = "a" * 30 + "!"  # on `re`, '^(a+)+$' takes about 40 s on it (2 ** 30 backtracks)
+
+
+def test_a_nested_quantifier_runs_in_linear_time() -> None:
+    started = time.perf_counter()
+    assert not _SpecPattern("^(a+)+$").search(ATTACK)
+    assert not _SpecPattern("^(a+)+$").search("a" * 100_000 + "!")
+    # generous: RE2 takes well under a millisecond; `re` took tens of seconds on the first
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("pattern, text, found", [
+    ("^\\d$", "5", True), ("^\\d$", "߀", False), ("^\\d$", "٣", False),  # ASCII digits only
+    ("^\\w+$", "abc_1", True), ("^\\w+$", "é", False),
+    ("^a$", "a\n", False), ("^a$", "a", True), ("a$", "a\nb", False),  # `$`: end of text
+    ("^\\p{L}+$", "éß", True),
+    ("^.$", "\ud800", True), ("^[a-z]$", "\udfff", False),  # lone surrogates: U+FFFD
+    ("é|a", "xéx", True),  # unanchored, as ECMA's search
+])
+def test_ecma_like_semantics(pattern: str, text: str, found: bool) -> None:
+    assert _SpecPattern(pattern).search(text) is found
+
+
+@pytest.mark.parametrize("pattern", ["(a)\\1", "(?=a)a", "(?<!a)b", "a{1001}", "("])
+def test_what_re2_cannot_run_is_refused_never_run_on_re(pattern: str) -> None:
+    with pytest.raises(PatternError, match="cannot run on RE2"):
+        compile_checker({"type": "string", "pattern": pattern}, {}, "oas30", "request")
+    with pytest.raises(PatternError):
+        compile_checker({"type": "object", "patternProperties": {pattern: {}}}, {}, "oas31",
+                        "request")
+    assert _fmt_regex(pattern) is False  # the 'regex' format: what the engine can run
+
+
+def test_the_generated_checker_searches_with_re2() -> None:
+    check = compile_checker({"type": "object", "properties": {"s": {"pattern": "^(a+)+$"}},
+                             "patternProperties": {"^x-(a+)+$": {"type": "integer"}},
+                             "additionalProperties": False}, {}, "oas31", "request", "body")
+    started = time.perf_counter()
+    assert check({"s": ATTACK}) == f"body.s: {ATTACK!r} does not match '^(a+)+$'"
+    assert "does not match any of the regexes" in str(check({"x-" + ATTACK: 1}))
+    assert check({"s": "aa", "x-aa": 1}) is None
+    assert time.perf_counter() - started < 2  # generous, see above
+
+
+def test_re2_is_imported_at_the_first_pattern_not_before() -> None:
+    code = ("import sys\nfrom pym_lambda.fastcheck.helpers import _SpecPattern\n"
+            "p = _SpecPattern('^a$')\nassert 're2' not in sys.modules\n"
+            "assert p.search('a') and 're2' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
