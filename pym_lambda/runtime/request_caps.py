@@ -30,16 +30,17 @@ class RequestCaps(NamedTuple):
 
     def check(self, request: Any) -> None:
         """Raise a 4xx naming the limit when the request carries more than it allows."""
-        query = request.query_params
-        count = sum(len(query.getlist(name)) for name in query) if query else 0
+        original = getattr(request, "to_original_event", None)
+        event = (original() if original is not None else None) or {}
+        query = event.get("multiValueQueryStringParameters") or event.get(
+            "queryStringParameters") or request.query_params or {}
+        count = _values(query, self.max_query_params)
         if count > self.max_query_params:
             raise InvalidParameterError(
                 f"query: {count} parameter values, more than limits.max_query_params "
                 f"({self.max_query_params})")
-        original = getattr(request, "to_original_event", None)
-        event = (original() if original is not None else None) or {}
         headers = event.get("multiValueHeaders") or event.get("headers") or request.headers
-        count = sum(len(v) if isinstance(v, list) else 1 for v in headers.values())
+        count = _values(headers, self.max_headers)
         if count > self.max_headers:
             raise HeadersTooLargeError(
                 f"headers: {count} values, more than limits.max_headers ({self.max_headers})")
@@ -49,3 +50,17 @@ class RequestCaps(NamedTuple):
             raise InvalidParameterError(
                 f"cookie header: {count} cookies, more than limits.max_cookies "
                 f"({self.max_cookies})")
+
+
+def _values(mapping: Any, cap: int) -> int:
+    """How many values a name -> value(s) mapping holds; past the cap in names alone, the
+    name count (the client's count of values is not worth a pass over them)."""
+    names = len(mapping)
+    if names > cap:
+        return names
+    if isinstance(mapping, dict):  # the event's own dict: a list per name when multi-valued
+        return sum(len(v) if isinstance(v, list) else 1 for v in mapping.values())
+    getlist = getattr(mapping, "getlist", None)
+    if getlist is not None:  # Chalice's MultiDict (a request built without an event)
+        return sum(len(getlist(name)) for name in mapping)
+    return names

@@ -40,3 +40,19 @@ def test_headers_counted_with_their_repeated_values() -> None:
 def test_cookies() -> None:
     with pytest.raises(InvalidParameterError, match="limits.max_cookies"):
         RequestCaps(9, 9, 2).check(request(headers={"cookie": "a=1; b=2; c=3"}))
+
+
+class _Unwalkable(list):
+    def __len__(self) -> int:  # a value list the cap must not need to look into
+        raise AssertionError("the values were walked although the names exceed the cap")
+
+
+def test_the_event_is_counted_and_past_the_cap_in_names_no_value_is_walked() -> None:
+    event = {"multiValueQueryStringParameters": {f"p{i}": _Unwalkable(["1"]) for i in range(5)},
+             "headers": {}}
+    req = SimpleNamespace(query_params=None, headers={}, to_original_event=lambda: event)
+    with pytest.raises(InvalidParameterError, match=r"5 parameter values.*max_query_params"):
+        RequestCaps(max_query_params=3).check(req)
+    event["multiValueQueryStringParameters"] = {"a": ["1", "2"], "b": ["3", "4"]}
+    with pytest.raises(InvalidParameterError, match=r"4 parameter values"):
+        RequestCaps(max_query_params=3).check(req)
