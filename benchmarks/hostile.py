@@ -358,7 +358,8 @@ def measure(python: str, work: Path, env: Dict[str, str], *, smoke: bool = False
 
 def verdict(rows: List[Dict[str, Any]], deadline: float) -> Dict[str, Any]:
     """Bounded when no request ran past the deadline or killed its worker, the hostile time grew
-    at most as size^LOCAL_EXPONENT_MAX between consecutive sizes, the ratio at the largest size
+    at most as size^LOCAL_EXPONENT_MAX between consecutive sizes (or, where the well-formed
+    time grew as fast, the ratio at most as size^(LOCAL_EXPONENT_MAX - 1)), the ratio at the largest size
     is at most RATIO_MAX and it grew at most GROWTH_MAX times from GROWTH_FROM to the largest
     size; also the growth exponent of the hostile request's time (log-log slope over sizes
     >= 64 KiB: ~1 linear, ~2 quadratic)."""
@@ -376,8 +377,12 @@ def verdict(rows: List[Dict[str, Any]], deadline: float) -> Dict[str, Any]:
     for a, b in zip(rows, rows[1:], strict=False):
         ha, hb = a["hostile"], b["hostile"]
         if ha["status"] == hb["status"] and min(ha["cpu_s"], hb["cpu_s"]) >= FLOOR_S:
-            local = math.log(hb["cpu_s"] / ha["cpu_s"]) / math.log(hb["size"] / ha["size"])
-            if local > LOCAL_EXPONENT_MAX:
+            scale = math.log(hb["size"] / ha["size"])
+            local = math.log(hb["cpu_s"] / ha["cpu_s"]) / scale
+            # judged against the well-formed twin: a big well-formed body may itself grow
+            # faster than linear (the allocator, the GC); the hostile one may not outgrow it
+            relative = math.log(b["ratio"] / a["ratio"]) / scale
+            if local > LOCAL_EXPONENT_MAX and relative > LOCAL_EXPONENT_MAX - 1:
                 return {"bounded": False,
                         "why": f"time ~ size^{local:.2f} from {a['target_size'] // KIB} to "
                                f"{b['target_size'] // KIB} KiB ({_fmt_side(ha, 0)} -> "

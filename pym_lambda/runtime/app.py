@@ -16,6 +16,7 @@ from ..errors import SpecError, SpecErrors
 from . import builtins
 from .bindings import bind_operation
 from .compiled_types import COMPILED_FORMAT, CompiledDocument
+from .header_gate import GatedChalice
 from .models import service_models
 from .operation import ApiRuntime, BoundOperation
 from .project_files import has_specs, project_root, read_app_name, read_compiled
@@ -139,6 +140,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
+    setattr(app, "pym_max_headers", settings.limits.max_headers)  # GatedChalice reads it
     register_routes(app, operations, Dispatcher(
         app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
         max_header_bytes=settings.limits.max_header_bytes, service=service))
@@ -211,7 +213,7 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)  # so that x-bind-server can import chalicelib
     compiled = load_compiled(project_dir)
-    app = Chalice(app_name=app_name or read_app_name(project_dir, compiled), debug=debug)
+    app = GatedChalice(app_name=app_name or read_app_name(project_dir, compiled), debug=debug)
     register_apis(app, project_dir, compiled=compiled, version=version)
     return app
 

@@ -23,6 +23,7 @@ from ..context import (
 )
 from ..logs import log_request
 from .cors import CorsPolicy
+from .header_gate import refusal
 from .operation import BoundOperation
 from .responses import JSON_HEADERS, dumps
 
@@ -53,7 +54,11 @@ class Dispatcher:
 
     def check_headers(self, request: Any) -> None:
         # The event's plain dict, not Chalice's mapping: as exact, and 3x faster to sum.
-        headers = request.to_original_event().get("headers") or {}
+        event = request.to_original_event()
+        refused = refusal(event)
+        if refused:  # too many header names, seen on the raw event (header_gate.py)
+            raise errors.HeadersTooLargeError(refused)
+        headers = event.get("headers") or {}
         size = sum(map(len, headers)) + sum(map(len, headers.values()))
         if size > self.max_header_bytes:
             raise errors.HeadersTooLargeError(

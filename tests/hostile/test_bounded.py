@@ -195,6 +195,29 @@ def test_too_many_headers_names_the_limit(client) -> None:
                  "REQUEST_HEADERS_TOO_LARGE", "limits.max_headers")
 
 
+def test_a_flood_of_headers_is_refused_before_chalice_reads_them(hostile_app) -> None:
+    # The Lambda entry point counts the event's header names before Chalice lowercases each
+    # into its Request (1 MiB of headers: 23 ms there, 150x one header of that size).
+    from pym_lambda.aws_events import LambdaContext, rest_proxy_event
+
+    headers = {f"x-h{i}": ["1"] for i in range(50_000)}
+    event = rest_proxy_event("GET", "/measures/1", resource="/measures/{size}", headers=headers,
+                             path_parameters={"size": "1"})
+    seen = []
+    hostile_app.register_middleware(lambda event, get_response: (
+        seen.append(len(hostile_app.current_request.headers)) or get_response(event)), "http")
+    try:
+        with hostile_app.pym_service.use():
+            reply = hostile_app(event, LambdaContext())
+    finally:
+        hostile_app.middleware_handlers.pop()
+    body = json.loads(reply["body"])
+    assert (reply["statusCode"], body.get("error")) == (431, "REQUEST_HEADERS_TOO_LARGE"), body
+    assert "limits.max_headers" in body["error_description"] and body["error_id"]
+    assert seen == [0], "Chalice's request was built without the flood"
+    assert len(event["multiValueHeaders"]) == 50_000, "the event itself is left as it came"
+
+
 def test_a_cookie_of_backslashes_is_unquoted_in_linear_time(client) -> None:
     # Python < 3.11.10 unquotes this in quadratic time (CVE-2024-7592): 5 s for 16 KB
     cookie = 'weight="' + "\\\\" * 7000 + '"'
