@@ -359,10 +359,11 @@ def measure(python: str, work: Path, env: Dict[str, str], *, smoke: bool = False
 def verdict(rows: List[Dict[str, Any]], deadline: float) -> Dict[str, Any]:
     """Bounded when no request ran past the deadline or killed its worker, the hostile time grew
     at most as size^LOCAL_EXPONENT_MAX between consecutive sizes (or, where the well-formed
-    time grew as fast, the ratio at most as size^(LOCAL_EXPONENT_MAX - 1)), the ratio at the largest size
-    is at most RATIO_MAX and it grew at most GROWTH_MAX times from GROWTH_FROM to the largest
-    size; also the growth exponent of the hostile request's time (log-log slope over sizes
-    >= 64 KiB: ~1 linear, ~2 quadratic)."""
+    time grew as fast, the ratio at most as size^(LOCAL_EXPONENT_MAX - 1); a hostile request
+    cheaper than its twin is not judged on growth), the ratio at the largest size is at most
+    RATIO_MAX and it grew at most GROWTH_MAX times from GROWTH_FROM to the largest size; also
+    the growth exponent of the hostile request's time (log-log slope over sizes >= 64 KiB: ~1
+    linear, ~2 quadratic)."""
     last = rows[-1] if rows else {}
     if any((r.get("hostile") or {}).get("timeout") for r in rows):
         first = next(r["target_size"] for r in rows if (r.get("hostile") or {}).get("timeout"))
@@ -382,7 +383,9 @@ def verdict(rows: List[Dict[str, Any]], deadline: float) -> Dict[str, Any]:
             # judged against the well-formed twin: a big well-formed body may itself grow
             # faster than linear (the allocator, the GC); the hostile one may not outgrow it
             relative = math.log(b["ratio"] / a["ratio"]) / scale
-            if local > LOCAL_EXPONENT_MAX and relative > LOCAL_EXPONENT_MAX - 1:
+            # (and a hostile request cheaper than its twin is no attack, however it grows)
+            if local > LOCAL_EXPONENT_MAX and relative > LOCAL_EXPONENT_MAX - 1 \
+                    and b["ratio"] > 1:
                 return {"bounded": False,
                         "why": f"time ~ size^{local:.2f} from {a['target_size'] // KIB} to "
                                f"{b['target_size'] // KIB} KiB ({_fmt_side(ha, 0)} -> "
@@ -396,7 +399,7 @@ def verdict(rows: List[Dict[str, Any]], deadline: float) -> Dict[str, Any]:
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         exponent = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
                     / sum((x - mx) ** 2 for x in xs))
-    ok = last["hostile"]["cpu_s"] < FLOOR_S or (
+    ok = last["hostile"]["cpu_s"] < FLOOR_S or last["ratio"] <= 1 or (
         last["ratio"] <= RATIO_MAX and (growth is None or growth <= GROWTH_MAX))
     return {"bounded": ok, "ratio_at_largest": last["ratio"], "growth": growth,
             "exponent": exponent,
