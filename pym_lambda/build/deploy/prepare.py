@@ -5,6 +5,7 @@ stage's environment, the project's `app` module) to the command.
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +64,12 @@ def prepared(options: DeployOptions, emit: Emit) -> Iterator[Prepared]:
     root = options.project_dir.resolve()
     stage_config = read_stage_config(root, options.stage)  # an unknown stage fails first
     environ = dict(stage_config.environment_variables)
-    if options.region:  # Chalice's own clients read the region from the environment
-        environ.update(AWS_REGION=options.region, AWS_DEFAULT_REGION=options.region)
+    # Chalice's own clients read the region from the environment, and boto3 only from
+    # AWS_DEFAULT_REGION: a region given as AWS_REGION alone (Lambda's, most CIs') is copied
+    region = options.region or (None if os.environ.get("AWS_DEFAULT_REGION")
+                                else os.environ.get("AWS_REGION"))
+    if region:
+        environ.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
     with project_imports(root), scoped_environ(environ), \
             tempfile.TemporaryDirectory(prefix="pym-policies-") as policies:
         build = build_project(root, options.stage)

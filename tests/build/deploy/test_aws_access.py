@@ -27,3 +27,19 @@ def test_the_option_wins_and_none_at_all_is_one_clear_error(no_region) -> None:
     no_region.delenv("AWS_REGION")
     with pytest.raises(DeployError, match="no AWS region: set AWS_REGION"):
         resolve_region()
+
+
+def test_a_region_given_as_aws_region_alone_reaches_chalice(tmp_path, monkeypatch) -> None:
+    # boto3 (Chalice's packager and deployer) reads AWS_DEFAULT_REGION only: `package` with
+    # AWS_REGION alone failed inside Chalice with NoRegionError
+    import os
+
+    from pym_lambda.build.deploy.prepare import DeployOptions, prepared
+    from tests.build.deploy.deploy_fixtures import deploy_sandbox
+
+    with deploy_sandbox(tmp_path, monkeypatch) as project:
+        monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+        monkeypatch.setenv("AWS_REGION", "eu-west-3")
+        with prepared(DeployOptions(project, "prod"), lambda line: None):
+            assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-3"
+        assert "AWS_DEFAULT_REGION" not in os.environ  # put back as it was
