@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Callable, Dict, Iterator, Mapping
 
-from ..fastcheck.helpers import _fmt_regex, _SpecPattern
+from ..fastcheck.helpers import _fmt_regex, _re2_search
 
 OAS30 = "oas30"
 
 
 def _search(pattern: str, text: str) -> bool:
-    return _SpecPattern(pattern).search(text)  # re2.compile caches the compiled pattern
+    return _re2_search(pattern, text)  # re2.compile caches the compiled pattern
 
 
 def _additional(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> Iterator[str]:
