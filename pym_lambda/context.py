@@ -81,10 +81,10 @@ def cookies(cookie_header: Optional[str]) -> Dict[str, str]:
         return {}
     from http.cookies import CookieError
 
-    jar_class = _linear_cookie_class()
+    from .cookie_jar import LinearCookie
     found: Dict[str, str] = {}
     for pair in cookie_header.split(";"):
-        jar = jar_class()
+        jar = LinearCookie()
         try:
             jar.load(pair.strip())
         except CookieError:
@@ -92,27 +92,6 @@ def cookies(cookie_header: Optional[str]) -> Dict[str, str]:
         for name, morsel in jar.items():
             found.setdefault(name, morsel.value)
     return found
-
-
-def _linear_cookie_class() -> Any:
-    """SimpleCookie unquoting values in linear time. Python before 3.11.10 / 3.12.6 unquotes a
-    quoted value in quadratic time (CVE-2024-7592: 16 KB of backslashes took 5 s); this is
-    CPython's fix, through value_decode, the documented place to change how values decode."""
-    import re
-    from http.cookies import SimpleCookie
-
-    escape = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))")  # fixed-length branches: one pass
-
-    def unescape(match: Any) -> str:
-        return chr(int(match[1], 8)) if match[1] else str(match[2])
-
-    class LinearCookie(SimpleCookie):
-        def value_decode(self, val: str) -> Any:
-            if len(val) < 2 or val[0] != '"' or val[-1] != '"':
-                return val, val
-            return escape.sub(unescape, val[1:-1]), val
-
-    return LinearCookie
 
 
 def request_header(request: Any, name: str) -> Optional[str]:
