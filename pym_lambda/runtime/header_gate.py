@@ -12,8 +12,9 @@ from typing import Any, Dict, Optional
 
 from chalice.app import Chalice
 
+from .request_caps import DEFAULT_MAX_HEADERS
+
 REFUSED_KEY = "pymHeadersRefused"  # an event key API Gateway never sends
-DEFAULT_MAX_HEADERS = 100
 
 
 def gate_headers(event: Any, max_headers: int) -> Any:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..config.keys import LimitSettings
 from ..errors import HeadersTooLargeError, InvalidParameterError
 
-DEFAULT_MAX_QUERY_PARAMS = 256
-DEFAULT_MAX_HEADERS = 100
-DEFAULT_MAX_COOKIES = 180
-DEFAULT_MAX_FORM_FIELDS = 1000
+_LIMITS = LimitSettings()  # the defaults, where the `limits:` keys are documented
+DEFAULT_MAX_QUERY_PARAMS = _LIMITS.max_query_params
+DEFAULT_MAX_HEADERS = _LIMITS.max_headers
+DEFAULT_MAX_COOKIES = _LIMITS.max_cookies
 
 
 class RequestCaps(NamedTuple):
