@@ -43,6 +43,7 @@ def validate(stage: str, project_dir: Optional[str]) -> None:
     """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
     from ..config import ConfigError
     from ..runtime.app import bind_operations, load_service_settings
+    from ..runtime.spec_warnings import compiled_warnings
     from .compiled_form import compile_project
 
     root = _project(project_dir)
@@ -53,14 +54,19 @@ def validate(stage: str, project_dir: Optional[str]) -> None:
         compiled = compile_project(root)
         settings = load_service_settings(root, compiled, stage=stage,
                                          environ=stage_environment(root, stage))
+        warnings = compiled_warnings(compiled)
         operations = bind_operations(
             {"format": compiled["format"],
-             "apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings)
+             "apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings,
+            warnings=warnings)
     except SpecErrors as exc:
         _fail([str(e) for e in exc.errors])
     except ConfigError as exc:
         _fail([str(exc)])
-    unbound = [op for op in operations if getattr(op.func, "__name__", "") == "not_implemented"]
+    for warning in warnings:  # duplicates, unroutable keys, renamed arguments, foreign ids
+        click.echo(f"warning: {warning}")
+    unbound = [op for op in operations if getattr(op.func, "__name__", "") == "not_implemented"
+               and not op.op.get("unserved")]  # those were just named, with why
     for op in unbound:
         click.echo(f"warning: {op.api.file}: {op.method} {op.path}: operation {op.id} is bound "
                    f"to no function (served as 501 NOT_IMPLEMENTED)")

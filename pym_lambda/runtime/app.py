@@ -6,6 +6,7 @@ tests): that development fallback is the runtime's one import of the build side.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any, Dict, List, Optional, Union
@@ -22,6 +23,7 @@ from .operation import ApiRuntime, BoundOperation
 from .project_files import has_specs, project_root, read_app_name, read_compiled
 from .router import Dispatcher, register_routes
 from .service import Service, current_service
+from .spec_warnings import compiled_warnings, log_warnings
 
 
 def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
@@ -40,10 +42,11 @@ def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
 
 def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
                     prebuilt: Optional[Dict[str, Any]] = None,
-                    service: Optional[Service] = None) -> List[BoundOperation]:
+                    service: Optional[Service] = None,
+                    warnings: Optional[List[str]] = None) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem. The
     model classes go to `service` (default: the current one), before binding: a module may
-    use them at import."""
+    use them at import. Binding warnings are appended to `warnings`."""
     from .operation_checks import build_checks, collect_entries
     from .security import steps_for
 
@@ -62,7 +65,7 @@ def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
             service_models(service).register(api["name"], runtime.models.classes)
         for op in api["operations"]:
             try:
-                func, _target = bind_operation(op, api["file"])
+                func, _target = bind_operation(op, api["file"], warnings)
                 steps = steps_for(op, runtime.security_schemes, api["file"],
                                   getattr(settings, "jwt", None))
             except SpecError as exc:
@@ -135,8 +138,11 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
 
     prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
                              compiled.get("fingerprint"))
+    warnings = compiled_warnings(compiled)
     operations = bind_operations({"format": COMPILED_FORMAT, "apis": apis}, settings, prebuilt,
-                                 service)
+                                 service, warnings)
+    if warnings:
+        log_warnings(warnings, logging.getLogger("pym_lambda"))
     if any(op.steps for op in operations):
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()

@@ -8,6 +8,10 @@ Binding rules, in order:
 4. otherwise (or when a dotted operationId does not import) the operation is served as
    501 NOT_IMPLEMENTED, so foreign specs load unchanged.
 Rule 1 is explicit: a target that does not import is an error at load.
+Only the service's own code is bound (own_code.py): an operationId naming the standard library
+or a dependency (`os.getcwd`) is served as 501 with a warning; an x-bind-server doing so is an
+error. An operation the compiler could not route (`unserved`: a duplicate, a path key with
+'?') answers 501 saying why, unless it is bound: then it is an error.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from typing import Any, Callable, List, Optional, Tuple
 from ..errors import NotImplementedYetError, SpecError
 from ..identifiers import snake_case
 from .compiled_types import CompiledOperation
+from .own_code import foreign, module_of
 
 # PyMacaron's own bindings, served by pym-lambda so that its specs load unchanged.
 ALIASES = {f"pymacaron.api.{name}": f"pym_lambda.compat.pymacaron.{name}" for name in (
@@ -26,6 +31,9 @@ ALIASES = {f"pymacaron.api.{name}": f"pym_lambda.compat.pymacaron.{name}" for na
     "do_crash_report_error", "do_crash_slow_call", "do_crash_return_error_instance",
     "do_crash_return_fatal_error_response", "do_crash_return_non_fatal_error_response",
     "do_crash_return_error_model")}
+
+# What the framework serves itself: /ping and /version, PyMacaron's handlers.
+FRAMEWORK_TARGETS = ("pym_lambda.runtime.builtins.", "pym_lambda.compat.")
 
 
 def import_target(target: str) -> Any:
@@ -72,14 +80,16 @@ def find_binding(op: CompiledOperation) -> Tuple[Optional[str], bool]:
             return None, False
         raise
     for candidate in (op_id, snake_case(op_id)):
-        if candidate.isidentifier() and callable(getattr(module, candidate, None)):
+        func = getattr(module, candidate, None) if candidate.isidentifier() else None
+        # `from os import getcwd` in the module does not make getcwd the service's code
+        if callable(func) and not foreign(str(getattr(func, "__module__", "") or "")):
             return f"{module_name}.{candidate}", False
     return None, False
 
 
-def _not_implemented(op_id: str) -> Callable[..., Any]:
+def _not_implemented(op_id: str, why: str = "is not implemented") -> Callable[..., Any]:
     def not_implemented(*args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedYetError(f"operation {op_id} is not implemented")
+        raise NotImplementedYetError(f"operation {op_id} {why}")
     return not_implemented
 
 
@@ -147,31 +157,48 @@ def check_signature(func: Callable[..., Any], wants_body: bool, kwargs: List[str
     return None
 
 
-def bind_operation(op: CompiledOperation, file: str) -> Tuple[Callable[..., Any], Optional[str]]:
-    """The function serving `op` (decorators applied) and its import path (None if unbound)."""
+def bind_operation(op: CompiledOperation, file: str, warnings: Optional[List[str]] = None
+                   ) -> Tuple[Callable[..., Any], Optional[str]]:
+    """The function serving `op` (decorators applied) and its import path (None if unbound);
+    what deserves a warning (an operationId naming foreign code) is appended to `warnings`."""
     def fail(message: str) -> SpecError:
         return SpecError(message, spec_file=file, path=op["path"], method=op["method"],
                          operation=op["id"])
 
+    unserved = op.get("unserved")
+    unbound = _not_implemented(op["id"], f"cannot be served: {unserved}" if unserved
+                               else "is not implemented")
     try:
         target, explicit = find_binding(op)
     except ImportError as exc:
         raise fail(f"cannot import the module for operationId {op['operation_id']!r}: "
                    f"{exc}") from None
     if target is None:
-        return _not_implemented(op["id"]), None
+        return unbound, None
     label = "x-bind-server" if op.get("bind") else "operationId"
+    served_by_us = target in ALIASES or target.startswith(FRAMEWORK_TARGETS)
+    other = None if served_by_us else foreign(module_of(target))
+    if other:
+        if explicit:
+            raise fail(f"{label} {target!r} is {other}, not the service's own code "
+                       f"(chalicelib/)")
+        if warnings is not None:
+            warnings.append(str(fail(f"{label} {target!r} is {other}, not the service's own "
+                                     f"code: not bound (501 NOT_IMPLEMENTED)")))
+        return unbound, None
     try:
         func = import_target(target)
     except ImportError as exc:
         if not explicit:
-            return _not_implemented(op["id"]), None
+            return unbound, None
         raise fail(f"{label} {target!r} cannot be bound: {exc}") from None
     except Exception as exc:  # the user's module raised while importing
         raise fail(f"{label} {target!r}: importing it raised "
                    f"{type(exc).__name__}: {exc}") from None
     if not callable(func):
         raise fail(f"{label} {target!r} is not a function")
+    if unserved:
+        raise fail(f"{label} {target!r} binds an operation that cannot be served: {unserved}")
     body = op.get("body")
     form_fields = (body.get("form_fields") or []) if body else []
     wants_body = bool(body) and not form_fields

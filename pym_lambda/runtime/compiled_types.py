@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - Python 3.10: annotations stay strings, never evaluated
     pass
 
-COMPILED_FORMAT = 1
+COMPILED_FORMAT = 2  # 2: operations carry route, unserved, warnings
 
 # A JSON Schema as the spec wrote it, its $refs normalised (open-ended by nature: a dict).
 Schema = Dict[str, Any]
@@ -56,7 +56,12 @@ class CompiledOperation(TypedDict):
     operation_id: Optional[str]
     method: str  # upper case
     spec_path: str  # as written in the spec
-    path: str  # the route served: base path + spec path
+    path: str  # base path + spec path, the operation's own parameter names
+    # The Chalice route serving it: its path shape, named by the first operation there
+    # (compiler.assign_routes); "" when no path reaches it (a duplicate, an unroutable key).
+    route: NotRequired[str]
+    unserved: NotRequired[str]  # why it cannot be served: it answers 501 (error if bound)
+    warnings: NotRequired[List[str]]  # what `validate` prints and the load logs
     bind: Optional[str]  # x-bind-server
     decorate: List[str]  # x-decorate-server
     params: List[CompiledParameter]

@@ -77,6 +77,7 @@ class BoundOperation:
         self.api = api
         self.method: str = op["method"]
         self.path: str = op["path"]
+        self.route: str = op.get("route", op["path"])  # "": not routed (see compiled_types)
         self.func = func
         self.steps: List[Step] = list(steps or [])
         self.service = service  # its before/after steps are read at each call: lists to edit

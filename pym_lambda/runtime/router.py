@@ -1,8 +1,9 @@
 """Operations -> Chalice routes, and the one place where exceptions become JSON errors.
 
-One Chalice route per path, registered with every method: a method the spec does not declare
-gets the framework's 405 JSON error (not API Gateway's 403), and a catch-all `/{proxy+}` route
-answers unknown paths with a 404 JSON error.
+One Chalice route per path shape (the compiler names it: `route` of each operation), registered
+with every method: a method the spec does not declare gets the framework's 405 JSON error (not
+API Gateway's 403), and a catch-all `/{proxy+}` route answers unknown paths with a 404 JSON
+error. Operations sharing a route are picked by route_candidates (names, partial segments).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .cors import CorsPolicy
 from .header_gate import refusal
 from .operation import BoundOperation
 from .responses import JSON_HEADERS, dumps
+from .route_candidates import by_method, pick
 
 log = logging.getLogger("pym_lambda")
 
@@ -144,25 +146,44 @@ def _request_path(request: Any) -> str:
 
 
 def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
-                 ops: Dict[str, BoundOperation]) -> Callable[..., Response]:
-    methods = set(ops) | ({"HEAD"} if "GET" in ops else set())
-    allow = ", ".join(sorted(methods))
+                 ops: List[BoundOperation]) -> Callable[..., Response]:
+    table = by_method(ops, route)
+    methods = set(table) | ({"HEAD"} if "GET" in table else set())
+    # One template per method, named as the route: the parameters are the route's own.
+    simple = all(len(c) == 1 and c[0].identity for c in table.values())
+
+    def allowed(uri_params: Any) -> List[str]:
+        found = {m for m, candidates in table.items() if pick(candidates, uri_params)}
+        return sorted(found | ({"HEAD"} if "GET" in found else set()))
 
     def run(ctx: CallContext) -> Response:
         request = ctx.request
-        op = ops.get(request.method)
-        head_as_get = op is None and request.method == "HEAD" and "GET" in ops
+        method = request.method
+        uri_params = request.uri_params
+        if simple:
+            candidates = table.get(method)
+            picked = (candidates[0].op, uri_params) if candidates else None
+        else:
+            picked = pick(table.get(method), uri_params)
+        head_as_get = picked is None and method == "HEAD"
         if head_as_get:
-            op = ops["GET"]
-        if op is None and dispatcher.cors is not None and dispatcher.cors.is_preflight(request):
-            headers = dispatcher.cors.preflight(request, methods | {"OPTIONS"})
-            if headers is None:
-                raise errors.ForbiddenError("this origin is not allowed to call this API")
-            return Response(body="", status_code=204, headers=dict(headers))
-        if op is None:
+            picked = pick(table.get("GET"), uri_params)
+        if picked is None:
+            allow_list = sorted(methods) if simple else allowed(uri_params)
+            if not allow_list:  # no template of this route matches the path
+                raise errors.UnknownPathError(f"no operation serves {ctx.method} {ctx.path}")
+            allow = ", ".join(allow_list)
+            if dispatcher.cors is not None and dispatcher.cors.is_preflight(request):
+                headers = dispatcher.cors.preflight(request, set(allow_list) | {"OPTIONS"})
+                if headers is None:
+                    raise errors.ForbiddenError("this origin is not allowed to call this API")
+                return Response(body="", status_code=204, headers=dict(headers))
             raise errors.MethodNotAllowedError(
-                f"method {request.method} is not allowed on {route}; allowed: {allow}",
+                f"method {method} is not allowed on {route}; allowed: {allow}",
                 headers={"Allow": allow})
+        op, own_params = picked
+        if own_params is not uri_params:
+            request.uri_params = own_params  # the operation's own names, what its readers read
         ctx.operation = op.id
         response: Response = op.call(request)
         if head_as_get:
@@ -192,9 +213,10 @@ def _unknown_path_view(dispatcher: Dispatcher, app: Chalice, name: str
 def register_routes(app: Chalice, operations: Iterable[BoundOperation],
                     dispatcher: Optional[Dispatcher] = None, catch_all: bool = True) -> None:
     dispatcher = dispatcher or Dispatcher(app, debug=app.debug)
-    by_path: Dict[str, Dict[str, BoundOperation]] = {}
+    by_path: Dict[str, List[BoundOperation]] = {}
     for op in operations:
-        by_path.setdefault(op.path, {})[op.method] = op
+        if op.route:  # "" : a duplicate or unroutable operation no path reaches
+            by_path.setdefault(op.route, []).append(op)
     existing = set(app.routes)
     for route, ops in by_path.items():
         if route in existing:

@@ -23,6 +23,8 @@ from ...runtime.compiled_types import (
     Schema,
     SecurityScheme,
 )
+from ...runtime.path_templates import Segment, UnroutablePath, parse_path
+from ...runtime.route_candidates import route_of
 from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
@@ -54,6 +56,36 @@ def python_name(name: str, location: str = "") -> str:
     return out + "_" if keyword.iskeyword(out) else out
 
 
+_LOCATION_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+
+
+def rename_clashes(params: List[CompiledParameter], form_fields: List[CompiledParameter]
+                   ) -> List[str]:
+    """Parameters whose argument names clash (a path and a query parameter both `path`) get
+    distinct ones: the first in the order path, query, header, cookie, form field (then spec
+    order) keeps it, each other gets `_<location>` appended (`path_query`; `_form` for a form
+    field), then a number if that is taken too. A warning names each renamed one."""
+    warnings: List[str] = []
+    taken: Dict[str, CompiledParameter] = {}
+    ordered = sorted(params, key=lambda p: _LOCATION_ORDER.get(p["in"], 4))
+    form_ids = {id(f) for f in form_fields}
+    for p in ordered + form_fields:
+        name = p["pyname"]
+        if name in taken:
+            location = "form" if id(p) in form_ids else p["in"]
+            renamed, count = f"{name}_{location}", 2
+            while renamed in taken:
+                renamed, count = f"{name}_{location}{count}", count + 1
+            other = taken[name]
+            warnings.append(
+                f"{location} parameter {p['name']!r} and {other['in']} parameter "
+                f"{other['name']!r} both make the argument {name!r}: the {location} one is "
+                f"passed as {renamed!r}")
+            p["pyname"] = name = renamed
+        taken[name] = p
+    return warnings
+
+
 def base_path(spec: RawSpec) -> str:
     if spec.dialect == SWAGGER2:
         path = str(spec.doc.get("basePath") or "")
@@ -72,11 +104,6 @@ def base_path(spec: RawSpec) -> str:
 def route_path(base: str, path: str) -> str:
     full = (base + "/" + path.strip("/")) if path.strip("/") else (base or "/")
     return full if full == "/" else full.rstrip("/")
-
-
-def route_shape(path: str) -> str:
-    """'/pets/{petId}' and '/pets/{id}' are the same route to API Gateway."""
-    return _PATH_PARAM.sub("{}", path)
 
 
 class _OperationCompiler:
@@ -147,13 +174,7 @@ class _OperationCompiler:
             if name not in declared:  # lenient, as most tools are: an undeclared string
                 params.append(self.param_entry(name, "path", True, {"type": "string"},
                                                "simple", False, None))
-        names: Dict[str, str] = {}
-        for p in params + (body["form_fields"] if body else []):
-            other = names.get(p["pyname"])
-            if other:
-                raise RefError(f"parameters {other!r} and {p['name']!r} both become the "
-                               f"argument {p['pyname']!r}")
-            names[p["pyname"]] = p["name"]
+        warnings = rename_clashes(params, body["form_fields"] if body else [])
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))
@@ -171,6 +192,7 @@ class _OperationCompiler:
             "responses": self.responses(op.get("responses") or {}, op),
             "security": security if isinstance(security, list) else [],
             "summary": op.get("summary", ""),
+            **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
         }
 
     # -- parameters --------------------------------------------------------------------------
@@ -317,29 +339,77 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
     return api
 
 
-def check_routes(apis: List[CompiledApi], errors: List[SpecError]) -> None:
-    """Two operations on one route (same method, same path shape) cannot both be served."""
-    seen: Dict[Tuple[str, str], Tuple[str, CompiledOperation]] = {}
-    shapes: Dict[str, str] = {}
+def route_warning(op: CompiledOperation, message: str) -> None:
+    op.setdefault("warnings", []).append(message)
+
+
+_ROUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def assign_routes(apis: List[CompiledApi]) -> None:
+    """Give every served operation its Chalice route (`route`), one per path shape.
+
+    API Gateway routes a shape once (`/orgs/{}/attestations/{}`), whatever each operation
+    names its parameters: the route takes the names of the first operation there (spec
+    order; `p<N>` for the N-th segment where that one is not a plain `{name}`), and each
+    operation keeps its own (route_candidates maps them). An operation that cannot be served
+    gets `unserved` (why) and a warning instead of refusing the spec: a duplicate (same method,
+    same template) gets no route; a path key with `?` or `#` is routed on the path before it if
+    that is free (it then answers 501); one that is not a path at all gets no route.
+    """
+    names: Dict[Tuple[str, ...], str] = {}  # path shape -> its route
+    slots: Dict[Tuple[Tuple[str, ...], Tuple[str, ...], str], Tuple[str, CompiledOperation]] = {}
+    late: List[Tuple[str, CompiledOperation, str, Optional[List[Segment]]]] = []
+
+    def place(file: str, op: CompiledOperation, segments: List[Segment], late: bool) -> bool:
+        shape = tuple(s.shape for s in segments)
+        slot = (shape, tuple(s.template_shape for s in segments), op["method"])
+        if slot in slots:
+            if not late:
+                other_file, other = slots[slot]
+                op["unserved"] = (f"duplicate route: {other['method']} {other['path']} (operation "
+                                  f"{other['id']}, {other_file}): that one is served")
+                route_warning(op, op["unserved"])
+            op["route"] = ""
+            return False
+        slots[slot] = (file, op)
+        if shape not in names:
+            used: List[str] = []
+            for index, seg in enumerate(segments):
+                if seg.kind == "literal":
+                    continue
+                name = seg.parts[1] if seg.kind != "partial" else ""
+                if not _ROUTE_NAME.fullmatch(name) or name in used:
+                    name = f"p{index + 1}"
+                used.append(name)
+            names[shape] = route_of(segments, used)
+        op["route"] = names[shape]
+        return True
+
     for api in apis:
         if api.get("bind_client"):
             continue  # a spec of another service, called through a client: not served here
         for op in api["operations"]:
-            shape = route_shape(op["path"])
-            key = (shape, op["method"])
-            if key in seen:
-                other_file, other = seen[key]
-                errors.append(SpecError(
-                    f"duplicate route: also defined by {other_file} {other['method']} "
-                    f"{other['path']} (operation {other['id']})", spec_file=api["file"],
-                    path=op["path"], method=op["method"], operation=op["id"]))
+            try:
+                segments = parse_path(op["path"])
+            except UnroutablePath as exc:
+                before = re.split(r"[?#]", op["path"], maxsplit=1)[0]
+                try:
+                    fallback: Optional[List[Segment]] = (
+                        parse_path(before) if before != op["path"] else None)
+                except UnroutablePath:
+                    fallback = None
+                late.append((api["file"], op, f"cannot be routed: {exc}", fallback))
                 continue
-            seen[key] = (api["file"], op)
-            if shapes.setdefault(shape, op["path"]) != op["path"]:
-                errors.append(SpecError(
-                    f"path parameters named differently than in {shapes[shape]!r}: API Gateway "
-                    f"needs one name per position", spec_file=api["file"], path=op["path"],
-                    method=op["method"], operation=op["id"]))
+            place(api["file"], op, segments, late=False)
+    for file, op, reason, fallback in late:
+        op["unserved"] = reason
+        if fallback is None or not place(file, op, fallback, late=True):
+            op["route"] = ""
+            reason += " (no path reaches it)"
+        else:
+            reason += f" (answers 501 NOT_IMPLEMENTED on {op['route']})"
+        route_warning(op, reason)
 
 
 def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
@@ -353,7 +423,7 @@ def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
             errors.append(exc)
             continue
         apis.append(compile_spec(spec, errors))
-    check_routes(apis, errors)
+    assign_routes(apis)
     if errors:
         raise SpecErrors(errors)
     return {"format": COMPILED_FORMAT, "apis": apis}
