@@ -380,3 +380,26 @@ def test_test_refuses_an_unreachable_url():
     result = CliRunner().invoke(acceptance_test, [
         "--url", f"http://127.0.0.1:{free_port()}", "--project-dir", str(ROOT)])
     assert result.exit_code == 1 and "cannot reach" in result.output
+
+
+def test_validate_prints_every_warning_and_passes(tmp_path):
+    from pym_lambda.build.cli import validate
+    from tests.conftest import make_project
+    from tests.runtime.test_router import DUPLICATES, K8S, OK, spec
+
+    many = "".join(f"  /x{i}?a=b:\n    get: {{operationId: op{i}, {OK}}}\n" for i in range(25))
+    cwd = spec(f"  /cwd:\n    get: {{operationId: os.getcwd, {OK}}}\n")
+    project = make_project(tmp_path, {**DUPLICATES, "k8s": K8S % "proxy", "many": spec(many),
+                                      "cwd": cwd})
+    result = CliRunner().invoke(validate, ["--project-dir", str(project)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    warned = [line for line in lines if line.startswith("warning: ")]
+    assert any("apis/b.yaml: GET /things/{thing}: operation fetchThing: duplicate route" in w
+               for w in warned)
+    assert sum("cannot be routed" in w for w in warned) == 25 + 3  # none capped here
+    assert sum("passed as 'path_query'" in w for w in warned) == 2
+    assert any("operationId 'os.getcwd' is the standard library" in w for w in warned)
+    # an unservable operation is named once, with why, not again as "bound to no function"
+    assert not any("searchPlaces" in w and "bound to no function" in w for w in warned)
+    assert lines[-1].startswith("ok: 5 spec(s)")
