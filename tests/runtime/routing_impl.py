@@ -36,3 +36,7 @@ def generate(model: str) -> Dict[str, Any]:
 
 def versioned(name: str, version: str) -> Dict[str, Any]:
     return {"op": "versioned", "name": name, "version": version}
+
+
+def pulls(user: str, model: str) -> Dict[str, Any]:
+    return {"op": "pulls", "user": user, "model": model}

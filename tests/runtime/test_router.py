@@ -112,6 +112,46 @@ def test_the_route_takes_the_first_operations_names(tmp_path: Any) -> None:
     assert not any("attestation_id" in route for route in app.routes)
 
 
+def level_names(routes: Any) -> Dict[str, set]:
+    """Path prefix (parameters blanked) -> the parameter names ending it in these routes."""
+    found: Dict[str, set] = {}
+    for route in routes:
+        parts = route.strip("/").split("/")
+        for index, part in enumerate(parts):
+            if part.startswith("{"):
+                prefix = "/".join("{}" if p.startswith("{") else p for p in parts[:index + 1])
+                found.setdefault(prefix, set()).add(part)
+    return found
+
+
+def test_one_parameter_name_per_level_of_the_resource_tree(tmp_path: Any) -> None:
+    # API Gateway refuses sibling resources with different variable names (/repos/{owner} and
+    # /repos/{user}), even on different path shapes
+    text = spec(f"""
+  /repos/{{org}}/{{subject_digest}}/issues:
+    get:
+      operationId: issues
+      x-bind-server: {IMPL}.attestations
+      parameters: [{path_param('org')}, {path_param('subject_digest')}]
+      {OK}
+  /repos/{{user}}/{{model}}/pulls:
+    get:
+      operationId: pulls
+      x-bind-server: {IMPL}.pulls
+      parameters: [{path_param('user')}, {path_param('model')}]
+      {OK}
+""")
+    app = create_app(make_project(tmp_path, {"gh": text}), app_name="levels")
+    routes = [r for r in app.routes if r.startswith("/repos")]
+    assert sorted(routes) == ["/repos/{org}/{subject_digest}/issues",
+                              "/repos/{org}/{subject_digest}/pulls"]
+    assert all(len(names) == 1 for names in level_names(app.routes).values())
+    client = JsonClient(Client(app))
+    assert client.get("/repos/a/b/issues").json == {"op": "list", "org": "a",
+                                                    "subject_digest": "b"}
+    assert client.get("/repos/a/b/pulls").json == {"op": "pulls", "user": "a", "model": "b"}
+
+
 K8S = spec(f"""
   /api/v1/namespaces/{{namespace}}/proxy/{{path}}:
     get:

@@ -349,15 +349,19 @@ _ROUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 def assign_routes(apis: List[CompiledApi]) -> None:
     """Give every served operation its Chalice route (`route`), one per path shape.
 
-    API Gateway routes a shape once (`/orgs/{}/attestations/{}`), whatever each operation
-    names its parameters: the route takes the names of the first operation there (spec
-    order; `p<N>` for the N-th segment where that one is not a plain `{name}`), and each
-    operation keeps its own (route_candidates maps them). An operation that cannot be served
+    API Gateway routes a shape once (`/orgs/{}/attestations/{}`), and allows one parameter
+    name per level of its resource tree, whatever each operation names its parameters: each
+    level takes the name of the first operation reaching it (spec order; `p<N>` for the N-th
+    segment where that one is not a plain `{name}`), and each operation keeps its own
+    (route_candidates maps them). An operation that cannot be served
     gets `unserved` (why) and a warning instead of refusing the spec: a duplicate (same method,
     same template) gets no route; a path key with `?` or `#` is routed on the path before it if
     that is free (it then answers 501); one that is not a path at all gets no route.
     """
-    names: Dict[Tuple[str, ...], str] = {}  # path shape -> its route
+    # The name of the parameter ending each path prefix: API Gateway allows one variable per
+    # level of its resource tree (`/repos/{owner}/{repo}` and `/repos/{user}/{name}/pulls`
+    # share `/repos/{owner}/{repo}`), so it is named once, by the first operation reaching it.
+    level_names: Dict[Tuple[str, ...], str] = {}
     slots: Dict[Tuple[Tuple[str, ...], Tuple[str, ...], str], Tuple[str, CompiledOperation]] = {}
     late: List[Tuple[str, CompiledOperation, str, Optional[List[Segment]]]] = []
 
@@ -373,17 +377,19 @@ def assign_routes(apis: List[CompiledApi]) -> None:
             op["route"] = ""
             return False
         slots[slot] = (file, op)
-        if shape not in names:
-            used: List[str] = []
-            for index, seg in enumerate(segments):
-                if seg.kind == "literal":
-                    continue
+        used: List[str] = []
+        for index, seg in enumerate(segments):
+            if seg.kind == "literal":
+                continue
+            prefix = shape[:index + 1]
+            name = level_names.get(prefix, "")
+            if not name or name in used:
                 name = seg.parts[1] if seg.kind != "partial" else ""
                 if not _ROUTE_NAME.fullmatch(name) or name in used:
                     name = f"p{index + 1}"
-                used.append(name)
-            names[shape] = route_of(segments, used)
-        op["route"] = names[shape]
+                level_names.setdefault(prefix, name)
+            used.append(name)
+        op["route"] = route_of(segments, used)
         return True
 
     for api in apis:
