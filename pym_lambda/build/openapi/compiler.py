@@ -353,10 +353,10 @@ def assign_routes(apis: List[CompiledApi]) -> None:
     name per level of its resource tree, whatever each operation names its parameters: each
     level takes the name of the first operation reaching it (spec order; `p<N>` for the N-th
     segment where that one is not a plain `{name}`), and each operation keeps its own
-    (route_candidates maps them). An operation that cannot be served
-    gets `unserved` (why) and a warning instead of refusing the spec: a duplicate (same method,
-    same template) gets no route; a path key with `?` or `#` is routed on the path before it if
-    that is free (it then answers 501); one that is not a path at all gets no route.
+    (route_candidates maps them). An operation that cannot be served gets `unserved` (why) and
+    a warning instead of refusing the spec: a duplicate (same method, same template) gets no
+    route; a path key with `?` or `#` is routed on the path before it if that is free (it then
+    answers 501); one that is not a path at all gets no route.
     """
     # The name of the parameter ending each path prefix: API Gateway allows one variable per
     # level of its resource tree (`/repos/{owner}/{repo}` and `/repos/{user}/{name}/pulls`
@@ -365,11 +365,11 @@ def assign_routes(apis: List[CompiledApi]) -> None:
     slots: Dict[Tuple[Tuple[str, ...], Tuple[str, ...], str], Tuple[str, CompiledOperation]] = {}
     late: List[Tuple[str, CompiledOperation, str, Optional[List[Segment]]]] = []
 
-    def place(file: str, op: CompiledOperation, segments: List[Segment], late: bool) -> bool:
+    def place(file: str, op: CompiledOperation, segments: List[Segment], fallback: bool) -> bool:
         shape = tuple(s.shape for s in segments)
         slot = (shape, tuple(s.template_shape for s in segments), op["method"])
         if slot in slots:
-            if not late:
+            if not fallback:
                 other_file, other = slots[slot]
                 op["unserved"] = (f"duplicate route: {other['method']} {other['path']} (operation "
                                   f"{other['id']}, {other_file}): that one is served")
@@ -401,16 +401,16 @@ def assign_routes(apis: List[CompiledApi]) -> None:
             except UnroutablePath as exc:
                 before = re.split(r"[?#]", op["path"], maxsplit=1)[0]
                 try:
-                    fallback: Optional[List[Segment]] = (
+                    before_key: Optional[List[Segment]] = (
                         parse_path(before) if before != op["path"] else None)
                 except UnroutablePath:
-                    fallback = None
-                late.append((api["file"], op, f"cannot be routed: {exc}", fallback))
+                    before_key = None
+                late.append((api["file"], op, f"cannot be routed: {exc}", before_key))
                 continue
-            place(api["file"], op, segments, late=False)
-    for file, op, reason, fallback in late:
+            place(api["file"], op, segments, fallback=False)
+    for file, op, reason, before_key in late:
         op["unserved"] = reason
-        if fallback is None or not place(file, op, fallback, late=True):
+        if before_key is None or not place(file, op, before_key, fallback=True):
             op["route"] = ""
             reason += " (no path reaches it)"
         else:
