@@ -8,7 +8,6 @@ modules are imported inside the helper that needs them).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from numbers import Number
 
@@ -21,35 +20,6 @@ if TYPE_CHECKING:
 if "_all_unique" not in globals():  # a generated module has them pasted above, imports none
     from pym_lambda.fastcheck.canonical import _all_unique
     from pym_lambda.quoting import MAX_MESSAGE, clamp, quote
-
-
-class _LazyPattern:
-    """A regex compiled at its first use, not at import (re.compile is slow, imports count).
-
-    It then replaces itself, in the module that holds it, by the compiled pattern, so later
-    calls cost nothing more than a compiled pattern's."""
-
-    def __init__(self, namespace: Dict[str, Any], name: str, pattern: str,
-                 flags: int = 0) -> None:
-        self._where = (namespace, name, pattern, flags)
-
-    def _compiled(self) -> Any:
-        import warnings
-
-        namespace, name, pattern, flags = self._where
-        with warnings.catch_warnings():  # a FutureWarning of re is no reason to fail a request
-            warnings.simplefilter("ignore")
-            namespace[name] = compiled = re.compile(pattern, flags)
-        return compiled
-
-    def search(self, text: str) -> Any:
-        return self._compiled().search(text)
-
-    def match(self, text: str) -> Any:
-        return self._compiled().match(text)
-
-    def fullmatch(self, text: str) -> Any:
-        return self._compiled().fullmatch(text)
 
 
 # -- spec patterns (`pattern`, `patternProperties`, the 'regex' format) ---------------------------
@@ -289,157 +259,6 @@ def _one_of(v: Any, checks: Iterable[Callable[[Any], Any]], schema_reprs: List[s
         return None
     reprs = ", ".join(schema_reprs[i] for i in valid[1:] + valid[:1])
     return f"{quote(v)} is valid under each of {reprs}"
-
-
-# -- formats (jsonschema._format, openapi_schema_validator._format) -------------------------------
-_RE_DATE = _LazyPattern(globals(), "_RE_DATE", r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
-_RE_RFC3339 = _LazyPattern(globals(), "_RE_RFC3339", r"""
-    ^
-    (\d{4})      # Year
-    -
-    (0[1-9]|1[0-2]) # Month
-    -
-    (\d{2})          # Day
-    T
-    (?:[01]\d|2[0123]) # Hours
-    :
-    (?:[0-5]\d)     # Minutes
-    :
-    (?:[0-5]\d)     # Seconds
-    (?:\.\d+)?      # Secfrac
-    (?:  Z                              # UTC
-       | [+-](?:[01]\d|2[0123]):[0-5]\d # Offset
-    )
-    $
-""", re.VERBOSE | re.ASCII)  # rfc3339_validator.RFC3339_REGEX, verbatim
-_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    # calendar.monthrange, without importing calendar
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return _DAYS_IN_MONTH[month] + (month == 2 and leap)
-
-
-def _real_day(text: str, month_ok: bool) -> bool:
-    # text starts with YYYY-MM-DD in ASCII digits (a regex said so): year 0 and days past the
-    # month's end are not dates; a day from 01 to 28 is always real (no int() needed)
-    if not month_ok or text[:4] == "0000":
-        return False
-    day = text[8:10]
-    if "01" <= day <= "28":
-        return True
-    return "00" < day and int(day) <= _days_in_month(int(text[:4]), int(text[5:7]))
-
-
-def _fmt_date(v: Any) -> bool:
-    # jsonschema is_date: the regex, then date.fromisoformat (years 1-9999, real days)
-    if not isinstance(v, str):
-        return True
-    if not _RE_DATE.fullmatch(v):
-        return False
-    return _real_day(v, "00" < v[5:7] <= "12")
-
-
-def _fmt_date_time(v: Any) -> bool:
-    # jsonschema is_datetime: rfc3339_validator.validate_rfc3339(instance.upper())
-    if not isinstance(v, str):
-        return True
-    upper = v.upper()
-    return _RE_RFC3339.match(upper) is not None and _real_day(upper, True)
-
-
-def _fmt_time(v: Any) -> bool:
-    # jsonschema is_draft3_time: the class-wide 'time' checker the OAS checkers copy
-    if not isinstance(v, str):
-        return True
-    from datetime import datetime
-
-    try:
-        datetime.strptime(v, "%H:%M:%S")  # noqa: DTZ007
-    except ValueError:
-        return False
-    return True
-
-
-def _fmt_uuid(v: Any) -> bool:
-    # jsonschema is_uuid: uuid.UUID(instance) (its hex parsing, copied) and hyphens in place
-    if not isinstance(v, str):
-        return True
-    digits = v.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
-    if len(digits) != 32:
-        return False
-    try:
-        int(digits, 16)
-    except ValueError:
-        return False
-    return all(v[position] == "-" for position in (8, 13, 18, 23))
-
-
-def _fmt_email(v: Any) -> bool:
-    return not isinstance(v, str) or "@" in v
-
-
-def _fmt_ipv4(v: Any) -> bool:
-    if not isinstance(v, str):
-        return True
-    import ipaddress
-
-    try:
-        ipaddress.IPv4Address(v)
-    except ipaddress.AddressValueError:
-        return False
-    return True
-
-
-def _fmt_ipv6(v: Any) -> bool:
-    if not isinstance(v, str):
-        return True
-    import ipaddress
-
-    try:
-        address = ipaddress.IPv6Address(v)
-    except ipaddress.AddressValueError:
-        return False
-    return not getattr(address, "scope_id", "")
-
-
-def _fmt_regex(v: Any) -> bool:
-    # openapi_schema_validator is_regex, with the engine spec patterns run on: RE2 parses it.
-    # A Set, not re2.compile: compiled client regexes would fill re2's cache (8 MiB each).
-    if not isinstance(v, str):
-        return True
-    import re2
-
-    try:
-        re2.Set.SearchSet(_re2_options()).Add(v)
-    except (re2.error, UnicodeEncodeError):
-        return False
-    return True
-
-
-def _fmt_byte(v: Any) -> bool:
-    # openapi_schema_validator is_byte; a non-ASCII string makes it raise UnicodeEncodeError,
-    # which a checker cannot do: it is reported as not a 'byte'
-    if not isinstance(v, (str, bytes)):
-        return True
-    import binascii
-    from base64 import b64decode
-
-    try:
-        b64decode(v.encode("ascii", errors="strict") if isinstance(v, str) else v,
-                  validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
-
-
-def _fmt_int32(v: Any) -> bool:
-    return not isinstance(v, int) or isinstance(v, bool) or ~(1 << 31) < v < 1 << 31
-
-
-def _fmt_int64(v: Any) -> bool:
-    return not isinstance(v, int) or isinstance(v, bool) or ~(1 << 63) < v < 1 << 63
 
 
 def _valid(v: Any) -> None:

@@ -9,8 +9,7 @@ for that schema; keywords the reference ignores are ignored here too.
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any, Dict, FrozenSet, NamedTuple, Optional, Tuple
+from typing import Any, Dict, FrozenSet, NamedTuple, Optional
 
 from .helpers import PatternError, _re2_compile
 
@@ -51,38 +50,20 @@ RESOLUTION_KEYWORDS = frozenset(("$id", "$schema", "$anchor", "$dynamicAnchor",
 OAS30_TYPES = frozenset(("string", "number", "integer", "boolean", "array", "object"))
 OAS31_TYPES = OAS30_TYPES | {"null"}
 
-# Formats the reference's FORMAT_CHECKER checks: name -> helper (None: accepts every value).
-# The OAS checkers are copies of jsonschema's class-wide checkers plus OpenAPI's own; the
-# class-wide 'time' is draft 3's "%H:%M:%S" (registered last under that name).
-_COMMON_FORMATS: Dict[str, Optional[str]] = {
-    "int32": "_fmt_int32", "int64": "_fmt_int64", "float": None, "double": None,
-    "password": None, "regex": "_fmt_regex", "date": "_fmt_date", "date-time": "_fmt_date_time",
-    "time": "_fmt_time", "uuid": "_fmt_uuid", "email": "_fmt_email", "idn-email": "_fmt_email",
-    "ipv4": "_fmt_ipv4", "ipv6": "_fmt_ipv6",
-}
+# Formats checked: name -> its check in formats.py (None: every value is one). Every format
+# OpenAPI names or uses, checked whatever is installed; any other format is ignored. OpenAPI
+# 3.0's 'byte' and 'binary' are not 3.1's (3.1 describes such strings with contentEncoding).
+_CHECKED_FORMATS = (
+    "date", "date-time", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template",
+    "json-pointer", "relative-json-pointer", "uuid", "regex", "int32", "int64")
+_COMMON_FORMATS: Dict[str, Optional[str]] = dict(
+    {name: "_fmt_" + name.replace("-", "_") for name in _CHECKED_FORMATS},
+    float=None, double=None, password=None)
 FORMATS: Dict[str, Dict[str, Optional[str]]] = {
     OAS30: dict(_COMMON_FORMATS, binary=None, byte="_fmt_byte"),
     OAS31: dict(_COMMON_FORMATS),
 }
-# Checked by jsonschema only when an optional package is installed: refused if it is (the
-# reference checks them), ignored like any unknown format if none is.
-OPTIONAL_FORMATS: Dict[str, Tuple[str, ...]] = {
-    "hostname": ("fqdn",), "idn-hostname": ("idna",),
-    "uri": ("rfc3987", "rfc3986_validator"), "uri-reference": ("rfc3987", "rfc3986_validator"),
-    "iri": ("rfc3987", "rfc3987_syntax"), "iri-reference": ("rfc3987", "rfc3987_syntax"),
-    "json-pointer": ("jsonpointer",), "relative-json-pointer": ("jsonpointer",),
-    "uri-template": ("uri_template",), "duration": ("isoduration",), "color": ("webcolors",),
-}
-
-
-@cache
-def _installed(module: str) -> bool:
-    from importlib.util import find_spec
-
-    try:
-        return find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class Rules(NamedTuple):
@@ -110,12 +91,7 @@ class Rules(NamedTuple):
     def format_helper(self, name: Any, where: str) -> Optional[str]:
         if not isinstance(name, str):
             raise Unsupported(f"{where}: format {name!r} is not a string")
-        table = FORMATS[self.dialect]
-        if name in table:
-            return table[name]
-        if any(_installed(m) for m in OPTIONAL_FORMATS.get(name, ())):
-            raise Unsupported(f"{where}: format {name!r} is checked by an optional package")
-        return None
+        return FORMATS[self.dialect].get(name)
 
 
 def rules_for(dialect: str, context: str) -> Rules:

@@ -204,8 +204,11 @@ def to_jsonable(value: Any) -> Any:
 def _parse_datetime(value: Any) -> Any:
     if not isinstance(value, str):
         return value
+    text = value.upper()
+    if text[16:19] == ":60":  # a leap second (RFC 3339): datetime has none, it becomes :59
+        text = text[:17] + "59" + text[19:]
     try:
-        return dt.datetime.fromisoformat(value.upper())
+        return dt.datetime.fromisoformat(text)
     except ValueError:
         raise errors.InvalidParameterError(f"{value!r} is not a valid date-time") from None
 

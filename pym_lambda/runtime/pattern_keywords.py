@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Callable, Dict, Iterator, Mapping
 
-from ..fastcheck.helpers import _fmt_regex, _re2_search
+from ..fastcheck.helpers import _re2_search
 
 OAS30 = "oas30"
 
@@ -88,13 +88,18 @@ def additional_properties31(validator: Any, extra: Any, instance: Any,
             yield ValidationError(text % extras_msg(sorted(extras, key=str)))
 
 
-def _format_checker(base: Any) -> Any:
-    """A copy of the class's format checker whose 'regex' is the one RE2 parses."""
+def _format_checker(base: Any, dialect: str) -> Any:
+    """A copy of the class's format checker checking the fast checkers' formats with their
+    checks (fastcheck/formats.py: right where jsonschema's are not, the same whatever optional
+    packages are installed, 'regex' the one RE2 parses); other formats are ignored."""
     from copy import deepcopy
 
+    from ..fastcheck import formats
+    from ..fastcheck.support import FORMATS
+
     checker = deepcopy(base)
-    if "regex" in checker.checkers:
-        checker.checkers["regex"] = (_fmt_regex, ())
+    checker.checkers = {name: (getattr(formats, helper), ())
+                        for name, helper in FORMATS[dialect].items() if helper}
     return checker
 
 
@@ -108,4 +113,4 @@ def with_re2_patterns(cls: Any, dialect: str) -> Any:
         "pattern": pattern, "additionalProperties": additional}
     if dialect != OAS30:  # draft 4 of OpenAPI 3.0 has no patternProperties keyword
         keywords["patternProperties"] = pattern_properties
-    return extend(cls, keywords, format_checker=_format_checker(cls.FORMAT_CHECKER))
+    return extend(cls, keywords, format_checker=_format_checker(cls.FORMAT_CHECKER, dialect))

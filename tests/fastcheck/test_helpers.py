@@ -8,7 +8,8 @@ import time
 import pytest
 
 from pym_lambda.fastcheck import compile_checker
-from pym_lambda.fastcheck.helpers import PatternError, _fmt_regex, _SpecPattern
+from pym_lambda.fastcheck.formats import _fmt_regex
+from pym_lambda.fastcheck.helpers import PatternError, _SpecPattern
 
 ATTACK = "a" * 30 + "!"  # on `re`, '^(a+)+$' takes about 40 s on it (2 ** 30 backtracks)
 
