@@ -39,8 +39,8 @@ class ModuleGenerator:
         self.consts = Constants()
         self.functions: List[Lines] = []
         self.checkers: List[str] = []
-        self._refs: Dict[Tuple[Tuple[int, str, str], str], str] = {}
-        self._pending: List[Tuple[str, Any, Scope, str]] = []
+        self._refs: Dict[Tuple[Tuple[int, str, str], str, bool], str] = {}
+        self._pending: List[Tuple[str, Any, Scope, str, bool]] = []
         self._names: Set[str] = set(vars(helpers))  # never shadow a helper
         self._keep: List[Any] = []  # definitions whose id() keys a scope stay alive
 
@@ -57,42 +57,44 @@ class ModuleGenerator:
         self._keep.append(definitions)
         return Scope(rules, definitions, (id(definitions), rules.dialect, rules.context))
 
-    def function(self, schema: Any, scope: Scope, where: str, hint: str = "_sub") -> Optional[str]:
-        """A function checking `schema`, or None when the schema accepts every value."""
+    def function(self, schema: Any, scope: Scope, where: str, hint: str = "_sub",
+                 plain: bool = False) -> Optional[str]:
+        """A function checking `schema`, or None when the schema accepts every value (plain:
+        an allOf-style discriminator sent the value here, see SchemaEmitter.plain)."""
         if isinstance(schema, dict) and list(schema) == ["$ref"]:
-            return self.ref_function(schema["$ref"], scope, where)  # no wrapper needed
-        body = self._body(schema, scope, where)
+            return self.ref_function(schema["$ref"], scope, where, plain)  # no wrapper needed
+        body = self._body(schema, scope, where, plain)
         if not body:
             return None
         name = self._name(hint)
         self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
         return name
 
-    def _body(self, schema: Any, scope: Scope, where: str) -> Lines:
-        emitter = SchemaEmitter(self, scope, FunctionState())
+    def _body(self, schema: Any, scope: Scope, where: str, plain: bool = False) -> Lines:
+        emitter = SchemaEmitter(self, scope, FunctionState(), plain)
         try:
             return emitter.schema(schema, At("v", (), ALL_KINDS, where))
         except RecursionError:
             raise Unsupported(f"{where}: schema nested too deeply") from None
 
-    def ref_function(self, ref: Any, scope: Scope, where: str) -> str:
+    def ref_function(self, ref: Any, scope: Scope, where: str, plain: bool = False) -> str:
         if not isinstance(ref, str):
             raise Unsupported(f"{where}: $ref {ref!r} is not a string")
-        key = (scope.key, ref)
+        key = (scope.key, ref, plain)
         name = self._refs.get(key)
         if name is None:
             target = resolve_ref(ref, scope.definitions, where)
             rules = scope.rules
             name = self._name(f"_ref_{identifier(ref[len(DEFINITIONS_REF):])}_"
-                              f"{rules.dialect}_{rules.context}")
+                              f"{rules.dialect}_{rules.context}" + ("_plain" if plain else ""))
             self._refs[key] = name
-            self._pending.append((name, target, scope, ref))
+            self._pending.append((name, target, scope, ref, plain))
         return name
 
     def _drain(self) -> None:
         while self._pending:
-            name, schema, scope, where = self._pending.pop()
-            body = self._body(schema, scope, where)
+            name, schema, scope, where, plain = self._pending.pop()
+            body = self._body(schema, scope, where, plain)
             self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
 
     def entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
