@@ -155,9 +155,8 @@ class SchemaEmitter(ValueKeywords, ContainerKeywords):
         # OAS 3.0: a readOnly value is not sent in a request, a writeOnly one not returned
         for flag, fails, word in (("readOnly", self.rules.read_only_fails, "read-only"),
                                   ("writeOnly", self.rules.write_only_fails, "write-only")):
-            if fails and schema.get(flag) is True:
-                name = f"str({at.path[-1]})" if at.path else "'value'"
-                return [fail(at.path, f"{name} + {' is ' + word!r}")]
+            if fails and schema.get(flag) is True:  # named by the entry (ONE_WAY_SOURCE)
+                return [fail(at.path, repr(" is " + word))]
         return []
 
     def one_way(self, schema: Dict[str, Any]) -> Set[str]:

@@ -26,6 +26,15 @@ pym_lambda/fastcheck/helpers.py, verbatim), then the generated code.
 """
 '''
 _FUTURE = "from __future__ import annotations\n"
+# A read-only (write-only) value's problem names its field, "<field> is read-only": only the
+# entry knows the whole path (a $ref's function does not), so the entry completes the words.
+ONE_WAY_SOURCE = [
+    "_ONE_WAY = (' is read-only', ' is write-only')", "",
+    "def _one_way_named(r):",
+    "    if r[1] in _ONE_WAY:",
+    "        return r[0], (str(r[0][-1]) if r[0] else 'value') + r[1]",
+    "    return r",
+]
 
 
 class Scope(NamedTuple):
@@ -41,7 +50,7 @@ class ModuleGenerator:
         self.checkers: List[str] = []
         self._refs: Dict[Tuple[Tuple[int, str, str], str, bool], str] = {}
         self._pending: List[Tuple[str, Any, Scope, str, bool]] = []
-        self._names: Set[str] = set(vars(helpers))  # never shadow a helper
+        self._names: Set[str] = set(vars(helpers)) | {"_ONE_WAY", "_one_way_named"}
         self._keep: List[Any] = []  # definitions whose id() keys a scope stay alive
 
     def _name(self, hint: str) -> str:
@@ -129,12 +138,13 @@ class ModuleGenerator:
             self.functions.append([
                 f"def {name}(value):", "    try:", f"        r = {body}(value)",
                 "    except RecursionError:", f"        return {literal(too_deep)}",
-                f"    return None if r is None else _report({prefix!r}, r)"])
+                f"    return None if r is None else _report({prefix!r}, _one_way_named(r))"])
         self.checkers.append(name)
         return name
 
     def source(self) -> str:
-        parts = ["", "# -- generated checkers " + "-" * 72, *self.consts.lines, ""]
+        parts = ["", "# -- generated checkers " + "-" * 72, *ONE_WAY_SOURCE, "",
+                 *self.consts.lines, ""]
         for function in self.functions:
             parts += ["", *function, ""]
         parts.append(f"__all__ = {self.checkers!r}")
