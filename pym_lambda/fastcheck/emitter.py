@@ -61,6 +61,9 @@ class SchemaEmitter(ValueKeywords, ContainerKeywords):
         # The function checks a value some schema's allOf-style discriminator sent here: the
         # schemas applied to that same value dispatch no more (Cat's allOf reaches Pet again)
         self.plain = plain
+        # One-way properties of the allOf groups being emitted inline around this schema: a
+        # `required` in one allOf member skips those another member declares read-only
+        self.group_one_way: Set[str] = set()
 
     def _plain(self, at: At) -> bool:
         return self.plain and at.var == "v"  # "v": the function's own value, not a part of it
@@ -163,9 +166,9 @@ class SchemaEmitter(ValueKeywords, ContainerKeywords):
         """The properties `required` skips here (OAS 3.0): readOnly ones in a request,
         writeOnly ones in a response, judged through $ref and allOf."""
         if self.rules.read_only_fails:
-            return self._one_way_names(schema, "readOnly", 0)
+            return self._one_way_names(schema, "readOnly", 0) | self.group_one_way
         if self.rules.write_only_fails:
-            return self._one_way_names(schema, "writeOnly", 0)
+            return self._one_way_names(schema, "writeOnly", 0) | self.group_one_way
         return set()
 
     def _target(self, ref: Any) -> Any:
@@ -217,8 +220,11 @@ class SchemaEmitter(ValueKeywords, ContainerKeywords):
         v, lines = at.var, []
         if self.has(schema, "allOf"):
             need(isinstance(schema["allOf"], list), at.where, "allOf must be a list")
+            outer = self.group_one_way
+            self.group_one_way = outer | self.one_way(schema)  # the whole group's, same value
             for i, sub in enumerate(schema["allOf"]):
                 lines += self.schema(sub, at._replace(where=f"{at.where}/allOf/{i}"))
+            self.group_one_way = outer
         prop = self._discriminator_property(schema)
         choice = self.one_any_of(schema, at)
         if prop is None or not at.kinds & {OBJECT}:
@@ -396,7 +402,11 @@ class SchemaEmitter(ValueKeywords, ContainerKeywords):
             path = at.path
         child = At(var, path, ALL_KINDS, f"{at.where}/{where}", at.depth, at.loops)
         if child.loops <= FunctionState.MAX_LOOPS and child.depth <= FunctionState.MAX_DEPTH:
-            return self.schema(sub, child)
+            outer, self.group_one_way = self.group_one_way, set()  # another value: not its group
+            try:
+                return self.schema(sub, child)
+            finally:
+                self.group_one_way = outer
         name = self.gen.function(sub, self.scope, child.where)  # too nested: a new function
         if name is None:
             return []
