@@ -1,7 +1,7 @@
 """What every keyword emitter shares: where the value is, what it can be, how to descend."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, FrozenSet, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, NamedTuple, Optional, Set, Tuple
 
 from .support import Rules
 from .writer import Constants, FunctionState, Lines, block
@@ -88,4 +88,8 @@ class EmitterBase:
         raise NotImplementedError
 
     def function_for(self, sub: Any, at: At, where: str) -> Optional[str]:
+        raise NotImplementedError
+
+    def one_way(self, schema: Dict[str, Any]) -> Set[str]:
+        """The properties `required` does not apply to in this direction."""
         raise NotImplementedError

@@ -96,18 +96,8 @@ class ContainerKeywords(EmitterBase):
         names = schema["required"]
         need(isinstance(names, list) and all(isinstance(n, str) for n in names), at.where,
              "required must be a list of names")
-        props = schema.get("properties", {})
-        out = []
-        for name in names:
-            sub = props.get(name) if isinstance(props, dict) else None
-            # OAS30Write/ReadValidator: a missing readOnly (writeOnly) property is not required,
-            # judged on the property's own schema object, not on what its $ref points to
-            if sub and isinstance(sub, dict) and (
-                    (self.rules.read_only_fails and sub.get("readOnly", False))
-                    or (self.rules.write_only_fails and sub.get("writeOnly", False))):
-                continue
-            out.append(name)
-        return out
+        skipped = self.one_way(schema)  # OAS 3.0: required applies in one direction only
+        return [name for name in names if name not in skipped]
 
     def _object_keywords(self, schema: Dict[str, Any], at: At) -> Lines:
         v = at.var

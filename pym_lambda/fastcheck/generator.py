@@ -27,6 +27,15 @@ generated code.
 """
 '''
 _FUTURE = "from __future__ import annotations\n"
+# A read-only (write-only) value's problem names its field, "<field> is read-only": only the
+# entry knows the whole path (a $ref's function does not), so the entry completes the words.
+ONE_WAY_SOURCE = [
+    "_ONE_WAY = (' is read-only', ' is write-only')", "",
+    "def _one_way_named(r):",
+    "    if r[1] in _ONE_WAY:",
+    "        return r[0], (str(r[0][-1]) if r[0] else 'value') + r[1]",
+    "    return r",
+]
 
 
 class Scope(NamedTuple):
@@ -40,9 +49,10 @@ class ModuleGenerator:
         self.consts = Constants()
         self.functions: List[Lines] = []
         self.checkers: List[str] = []
-        self._refs: Dict[Tuple[Tuple[int, str, str], str], str] = {}
-        self._pending: List[Tuple[str, Any, Scope, str]] = []
-        self._names: Set[str] = set(vars(helpers)) | set(vars(formats))  # never shadow a helper
+        self._refs: Dict[Tuple[Tuple[int, str, str], str, bool], str] = {}
+        self._pending: List[Tuple[str, Any, Scope, str, bool]] = []
+        self._names: Set[str] = (set(vars(helpers)) | set(vars(formats))
+                                | {"_ONE_WAY", "_one_way_named"})  # never shadow a helper
         self._keep: List[Any] = []  # definitions whose id() keys a scope stay alive
 
     def _name(self, hint: str) -> str:
@@ -58,42 +68,44 @@ class ModuleGenerator:
         self._keep.append(definitions)
         return Scope(rules, definitions, (id(definitions), rules.dialect, rules.context))
 
-    def function(self, schema: Any, scope: Scope, where: str, hint: str = "_sub") -> Optional[str]:
-        """A function checking `schema`, or None when the schema accepts every value."""
+    def function(self, schema: Any, scope: Scope, where: str, hint: str = "_sub",
+                 plain: bool = False) -> Optional[str]:
+        """A function checking `schema`, or None when the schema accepts every value (plain:
+        an allOf-style discriminator sent the value here, see SchemaEmitter.plain)."""
         if isinstance(schema, dict) and list(schema) == ["$ref"]:
-            return self.ref_function(schema["$ref"], scope, where)  # no wrapper needed
-        body = self._body(schema, scope, where)
+            return self.ref_function(schema["$ref"], scope, where, plain)  # no wrapper needed
+        body = self._body(schema, scope, where, plain)
         if not body:
             return None
         name = self._name(hint)
         self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
         return name
 
-    def _body(self, schema: Any, scope: Scope, where: str) -> Lines:
-        emitter = SchemaEmitter(self, scope, FunctionState())
+    def _body(self, schema: Any, scope: Scope, where: str, plain: bool = False) -> Lines:
+        emitter = SchemaEmitter(self, scope, FunctionState(), plain)
         try:
             return emitter.schema(schema, At("v", (), ALL_KINDS, where))
         except RecursionError:
             raise Unsupported(f"{where}: schema nested too deeply") from None
 
-    def ref_function(self, ref: Any, scope: Scope, where: str) -> str:
+    def ref_function(self, ref: Any, scope: Scope, where: str, plain: bool = False) -> str:
         if not isinstance(ref, str):
             raise Unsupported(f"{where}: $ref {ref!r} is not a string")
-        key = (scope.key, ref)
+        key = (scope.key, ref, plain)
         name = self._refs.get(key)
         if name is None:
             target = resolve_ref(ref, scope.definitions, where)
             rules = scope.rules
             name = self._name(f"_ref_{identifier(ref[len(DEFINITIONS_REF):])}_"
-                              f"{rules.dialect}_{rules.context}")
+                              f"{rules.dialect}_{rules.context}" + ("_plain" if plain else ""))
             self._refs[key] = name
-            self._pending.append((name, target, scope, ref))
+            self._pending.append((name, target, scope, ref, plain))
         return name
 
     def _drain(self) -> None:
         while self._pending:
-            name, schema, scope, where = self._pending.pop()
-            body = self._body(schema, scope, where)
+            name, schema, scope, where, plain = self._pending.pop()
+            body = self._body(schema, scope, where, plain)
             self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
 
     def entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
@@ -128,12 +140,13 @@ class ModuleGenerator:
             self.functions.append([
                 f"def {name}(value):", "    try:", f"        r = {body}(value)",
                 "    except RecursionError:", f"        return {literal(too_deep)}",
-                f"    return None if r is None else _report({prefix!r}, r)"])
+                f"    return None if r is None else _report({prefix!r}, _one_way_named(r))"])
         self.checkers.append(name)
         return name
 
     def source(self) -> str:
-        parts = ["", "# -- generated checkers " + "-" * 72, *self.consts.lines, ""]
+        parts = ["", "# -- generated checkers " + "-" * 72, *ONE_WAY_SOURCE, "",
+                 *self.consts.lines, ""]
         for function in self.functions:
             parts += ["", *function, ""]
         parts.append(f"__all__ = {self.checkers!r}")

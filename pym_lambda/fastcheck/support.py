@@ -41,8 +41,7 @@ OAS31_KEYWORDS = frozenset((
 # Evaluated by the reference, not mirrored here.
 REFUSED = {
     OAS30: frozenset(),
-    OAS31: frozenset(("$dynamicRef", "dependentSchemas", "if", "unevaluatedItems",
-                      "unevaluatedProperties")),
+    OAS31: frozenset(("$dynamicRef", "unevaluatedItems", "unevaluatedProperties")),
 }
 # They change how `$ref` resolves (or which validator class runs): never mirrored.
 RESOLUTION_KEYWORDS = frozenset(("$id", "$schema", "$anchor", "$dynamicAnchor",
@@ -110,9 +109,6 @@ def check_keywords(schema: Dict[str, Any], rules: Rules, where: str) -> None:
             raise Unsupported(f"{where}: {key!r} changes reference resolution")
         if key in REFUSED[rules.dialect]:
             raise Unsupported(f"{where}: {key!r} is not supported by the fast checker")
-    if rules.oas30 and "discriminator" in schema and (
-            "allOf" in schema or "anyOf" in schema or "oneOf" in schema):
-        raise Unsupported(f"{where}: 'discriminator' with allOf/anyOf/oneOf selects by value")
 
 
 def is_number(value: Any) -> bool:
@@ -135,7 +131,7 @@ def compile_pattern(pattern: Any, where: str) -> None:
 
 
 # referencing percent-decodes and URI-joins refs: only plain names are resolved the same here
-_SAFE_REF = re.compile(r"#/definitions(/[A-Za-z0-9_.~-]+)+\Z")
+_SAFE_REF = re.compile(r"#/definitions(/[A-Za-z0-9_.~$-]+)+\Z")
 
 
 def _unescape(token: str) -> str:
