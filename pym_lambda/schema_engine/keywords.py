@@ -3,7 +3,6 @@ base URI, what was evaluated) -> None, problems reported through run.report. Eac
 the types it names and lets every other value pass, as JSON Schema says."""
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
 from ..fastcheck.canonical import _all_unique
@@ -80,6 +79,8 @@ def kw_const(run: Run, kw: Any, schema: Dict[str, Any], value: Any, path: Path, 
 def _not_multiple(value: Any, divisor: Any) -> bool:
     if isinstance(value, int) and isinstance(divisor, int):
         return divisor != 0 and value % divisor != 0
+    from fractions import Fraction  # floats only: not at import
+
     try:  # decimal literals, not binary floats: 0.0075 is a multiple of 0.0001
         return (Fraction(repr(value)) / Fraction(repr(divisor))).denominator != 1
     except (ValueError, ZeroDivisionError, OverflowError):
