@@ -26,7 +26,7 @@ gets an error_id, the details go to the logs under that id.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 
 def _code_from_class_name(name: str) -> str:
@@ -43,18 +43,22 @@ class PymError(PymLambdaError):
 
     Subclasses set ``status`` (HTTP status) and optionally ``code``; without a code the class
     name in UPPER_SNAKE_CASE is used. ``headers`` are added to the error response
-    (``PymError("slow down", status=429, headers={"Retry-After": "5"})``).
+    (``PymError("slow down", status=429, headers={"Retry-After": "5"})``). ``problems``
+    lists every problem of a request ({"field", "rule", "message"}), beside the description.
     """
 
     status: int = 500
     code: str = "SERVER_ERROR"
     headers: Mapping[str, str] = {}  # never mutated: an instance gets its own copy
+    problems: Optional[List[Dict[str, str]]] = None  # also for subclasses skipping __init__
 
     def __init__(self, description: str = "", *, status: Optional[int] = None,
                  code: Optional[str] = None, user_message: Optional[str] = None,
-                 headers: Optional[Mapping[str, str]] = None) -> None:
+                 headers: Optional[Mapping[str, str]] = None,
+                 problems: Optional[List[Dict[str, str]]] = None) -> None:
         super().__init__(description)
         self.description = description
+        self.problems = problems
         if status is not None:
             self.status = status
         if code is not None:
@@ -193,14 +197,18 @@ def new_error_id() -> str:
 
 
 def error_body(status: int, code: str, description: str, error_id: Optional[str] = None,
-               user_message: Optional[str] = None) -> Dict[str, Any]:
-    """The one JSON shape of every error: status, error, error_description, error_id."""
+               user_message: Optional[str] = None,
+               problems: Optional[List[Dict[str, str]]] = None) -> Dict[str, Any]:
+    """The one JSON shape of every error: status, error, error_description, error_id (and
+    problems, when a request had several: each names its field and rule)."""
     body: Dict[str, Any] = {
         "status": status,
         "error": code,
         "error_description": description,
-        "error_id": error_id or new_error_id(),
     }
+    if problems:
+        body["problems"] = problems
+    body["error_id"] = error_id or new_error_id()
     if user_message:
         body["user_message"] = user_message
     return body

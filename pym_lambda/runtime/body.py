@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
@@ -11,6 +11,9 @@ from ..quoting import clamp, quote
 from .compiled_types import CompiledBody, CompiledParameter, Schema
 from .jsontypes import schema_types
 from .params import CoercionError, coerce_scalar
+
+if TYPE_CHECKING:
+    from .schema_validator import Explainer
 
 Check = Optional[Callable[[Any], Optional[str]]]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # API Gateway allows 10 MB; most APIs want far less
@@ -101,11 +104,13 @@ class BodyReader:
                  converts: Dict[str, Callable[[Any], Any]], deref: Callable[[Any], Any],
                  max_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_depth: int = DEFAULT_MAX_JSON_DEPTH,
-                 max_fields: int = DEFAULT_MAX_FORM_FIELDS) -> None:
+                 max_fields: int = DEFAULT_MAX_FORM_FIELDS,
+                 explainers: Optional[Dict[str, Optional[Explainer]]] = None) -> None:
         self.required: bool = body["required"]
         self.content: Dict[str, Schema] = body["content"]
         self.declared = list(self.content)
         self.checks = checks
+        self.explainers = explainers or {}  # every problem, when a check fails
         self.converts = converts
         self.form_fields: List[CompiledParameter] = body.get("form_fields") or []
         self.deref = deref
@@ -142,7 +147,9 @@ class BodyReader:
         if check is not None:
             problem = check(value)
             if problem:
-                raise InvalidParameterError(problem)
+                explain = self.explainers.get(declared)
+                listed = explain.listed(value, problem) if explain else None
+                raise InvalidParameterError(problem, problems=listed)
         return self.converts[declared](value)
 
     def parse(self, raw: bytes, mt: str, schema: Any) -> Any:

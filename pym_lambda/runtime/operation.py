@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..errors import InvalidParameterError, PymError
 from .body import BodyReader
 from .compiled_types import (
     CompiledApi,
@@ -19,6 +20,7 @@ from .operation_checks import body_key, param_key, response_key
 from .params import ParamReader
 from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
+from .schema_validator import MAX_PROBLEMS, REQUEST, Explainer
 from .strict import body_checker, check_query
 
 
@@ -83,7 +85,8 @@ class BoundOperation:
         self.service = service  # its before/after steps are read at each call: lists to edit
         self.params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
-                        api.models.converter(p["schema"]))
+                        api.models.converter(p["schema"]),
+                        _explainer(api, p["schema"], f"{p['in']} parameter '{p['name']}'"))
             for p in op["params"]]
         self.strict = bool(getattr(limits, "strict", False))
         self.caps = RequestCaps.from_limits(limits)
@@ -103,6 +106,7 @@ class BoundOperation:
                 checks=checks,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
                 deref=api.deref,
+                explainers={ct: _explainer(api, s, "body") for ct, s in body["content"].items()},
                 **({"max_bytes": limits.max_body_bytes, "max_depth": limits.max_json_depth,
                     "max_fields": limits.max_form_fields} if limits is not None else {}))
         specs = {}
@@ -124,21 +128,52 @@ class BoundOperation:
         if self.strict:
             check_query(request, self.query_names)
         kwargs: Dict[str, Any] = {}
+        refused: List[InvalidParameterError] = []  # every parameter's and the body's problems
         for reader in self.params:
-            reader.read(request, kwargs)
+            try:
+                reader.read(request, kwargs)
+            except InvalidParameterError as exc:
+                refused.append(exc)
         args = []
         if self.body is not None:
-            body = self.body.read(request)
+            try:
+                body = self.body.read(request)
+            except PymError as exc:
+                if not refused:
+                    raise
+                if isinstance(exc, InvalidParameterError):
+                    refused.append(exc)
+                body = None
             if self.form_kwargs:
                 kwargs.update(_form_kwargs(self.body.form_fields, body))
             else:
                 args.append(body)
+        if refused:
+            raise _together(refused)
         assert self.func is not None
         result = self.func(*args, **kwargs)
         if service is not None:
             for after in service.after_steps:
                 result = after(request, self, result)
         return self.responses.build(result)
+
+
+def _explainer(api: ApiRuntime, schema: Any, prefix: str) -> Optional[Explainer]:
+    if schema is None or schema == {} or schema is True:
+        return None
+    return Explainer(schema, api.definitions, api.dialect, REQUEST, prefix)
+
+
+def _together(refused: List[InvalidParameterError]) -> InvalidParameterError:
+    """One 400 for the whole request: the first problem described, every one listed."""
+    if len(refused) == 1:
+        return refused[0]
+    listed: List[Dict[str, str]] = []
+    for exc in refused:
+        listed += exc.problems or [{"field": "", "rule": "", "message": exc.description}]
+    first = refused[0]
+    return InvalidParameterError(first.description, user_message=first.user_message,
+                                 problems=listed[:MAX_PROBLEMS])
 
 
 def _both(first: Any, second: Callable[[Any], Optional[str]]) -> Callable[[Any], Optional[str]]:

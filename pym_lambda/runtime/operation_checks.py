@@ -6,9 +6,9 @@ them ahead of time (pym_lambda.build.compiled_form.write_prebuilt):
 `chalicelib/pym_validators.bin` holds the generated module as a marshalled code object (a
 Lambda cannot write .pyc files, and compiling the source at a cold start would cost tens of
 ms), keyed by the Python magic number and the specs' fingerprint. Without it (or when it is
-stale) they are compiled in process. A schema fastcheck does not mirror (the module's
-UNSUPPORTED) gets its check at its first use (schema_validator.LazyCheck): a cold start never
-builds, nor imports, the fallback validator.
+stale) they are compiled in process. A schema fastcheck does not cover is checked by
+pym_lambda.schema_engine (schema_validator.EngineCheck), built at its first call; one the
+prebuilt module refused is not compiled again at a cold start.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from typing import (
 
 from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, Schema
 from .responses import pick_content
-from .schema_validator import REQUEST, RESPONSE, LazyCheck
+from .schema_validator import REQUEST, RESPONSE, EngineCheck
 
 Check = Callable[[Any], Optional[str]]
 # schema, definitions, dialect, context, prefix
@@ -105,9 +105,7 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
 
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
                  ) -> Dict[str, Check]:
-    """A check per entry: prebuilt, else compiled now, else (refused by fastcheck) built at its
-    first use. A fresh prebuilt module is used as it is: the entries it lists as UNSUPPORTED
-    are not generated again at every cold start."""
+    """A check per entry: prebuilt, else compiled now, else SchemaEngine."""
     checks: Dict[str, Check] = {}
     missing: Dict[str, Tuple[str, Entry]] = {}
     index: Dict[str, str] = (prebuilt or {}).get("INDEX") or {}
@@ -116,8 +114,9 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         found = prebuilt.get(f"check_{index[key]}") if key in index and prebuilt else None
         if found is not None:
             checks[key] = found
-        elif key in index and index[key] in refused:
-            checks[key] = LazyCheck(*entry)
+        elif key in index and index[key] in refused:  # refused by the prebuilt module: no
+            # generator at a cold start
+            checks[key] = EngineCheck(*entry)
         else:
             missing[f"m{len(missing)}"] = (key, entry)
     if missing:
@@ -125,5 +124,5 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
 
         compiled, _refused = compile_checkers({i: e for i, (_, e) in missing.items()})
         for ident, (key, entry) in missing.items():
-            checks[key] = compiled.get(ident) or LazyCheck(*entry)
+            checks[key] = compiled.get(ident) or EngineCheck(*entry)
     return checks

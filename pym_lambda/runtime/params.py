@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from ..context import cookies
 from ..errors import InvalidParameterError
@@ -15,6 +15,9 @@ from ..quoting import quote
 from .compiled_types import CompiledParameter
 from .jsontypes import schema_types
 from .numeric_text import MAX_NUMBER_CHARS, is_integer_text, is_number_text
+
+if TYPE_CHECKING:
+    from .schema_validator import Explainer
 
 _SEPARATORS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited": "|",
                "tabDelimited": "\t"}
@@ -55,7 +58,7 @@ class ParamReader:
 
     def __init__(self, param: CompiledParameter, deref: Callable[[Any], Any],
                  check: Optional[Callable[[Any], Optional[str]]],
-                 convert: Callable[[Any], Any]) -> None:
+                 convert: Callable[[Any], Any], explain: Optional[Explainer] = None) -> None:
         self.name: str = param["name"]
         self.location: str = param["in"]
         self.pyname: str = param["pyname"]
@@ -72,6 +75,11 @@ class ParamReader:
             "json" in str(param.get("content_type"))
         self.check = check
         self.convert = convert
+        self.explain = explain  # every problem, when the check fails
+
+    def invalid(self, message: str, rule: str) -> InvalidParameterError:
+        return InvalidParameterError(message, problems=[
+            {"field": self.label, "rule": rule, "message": message}])
 
     def _raw(self, request: Any) -> Any:
         if self.location == "path":
@@ -93,16 +101,17 @@ class ParamReader:
             if self.default is not _MISSING:
                 kwargs[self.pyname] = self.convert(self.default)
             elif self.required:
-                raise InvalidParameterError(f"{self.label} is required")
+                raise self.invalid(f"{self.label} is required", "required")
             return
         try:
             value = self.coerce(raw)
         except CoercionError as exc:
-            raise InvalidParameterError(f"{self.label}: {exc}") from None
+            raise self.invalid(f"{self.label}: {exc}", "type") from None
         if self.check is not None:
             problem = self.check(value)
             if problem:
-                raise InvalidParameterError(problem)
+                listed = self.explain.listed(value, problem) if self.explain else None
+                raise InvalidParameterError(problem, problems=listed)
         kwargs[self.pyname] = self.convert(value)
 
     def coerce(self, raw: Any) -> Any:

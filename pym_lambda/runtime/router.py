@@ -78,7 +78,8 @@ class Dispatcher:
                 if not self.debug:
                     description = OPAQUE_DESCRIPTIONS[exc.code]
             reporting.report_server_error(error_id, exc.status, exc.code, report, exc)
-        body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message)
+        body = errors.error_body(exc.status, exc.code, description, error_id, exc.user_message,
+                                 exc.problems if exc.status < 500 else None)
         headers: Dict[str, Any] = dict(JSON_HEADERS)
         headers.update(exc.headers)
         return Response(body=dumps(body), status_code=exc.status, headers=headers)

@@ -1,13 +1,21 @@
-"""The check of one schema: compiled to Python by pym_lambda.fastcheck, else
-openapi-schema-validator (the reference), built once, its errors naming the field; a client's
+"""The check of one schema: compiled to Python by pym_lambda.fastcheck, else our own
+interpreter (pym_lambda.schema_engine), built once, its messages naming the field; a client's
 checks are built at their first call (make_validator). operation_checks.py builds the checks
-of the app's own operations."""
+of the app's own operations. When a check fails, an Explainer lists every problem of the value
+(the error path only: a valid value never builds it).
+
+SchemaValidator, openapi-schema-validator (the reference fastcheck mirrors), stays for the
+differential tests and the benchmark; the runtime never builds it (nor imports jsonschema).
+"""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 
 from ..quoting import MAX_MESSAGE, MAX_QUOTE, clamp, quote
 from .compiled_types import Schema
+
+if TYPE_CHECKING:
+    from ..schema_engine import Problem, SchemaEngine
 
 # Requests are checked with the write-context validator (readOnly properties need not be sent),
 # responses with the read context (writeOnly properties need not be returned).
@@ -72,7 +80,8 @@ def bounded_message(error: Any) -> str:
 
 
 class SchemaValidator:
-    """Validates one schema; `check(value)` returns None or a message naming the field."""
+    """The reference (openapi-schema-validator): `check(value)` returns None or a message
+    naming the field. Not used at run time (EngineCheck is)."""
 
     __slots__ = ("_validator", "_prefix")
 
@@ -101,16 +110,71 @@ class SchemaValidator:
         return _shorten(f"{where}: {message}" if where else message)
 
 
+MAX_PROBLEMS = 20  # problems listed in one error response
+
+
+def problem_message(prefix: str, problem: Problem) -> str:
+    """A problem as one readable line: 'body.title: ... is longer than 300 characters'."""
+    where = problem.field(prefix)
+    return _shorten(f"{where}: {problem.message}" if where else problem.message)
+
+
+class Explainer:
+    """Every problem of a value against one schema (SchemaEngine, built at its first use)."""
+
+    __slots__ = ("_args", "_engine", "prefix")
+
+    def __init__(self, schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
+                 prefix: str) -> None:
+        self._args = (schema, definitions, dialect, context)
+        self._engine: Optional[SchemaEngine] = None
+        self.prefix = prefix
+
+    def engine(self) -> SchemaEngine:
+        if self._engine is None:
+            from ..schema_engine import SchemaEngine
+
+            self._engine = SchemaEngine(*self._args)
+        return self._engine
+
+    def problems(self, value: Any, limit: int = MAX_PROBLEMS) -> List[Problem]:
+        return self.engine().problems(value, limit)
+
+    def listed(self, value: Any, message: str, limit: int = MAX_PROBLEMS) -> List[Dict[str, str]]:
+        """The problems of a value a check refused with message, as the error JSON lists them
+        ({"field", "rule", "message"}); message alone should the engine see none."""
+        try:
+            found = self.problems(value, limit)
+        except (RecursionError, ValueError, TypeError):  # the explainer never turns a 400
+            found = []  # into a 500: the check's own message still says what is wrong
+        if not found:
+            return [{"field": self.prefix, "rule": "schema", "message": message}]
+        return [{"field": problem.field(self.prefix), "rule": problem.rule,
+                 "message": problem.message} for problem in found]
+
+
+class EngineCheck(Explainer):
+    """The check of a schema fastcheck does not cover: SchemaEngine, the problem first met."""
+
+    __slots__ = ()
+
+    def __call__(self, value: Any) -> Optional[str]:
+        found = self.problems(value, 1)
+        return problem_message(self.prefix, found[0]) if found else None
+
+    check = __call__
+
+
 def compile_validator(schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
                       prefix: str) -> Callable[[Any], Optional[str]]:
-    """Compiled to Python by fastcheck, or openapi-schema-validator where fastcheck does not
-    mirror the schema."""
+    """Compiled to Python by fastcheck, or SchemaEngine where fastcheck does not cover the
+    schema."""
     from ..fastcheck import Unsupported, compile_checker
 
     try:
         return compile_checker(schema, definitions, dialect, context, prefix)
     except Unsupported:
-        return SchemaValidator(schema, definitions, dialect, context, prefix).check
+        return EngineCheck(schema, definitions, dialect, context, prefix)
 
 
 class LazyCheck:

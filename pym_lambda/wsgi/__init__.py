@@ -146,7 +146,8 @@ class ChaliceWsgiApp:
 
 
 def _error(exc: PymError, error_id: Optional[str] = None) -> Tuple[int, WsgiHeaders, bytes]:
-    body = error_body(exc.status, exc.code, exc.description, error_id, exc.user_message)
+    body = error_body(exc.status, exc.code, exc.description, error_id, exc.user_message,
+                      exc.problems if exc.status < 500 else None)
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
     headers = [("Content-Type", "application/json"), *exc.headers.items(),
                ("Content-Length", str(len(data)))]

@@ -92,7 +92,8 @@ def one_error_shape(ctx: Any, response: Any, case: Any) -> None:
     content_type = response.headers.get("content-type", [""])[0]
     assert content_type.startswith("application/json"), f"error as {content_type!r}"
     body = json.loads(response.content)
-    assert isinstance(body, dict) and ERROR_KEYS <= set(body) <= ERROR_KEYS | {"user_message"}, \
+    optional = {"user_message", "problems"}
+    assert isinstance(body, dict) and ERROR_KEYS <= set(body) <= ERROR_KEYS | optional, \
         f"not the error shape: {body!r}"
     assert body["status"] == response.status_code, body
     assert ERROR_CODE.match(body["error"]), body

@@ -68,7 +68,7 @@ def test_without_a_prebuilt_module_a_refused_schema_waits_for_its_first_use():
     refused = ({"unevaluatedProperties": False}, {}, "oas31", "request", "body")
     checks = build_checks({"k": refused})
     check = checks["k"]
-    assert type(check).__name__ == "LazyCheck"
+    assert type(check).__name__ == "EngineCheck"
     assert check({"a": 1}) is not None and check({}) is None
 
 
@@ -84,4 +84,4 @@ def test_a_prebuilt_module_listing_an_entry_as_unsupported_is_not_generated_agai
         checks = build_checks({"k": refused}, prebuilt)
     finally:
         fastcheck.compile_checkers = original  # type: ignore
-    assert calls == [] and type(checks["k"]).__name__ == "LazyCheck"
+    assert calls == [] and type(checks["k"]).__name__ == "EngineCheck"

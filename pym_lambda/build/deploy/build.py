@@ -315,26 +315,13 @@ def _generated_files(chalicelib: Path) -> Dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(chalicelib.glob("pym_*")) if p.is_file()}
 
 
-def _reference_checks(chalicelib: Path, compiled: CompiledDocument) -> int:
-    """How many schema checks the prebuilt module lacks: the Lambda runs those with the
-    reference validator (openapi-schema-validator), which the package must then hold."""
-    from ...runtime.operation_checks import PREBUILT_FILE, collect_entries, load_prebuilt
-    from ..compiled_form import checked_apis
-
-    prebuilt = load_prebuilt(chalicelib / PREBUILT_FILE, compiled.get("fingerprint")) or {}
-    index = prebuilt.get("INDEX") or {}
-    return sum(1 for key in collect_entries(checked_apis(compiled))
-               if f"check_{index.get(key)}" not in prebuilt)
-
-
 def _package_framework(project_dir: Path, settings: Any, compiled: CompiledDocument
                        ) -> VendorResult:
     """The framework's runtime into vendor/, and requirements.txt checked for what it
     imports for this service (see vendor.py)."""
     result = vendor_framework(project_dir, with_docs_assets=settings.docs.enabled)
     if result.vendored:
-        needs = runtime_needs(settings, compiled,
-                              _reference_checks(project_dir / "chalicelib", compiled))
+        needs = runtime_needs(settings, compiled)
         missing = missing_needs(project_dir, needs)
         if missing:
             message, hint = describe_missing(missing)

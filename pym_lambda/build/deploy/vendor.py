@@ -146,7 +146,7 @@ class Need:
 ASYMMETRIC_PREFIXES = ("RS", "PS", "ES", "EdDSA")
 
 
-def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: int) -> List[Need]:
+def runtime_needs(settings: Any, compiled: CompiledDocument) -> List[Need]:
     """What the runtime of this service imports besides the standard library and boto3."""
     needs: List[Need] = []
     jwt = settings.jwt
@@ -163,10 +163,7 @@ def runtime_needs(settings: Any, compiled: CompiledDocument, reference_checks: i
     clients = bool(settings.clients) or any(a.get("bind_client") for a in compiled.get("apis", []))
     if clients:  # a JWKS URL is fetched by PyJWT's PyJWKClient (urllib)
         needs.append(Need("requests", "typed clients"))
-    if reference_checks:
-        needs.append(Need("openapi-schema-validator",
-                          f"{reference_checks} schema check(s) that only the reference "
-                          "validator supports"))
+    # no openapi-schema-validator: schemas the prebuilt checks lack run on schema_engine
     regexes = re2_uses(compiled.get("apis", []))
     if regexes:
         needs.append(Need("google-re2", f"{regexes} spec regex(es) (pattern, patternProperties, "
