@@ -393,6 +393,15 @@ def _classify(kind: str, op: OperationRequests, req: Request, status: int,
 def run_spec(file: str, spec_path: Path, workdir: Path, *, max_ops: Optional[int] = None,
              call: bool = True) -> SpecRun:
     """Load one spec in a fresh service under workdir and call its operations."""
+    saved_path = list(sys.path)  # create_app puts the project on sys.path: not for good
+    try:
+        return _run_spec(file, spec_path, workdir, max_ops=max_ops, call=call)
+    finally:
+        sys.path[:] = saved_path
+
+
+def _run_spec(file: str, spec_path: Path, workdir: Path, *, max_ops: Optional[int],
+              call: bool) -> SpecRun:
     from chalice.test import Client
 
     from pym_lambda import create_app
