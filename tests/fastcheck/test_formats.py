@@ -19,7 +19,7 @@ from pym_lambda.fastcheck import compile_checker, generate_module
 from pym_lambda.fastcheck import formats as F
 from pym_lambda.fastcheck.support import FORMATS
 from tests.conftest import JsonClient, make_project
-from tests.external.format_suite import suite_dir
+from tests.external.json_schema_suite import suite_folder as suite_dir
 
 DIALECTS = ("oas30", "oas31")
 DRAFTS = ("draft4", "draft2020-12")
