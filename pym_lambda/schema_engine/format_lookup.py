@@ -1,5 +1,5 @@
-"""The one place the engine learns what a format means: fastcheck's checks (formats.py), so that the engine
-and the generated checkers agree on every format."""
+"""The one place the engine learns what a format means: fastcheck's checks (formats.py), so
+that the engine and the generated checkers agree on every format."""
 from __future__ import annotations
 
 from importlib import import_module
