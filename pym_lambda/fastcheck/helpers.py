@@ -174,22 +174,20 @@ def _uniq(container: List[Any]) -> bool:
     return True
 
 
-# -- numbers (jsonschema._keywords.multipleOf, float divisor) -------------------------------------
-def _not_multiple(v: Any, divisor: float) -> bool:
-    try:
-        quotient: float = v / divisor
-        return int(quotient) != quotient
-    except OverflowError:
-        pass  # jsonschema turns to exact fractions when int() overflows; so does this when
-        # the division does (an int beyond floats, where jsonschema raises OverflowError)
-    except (ValueError, TypeError):
-        return True  # NaN: jsonschema raises; a checker answers
-    from fractions import Fraction
+# -- numbers (multipleOf with a float divisor) ----------------------------------------------------
+def _not_multiple(v: Any, divisor: Any) -> bool:
+    """Whether v is no multiple of divisor, both read as the decimal numbers they are written
+    as (repr: the shortest literal of a float): 0.3 is a multiple of 0.1. jsonschema divides
+    binary floats (0.3 / 0.1 == 2.9999999999999996) and refused such values; exact fractions
+    also give the answer for ints beyond floats (10**400)."""
+    if isinstance(v, int) and isinstance(divisor, int):
+        return divisor != 0 and v % divisor != 0
+    from fractions import Fraction  # a float divisor's first use: not at a cold start
 
     try:
-        return (Fraction(v) / Fraction(divisor)).denominator != 1
-    except (OverflowError, ValueError, TypeError):
-        return True  # infinities
+        return (Fraction(repr(v)) / Fraction(repr(divisor))).denominator != 1
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return True  # inf, nan: no multiple of anything
 
 
 # -- objects and arrays ---------------------------------------------------------------------------

@@ -51,8 +51,10 @@ class ValueKeywords(EmitterBase):
             return []
         divisor = schema["multipleOf"]
         need(is_number(divisor) and divisor > 0, at.where, f"multipleOf {divisor!r}")
+        # ints by %, floats as the decimal numbers they print as (helpers._not_multiple)
         test = (f"_not_multiple({at.var}, {literal(divisor)})" if isinstance(divisor, float)
-                else f"{at.var} % {literal(divisor)}")
+                else f"({at.var} % {literal(divisor)} if {at.var}.__class__ is int "
+                     f"else _not_multiple({at.var}, {literal(divisor)}))")
         return block(f"if {test}:",
                      [fail(at.path, repr_message(at.var, f" is not a multiple of {divisor}"))])
 

@@ -42,7 +42,18 @@ def _validator_class(dialect: str, context: str) -> Any:
 
 def _keyword_overrides() -> Dict[str, Callable[..., Iterator[Any]]]:
     """The reference's keywords replaced by linear-time ones (JSON Schema's answers)."""
-    return {"uniqueItems": _unique_items}
+    return {"uniqueItems": _unique_items, "multipleOf": _multiple_of}
+
+
+def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    # jsonschema divides binary floats (0.3 is no multiple of 0.1 there): decimal numbers as
+    # written instead, as fastcheck and schema_engine (fastcheck.helpers._not_multiple)
+    from jsonschema.exceptions import ValidationError
+
+    from ..fastcheck.helpers import _not_multiple
+
+    if validator.is_type(instance, "number") and _not_multiple(instance, divisor):
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:

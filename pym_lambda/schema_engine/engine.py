@@ -14,7 +14,7 @@ from ..quoting import quote
 from . import oas
 from .annotations import Evaluated
 from .format_lookup import FormatCheck
-from .keywords import DRAFT4, DRAFT2020, Keyword, unevaluated
+from .keywords import DRAFT2020, OAS30_SUBSET, Keyword, unevaluated
 from .problems import Full, Path, Problem, Sink, in_document_order
 from .references import Registry, documents_loader, split_fragment
 
@@ -27,7 +27,7 @@ MAX_DEPTH = 200  # nested evaluations (~3 Python frames each): under the recursi
 
 def keyword_table(dialect: str, context: str) -> Dict[str, Keyword]:
     if dialect == OAS30:
-        return dict(DRAFT4, discriminator=oas.kw_discriminator,
+        return dict(OAS30_SUBSET, discriminator=oas.kw_discriminator,
                     **{oas.directional_flag(context): oas.kw_one_way})
     return dict(DRAFT2020, discriminator=oas.kw_discriminator)
 

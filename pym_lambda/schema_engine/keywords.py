@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
 from ..fastcheck.canonical import _all_unique
-from ..fastcheck.helpers import PatternError, _equal, _SpecPattern
+from ..fastcheck.helpers import PatternError, _equal, _not_multiple, _SpecPattern
 from ..quoting import quote
 from .annotations import Evaluated
 from .format_lookup import format_check
@@ -74,17 +74,6 @@ def kw_const(run: Run, kw: Any, schema: Dict[str, Any], value: Any, path: Path, 
              ev: Evaluated) -> None:
     if not _equal(kw, value):
         run.report(path, "const", f"{quote(kw)} was expected")
-
-
-def _not_multiple(value: Any, divisor: Any) -> bool:
-    if isinstance(value, int) and isinstance(divisor, int):
-        return divisor != 0 and value % divisor != 0
-    from fractions import Fraction  # floats only: not at import
-
-    try:  # decimal literals, not binary floats: 0.0075 is a multiple of 0.0001
-        return (Fraction(repr(value)) / Fraction(repr(divisor))).denominator != 1
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return True  # inf, nan: no multiple of anything
 
 
 def kw_multiple_of(run: Run, kw: Any, schema: Dict[str, Any], value: Any, path: Path,
@@ -477,6 +466,12 @@ COMMON: Dict[str, Keyword] = {
     "anyOf": kw_any_of, "oneOf": kw_one_of, "not": kw_not, "$ref": kw_ref,
 }
 DRAFT4 = dict(COMMON, additionalItems=kw_additional_items, dependencies=kw_dependencies)
+# OpenAPI 3.0's Schema Object (and Swagger 2.0's) is a subset of draft 4 without
+# patternProperties, dependencies and additionalItems: they are not validated (as
+# openapi-schema-validator and fastcheck do), though additionalProperties still reads
+# patternProperties to tell which names are extras (jsonschema's find_additional_properties).
+OAS30_SUBSET = {key: kw for key, kw in DRAFT4.items()
+                if key not in ("patternProperties", "dependencies", "additionalItems")}
 DRAFT2020 = dict(
     COMMON, const=kw_const, exclusiveMaximum=kw_exclusive_maximum,
     exclusiveMinimum=kw_exclusive_minimum, prefixItems=kw_prefix_items, contains=kw_contains,

@@ -117,9 +117,13 @@ def kw_discriminator(run: Run, kw: Any, schema: Dict[str, Any], value: Any, path
         return
     branches = _branches(schema)
     if branches is None:  # allOf inheritance: the tag may name a schema deriving from this one
-        branch, name = _pick(schema, kw, value.get(prop), [])
+        tag = value.get(prop)
+        branch, name = _pick(schema, kw, tag, [])
         target = run.definition(name) if name is not None else None
-        if target is not None and target is not schema:
+        mapping = kw.get("mapping")
+        mapped = isinstance(mapping, dict) and tag in mapping
+        if target is not None and target is not schema and (
+                mapped or _reaches(run, target, schema, base, 0)):
             ev.merge(run.enter_once(target, value, path, base))
         return
     if prop not in value:
@@ -135,6 +139,22 @@ def kw_discriminator(run: Run, kw: Any, schema: Dict[str, Any], value: Any, path
                    f"{quote(value[prop])} is not one of {quote(allowed, 200)}")
         return
     ev.merge(run.enter_once(branch, value, path, base))
+
+
+def _reaches(run: Run, candidate: Any, schema: Dict[str, Any], base: str, hops: int) -> bool:
+    """Whether candidate's allOf reaches schema through $refs: it derives from it. A tag naming
+    any other schema is not followed (as fastcheck's generated checks, emitter._deriving)."""
+    if not isinstance(candidate, dict) or hops > 8:
+        return False
+    members = candidate.get("allOf")
+    for member in members if isinstance(members, list) else ():
+        target = member
+        if isinstance(member, dict) and isinstance(member.get("$ref"), str):
+            found = run.registry.resolve(base, member["$ref"])
+            target = found[0] if found is not None else None
+        if target is schema or _reaches(run, target, schema, base, hops + 1):
+            return True
+    return False
 
 
 def discriminated(schema: Dict[str, Any], value: Any) -> bool:

@@ -177,14 +177,37 @@ def test_a_discriminator_in_allof_inheritance_checks_the_named_schema_too() -> N
             "propertyName": "petType"}, "properties": {"petType": {"type": "string"}}},
         "Dog": {"allOf": [{"$ref": "#/definitions/Pet"}, {
             "type": "object", "required": ["bark"], "properties": {"bark": {"type": "string"}}}]},
+        "Error": {"type": "object", "required": ["code"]},  # derives from nothing
     }
     for dialect in ("oas30", "oas31"):
         pet = SchemaEngine({"$ref": "#/definitions/Pet"}, definitions, dialect)
         assert pet.is_valid({"petType": "Dog", "bark": "woof"})
         assert fields(pet.problems({"petType": "Dog"})) == [("body.bark", "required")]
         assert pet.is_valid({"petType": "Lizard"})  # names no schema: Pet only
+        # a schema that does not derive from Pet is not followed (as the generated checks)
+        assert pet.is_valid({"petType": "Error"})
         dog = SchemaEngine({"$ref": "#/definitions/Dog"}, definitions, dialect)
         assert fields(dog.problems({"petType": "Dog", "bark": 1})) == [("body.bark", "type")]
+
+
+def test_oas30_ignores_the_draft4_keywords_its_schema_object_lacks() -> None:
+    # patternProperties, dependencies, additionalItems are not OpenAPI 3.0 keywords: neither
+    # the engine nor the generated checks validate them there; 3.1 (2020-12) does
+    from pym_lambda.fastcheck import compile_checker
+
+    schema = {"type": "object", "patternProperties": {"^x-": {"type": "integer"}},
+              "dependencies": {"a": ["b"]}, "additionalProperties": False,
+              "properties": {"a": {"type": "integer"}, "list": {"type": "array",
+                                                            "additionalItems": False}}}
+    values = [{"x-n": "text"}, {"a": 1}, {"x-n": 1, "a": 2, "b": 3}, {"list": [1, 2, 3]}]
+    engine = SchemaEngine(schema, {}, "oas30")
+    fast = compile_checker(schema, {}, "oas30", "request", "body")
+    assert [engine.is_valid(v) for v in values] == [fast(v) is None for v in values] == [
+        True, True, False, True]  # 'b' is no property: additionalProperties refuses it
+    # patternProperties still tell which names are extras (jsonschema's rule)
+    assert engine.is_valid({"x-other": [1]})
+    in31 = SchemaEngine(dict(schema, dependentRequired={"a": ["b"]}), {}, "oas31")
+    assert [in31.is_valid(v) for v in values] == [False, False, False, True]
 
 
 # -- 2020-12 -------------------------------------------------------------------------------------
@@ -208,3 +231,15 @@ def test_a_5_book_body_is_checked_quickly() -> None:
         engine.is_valid(books)
     per_call = (time.perf_counter() - started) / 200
     assert per_call < 0.01  # ~0.2 ms here; fastcheck's generated code stays the fast path
+
+
+def test_multiple_of_reads_decimal_numbers_in_both_checkers() -> None:
+    # 0.3 / 0.1 == 2.9999999999999996 in binary floats: jsonschema refused 0.3
+    from pym_lambda.fastcheck import compile_checker
+
+    schema = {"type": "number", "multipleOf": 0.1}
+    values = [0.3, 0.7, 1.1, 12.5, 0.35, 0.30000000000000004, 10**400, float("inf")]
+    expected = [True, True, True, True, False, False, True, False]
+    fast = compile_checker(schema, {}, "oas30", "request", "body")
+    assert [fast(v) is None for v in values] == expected
+    assert [SchemaEngine(schema, {}, "oas31").is_valid(v) for v in values] == expected

@@ -22,6 +22,22 @@ _FORMAT_ASSERTED = (
 _FIXED_DIALECT = (
     "A 3.1 spec's schemas are checked in OpenAPI 3.1's own dialect (jsonSchemaDialect and "
     "custom $schema meta-schemas, which turn vocabularies off, are not supported).")
+_OAS30_SUBSET = (
+    "OpenAPI 3.0's Schema Object (3.0.3, 4.7.24) takes only a subset of draft 4: "
+    "patternProperties, dependencies and additionalItems are not among its keywords (the 3.0 "
+    "meta-schema refuses them), so the oas30 dialect does not validate them, as "
+    "openapi-schema-validator and the generated checks do not.")
+OAS30_EXCLUDED = ("patternProperties", "dependencies", "additionalItems")
+
+
+def uses(schema: Any, names: tuple) -> bool:
+    """Whether the schema, at any depth, holds one of the keywords."""
+    if isinstance(schema, dict):
+        return any(name in schema for name in names) or any(
+            uses(sub, names) for sub in schema.values())
+    return isinstance(schema, list) and any(uses(sub, names) for sub in schema)
+
+
 # (draft, file, case description, test description) -> why
 DEVIATIONS: Dict[tuple, str] = {
     **{("draft2020-12", "format.json", f"{name} format",
@@ -52,14 +68,20 @@ def documents(folder: Path) -> Dict[str, Any]:
 def test_every_required_test_passes_but_the_listed_deviations(
         draft: str, folder: Path, documents: Dict[str, Any]) -> None:
     wrong = set()
+    subset = set()
     count = 0
     for name, case in cases(folder, draft):
         count += len(case["tests"])
         for test in failures(case, DIALECTS[draft], documents):
             if name == "format.json" and test.endswith("only an annotation by default"):
                 continue  # OpenAPI validators assert every format they know (guide.md#formats)
+            if draft == "draft4" and uses(case["schema"], OAS30_EXCLUDED):
+                subset.add(name)  # _OAS30_SUBSET
+                continue
             wrong.add((draft, name, case["description"], test))
     assert count > 500
+    if draft == "draft4":  # the deviation is real: each excluded keyword's own file has it
+        assert {f"{key}.json" for key in OAS30_EXCLUDED} <= subset
     expected = {key for key in DEVIATIONS if key[0] == draft
                 and not (key[1] == "format.json" and key[3].endswith("by default"))}
     assert sorted(wrong - expected) == [], "unexplained failures"
@@ -75,6 +97,8 @@ def test_the_optional_tests_but_formats_and_regex_semantics(
         if path.name in NOT_RUN:
             continue
         for case in json.loads(path.read_text()):
+            if draft == "draft4" and uses(case["schema"], OAS30_EXCLUDED):
+                continue  # _OAS30_SUBSET
             wrong += [(path.name, case["description"], test)
                       for test in failures(case, DIALECTS[draft], documents)]
     assert wrong == []
