@@ -52,6 +52,23 @@ def test_the_runtime_imports_nothing_of_the_build_side_but_the_development_bridg
     assert bridged == {source_module}  # the bridge is where it is documented
 
 
+VALIDATOR_LIBRARIES = ("jsonschema", "openapi_schema_validator", "pydantic", "fastjsonschema")
+
+
+def test_no_runtime_module_imports_a_validator_library_on_any_path() -> None:
+    # the reference the generated checks mirror is build-side (build/reference_validator.py):
+    # whatever schema a spec holds, the runtime checks it with its own code (issue #17)
+    found = []
+    for name, path in sources():
+        if not is_runtime(path):
+            continue
+        for target in imported_modules(path.read_text(encoding="utf-8"), name,
+                                       path.name == "__init__.py"):
+            if target.split(".")[0] in VALIDATOR_LIBRARIES:
+                found.append(f"{name} imports {target}")
+    assert found == []
+
+
 def test_the_bridge_is_the_development_fallback_of_load_compiled() -> None:
     """Only in load_compiled(), never at import: a Lambda package has no apis/, so the
     function returns before it gets there."""

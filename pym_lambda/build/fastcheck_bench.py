@@ -41,7 +41,8 @@ def import_ms(setup: str, statement: str, cwd: str) -> float:
 
 def main(argv: List[str]) -> None:
     from pym_lambda.build.openapi.compiler import compile_specs
-    from pym_lambda.runtime.schema_validator import REQUEST, RESPONSE, SchemaValidator
+    from pym_lambda.build.reference_validator import SchemaValidator
+    from pym_lambda.runtime.schema_validator import REQUEST, RESPONSE
 
     spec = Path(argv[0] if argv else "apis/library.yaml")
     api = compile_specs([(spec, str(spec))])["apis"][0]

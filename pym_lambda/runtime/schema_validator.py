@@ -4,14 +4,14 @@ checks are built at their first call (make_validator). operation_checks.py build
 of the app's own operations. When a check fails, an Explainer lists every problem of the value
 (the error path only: a valid value never builds it).
 
-SchemaValidator, openapi-schema-validator (the reference fastcheck mirrors), stays for the
-differential tests and the benchmark; the runtime never builds it (nor imports jsonschema).
+The reference fastcheck mirrors, openapi-schema-validator, is build-side only
+(pym_lambda/build/reference_validator.py): the differential tests and the benchmark.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ..quoting import MAX_MESSAGE, MAX_QUOTE, clamp, quote
+from ..quoting import MAX_MESSAGE, clamp
 from .compiled_types import Schema
 
 if TYPE_CHECKING:
@@ -23,50 +23,6 @@ REQUEST = "request"
 RESPONSE = "response"
 
 
-def _reference_class(dialect: str, context: str) -> Any:
-    import openapi_schema_validator as osv
-
-    from .pattern_keywords import with_re2_patterns
-
-    if dialect == "oas31":
-        return with_re2_patterns(osv.OAS31Validator, dialect)
-    cls = osv.OAS30WriteValidator if context == REQUEST else osv.OAS30ReadValidator
-    return with_re2_patterns(cls, dialect)
-
-
-def _validator_class(dialect: str, context: str) -> Any:
-    from jsonschema.validators import extend
-
-    return extend(_reference_class(dialect, context), _keyword_overrides())
-
-
-def _keyword_overrides() -> Dict[str, Callable[..., Iterator[Any]]]:
-    """The reference's keywords replaced by linear-time ones (JSON Schema's answers)."""
-    return {"uniqueItems": _unique_items, "multipleOf": _multiple_of}
-
-
-def _multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> Iterator[Any]:
-    # jsonschema divides binary floats (0.3 is no multiple of 0.1 there): decimal numbers as
-    # written instead, as fastcheck and schema_engine (fastcheck.helpers._not_multiple)
-    from jsonschema.exceptions import ValidationError
-
-    from ..fastcheck.helpers import _not_multiple
-
-    if validator.is_type(instance, "number") and _not_multiple(instance, divisor):
-        yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
-
-
-def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
-    # jsonschema._keywords.uniqueItems compares every pair of objects (quadratic): hashed
-    # canonical forms instead (pym_lambda/fastcheck/canonical.py, through fastcheck's _uniq)
-    from jsonschema.exceptions import ValidationError
-
-    from ..fastcheck.helpers import _uniq
-
-    if unique and validator.is_type(instance, "array") and not _uniq(instance):
-        yield ValidationError(f"{quote(instance)} has non-unique elements")  # see bounded_message
-
-
 def _field_path(prefix: str, path: Any) -> str:
     out = prefix
     for part in path:
@@ -76,49 +32,6 @@ def _field_path(prefix: str, path: Any) -> str:
 
 def _shorten(text: str) -> str:
     return clamp(text, MAX_MESSAGE)
-
-
-def bounded_message(error: Any) -> str:
-    """A jsonschema error's message, the value it starts with (the usual shape, fastcheck's
-    repr_message) quoted in bounded length, as fastcheck's checkers quote it."""
-    message: str = error.message
-    if len(message) <= MAX_QUOTE:
-        return message  # then the value it quotes is shorter still: quote() leaves it be
-    text = repr(error.instance)
-    if message.startswith(text):
-        return quote(error.instance) + message[len(text):]
-    return message
-
-
-class SchemaValidator:
-    """The reference (openapi-schema-validator): `check(value)` returns None or a message
-    naming the field. Not used at run time (EngineCheck is)."""
-
-    __slots__ = ("_validator", "_prefix")
-
-    def __init__(self, schema: Any, definitions: Dict[str, Schema], dialect: str, context: str,
-                 prefix: str) -> None:
-        cls = _validator_class(dialect, context)
-        root = dict(schema) if isinstance(schema, dict) else schema
-        if isinstance(root, dict) and definitions:
-            # Refs are '#/definitions/<Name>': resolve them against this root document.
-            root["definitions"] = definitions
-        self._validator = cls(root, format_checker=cls.FORMAT_CHECKER)
-        self._prefix = prefix
-
-    def check(self, value: Any) -> Optional[str]:
-        try:
-            first = next(self._validator.iter_errors(value), None)
-        except RecursionError:
-            return f"{self._prefix or 'value'}: nested too deeply"
-        if first is None:
-            return None
-        from jsonschema.exceptions import best_match
-
-        error = best_match(self._validator.iter_errors(value)) or first
-        where = _field_path(self._prefix, error.absolute_path)
-        message = bounded_message(error)
-        return _shorten(f"{where}: {message}" if where else message)
 
 
 MAX_PROBLEMS = 20  # problems listed in one error response

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from pym_lambda.build.reference_validator import SchemaValidator
 from pym_lambda.fastcheck import compile_checker
 from pym_lambda.fastcheck.canonical import _all_unique, _canonical
-from pym_lambda.runtime.schema_validator import SchemaValidator
 
 
 @pytest.mark.parametrize("one, two", [

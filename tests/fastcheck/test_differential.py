@@ -11,7 +11,7 @@ derived from the schema (near the boundaries it sets) and arbitrary JSON, and ch
 Formats are the exception: openapi-schema-validator's own format checks are wrong in places
 (a leap second, 'joe.bloggs@', 'time' with an offset, hostname and uri not checked unless an
 optional package is installed: tests/fastcheck/test_formats.py lists them). The reference class
-here is the runtime's (pattern_keywords.with_re2_patterns), whose format checker runs the right
+here is the build side's (reference_patterns.with_re2_patterns), whose format checker runs the right
 checks, pym_lambda/fastcheck/formats.py; those are tested against the JSON Schema Test Suite
 in test_formats.py.
 Where the reference is wrong the fast checkers are right instead (DEVIATIONS): those cases are
@@ -31,15 +31,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pym_lambda.build.openapi.compiler import compile_specs
-from pym_lambda.errors import SpecErrors
-from pym_lambda.fastcheck import Unsupported, compile_checker, compile_checkers, generate_module
-from pym_lambda.runtime.schema_validator import (
-    _field_path,
+from pym_lambda.build.reference_validator import (
     _multiple_of,
     _reference_class,
-    _shorten,
     bounded_message,
 )
+from pym_lambda.errors import SpecErrors
+from pym_lambda.fastcheck import Unsupported, compile_checker, compile_checkers, generate_module
+from pym_lambda.runtime.schema_validator import _field_path, _shorten
 from pym_lambda.schema_engine import SchemaEngine
 
 from .fastcheck_schemas import CASES, EDGE_VALUES, FORMAT_SAMPLES, REFUSED, Case
@@ -398,7 +397,7 @@ def test_where_the_reference_raises_the_fast_checker_answers() -> None:
 
 @pytest.mark.parametrize("value,message", MESSAGES)
 def test_messages_are_the_runtimes(value: Any, message: Optional[str]) -> None:
-    from pym_lambda.runtime.schema_validator import SchemaValidator
+    from pym_lambda.build.reference_validator import SchemaValidator
 
     assert compile_checker(PET, {}, "oas30", "request", PREFIX)(value) == message
     assert SchemaValidator(PET, {}, "oas30", "request", PREFIX).check(value) == message

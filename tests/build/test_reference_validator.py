@@ -1,11 +1,11 @@
-"""The reference validator runs spec patterns on RE2 too (runtime/pattern_keywords.py)."""
+"""The reference validator runs spec patterns on RE2 too (build/reference_patterns.py)."""
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from pym_lambda.runtime.schema_validator import SchemaValidator
+from pym_lambda.build.reference_validator import SchemaValidator
 
 ATTACK = "a" * 30 + "!"  # on `re`, '^(a+)+$' takes about 40 s on it
 
