@@ -19,6 +19,15 @@ from typing import Dict, List, Optional, Sequence
 
 import click
 
+from .command_line import (
+    apply_region,
+    check_stage,
+    debug_option,
+    problems_as_lines,
+    project_root,
+    region_option,
+)
+
 URL_VARIABLE = "PYM_TEST_URL"
 TOKEN_VARIABLE = "PYM_TEST_TOKEN"
 
@@ -94,14 +103,20 @@ def run_acceptance_tests(root: Path, *, url: Optional[str] = None, stage: str = 
                    f"pym_token() (env {TOKEN_VARIABLE}).")
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="The service folder (default: the current folder).")
+@region_option
+@debug_option
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@problems_as_lines
 def acceptance_test(url: Optional[str], stage: str, token_user: Optional[str],
-                    project_dir: Optional[Path], pytest_args: Sequence[str]) -> None:
+                    project_dir: Optional[Path], region: Optional[str],
+                    pytest_args: Sequence[str]) -> None:
     """Run the service's acceptance tests (tests/acceptance/), against --url when given.
 
     Arguments after the options go to pytest, e.g. `pym-lambda test --url URL -- -k books -x`.
     """
-    root = (project_dir or Path(".")).resolve()
+    root = project_root(project_dir)
+    check_stage(root, stage)
+    apply_region(region)
     where = f"against {url}" if url else "in-process"
     click.echo(f"acceptance tests of {root.name} {where} (stage {stage})")
     sys.exit(run_acceptance_tests(root, url=url, stage=stage, token_user=token_user,

@@ -10,6 +10,15 @@ import click
 
 from ..errors import SpecErrors
 from ..version import __version__
+from .command_line import (
+    apply_region,
+    check_stage,
+    debug_option,
+    problems_as_lines,
+    project_option,
+    project_root,
+    region_option,
+)
 from .stage_environment import stage_environment
 
 
@@ -19,13 +28,12 @@ def main() -> None:
     """pym-lambda: OpenAPI/Swagger specs compiled into AWS Chalice routes."""
 
 
-def _project(project_dir: Optional[str]) -> Path:
-    return Path(project_dir or ".").resolve()
-
-
-project_option = click.option(
-    "--project-dir", type=click.Path(file_okay=False), default=None,
-    help="The service folder (default: the current folder).")
+def _project(project_dir: Optional[str], stage: Optional[str] = None,
+             region: Optional[str] = None) -> Path:
+    root = project_root(project_dir)
+    check_stage(root, stage)
+    apply_region(region)
+    return root
 
 
 def _fail(errors: List[str]) -> NoReturn:
@@ -39,14 +47,17 @@ def _fail(errors: List[str]) -> NoReturn:
 @click.option("--stage", default="dev", show_default=True,
               help="Whose config to check (its environment from .chalice/config.json).")
 @project_option
-def validate(stage: str, project_dir: Optional[str]) -> None:
+@region_option
+@debug_option
+@problems_as_lines
+def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> None:
     """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
     from ..config import ConfigError
     from ..runtime.app import bind_operations, load_service_settings
     from ..runtime.spec_warnings import compiled_warnings
     from .compiled_form import compile_project
 
-    root = _project(project_dir)
+    root = _project(project_dir, stage, region)
     started = time.perf_counter()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -79,6 +90,8 @@ def validate(stage: str, project_dir: Optional[str]) -> None:
 
 @main.command()
 @project_option
+@debug_option
+@problems_as_lines
 def build(project_dir: Optional[str]) -> None:
     """Compile apis/ (and pym-config.yaml) into chalicelib/pym_compiled.json, which the Lambda
     package serves from."""
@@ -109,14 +122,17 @@ def build(project_dir: Optional[str]) -> None:
 @click.option("--claim", "claims", multiple=True, metavar="KEY=VALUE",
               help="An extra claim (repeatable), e.g. --claim scope=admin.")
 @project_option
+@region_option
+@debug_option
+@problems_as_lines
 def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str],
-          project_dir: Optional[str]) -> None:
+          project_dir: Optional[str], region: Optional[str]) -> None:
     """Print a JWT for USER_ID signed with the service's key (for curl and tests)."""
     from ..auth import generate_token
     from ..config import ConfigError, load_settings
     from ..secret_store import SecretUnavailableError
 
-    root = _project(project_dir)
+    root = _project(project_dir, stage, region)
     data = {}
     for claim in claims:
         key, sep, value = claim.partition("=")

@@ -31,6 +31,7 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 
 import click
 
+from .command_line import check_stage, debug_option, problems_as_lines, project_root
 from .stage_environment import stage_environment
 
 HOST = "127.0.0.1"  # never another interface: the local service has fake credentials and no auth
@@ -344,11 +345,14 @@ def _wait_group(child: Child, deadline: float) -> bool:
               help="Seconds to wait for each part to answer.")
 @click.option("--project-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="The service folder (default: the current folder).")
+@debug_option
+@problems_as_lines
 def local(port: int, moto_port: int, stage: str, region: str, reload: bool, verbose: bool,
           startup_timeout: float, project_dir: Optional[Path]) -> None:
     """Run the service locally: a moto server with the task queues, `chalice local` and the
     task worker, each in its own process group; Ctrl-C stops them all."""
-    root = (project_dir or Path(".")).resolve()
+    root = project_root(project_dir)
+    check_stage(root, stage)
     click.echo(f"[local] {root.name} (stage {stage}) in {root}")
     service = LocalService(root, port=port, moto_port=moto_port, stage=stage, region=region,
                            reload=reload, verbose=verbose, startup_timeout=startup_timeout)

@@ -14,6 +14,7 @@ import os
 import sys
 import types
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
 import click
@@ -22,13 +23,40 @@ from ...tasks.decorator import task_queues
 from ...tasks.errors import TaskError
 from ...tasks.task_settings import configure_tasks, get_task_settings
 from ...tasks.worker import HANDLER_QUEUE_ATTR
+from ..command_line import (
+    apply_region,
+    check_stage,
+    debug_option,
+    problems_as_lines,
+    project_option,
+    project_root,
+    quiet_aws_loggers,
+    region_option,
+)
+from ..stage_environment import stage_environment
 from .admin import peek_dead_letters, queue_depth, redrive_dead_letters
 
 
-def _import_app(app_module: str) -> types.ModuleType:
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+def _import_app(app_module: str, root: Optional[Path] = None) -> types.ModuleType:
+    where = str(root or os.getcwd())
+    if where not in sys.path:
+        sys.path.insert(0, where)
     return importlib.import_module(app_module)
+
+
+def _service_environment(project_dir: Optional[str], stage: Optional[str],
+                         region: Optional[str]) -> Path:
+    """The checks and environment every command that imports the app needs: a known stage,
+    its variables from .chalice/config.json (as `chalice local --stage` sets them: variables
+    already set win), the region, boto's INFO lines silenced."""
+    root = project_root(project_dir)
+    check_stage(root, stage)  # as typed; PYM_STAGE is the environment's own business
+    name = stage or os.environ.get("PYM_STAGE") or "dev"
+    apply_region(region)
+    for key, value in stage_environment(root, name).items():
+        os.environ.setdefault(key, value)
+    quiet_aws_loggers()
+    return root
 
 
 def _exported_queues(module: Optional[types.ModuleType]) -> List[str]:
@@ -39,13 +67,15 @@ def _exported_queues(module: Optional[types.ModuleType]) -> List[str]:
                    if isinstance(getattr(v, HANDLER_QUEUE_ATTR, None), str)})
 
 
-def _prepare(stage: Optional[str], app_module: str, queues: Tuple[str, ...]
+def _prepare(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
+             project_dir: Optional[str] = None, region: Optional[str] = None
              ) -> Tuple[Optional[types.ModuleType], List[str]]:
+    root = _service_environment(project_dir, stage, region)
     if stage:  # before importing the app: it names its queues for the stage
         configure_tasks(get_task_settings()._replace(stage=stage))
     module = None
     try:
-        module = _import_app(app_module)
+        module = _import_app(app_module, root)
     except ImportError as exc:
         if not queues:
             raise click.ClickException(f"cannot import the app module {app_module!r} to find "
@@ -69,6 +99,8 @@ def _task_errors_as_messages(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _task_errors_as_messages(func)
+    func = problems_as_lines(func)
+    func = debug_option(region_option(project_option(func)))
     func = click.option("--queue", "queues", multiple=True,
                         help="Logical task queue (repeatable); default: all of the app's.")(func)
     func = click.option("--app", "app_module", default="app", show_default=True,
@@ -98,12 +130,13 @@ def tasks() -> None:
 
 @tasks.command("list")
 @_common_options
-def list_queues(stage: Optional[str], app_module: str, queues: Tuple[str, ...]) -> None:
+def list_queues(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
+                project_dir: Optional[str], region: Optional[str]) -> None:
     """Each task queue with its depth (visible, in flight, delayed) and its DLQ depth."""
-    _, names = _prepare(stage, app_module, queues)
+    _, names = _prepare(stage, app_module, queues, project_dir, region)
+    depths = [(name, queue_depth(name)) for name in names]  # an AWS error before the table
     click.echo(f"{'queue':<20} {'visible':>8} {'in flight':>10} {'delayed':>8} {'dlq':>6}  name")
-    for name in names:
-        depth = queue_depth(name)
+    for name, depth in depths:
         if depth.url is None:
             click.echo(f"{name:<20} {'-':>8} {'-':>10} {'-':>8} {'-':>6}  (missing)")
             continue
@@ -118,7 +151,8 @@ def list_queues(stage: Optional[str], app_module: str, queues: Tuple[str, ...]) 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
 @click.option("--wait-seconds", default=1, show_default=True, hidden=True)
 def show_dead_letters(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
-                      limit: int, as_json: bool, wait_seconds: int) -> None:
+                      limit: int, as_json: bool, wait_seconds: int,
+                      project_dir: Optional[str], region: Optional[str]) -> None:
     """Show dead-lettered messages; they stay in the DLQ."""
     def show(name: str) -> None:
         letters = peek_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
@@ -133,7 +167,7 @@ def show_dead_letters(stage: Optional[str], app_module: str, queues: Tuple[str, 
                        f"task_id={letter.task_id}  created={letter.created_at}  [{why}] "
                        f"{letter.error or ''}".rstrip())
 
-    _for_each_queue(_prepare(stage, app_module, queues)[1], show)
+    _for_each_queue(_prepare(stage, app_module, queues, project_dir, region)[1], show)
 
 
 @tasks.command("redrive")
@@ -141,13 +175,14 @@ def show_dead_letters(stage: Optional[str], app_module: str, queues: Tuple[str, 
 @click.option("--limit", type=int, default=None, help="Move at most this many per queue.")
 @click.option("--wait-seconds", default=1, show_default=True, hidden=True)
 def redrive(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
-            limit: Optional[int], wait_seconds: int) -> None:
+            limit: Optional[int], wait_seconds: int, project_dir: Optional[str],
+            region: Optional[str]) -> None:
     """Move dead-lettered messages back to their task queue."""
     def move(name: str) -> None:
         moved = redrive_dead_letters(name, limit=limit, wait_seconds=wait_seconds)
         click.echo(f"{name}: moved {moved} message(s) from the DLQ back to the queue")
 
-    _for_each_queue(_prepare(stage, app_module, queues)[1], move)
+    _for_each_queue(_prepare(stage, app_module, queues, project_dir, region)[1], move)
 
 
 @click.command("worker")
@@ -158,17 +193,24 @@ def redrive(stage: Optional[str], app_module: str, queues: Tuple[str, ...],
 @click.option("--idle-exit", type=float, default=None,
               help="Stop after this many seconds without a message.")
 @click.option("--wait-seconds", default=5, show_default=True, help="Long poll duration.")
+@project_option
+@region_option
+@debug_option
+@problems_as_lines
 def worker(stage: Optional[str], app_module: str, max_messages: Optional[int],
-           idle_exit: Optional[float], wait_seconds: int) -> None:
+           idle_exit: Optional[float], wait_seconds: int, project_dir: Optional[str],
+           region: Optional[str]) -> None:
     """Run the task handlers locally against SQS (or a moto server, via AWS_ENDPOINT_URL)."""
     from ...tasks.poller import run_local_worker  # noqa: PLC0415
 
+    root = _service_environment(project_dir, stage, region)
     if stage:
         configure_tasks(get_task_settings()._replace(stage=stage))
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    quiet_aws_loggers()  # basicConfig set the root to INFO
     try:
-        module = _import_app(app_module)
+        module = _import_app(app_module, root)
     except ImportError as exc:
         raise click.ClickException(f"cannot import the app module {app_module!r}: {exc}") from exc
     try:
