@@ -466,8 +466,9 @@ if __name__ == "__main__":
         print("\n".join(copy_distributions(Path(sys.argv[2]), sys.argv[3:])))
     elif cmd == "events":
         Path(sys.argv[2]).write_text(json.dumps(events_json()))
-    elif cmd == "setup":  # setup.sh: BENCH_VENV, then the benchmark venv's python
-        info = ensure_runtime(Path(sys.argv[2]), sys.argv[3])
+    elif cmd == "setup":  # setup.sh: BENCH_VENV, the benchmark venv's python, the base python
+        info = ensure_runtime(Path(sys.argv[2]), sys.argv[3],
+                              base_python=shutil.which(sys.argv[4]) if len(sys.argv) > 4 else None)
         print(json.dumps(info))
         sys.exit(1 if "error" in info else 0)
     else:
