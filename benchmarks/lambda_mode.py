@@ -73,6 +73,8 @@ def measure(bench_python: str, bench_venv: Path, work: Path, *, smoke: bool, qui
     log(f"lambda cold start: {len(main) + len(peer_pkgs)} packages x {runs} processes")
     out["cold"] = lr.measure_cold(runtime, main + peer_pkgs, runs, log)
 
+    out["importtime"] = {p.key: lr.importtime(runtime, p) for p in main if p.key != "bare_pyc"}
+
     events = work / "events.json"
     lr.write_events(bench_python, events)
     log("lambda per request")
@@ -191,6 +193,9 @@ def report_lines(d: Dict[str, Any]) -> List[str]:
         out += ["### Per request in the same runtime (CPU us, JSON log line on; median of "
                 "timed loops, best of the passes)", ""]
         out += _table(headers, rows) + [""]
+        out += ["connexion (an ASGI app) and PyMacaron (a Flask app in its own venv) have no "
+                "`app(event, context)` to package: they are measured in process only, in the "
+                "per-request table above.", ""]
         if notes:
             out += ["Errors:", *notes, ""]
 
@@ -225,6 +230,17 @@ def report_lines(d: Dict[str, Any]) -> List[str]:
                 if v.get("error")]
         if errs:
             out += ["Errors:", *errs, ""]
+    for key, it in (d.get("importtime") or {}).items():
+        label = (cold.get(key) or {}).get("label", key)
+        if it.get("error"):
+            out += [f"`-X importtime` of {label}: {it['error']}", ""]
+            continue
+        out += [f"`-X importtime` of {label} (one process, in the runtime, `-I -B`): "
+                f"{it['modules']} modules, {_f(it['total_self_ms'])} ms of self time. By "
+                "top-level package (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                                       it["by_package"]) + ". Slowest modules: "
+                + ", ".join(f"{m['module']} {m['self_ms']:.1f}" for m in it["top_modules"])
+                + ".", ""]
     perrs = d.get("packaging_errors") or {}
     if perrs:
         out += ["Packaging errors:", *[f"- {k}: {v.splitlines()[0]}" for k, v in perrs.items()],

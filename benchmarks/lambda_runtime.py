@@ -446,6 +446,33 @@ def measure_tasks(runtime: str, pkg: Package, repeats: int, target_s: float,
                   pkg.task_root, lambda_env(pkg))
 
 
+def importtime(runtime: str, pkg: Package, top: int = 10) -> Dict[str, Any]:
+    """`-X importtime` of the package's import in the runtime (sources compiled as on Lambda):
+    self time by top-level package and the modules costing most. One process: a breakdown,
+    not a figure to compare."""
+    code = f"import sys; sys.path.insert(0, {str(pkg.task_root)!r}); import {pkg.module}"
+    proc = subprocess.run([runtime, "-I", "-B", "-X", "importtime", "-c", code],
+                          cwd=str(pkg.task_root), env=lambda_env(pkg), capture_output=True,
+                          text=True, timeout=120)
+    rows = []
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "[us]" not in line:
+            self_us, cum_us, name = line.split(":", 1)[1].split("|")
+            rows.append((name.strip(), int(self_us) / 1000, int(cum_us) / 1000))
+    if proc.returncode != 0 or not rows:
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    by_package: Dict[str, float] = {}
+    for name, self_ms, _ in rows:
+        root = name.split(".")[0]
+        by_package[root] = by_package.get(root, 0.0) + self_ms
+    return {"total_self_ms": sum(r[1] for r in rows),
+            "app_cum_ms": next((r[2] for r in rows if r[0] == pkg.module), None),
+            "modules": len(rows),
+            "by_package": sorted(by_package.items(), key=lambda kv: -kv[1])[:top],
+            "top_modules": [{"module": r[0], "self_ms": r[1]}
+                            for r in sorted(rows, key=lambda r: -r[1])[:top]]}
+
+
 def write_events(bench_python: str, path: Path) -> None:
     _run([bench_python, str(Path(__file__)), "events", str(path)])
 

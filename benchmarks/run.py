@@ -810,7 +810,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     output = "\n".join(head) + "\n" + text
     print(output)
     if data["mode"] == "full" and not args.peers and args.only == ap.get_default("only"):
-        (HERE / "LAST_RUN.md").write_text(output.rstrip() + "\n")  # the report quotes it
+        write_last_run(HERE / "LAST_RUN.md", output)
         print(f"wrote {HERE / 'LAST_RUN.md'}")
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=2, default=str))
@@ -819,6 +819,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("pym-lambda measurement errors:", *project_errors, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def write_last_run(path: Path, output: str) -> None:
+    """The full run's output replaces the previous one; the separate runs kept below it (their
+    heading says "separate run", e.g. hostile input before and after a fix) stay."""
+    kept = ""
+    if path.is_file():
+        old = path.read_text()
+        at = old.find("\n# ", 0)
+        while at != -1 and "separate run" not in old[at:old.find("\n", at + 1)]:
+            at = old.find("\n# ", at + 1)
+        kept = old[at:] if at != -1 else ""
+    path.write_text(output.rstrip() + "\n" + kept)
 
 
 def project_failures(data: Dict[str, Any]) -> List[str]:

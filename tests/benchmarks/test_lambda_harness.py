@@ -224,3 +224,17 @@ def test_a_target_without_figures_is_not_measured_and_a_failure_is_printed() -> 
 def test_only_pym_lambdas_errors_fail_the_smoke_run(key: str, counts: bool) -> None:
     data = {"packaging_errors": {key: "PackagingError: exited 1"}}
     assert bool(lambda_mode.failures(data)) is counts
+
+
+def test_a_full_run_replaces_last_run_and_keeps_the_separate_runs(tmp_path: Path) -> None:
+    import run
+
+    path = tmp_path / "LAST_RUN.md"
+    path.write_text("# old full run\n\n## Targets\n- FAIL  old\n\n"
+                    "# Hostile input (separate run: --only hostile)\n- PASS  kept\n")
+    run.write_last_run(path, "# new full run\n\n## Targets\n- PASS  new\n")
+    text = path.read_text()
+    assert "old full run" not in text and "FAIL  old" not in text
+    assert text.startswith("# new full run") and "- PASS  kept" in text
+    run.write_last_run(path, "# newer full run\n")
+    assert path.read_text().count("separate run") == 1
