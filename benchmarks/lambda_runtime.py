@@ -142,6 +142,12 @@ def unpack(zip_path: Path, root: Path) -> Path:
     task_root.mkdir(parents=True)
     with zipfile.ZipFile(zip_path) as z:
         z.extractall(task_root)
+        # as unzip does (extractall leaves "now"): a timestamp-checked .pyc shipped in the zip
+        # stays valid only if its source keeps the zip's mtime
+        for info in z.infolist():
+            if not info.is_dir():
+                stamp = time.mktime(info.date_time + (0, 0, -1))
+                os.utime(task_root / info.filename, (stamp, stamp))
     return task_root
 
 

@@ -238,3 +238,17 @@ def test_a_full_run_replaces_last_run_and_keeps_the_separate_runs(tmp_path: Path
     assert text.startswith("# new full run") and "- PASS  kept" in text
     run.write_last_run(path, "# newer full run\n")
     assert path.read_text().count("separate run") == 1
+
+
+def test_unpack_keeps_the_zips_mtimes(tmp_path: Path) -> None:
+    """A timestamp-checked .pyc shipped in a package is only valid if its source keeps the
+    mtime the zip records (zipfile's extractall would leave the extraction time)."""
+    zip_path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(zip_path, "w") as z:
+        z.writestr(zipfile.ZipInfo("pkg/mod.py", date_time=(2020, 5, 17, 12, 30, 0)), "X = 1\n")
+    task_root = lr.unpack(zip_path, tmp_path / "out")
+    import time
+
+    mtime = time.localtime((task_root / "pkg" / "mod.py").stat().st_mtime)
+    assert mtime[:6] == (2020, 5, 17, 12, 30, 0)
+    assert task_root == tmp_path / "out" / "var" / "task"
