@@ -80,7 +80,7 @@ def measure(bench_python: str, bench_venv: Path, work: Path, *, smoke: bool, qui
     log("lambda per request")
     out["requests"] = lr.measure_requests(
         runtime, [p for p in (pym, bare) if p] + peer_pkgs, events, repeats, target_s, smoke,
-        1 if smoke or quick else 2, log)
+        1 if smoke or quick else 3, log)
 
     if tasks and pym:
         log("lambda task worker")
