@@ -2,13 +2,16 @@
 """pym-lambda's benchmark suite: cold start, per-request time and scale, side by side with peers.
 
     bash benchmarks/setup.sh              # once: /work/bench-venv with the project and peers
-    python benchmarks/run.py              # full run (~3-5 minutes), prints the tables
-    python benchmarks/run.py --quick      # CI-sized (~1 minute)
+    python benchmarks/run.py              # full run (~5-10 minutes), writes LAST_RUN.md
+    python benchmarks/run.py --quick      # CI-sized (~2-3 minutes)
     python benchmarks/run.py --smoke      # every measurement once; exit 1 if pym-lambda errors
     python benchmarks/run.py --json out.json
 
 Everything is measured in child processes of the benchmark venv's interpreter (peers and
-pym-lambda alike), one after the other; nothing touches the network. See benchmarks/README.md.
+pym-lambda alike), one after the other, and the Lambda-faithful mode (lambda_mode.py) in the
+Lambda runtime's interpreter on the packages as shipped; no AWS call is made (only
+`pym-lambda package` reaches the package index, for the service's requirements). See
+benchmarks/README.md.
 """
 from __future__ import annotations
 
