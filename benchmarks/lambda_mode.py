@@ -139,24 +139,27 @@ def report_lines(d: Dict[str, Any]) -> List[str]:
             f"Python {rt.get('version')} with only "
             + ", ".join(f"{k} {v}" for k, v in (rt.get("packages") or {}).items())
             + " (`python -I -B`, cwd var/task, var/task first on sys.path, Lambda's "
-              "environment for the function). CPU time of the import (`import app`); wall ms "
-              "is the whole process, interpreter start included.", ""]
+              "environment for the function). CPU time of the import (`import app`), the ratios' "
+              "figure; its wall time; the whole process's wall time, interpreter start "
+              "included.", ""]
     cold = d.get("cold") or {}
     bare, limit = _cold(d, "bare"), _cold(d, "bare_pyc")
     rows = []
     for key, r in cold.items():
         if r.get("error"):
-            rows.append([r.get("label", key), "error"] + [""] * 7)
+            rows.append([r.get("label", key), "error"] + [""] * 8)
             continue
         imp = r.get("median_import_cpu_ms")
         rows.append([r.get("label", key), _f(imp), _r(imp, bare), _r(imp, limit),
-                     _f(r.get("median_wall_ms")), _f((r.get("median_maxrss_kb") or 0) / 1024),
+                     _f(r.get("median_import_ms")), _f(r.get("median_wall_ms")),
+                     _f((r.get("median_maxrss_kb") or 0) / 1024),
                      _f((r.get("zip_bytes") or 0) / 1024, 0) if r.get("zip_bytes") else "-",
                      _f(r["unpacked_bytes"] / 1024, 0), f"{r['files']}/{r['pyc_files']}"])
     runs = len((cold.get("bare") or cold.get("pym") or {}).get("import_cpu_ms") or [])
     out += [f"### Cold import (fresh process, median of {runs})", ""]
-    out += _table(["package", "import CPU ms", "vs bare pkg", "vs bare+bytecode", "wall ms",
-                   "peak RSS MB", "zip KB", "unpacked KB", "files/.pyc"], rows)
+    out += _table(["package", "import CPU ms", "vs bare pkg", "vs bare+bytecode",
+                   "import wall ms", "process wall ms", "peak RSS MB", "zip KB", "unpacked KB",
+                   "files/.pyc"], rows)
     out.append("")
     hows = [f"- {r.get('label', k)}: {r.get('how')}" for k, r in cold.items() if r.get("how")]
     out += ["How each package was made:", *hows, ""]
