@@ -207,9 +207,10 @@ def pym_package(bench_python: str, project: Path, work: Path, key: str, label: s
 def chalice_package(bench_python: str, project: Path, work: Path, key: str,
                     label: str) -> Package:
     """`chalice package` of a project: its deployment.zip, unzipped."""
-    chalice = Path(bench_python).parent / "chalice"
     out = work / f"{key}_out"
-    _run([str(chalice), "--project-dir", str(project), "package", "--stage", "dev", str(out)],
+    # chalice's console script, through the interpreter (whichever venv it is, script or not)
+    _run([bench_python, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
+          "--project-dir", str(project), "package", "--stage", "dev", str(out)],
          cwd=project, env=_tool_env())
     zip_path = out / "deployment.zip"
     return Package(key, label, unpack(zip_path, work / key), "chalice package",
