@@ -354,6 +354,8 @@ def mode_tasks(args):
     import importlib.util
     import tempfile
 
+    # the Lambda-faithful mode: the framework and Chalice a package ships (its var/task)
+    sys.path[:0] = args.get("sys_path") or []
     try:
         spec = importlib.util.find_spec("pym_lambda.tasks.worker")
     except ImportError:

@@ -2,13 +2,16 @@
 """pym-lambda's benchmark suite: cold start, per-request time and scale, side by side with peers.
 
     bash benchmarks/setup.sh              # once: /work/bench-venv with the project and peers
-    python benchmarks/run.py              # full run (~3-5 minutes), prints the tables
-    python benchmarks/run.py --quick      # CI-sized (~1 minute)
+    python benchmarks/run.py              # full run (~5-10 minutes), writes LAST_RUN.md
+    python benchmarks/run.py --quick      # CI-sized (~2-3 minutes)
     python benchmarks/run.py --smoke      # every measurement once; exit 1 if pym-lambda errors
     python benchmarks/run.py --json out.json
 
 Everything is measured in child processes of the benchmark venv's interpreter (peers and
-pym-lambda alike), one after the other; nothing touches the network. See benchmarks/README.md.
+pym-lambda alike), one after the other, and the Lambda-faithful mode (lambda_mode.py) in the
+Lambda runtime's interpreter on the packages as shipped; no AWS call is made (only
+`pym-lambda package` reaches the package index, for the service's requirements). See
+benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import hostile  # noqa: E402
+import lambda_mode  # noqa: E402
 from peerdefs import Peer, child_env, peers, stage_env  # noqa: E402
 from workload import REQUESTS  # noqa: E402
 
@@ -508,9 +512,16 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
     if data.get("hostile"):
         out += hostile.report_lines(data["hostile"])
 
+    out += lambda_mode.report_lines(data.get("lambda") or {})
+
     targets = data.get("targets") or []
     if targets:
+        load = (data.get("machine") or {}).get("loadavg_1min")
         out += ["## Targets", ""]
+        if load:
+            out += [f"Machine load while measuring (1-minute load average): {load[0]:.2f} at "
+                    f"the start, {load[1]:.2f} at the end, on {data['machine']['cpus']} CPUs.",
+                    ""]
         out += [f"- {'PASS' if t['pass'] else 'FAIL' if t['pass'] is False else 'N/A '}  "
                 f"{t['name']}: {t['detail']}" for t in targets]
         out.append("")
@@ -640,9 +651,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
     ap.add_argument("--venv", default=str(DEFAULT_VENV),
                     help="the benchmark venv made by setup.sh (default %(default)s)")
-    ap.add_argument("--only", default="cold,requests,scale,tasks,wsgi,hostile,analysis",
-                    help="comma-separated subset of: cold,requests,scale,tasks,wsgi,hostile,"
-                         "analysis")
+    ap.add_argument("--only", default="lambda,cold,requests,scale,tasks,wsgi,hostile,analysis",
+                    help="comma-separated subset of: lambda (the Lambda-faithful mode, issue "
+                         "#18),cold,requests,scale,tasks,wsgi,hostile,analysis")
     ap.add_argument("--peers", default="", help="comma-separated peer keys (default: all)")
     ap.add_argument("--hostile-classes", default="",
                     help="comma-separated attack classes of the hostile measurement (default: "
@@ -740,6 +751,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                    "smoke": args.smoke, "timer": args.timer},
                                          cwd=pym.dir,
                                          env=child_env(pym))
+        if "lambda" in only:
+            log("lambda-faithful mode: packages unzipped, run by the runtime's python -I -B")
+            try:
+                data["lambda"] = lambda_mode.measure(python, venv, work, smoke=args.smoke,
+                                                     quick=args.quick, log=log)
+            except Exception as exc:  # noqa: BLE001 - reported, and fails --smoke
+                data["lambda"] = {"error": f"{type(exc).__name__}: {exc}"}
         if "wsgi" in only:
             log("wsgi")
             pym = next(p for p in plist if p.key == "pym")
@@ -771,7 +789,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 "loops": 50 if args.smoke else 2000},
                     cwd=pym.dir, env=child_env(pym)),
             }
-        data["targets"] = evaluate_targets(data)
+        data["targets"] = evaluate_targets(data) + lambda_mode.targets(data.get("lambda") or {})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     data["elapsed_s"] = time.perf_counter() - started
@@ -788,14 +806,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     data["project_errors"] = project_errors
 
     text = report(data, plist)
-    print(f"# pym-lambda benchmarks ({data['mode']} run, {data['elapsed_s']:.0f} s, Python "
-          f"{data['machine']['python']}, {data['machine']['cpus']} CPUs, "
-          f"{'CPU time' if args.timer == 'cpu' else 'wall-clock time'})\n")
-    for n in notes:
-        print(f"Note: {n}")
-    if notes:
-        print()
-    print(text)
+    head = [f"# pym-lambda benchmarks ({data['mode']} run, {data['elapsed_s']:.0f} s, Python "
+            f"{data['machine']['python']}, {data['machine']['cpus']} CPUs, "
+            f"{'CPU time' if args.timer == 'cpu' else 'wall-clock time'})", ""]
+    head += [f"Note: {n}" for n in notes] + ([""] if notes else [])
+    output = "\n".join(head) + "\n" + text
+    print(output)
+    if data["mode"] == "full" and not args.peers and args.only == ap.get_default("only"):
+        write_last_run(HERE / "LAST_RUN.md", output)
+        print(f"wrote {HERE / 'LAST_RUN.md'}")
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=2, default=str))
         print(f"wrote {args.json}")
@@ -803,6 +822,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("pym-lambda measurement errors:", *project_errors, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def write_last_run(path: Path, output: str) -> None:
+    """The full run's output replaces the previous one; the separate runs kept below it (their
+    heading says "separate run", e.g. hostile input before and after a fix) stay."""
+    kept = ""
+    if path.is_file():
+        old = path.read_text()
+        at = old.find("\n# ", 0)
+        while at != -1 and "separate run" not in old[at:old.find("\n", at + 1)]:
+            at = old.find("\n# ", at + 1)
+        kept = old[at:] if at != -1 else ""
+    path.write_text(output.rstrip() + "\n" + kept)
 
 
 def project_failures(data: Dict[str, Any]) -> List[str]:
@@ -826,6 +858,10 @@ def project_failures(data: Dict[str, Any]) -> List[str]:
         if v.get("error"):
             errors.append(f"{key}: {v['error']}")
     errors += hostile.failures(data.get("hostile") or {})
+    lam = data.get("lambda") or {}
+    if lam.get("error"):
+        errors.append(f"lambda-faithful mode: {lam['error']}")
+    errors += lambda_mode.failures(lam)
     prof = ((data.get("analysis") or {}).get("profile_requests") or {})
     if prof.get("error"):
         errors.append(f"profile: {prof['error']}")

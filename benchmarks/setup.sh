@@ -61,5 +61,9 @@ if [ "$PYMACARON_TIMEOUT" != "0" ]; then
         echo "   pymacaron did not install (see $LOG)" >&2
     fi
 fi
+# The Lambda-faithful mode's runtime: the target Python with only boto3/botocore, as Lambda has.
+echo "== Lambda runtime (python3 with only boto3/botocore) into $VENV/lambda-runtime"
+"$VENV/bin/python" "$HERE/lambda_runtime.py" setup "$VENV" "$VENV/bin/python" "$PY" >/dev/null \
+    || echo "   the Lambda runtime venv did not install (run.py tries again)" >&2
 echo "== done; peers:"
 cat "$STATUS"
