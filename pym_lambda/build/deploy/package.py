@@ -200,8 +200,9 @@ def check_built_package(ready: Prepared, sam: Path, package: Path,
         echo(f"warning: package ({size}) not run here: {check.skipped}")
         return check
     check.raise_for_problems()
-    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms)"
-                    for f in check.functions)
+    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms, "
+                    f"{f.modules - len(f.compiled_from_source)} of {f.modules} modules from "
+                    "bytecode)" for f in check.functions)
     echo(f"package ({size}) runs as Lambda's python{check.python} would run it: {ran}")
     return check
 

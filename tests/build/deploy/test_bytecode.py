@@ -19,6 +19,7 @@ from typing import Dict, List
 import pytest
 
 from pym_lambda.build.deploy.artifact import find_interpreter, runtime_libraries, unpack
+from pym_lambda.build.deploy.artifact_check import check_package
 from pym_lambda.build.deploy.bytecode import compile_tree
 from pym_lambda.build.deploy.package_zip import finish, unused
 from pym_lambda.build.deploy.vendor import framework_root
@@ -122,6 +123,20 @@ def test_the_import_runs_the_shipped_bytecode_not_the_source(built: Built,
     shutil.rmtree(task_root / "__pycache__")
     run = run_import(task_root, libraries)
     assert run.returncode != 0 and "the source was compiled" in run.stderr
+
+
+def test_the_package_check_proves_every_module_came_from_bytecode(built: Built,
+                                                                  tmp_path: Path) -> None:
+    check = check_package(built.zip, built.sam)
+    assert check.passed, check.problems or check.skipped
+    for function in check.functions:
+        assert function.modules > 50 and function.compiled_from_source == ()
+    # a package whose bytecode is not used fails the check, naming the module
+    task_root = unpack(built.zip, tmp_path)
+    (task_root / "chalicelib" / "__pycache__" / f"library.{TAG}.pyc").unlink()
+    check = check_package(task_root, built.sam)
+    assert any("compiled from source at the cold start" in p and "chalicelib/library.py" in p
+               for p in check.problems), check.problems
 
 
 def other_runtime() -> str:

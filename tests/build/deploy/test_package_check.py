@@ -29,8 +29,9 @@ def test_the_dry_run_checks_the_package_it_would_ship(offline: Any) -> None:
     assert "APIHandler GET /ping -> 200" in result.output
     assert "PymTaskWorkerDefault empty SQS batch -> no error" in result.output
     assert calls.calls == []
-    # the zip Chalice's deployer will reuse is the finished one, with bytecode
+    # the zip Chalice's deployer will reuse is the finished one: bytecode, all of it used
     assert "package: bytecode for python3." in result.output
+    assert ", 0 of" not in result.output and " modules from bytecode)" in result.output
     cached = list((project / ".chalice" / "deployments").glob("*.zip"))
     assert len(cached) == 1
     with zipfile.ZipFile(cached[0]) as archive:
