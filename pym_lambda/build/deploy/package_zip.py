@@ -29,8 +29,9 @@ from .vendor import imported_modules, module_name
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; what Chalice writes too
 COMPRESS_LEVEL = 6  # zlib's default, named so that it never depends on a default
-# The wheels' installer records: pip's, for uninstalling; never read by an import.
-INSTALLER_RECORDS = frozenset({"RECORD", "WHEEL", "INSTALLER", "REQUESTED", "direct_url.json"})
+# The wheels' installer records: pip's, for uninstalling; never read by an import. (WHEEL
+# stays: it names the platform a native wheel was built for, which an audit of the zip reads.)
+INSTALLER_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 # pym_lambda's WSGI adapter and SQS poller run the Beanstalk container only.
 BEANSTALK_ONLY = "pym_lambda/wsgi/"
 PUBLISHED_SPECS = "chalicelib/pym_apis/"  # read by the /doc routes only (docs/specs.py)

@@ -84,6 +84,7 @@ def test_what_the_runtime_never_reads_is_left_out(built: Built) -> None:
     assert not [n for n in names if n.endswith((".pyi", "py.typed"))]
     assert not [n for n in names if n.endswith(".dist-info/RECORD")]
     assert any(n.endswith(".dist-info/METADATA") for n in names)  # importlib.metadata reads it
+    assert any(n.endswith(".dist-info/WHEEL") for n in names)  # the platform it was built for
     assert any("/licenses/" in n or n.endswith("LICENSE") for n in names)  # kept, as required
     assert not [n for n in names if n.startswith("pym_lambda/wsgi/")]  # Beanstalk's
     assert not [n for n in names if n.startswith("chalicelib/pym_apis/")]  # prod: no /doc
