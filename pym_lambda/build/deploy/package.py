@@ -170,15 +170,27 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     return sam, out_dir / "deployment.zip"
 
 
+CHALICE_ZIPS = "chalice"  # under .chalice/deployments/: Chalice's own zips, as it made them
+
+
 def finish_package(ready: Prepared, package: Path, runtime: str) -> Finished:
     """Chalice's zip finished (package_zip.py): slimmed, with bytecode for `runtime`. The copy
     Chalice cached is replaced too when it is this zip and `runtime` is the one Chalice's
-    deployer gives the functions: `deploy` then ships the finished zip."""
+    deployer gives the functions: `deploy` then ships the finished zip. Chalice's own zip is
+    kept beside it (deployments/chalice/<name>) and every build finishes that one, so what a
+    build ships never depends on an earlier build's finishing (another pym-lambda's rules)."""
     from .package_zip import finish
 
     cached = ready.project.cached_package()
     same = (cached is not None and cached.is_file()
             and cached.read_bytes() == package.read_bytes())
+    if same and cached is not None:
+        original = cached.parent / CHALICE_ZIPS / cached.name
+        if original.is_file():
+            shutil.copyfile(original, package)
+        else:
+            original.parent.mkdir(exist_ok=True)
+            shutil.copyfile(cached, original)
     finished = finish(package, runtime, docs_enabled=ready.build.docs_enabled)
     if same and cached is not None and runtime == ready.project.config.lambda_python_version:
         shutil.copyfile(package, cached)
