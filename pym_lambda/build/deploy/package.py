@@ -148,10 +148,9 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     definitions = ready.definitions
     out_dir.mkdir(parents=True, exist_ok=True)
     ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
-    try:
-        sam = ready.project.package(out_dir)
-    except Exception as exc:
-        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+    sam = _chalice_package(ready, out_dir)
+    if _stale_cache(ready):
+        sam = _chalice_package(ready, out_dir)  # Chalice's own zip, made again
     target = runtime or ready.project.config.lambda_python_version
     finished = finish_package(ready, out_dir / "deployment.zip", target)
     (notice or echo)(f"package: {finished.describe()}")
@@ -171,6 +170,29 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
 
 
 CHALICE_ZIPS = "chalice"  # under .chalice/deployments/: Chalice's own zips, as it made them
+
+
+def _chalice_package(ready: Prepared, out_dir: Path) -> Path:
+    try:
+        return ready.project.package(out_dir)
+    except Exception as exc:
+        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+
+
+def _stale_cache(ready: Prepared) -> bool:
+    """Is Chalice's cached zip a finished one without Chalice's own kept beside it (finished
+    before the originals were kept)? Then both are removed: finishing starts from Chalice's."""
+    from .package_zip import is_finished
+
+    cached = ready.project.cached_package()
+    if cached is None or not cached.is_file() or not is_finished(cached):
+        return False
+    original = cached.parent / CHALICE_ZIPS / cached.name
+    if original.is_file() and not is_finished(original):
+        return False
+    cached.unlink()
+    original.unlink(missing_ok=True)
+    return True
 
 
 def finish_package(ready: Prepared, package: Path, runtime: str) -> Finished:

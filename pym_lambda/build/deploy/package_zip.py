@@ -11,8 +11,8 @@ it and writes it again:
   functions' runtime (bytecode.py), or one line saying why not;
 - members sorted, dated 1980-01-01, mode 644 (755 where an execute bit was set), compressed at
   one fixed level: the same tree gives the same bytes, so the same CodeSha256.
-Finishing a finished zip gives it back unchanged (its pycs are dropped and made again): Chalice
-reuses its cached zip when the project has not changed.
+Chalice reuses its cached zip while the project is unchanged: package.py keeps Chalice's own
+zip and finishes that one at every build; a finished zip says so in its comment (FINISHED).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ INSTALLER_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.j
 # pym_lambda's WSGI adapter and SQS poller run the Beanstalk container only.
 BEANSTALK_ONLY = "pym_lambda/wsgi/"
 PUBLISHED_SPECS = "chalicelib/pym_apis/"  # read by the /doc routes only (docs/specs.py)
+FINISHED = b"pym-lambda: finished"  # the zip's comment: never finish a finished zip again
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def write_zip(root: Path, target: Path) -> int:
     members = _members(root)
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as z:
+        z.comment = FINISHED
         for relative in members:
             path = root / relative
             info = zipfile.ZipInfo(relative, ZIP_DATE)
@@ -125,3 +127,8 @@ def write_zip(root: Path, target: Path) -> int:
     os.replace(partial, target)
     return len(members)
 
+
+def is_finished(package: Path) -> bool:
+    """Was this zip written by write_zip() (rather than by Chalice)?"""
+    with zipfile.ZipFile(package) as archive:
+        return archive.comment == FINISHED

@@ -104,6 +104,11 @@ def test_two_builds_give_the_same_bytes_and_deploy_ships_them(built: Built,
         stale.writestr("app.py", "")
     again = build(project, project.parent / "again", STAGE, JWT_SECRET=PROD_SECRET)
     assert again.zip.read_bytes() == built.zip.read_bytes()
+    shutil.rmtree(deployments / "chalice")  # a cache finished before originals were kept
+    shutil.copyfile(built.zip, cached[0])
+    kept = build(project, project.parent / "kept", STAGE, JWT_SECRET=PROD_SECRET)
+    assert kept.zip.read_bytes() == built.zip.read_bytes()
+    assert members(deployments / "chalice" / cached[0].name) == original  # Chalice's, again
     shutil.rmtree(deployments)  # Chalice builds its zip anew
     fresh = build(project, project.parent / "fresh", STAGE, JWT_SECRET=PROD_SECRET)
     assert fresh.zip.read_bytes() == built.zip.read_bytes()
