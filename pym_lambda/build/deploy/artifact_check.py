@@ -52,6 +52,8 @@ class FunctionCheck:
     start_ms: Optional[float] = None  # process start to handler loaded, from outside
     checked: str = ""  # what it answered, e.g. "GET /ping -> 200"
     problem: str = ""
+    modules: int = 0  # the task root's modules loaded at the cold start
+    compiled_from_source: Tuple[str, ...] = ()  # of those, the ones no bytecode served
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def check_package(package: Path, sam_template: Union[Path, Mapping[str, Any]], *
         api = _rest_api(template)
         checks = [_check_function(s, task_root, interpreters[s.runtime], libraries, env,
                                   region, invoke_timeout, api) for s in specs]
-        problems = _grouped_problems(checks)
+        problems = _grouped_problems(checks) + _unused_bytecode(checks, before)
         changed = changes(before, snapshot(task_root))
         if changed:
             shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more"
@@ -163,8 +165,10 @@ def _check_function(spec: FunctionSpec, task_root: Path, interpreter: Interprete
             if process.init_error is not None:
                 return replace(check, start_ms=process.start_ms,
                                 problem=init_problem(spec, process.init_error))
-            check = replace(check, import_ms=process.init["importMs"] if process.init else None,
-                             start_ms=process.start_ms)
+            init = process.init or {}
+            check = replace(check, import_ms=init.get("importMs"), start_ms=process.start_ms,
+                            modules=int(init.get("modules") or 0),
+                            compiled_from_source=tuple(init.get("compiledFromSource") or ()))
             return _answer(check, spec, process, api)
     except ArtifactError as exc:
         text = str(exc)
@@ -237,6 +241,21 @@ def _grouped_problems(checks: List[FunctionCheck]) -> List[str]:
             grouped.setdefault(check.problem, []).append(check.logical_id)
     return [problem if problem.startswith(tuple(ids)) else f"{problem} [{', '.join(ids)}]"
             for problem, ids in grouped.items()]
+
+
+def _unused_bytecode(checks: List[FunctionCheck], files: Mapping[str, Tuple[int, str]]
+                     ) -> List[str]:
+    """A package that ships bytecode must not compile at the cold start: a module that was
+    compiled lacks its pyc, or has one of another Python's (ignored by the importer)."""
+    if not any("__pycache__/" in path for path in files):
+        return []
+    compiled = sorted({path for check in checks for path in check.compiled_from_source})
+    if not compiled:
+        return []
+    shown = ", ".join(compiled[:5]) + (f" and {len(compiled) - 5} more"
+                                       if len(compiled) > 5 else "")
+    return [f"{len(compiled)} module(s) compiled from source at the cold start although the "
+            f"package ships bytecode (none for this Python, or missing): {shown}"]
 
 
 # --- the task root, before and after ---------------------------------------------------------

@@ -72,6 +72,7 @@ class BuildResult:
     function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     framework: VendorResult = VendorResult(vendored=False)
     secrets: Tuple[SecretRef, ...] = ()  # what pym-config.yaml reads from SSM/Secrets Manager
+    docs_enabled: bool = True  # the stage serves /doc (else the package leaves its files out)
     warnings: Tuple[str, ...] = ()
 
     @property
@@ -292,7 +293,8 @@ def build_project(project_dir: Path, stage: str,
         project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
         forwarded=forwarded, function_environment=variables, framework=framework,
-        secrets=secret_references(compiled.get("config") or {}, stage))
+        secrets=secret_references(compiled.get("config") or {}, stage),
+        docs_enabled=bool(settings.docs.enabled))
 
 
 def _write_compiled_if_changed(target: Path, compiled: CompiledDocument) -> bool:

@@ -13,7 +13,18 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    cast,
+)
 
 from ..tasks.queues import QueueDefinition
 from .build import BuildResult
@@ -257,6 +268,20 @@ class ChaliceProject:
             yield
         finally:
             sys.stdout = real
+
+    def cached_package(self) -> Optional[Path]:
+        """The zip Chalice caches under .chalice/deployments/ and its deployer reuses while
+        the project is unchanged (named by a hash of app.py, chalicelib/, vendor/ and
+        requirements.txt), or None with an automatic layer (two zips: not finished here)."""
+        from chalice.deploy.packager import LambdaDeploymentPackager
+        from chalice.utils import UI, OSUtils
+
+        if self.config.automatic_layer:
+            return None
+        packager = LambdaDeploymentPackager(osutils=OSUtils(), dependency_builder=cast(Any, None),
+                                            ui=UI(), architecture=self.config.lambda_architecture)
+        return Path(packager.deployment_package_filename(str(self.build.project_dir),
+                                                         self.config.lambda_python_version))
 
     def package(self, out_dir: Path) -> Path:
         """`chalice package`: a SAM template (sam.json) and deployment.zip in `out_dir`,

@@ -199,7 +199,7 @@ def check_lambda_package(ready: Any, emit: Callable[[str], None]) -> None:
 
     resolve_region(ready.options.region)  # Chalice's packager needs one (for ARNs)
     with tempfile.TemporaryDirectory(prefix="pym-package-") as out:
-        sam, package = build_package(ready, Path(out), echo=lambda line: None)
+        sam, package = build_package(ready, Path(out), echo=lambda line: None, notice=emit)
         check_built_package(ready, sam, package, emit)
 
 

@@ -12,7 +12,9 @@ Runtime.ImportModuleError, Runtime.HandlerNotFound... with awslambdaric's messag
 invocation per JSON line read on stdin ({"event": ..., "request_id"?, "deadline_ms"?}) and one
 JSON line written per invocation on fd N, the process kept warm in between. Results never share
 a stream with what the code prints or logs: stdout is pointed at stderr, stdin at /dev/null
-(the invocations are read on a private copy of it).
+(the invocations are read on a private copy of it). The init report also counts the task
+root's modules and names those compiled from source while loading: none, when the package
+ships bytecode for this Python.
 """
 import argparse
 import decimal
@@ -166,6 +168,31 @@ def invoke(handler, message, function_arn, default_timeout_ms):
     return answer
 
 
+def watch_compiling(root):
+    """The task root's modules compiled from source while loading (no usable bytecode beside
+    them): the importer calls source_to_code only then. Recorded, not changed."""
+    from importlib.machinery import SourceFileLoader
+
+    compiled = []
+    original = SourceFileLoader.source_to_code
+    prefix = root + os.sep
+
+    def source_to_code(self, data, path, *args, **kwargs):
+        if isinstance(path, str) and path.startswith(prefix):
+            compiled.append(path[len(prefix):])
+        return original(self, data, path, *args, **kwargs)
+
+    SourceFileLoader.source_to_code = source_to_code  # type: ignore[method-assign]
+    return compiled
+
+
+def task_modules(root):
+    """How many loaded modules come from the task root."""
+    prefix = root + os.sep
+    return sum(1 for module in list(sys.modules.values())
+               if str(getattr(module, "__file__", None) or "").startswith(prefix))
+
+
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description="Lambda's Python runtime loop, emulated")
     parser.add_argument("task_root")
@@ -199,6 +226,7 @@ def main(argv=None):
     sys.path.extend(os.path.abspath(p) for p in options.library)
     os.chdir(root)
     setup_logging()
+    compiled = watch_compiling(root)
     started = time.perf_counter()
     try:
         handler = load_handler(options.handler)
@@ -209,7 +237,8 @@ def main(argv=None):
         send({"initError": fault_of(sys.exc_info())})
         return 1
     send({"init": {"importMs": round((time.perf_counter() - started) * 1000, 3),
-                   "python": ".".join(map(str, sys.version_info[:3]))}})
+                   "python": ".".join(map(str, sys.version_info[:3])),
+                   "modules": task_modules(root), "compiledFromSource": sorted(compiled)}})
     for line in invocations:
         if line.strip():
             send(invoke(handler, json.loads(line), options.function_arn, options.timeout_ms))

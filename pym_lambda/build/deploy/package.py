@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -26,6 +27,7 @@ from .prepare import DeployOptions, Prepared, prepared
 
 if TYPE_CHECKING:
     from .artifact_check import PackageCheck
+    from .package_zip import Finished
 
 
 def logical_id(*parts: str) -> str:
@@ -137,16 +139,21 @@ def set_runtime(template: Dict[str, Any], runtime: str) -> None:
 
 
 def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
-                  echo: Callable[[str], None] = print) -> Tuple[Path, Path]:
+                  echo: Callable[[str], None] = print,
+                  notice: Optional[Callable[[str], None]] = None) -> Tuple[Path, Path]:
     """sam.json and deployment.zip in `out_dir`: the one way the Lambda package is built.
-    `deploy` builds it so too (Chalice's deployer then reuses the zip it cached)."""
+    `deploy` builds it so too (Chalice's deployer then reuses the zip it cached, which is
+    replaced by the finished one). `notice` gets the line saying what the zip ships (bytecode,
+    or why none), shown even when `echo` is silenced."""
     definitions = ready.definitions
     out_dir.mkdir(parents=True, exist_ok=True)
     ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
-    try:
-        sam = ready.project.package(out_dir)
-    except Exception as exc:
-        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+    sam = _chalice_package(ready, out_dir)
+    if _stale_cache(ready):
+        sam = _chalice_package(ready, out_dir)  # Chalice's own zip, made again
+    target = runtime or ready.project.config.lambda_python_version
+    finished = finish_package(ready, out_dir / "deployment.zip", target)
+    (notice or echo)(f"package: {finished.describe()}")
     template = json.loads(sam.read_text(encoding="utf-8"))
     events = merge_queues(template, definitions)
     roles = complete_roles(template, ready.graph.functions)
@@ -160,6 +167,56 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
          f"batch responses, {roles} IAM role(s)"
          + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
     return sam, out_dir / "deployment.zip"
+
+
+CHALICE_ZIPS = "chalice"  # under .chalice/deployments/: Chalice's own zips, as it made them
+
+
+def _chalice_package(ready: Prepared, out_dir: Path) -> Path:
+    try:
+        return ready.project.package(out_dir)
+    except Exception as exc:
+        raise DeployError("package", f"chalice package: {one_line(exc)}") from None
+
+
+def _stale_cache(ready: Prepared) -> bool:
+    """Is Chalice's cached zip a finished one without Chalice's own kept beside it (finished
+    before the originals were kept)? Then both are removed: finishing starts from Chalice's."""
+    from .package_zip import is_finished
+
+    cached = ready.project.cached_package()
+    if cached is None or not cached.is_file() or not is_finished(cached):
+        return False
+    original = cached.parent / CHALICE_ZIPS / cached.name
+    if original.is_file() and not is_finished(original):
+        return False
+    cached.unlink()
+    original.unlink(missing_ok=True)
+    return True
+
+
+def finish_package(ready: Prepared, package: Path, runtime: str) -> Finished:
+    """Chalice's zip finished (package_zip.py): slimmed, with bytecode for `runtime`. The copy
+    Chalice cached is replaced too when it is this zip and `runtime` is the one Chalice's
+    deployer gives the functions: `deploy` then ships the finished zip. Chalice's own zip is
+    kept beside it (deployments/chalice/<name>) and every build finishes that one, so what a
+    build ships never depends on an earlier build's finishing (another pym-lambda's rules)."""
+    from .package_zip import finish
+
+    cached = ready.project.cached_package()
+    same = (cached is not None and cached.is_file()
+            and cached.read_bytes() == package.read_bytes())
+    if same and cached is not None:
+        original = cached.parent / CHALICE_ZIPS / cached.name
+        if original.is_file():
+            shutil.copyfile(original, package)
+        else:
+            original.parent.mkdir(exist_ok=True)
+            shutil.copyfile(cached, original)
+    finished = finish(package, runtime, docs_enabled=ready.build.docs_enabled)
+    if same and cached is not None and runtime == ready.project.config.lambda_python_version:
+        shutil.copyfile(package, cached)
+    return finished
 
 
 def check_built_package(ready: Prepared, sam: Path, package: Path,
@@ -177,8 +234,9 @@ def check_built_package(ready: Prepared, sam: Path, package: Path,
         echo(f"warning: package ({size}) not run here: {check.skipped}")
         return check
     check.raise_for_problems()
-    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms)"
-                    for f in check.functions)
+    ran = ", ".join(f"{f.logical_id} {f.checked} (import {f.import_ms or 0:.0f} ms, "
+                    f"{f.modules - len(f.compiled_from_source)} of {f.modules} modules from "
+                    "bytecode)" for f in check.functions)
     echo(f"package ({size}) runs as Lambda's python{check.python} would run it: {ran}")
     return check
 

@@ -2,6 +2,8 @@
 what works in the project tree but not in the zip fails the build, naming the cause."""
 from __future__ import annotations
 
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,13 @@ def test_the_dry_run_checks_the_package_it_would_ship(offline: Any) -> None:
     assert "APIHandler GET /ping -> 200" in result.output
     assert "PymTaskWorkerDefault empty SQS batch -> no error" in result.output
     assert calls.calls == []
+    # the zip Chalice's deployer will reuse is the finished one: bytecode, all of it used
+    assert "package: bytecode for python3." in result.output
+    assert ", 0 of" not in result.output and " modules from bytecode)" in result.output
+    cached = list((project / ".chalice" / "deployments").glob("*.zip"))
+    assert len(cached) == 1
+    with zipfile.ZipFile(cached[0]) as archive:
+        assert f"__pycache__/app.{sys.implementation.cache_tag}.pyc" in archive.namelist()
 
 
 def test_a_module_the_package_lacks_fails_the_build_not_the_first_request(offline: Any) -> None:
