@@ -4,8 +4,6 @@ when a fix lands the test passes unexpectedly and fails, and its line here is re
 from __future__ import annotations
 
 KNOWN = {
-    "api/stripe.com.json":
-        "refused: an enum with duplicate values (OAS 3.0: SHOULD be unique) (oas)",
     "api/cpy.re/peertube.json":
         "404 for an operation with a partial-segment parameter (route)",
     "api/stoplight.io.json":

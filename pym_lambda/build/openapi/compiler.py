@@ -26,6 +26,7 @@ from ...runtime.compiled_types import (
 from ...runtime.path_templates import Segment, UnroutablePath, parse_path
 from ...runtime.route_candidates import route_of
 from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
+from .enums import drop_repeated_enum_values  # a warning, not a refusal
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
 from .patterns import check_patterns  # RE2 runs them: refuse what it cannot run
@@ -308,6 +309,7 @@ def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
 
 def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
     errors.extend(check_patterns(spec.doc, spec.file))
+    warnings = drop_repeated_enum_values(spec.doc)  # before the schemas are normalised
     norm = SchemaNormalizer(spec)
     definitions: Dict[str, Schema] = {}
     try:
@@ -331,6 +333,7 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
         "definitions": definitions,
         "security_schemes": security_schemes(spec),
         "operations": compiler.operations(base_path(spec)),
+        **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
     }
     try:
         add_client_markers(api, spec.doc)
