@@ -103,6 +103,9 @@ def make_service(root: Path, spec_text: str, api: str = "api") -> Path:
 
 
 def _base_path(doc: Dict[str, Any]) -> str:
+    if "swagger" in doc:  # Swagger 2.0: under its basePath
+        path = str(doc.get("basePath") or "").strip("/")
+        return "/" + path if path else ""
     # The framework serves an OpenAPI 3 spec under its first server URL's path (docs/specs.md)
     servers = doc.get("servers") or []
     first = servers[0] if servers and isinstance(servers[0], dict) else {}
@@ -138,6 +141,55 @@ class Request:
         return self.path + ("?" + urlencode(self.query) if self.query else "")
 
 
+# Swagger 2.0 parameters: the keys that are their schema, and collectionFormat's meaning
+_SWAGGER2_SCHEMA_KEYS = ("type", "format", "items", "enum", "default", "minimum", "maximum",
+                         "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+                         "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf")
+_COLLECTION_FORMATS = {"csv": ("form", False), "ssv": ("spaceDelimited", False),
+                       "tsv": ("tabDelimited", False), "pipes": ("pipeDelimited", False),
+                       "multi": ("form", True)}
+
+
+def _swagger2_schema(param: Dict[str, Any]) -> Dict[str, Any]:
+    schema = {k: v for k, v in param.items() if k in _SWAGGER2_SCHEMA_KEYS}
+    if schema.get("type") == "file":
+        schema = {"type": "string", "format": "binary"}
+    return schema
+
+
+def swagger2_as_oas3(doc: Dict[str, Any], op: Dict[str, Any], params: List[Dict[str, Any]]
+                     ) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]]]:
+    """A Swagger 2.0 operation's parameters and body in OpenAPI 3's shape, which the rest of
+    the harness reads: `in: body` and `formData` make a requestBody of each type it consumes."""
+    consumes = list(op.get("consumes") or doc.get("consumes") or ["application/json"])
+    out: List[Dict[str, Any]] = []
+    body: Optional[Dict[str, Any]] = None
+    fields: List[Dict[str, Any]] = []
+    for param in params:
+        where = param["in"]
+        if where == "body":
+            body = {"required": bool(param.get("required")),
+                    "content": {ct: {"schema": param.get("schema") or {}} for ct in consumes}}
+        elif where == "formData":
+            fields.append(param)
+        else:
+            style, explode = _COLLECTION_FORMATS.get(param.get("collectionFormat", "csv"),
+                                                     ("form", False))
+            if where in ("path", "header") and style == "form":
+                style = "simple"
+            out.append({"name": param["name"], "in": where,
+                        "required": bool(param.get("required", where == "path")),
+                        "schema": _swagger2_schema(param), "style": style, "explode": explode})
+    if fields:
+        schema = {"type": "object",
+                  "properties": {f["name"]: _swagger2_schema(f) for f in fields},
+                  "required": [f["name"] for f in fields if f.get("required")]}
+        kinds = [ct for ct in consumes if "form" in ct] or ["application/x-www-form-urlencoded"]
+        body = {"required": bool(schema["required"]),
+                "content": {ct: {"schema": schema} for ct in kinds}}
+    return out, body
+
+
 class OperationRequests:
     """The valid and the wrong request for one operation of a spec."""
 
@@ -155,6 +207,8 @@ class OperationRequests:
                 params[(param["name"], param["in"])] = param
         self.params = list(params.values())
         self.body = resolve(doc, op.get("requestBody")) if op.get("requestBody") else None
+        if "swagger" in doc:
+            self.params, self.body = swagger2_as_oas3(doc, op, self.params)
 
     @property
     def label(self) -> str:
@@ -178,7 +232,8 @@ class OperationRequests:
             if where == "query" and explode:
                 req.query += [(name, _scalar_text(v)) for v in value]
                 return
-            sep = {"spaceDelimited": " ", "pipeDelimited": "|"}.get(param.get("style"), ",")
+            sep = {"spaceDelimited": " ", "pipeDelimited": "|", "tabDelimited": "\t"}.get(
+                param.get("style"), ",")
             values = [sep.join(_scalar_text(v) for v in value)]
         elif isinstance(value, dict):
             style = param.get("style")
