@@ -176,6 +176,10 @@ class _OperationCompiler:
                 params.append(self.param_entry(name, "path", True, {"type": "string"},
                                                "simple", False, None))
         warnings = rename_clashes(params, body["form_fields"] if body else [])
+        warnings += [f"path parameter {p['name']!r}: its enum value '' cannot be sent (a path "
+                     f"segment is never empty)" for p in params
+                     if p["in"] == "path" and isinstance(p["schema"], dict)
+                     and "" in (p["schema"].get("enum") or ())]  # PeerTube's "no filter"
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))

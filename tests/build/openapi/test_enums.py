@@ -73,3 +73,22 @@ def test_the_enum_still_accepts_exactly_its_values(tmp_path: Path, version: str,
         reply = client.http.post("/hooks", headers={"content-type": "application/json"},
                                  body=json.dumps({"version": version}).encode())
     assert reply.status_code == status, reply.body
+
+
+def test_an_empty_enum_value_of_a_path_parameter_is_reported(tmp_path: Path) -> None:
+    spec = tmp_path / "jobs.yaml"
+    spec.write_text("""\
+openapi: 3.0.3
+info: {title: jobs, version: '1'}
+paths:
+  /jobs/{state}:
+    get:
+      operationId: get_jobs
+      parameters:
+        - {name: state, in: path, required: true, schema: {type: string, enum: ['', done]}}
+      responses: {'200': {description: jobs}}
+""")
+    compiled = compile_specs([(spec, "apis/jobs.yaml")])
+    assert compiled_warnings(compiled) == [
+        "apis/jobs.yaml: GET /jobs/{state}: operation get_jobs: path parameter 'state': its "
+        "enum value '' cannot be sent (a path segment is never empty)"]
