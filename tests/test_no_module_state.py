@@ -17,6 +17,8 @@ ALLOWED: Dict[str, str] = {
     "pym_lambda.auth.keys:_cache": "keys by their source (inline PEM, PEM file, JWKS file, "
                                    "JWKS URL's fetcher): a pure cache",
     "pym_lambda.config.keys:_schemas": "the key schema of each settings class: a pure cache",
+    "pym_lambda.fastcheck.helpers:_re2_texts": "a spec pattern -> the text RE2 runs (a "
+                                               "repetition bound shrunk): a pure cache",
     "pym_lambda.docs.assets:_contents": "the text of each vendored asset file: a pure cache",
     "pym_lambda.logs:_second": "the last second formatted for the request log: a pure cache",
     "pym_lambda.secret_store:_fetching": "a thread-local flag while a secret is fetched",

@@ -41,14 +41,162 @@ def _re2_reason(exc: Exception) -> str:
 
 
 def _re2_compile(pattern: str) -> Any:
-    """The pattern compiled by RE2, linear in time whatever the input, or PatternError."""
+    """The pattern compiled by RE2, linear in time whatever the input, or PatternError. A
+    repetition bound above RE2's 1000 is first shrunk where it cannot change the answer
+    (_shrink_repeats)."""
     import re2
 
+    text = _re2_texts.get(pattern, pattern)
     try:
-        return re2.compile(pattern, _re2_options())
+        return re2.compile(text, _re2_options())
     except (re2.error, UnicodeEncodeError) as exc:
-        raise PatternError(f"pattern {pattern!r} cannot run on RE2, the linear-time regex "
-                           f"engine: {_re2_reason(exc)}") from None
+        reason = _re2_reason(exc)
+    if "repetition" in reason:
+        shrunk = _shrink_repeats(pattern)
+        try:
+            compiled = re2.compile(shrunk, _re2_options()) if shrunk != pattern else None
+        except re2.error:
+            compiled = None
+        if compiled is not None:
+            _re2_texts[pattern] = shrunk
+            return compiled
+        reason += (" (RE2 repeats at most 1000 times; a larger bound runs only where it cannot"
+                   " change the answer: on the last item with nothing after it, or the first"
+                   " with nothing before it, not even ^ or $)")
+    raise PatternError(f"pattern {pattern!r} cannot run on RE2, the linear-time regex "
+                       f"engine: {reason}")
+
+
+# -- repetition bounds above RE2's limit (`^.{1,2097152}`, Seldon's spec) -------------------------
+# A search for `A X{m,n}` (nothing after it) finds a match iff one for `A X{m}` does: the first
+# m repeats of any match are one. Likewise `X{m,n} B` with nothing before it (the last m
+# repeats). So such a bound is shrunk to {m}, exactly; any other stays refused.
+_re2_texts = {}  # type: Dict[str, str]  # a spec's pattern -> the text RE2 runs, when shrunk
+_MAX_REPEAT = 1000
+
+
+def _skip_class(p: str, i: int) -> int:
+    """The index after the character class starting at p[i] == '['."""
+    i += 1
+    if p.startswith("^", i):
+        i += 1
+    if p.startswith("]", i):  # a ']' first is a literal
+        i += 1
+    while i < len(p) and p[i] != "]":
+        if p[i] == "\\":
+            i = _skip_escape(p, i)
+        elif p.startswith("[:", i) and ":]" in p[i + 2:]:
+            i = p.index(":]", i + 2) + 2
+        else:
+            i += 1
+    return i + 1
+
+
+def _skip_escape(p: str, i: int) -> int:
+    """The index after the escape starting at p[i] == backslash."""
+    if p.startswith("Q", i + 1):  # \Q...\E: literal text
+        end = p.find("\\E", i + 2)
+        return len(p) if end < 0 else end + 2
+    if p[i + 1:i + 2] in ("p", "P", "x") and p.startswith("{", i + 2) and "}" in p[i + 3:]:
+        return p.index("}", i + 3) + 1
+    if p[i + 1:i + 2] in ("p", "P"):
+        return i + 3
+    return i + 2
+
+
+def _repeat(p: str, i: int) -> Any:
+    """(m, n or None, index after) when a {m,n} repetition starts at p[i], else None."""
+    end = p.find("}", i)
+    inner = p[i + 1:end].split(",") if end > 0 else []
+    if not 1 <= len(inner) <= 2 or not all(x.isdigit() for x in inner if x) or not inner[0]:
+        return None
+    low, high = int(inner[0]), (int(inner[-1]) if inner[-1] else None)
+    after = end + 2 if p.startswith("?", end + 1) else end + 1
+    return low, (low if len(inner) == 1 else high), after
+
+
+def _items(p: str, start: int, stop: int) -> Any:
+    """The top-level branches of p[start:stop]: each a list of (kind, start, stop), kind one of
+    'atom', 'group', 'anchor', 'repeat' (a {m,n}) or 'quantifier' (*, +, ?)."""
+    branches: List[List[Tuple[str, int, int]]] = [[]]
+    i = start
+    while i < stop:
+        c = p[i]
+        if c == "|":
+            branches.append([])
+            i += 1
+            continue
+        if c == "\\":
+            kind, j = "atom", _skip_escape(p, i)
+            if p[i + 1:i + 2] in ("b", "B", "A", "z"):
+                kind = "anchor"
+        elif c == "[":
+            kind, j = "atom", _skip_class(p, i)
+        elif c == "(":
+            kind, j, depth = "group", i + 1, 1
+            while j < stop and depth:
+                if p[j] == "\\":
+                    j = _skip_escape(p, j)
+                    continue
+                if p[j] == "[":
+                    j = _skip_class(p, j)
+                    continue
+                depth += {"(": 1, ")": -1}.get(p[j], 0)
+                j += 1
+        elif c in "*+?":
+            kind, j = "quantifier", i + 1 + p.startswith("?", i + 1)
+        elif c == "{" and _repeat(p, i):
+            kind, j = "repeat", _repeat(p, i)[2]
+        elif c in "^$":
+            kind, j = "anchor", i + 1
+        else:
+            kind, j = "atom", i + 1
+        branches[-1].append((kind, i, min(j, stop)))
+        i = j
+    return branches
+
+
+def _group_body(p: str, start: int, stop: int) -> Any:
+    """(start, stop) of what a group p[start:stop] holds, None for a flag group like (?i)."""
+    if not p.startswith("?", start + 1):
+        return start + 1, stop - 1
+    for opener in ("?P<", "?<"):
+        if p.startswith(opener, start + 1):
+            return p.index(">", start) + 1, stop - 1
+    colon = p.find(":", start, stop)
+    return None if colon < 0 else (colon + 1, stop - 1)
+
+
+def _shrink(p: str, start: int, stop: int, edits: List[Tuple[int, int, str]]) -> None:
+    for branch in _items(p, start, stop):
+        _shrink_at(p, branch, -1, edits)  # the last item: nothing after it
+        if start == 0 and len(branch) > 1:
+            _shrink_at(p, branch, 1, edits)  # the first one: nothing before it
+
+
+def _shrink_at(p: str, branch: List[Tuple[str, int, int]], where: int,
+               edits: List[Tuple[int, int, str]]) -> None:
+    kind, i, j = branch[where]
+    if where == -1 and kind == "group":  # its last items have nothing after them either
+        body = _group_body(p, i, j)
+        if body is not None:
+            _shrink(p, body[0], body[1], edits)
+        return
+    before = branch[where - 1][0] if len(branch) > 1 else "anchor"  # what it repeats
+    if kind == "repeat" and before in ("atom", "group"):
+        low, high, _after = _repeat(p, i)
+        if low <= _MAX_REPEAT and (high is None or high > _MAX_REPEAT):
+            edits.append((i, j, "{" + str(low) + "}"))
+
+
+def _shrink_repeats(pattern: str) -> str:
+    """The pattern with each bound above 1000 that cannot change a search's answer shrunk to
+    its minimum (see above); unchanged when there is none."""
+    edits: List[Tuple[int, int, str]] = []
+    _shrink(pattern, 0, len(pattern), edits)
+    for i, j, text in sorted(set(edits), reverse=True):
+        pattern = pattern[:i] + text + pattern[j:]
+    return pattern
 
 
 def _no_lone_surrogates(text: str) -> str:
@@ -94,7 +242,7 @@ def _re2_searcher(pattern: str) -> Any:
 
     _re2_compile(pattern)  # PatternError, naming RE2's reason, for what RE2 cannot run
     searcher = re2.Set.SearchSet(_re2_options())
-    searcher.Add(pattern)
+    searcher.Add(_re2_texts.get(pattern, pattern))  # what _re2_compile could run
     searcher.Compile()
     return searcher
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,49 @@ def _matches(mt: str, declared: str) -> bool:
         return True
     major, _, minor = declared.partition("/")
     return minor == "*" and mt.split("/", 1)[0] == major
+
+
+# RFC 9110 8.3.1: `type/subtype *( ; name=value )`, the value a token or a quoted string
+_PARAMETER = re.compile(r';\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
+_UTF8 = ("utf-8", "utf8")
+
+
+def media_parameters(header: str) -> Dict[str, str]:
+    """A media type's parameters: names case-insensitive, so lower-cased; a quoted value
+    unquoted; charset's value lower-cased too (RFC 9110 8.3.2: it is case-insensitive)."""
+    params: Dict[str, str] = {}
+    for name, value in _PARAMETER.findall(header):
+        name = name.lower()
+        value = value.strip()
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[name] = value.lower() if name == "charset" else value
+    return params
+
+
+class MediaRange:
+    """A content type an operation declares, as RFC 9110 matches it: type and subtype
+    case-insensitive, wildcards (`text/*`, `*/*`), and each parameter it names
+    (`application/xml; charset=utf-8`) in the request too, but for a charset of UTF-8: a
+    request naming none is read as UTF-8 anyway."""
+
+    __slots__ = ("key", "type", "params", "rank")
+
+    def __init__(self, key: str) -> None:
+        self.key = key  # as the spec writes it: the body's entry
+        self.type = media_type(key)
+        self.params = media_parameters(key)
+        wildcard = 2 if self.type == "*/*" else 1 if self.type.endswith("/*") else 0
+        self.rank = (-wildcard, len(self.params))  # the most specific wins (OpenAPI 3)
+
+    def accepts(self, mt: str, params: Dict[str, str]) -> bool:
+        if not _matches(mt, self.type):
+            return False
+        for name, value in self.params.items():
+            got = params.get(name)
+            if got != value and not (got is None and name == "charset" and value in _UTF8):
+                return False
+        return True
 
 
 def _reject_constant(name: str) -> Any:
@@ -109,6 +153,13 @@ class BodyReader:
         self.required: bool = body["required"]
         self.content: Dict[str, Schema] = body["content"]
         self.declared = list(self.content)
+        # A body read as text (XML...) under a schema that allows no string (an XML document's
+        # `type: object`): the schema describes a document the framework does not parse, so
+        # checked against the text it would refuse every request. The text is handed over.
+        self.text_as_is = {ct for ct, schema in self.content.items()
+                           if "string" not in (schema_types(deref(schema)) or ["string"])}
+        self.ranges = [MediaRange(key) for key in self.declared]
+        self.bare = {r.type: r.key for r in self.ranges if not r.params}  # one dict look-up
         self.checks = checks
         self.explainers = explainers or {}  # every problem, when a check fails
         self.converts = converts
@@ -118,11 +169,17 @@ class BodyReader:
         self.max_depth = max_depth
         self.max_fields = max_fields
 
-    def _declared_for(self, mt: str) -> Optional[str]:
-        for declared in self.declared:
-            if _matches(mt, declared.lower()):
-                return declared
-        return None
+    def _declared_for(self, mt: str, header: str) -> Optional[str]:
+        """The declared content type a request's is read as: the most specific one accepting
+        it, spec order between equals."""
+        if ";" not in header and mt in self.bare:
+            return self.bare[mt]  # the common case: `application/json` declared and sent
+        params = media_parameters(header)
+        best: Optional[MediaRange] = None
+        for declared in self.ranges:
+            if declared.accepts(mt, params) and (best is None or declared.rank > best.rank):
+                best = declared
+        return best.key if best is not None else None
 
     def read(self, request: Any) -> Any:
         raw = raw_body(request)
@@ -132,8 +189,9 @@ class BodyReader:
             return None
         if len(raw) > self.max_bytes:
             raise PayloadTooLargeError(f"body is larger than {self.max_bytes} bytes")
-        mt = media_type(request.headers.get("content-type")) or "application/json"
-        declared = self._declared_for(mt)
+        header = request.headers.get("content-type") or ""
+        mt = media_type(header) or "application/json"
+        declared = self._declared_for(mt, header)
         if declared is None:
             raise UnsupportedMediaTypeError(
                 f"content type {quote(mt)} is not accepted; send one of: "
@@ -143,6 +201,8 @@ class BodyReader:
                                               self.content[declared])
         else:
             value = self.parse(raw, mt, self.content[declared])
+            if declared in self.text_as_is and isinstance(value, str) and not is_json(mt):
+                return value
         check = self.checks.get(declared)
         if check is not None:
             problem = check(value)

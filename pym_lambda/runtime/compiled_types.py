@@ -85,6 +85,7 @@ class CompiledApi(TypedDict):
     operations: List[CompiledOperation]
     bind_client: NotRequired[str]  # x-bind-client: a service this one calls, not served
     client_url: NotRequired[str]  # the spec's own server origin
+    warnings: NotRequired[List[str]]  # about the spec as a whole (a repeated enum value)
 
 
 class CompiledDocument(TypedDict):

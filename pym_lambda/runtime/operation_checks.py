@@ -42,16 +42,18 @@ def accepts_everything(schema: Any) -> bool:
     return schema is None or schema == {} or schema is True
 
 
+# Keyed by the spec's own path key, unique in its spec: `path` is not (`/wms/` and `/wms//` are
+# both /wms, TomTom's two operations), and one operation's checks then served the other.
 def param_key(api: str, op: CompiledOperation, param: CompiledParameter) -> str:
-    return f"{api}|{op['method']} {op['path']}|param|{param['in']}|{param['name']}"
+    return f"{api}|{op['method']} {op['spec_path']}|param|{param['in']}|{param['name']}"
 
 
 def body_key(api: str, op: CompiledOperation, content_type: str) -> str:
-    return f"{api}|{op['method']} {op['path']}|body|{content_type}"
+    return f"{api}|{op['method']} {op['spec_path']}|body|{content_type}"
 
 
 def response_key(api: str, op: CompiledOperation, status: str) -> str:
-    return f"{api}|{op['method']} {op['path']}|response|{status}"
+    return f"{api}|{op['method']} {op['spec_path']}|response|{status}"
 
 
 def collect_entries(apis: Iterable[CompiledApi]) -> Dict[str, Entry]:

@@ -13,12 +13,14 @@ LOG_CAP = 20
 
 
 def compiled_warnings(compiled: CompiledDocument) -> List[str]:
-    """One line per warning the compiler left on the served operations, each naming the spec
-    file, method, path and operation."""
-    return [str(SpecError(message, spec_file=api["file"], path=op["path"], method=op["method"],
-                          operation=op["id"]))
-            for api in compiled["apis"] if not api.get("bind_client")
-            for op in api["operations"] for message in op.get("warnings") or ()]
+    """One line per warning the compiler left on a served spec (naming the file) or on its
+    operations (naming the file, method, path and operation)."""
+    served = [api for api in compiled["apis"] if not api.get("bind_client")]
+    return [str(SpecError(message, spec_file=api["file"]))
+            for api in served for message in api.get("warnings") or ()] + [
+        str(SpecError(message, spec_file=api["file"], path=op["path"], method=op["method"],
+                      operation=op["id"]))
+        for api in served for op in api["operations"] for message in op.get("warnings") or ()]
 
 
 def log_warnings(lines: List[str], log: logging.Logger, cap: int = LOG_CAP) -> None:

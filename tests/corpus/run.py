@@ -6,7 +6,8 @@
 
 Columns: operations, valid requests answered 501 naming the operation, 4xx the generator
 earned (a parameter it could not satisfy), wrong requests refused with a 4xx, 500s, other
-answers breaking the contract, load seconds.
+answers breaking the contract, load seconds. A request meant for an operation the framework
+reports as a duplicate route (its first is served) counts apart (dup), never as a finding.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = fetch(files)
     results = []
     print(f"{'spec':55} {'ops':>5} {'501':>5} {'gen4xx':>6} {'auth':>5} {'wrong4xx':>8} "
-          f"{'500':>4} {'other':>5} {'load s':>7}  outcome")
+          f"{'500':>4} {'dup':>4} {'other':>5} {'load s':>7}  outcome")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for file in files:
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{file[:55]:55} {run.operations:5} {run.count('valid', '501'):5} "
                   f"{run.count('valid', 'generator'):6} "
                   f"{sum(1 for c in run.calls if c.verdict == 'auth'):5} {wrong:8} "
-                  f"{sum(1 for c in run.calls if c.verdict == '500'):4} {other:5} "
+                  f"{sum(1 for c in run.calls if c.verdict == '500'):4} "
+                  f"{sum(1 for c in run.calls if c.verdict == 'duplicate'):4} {other:5} "
                   f"{run.load_seconds:7.2f}  {outcome}", flush=True)
             if args.calls:
                 for c in run.calls:

@@ -153,6 +153,24 @@ class Generator:
         kind = kinds[0] if kinds else "string"
         return getattr(self, "_" + kind, self._unknown)(schema, depth)
 
+    def non_empty(self, schema: Any) -> Any:
+        """A value whose text is not empty: for a path parameter, as no path segment is empty
+        (peertube's enum offers '' for "no filter", stoplight's default is '')."""
+        value = self.value(schema)
+        if value != "":
+            return value
+        schema = resolve(self.doc, schema)
+        if isinstance(schema, dict) and isinstance(schema.get("enum"), list):
+            usable = [v for v in schema["enum"] if v not in (None, "")]
+            if not usable:
+                raise Unsatisfiable("only an empty value, which no path segment can carry")
+            return usable[0]
+        if isinstance(schema, dict):
+            rest = {k: v for k, v in schema.items() if k not in ("default", "example",
+                                                                   "examples")}
+            return self.value({**rest, "minLength": max(1, int(rest.get("minLength") or 0))})
+        return "x"
+
     def _unknown(self, schema: Dict[str, Any], depth: int) -> Any:
         raise Unsatisfiable(f"type {schema.get('type')!r}")
 

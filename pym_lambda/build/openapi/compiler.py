@@ -26,6 +26,7 @@ from ...runtime.compiled_types import (
 from ...runtime.path_templates import Segment, UnroutablePath, parse_path
 from ...runtime.route_candidates import route_of
 from .client_markers import add_client_markers  # x-bind-client, x-decorate-request
+from .enums import drop_repeated_enum_values  # a warning, not a refusal
 from .loader import OAS31, SWAGGER2, RawSpec, find_spec_files, load_spec
 from .metaschema import check_schema
 from .patterns import check_patterns  # RE2 runs them: refuse what it cannot run
@@ -175,6 +176,10 @@ class _OperationCompiler:
                 params.append(self.param_entry(name, "path", True, {"type": "string"},
                                                "simple", False, None))
         warnings = rename_clashes(params, body["form_fields"] if body else [])
+        warnings += [f"path parameter {p['name']!r}: its enum value '' cannot be sent (a path "
+                     f"segment is never empty)" for p in params
+                     if p["in"] == "path" and isinstance(p["schema"], dict)
+                     and "" in (p["schema"].get("enum") or ())]  # PeerTube's "no filter"
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))
@@ -308,6 +313,7 @@ def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
 
 def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
     errors.extend(check_patterns(spec.doc, spec.file))
+    warnings = drop_repeated_enum_values(spec.doc)  # before the schemas are normalised
     norm = SchemaNormalizer(spec)
     definitions: Dict[str, Schema] = {}
     try:
@@ -331,6 +337,7 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
         "definitions": definitions,
         "security_schemes": security_schemes(spec),
         "operations": compiler.operations(base_path(spec)),
+        **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
     }
     try:
         add_client_markers(api, spec.doc)

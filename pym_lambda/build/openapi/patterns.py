@@ -11,36 +11,18 @@ from typing import Any, Iterator, List, Tuple
 from ...errors import SpecError
 from ...fastcheck.helpers import PatternError, _re2_compile
 from .loader import escape_pointer_token
-
-# Values that are data, not schemas: an example's "pattern" key is no regex.
-_DATA_KEYS = frozenset(("example", "examples", "default", "enum", "const"))
-# Maps from a name to a schema: their keys are names ("pattern" may be a property's name).
-_NAME_MAPS = frozenset(("properties", "patternProperties", "definitions", "$defs",
-                        "dependentSchemas", "schemas"))
+from .spec_walk import DATA_KEYS, schema_objects
 
 
-def spec_patterns(node: Any, pointer: str = "#", names: bool = False
-                  ) -> Iterator[Tuple[str, str]]:
+def spec_patterns(doc: Any) -> Iterator[Tuple[str, str]]:
     """(place in the spec, pattern) for each regex in the document."""
-    if isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from spec_patterns(item, f"{pointer}/{index}")
-        return
-    if not isinstance(node, dict):
-        return
-    if not names:
+    for pointer, node in schema_objects(doc):
         if isinstance(node.get("pattern"), str):
             yield f"{pointer}/pattern", node["pattern"]
         if isinstance(node.get("patternProperties"), dict):
             for key in node["patternProperties"]:
                 if isinstance(key, str):
                     yield f"{pointer}/patternProperties/{escape_pointer_token(key)}", key
-    for key, value in node.items():
-        key = str(key)
-        if not names and (key in _DATA_KEYS or key.startswith("x-")):
-            continue
-        yield from spec_patterns(value, f"{pointer}/{escape_pointer_token(key)}",
-                                 names=not names and key in _NAME_MAPS)
 
 
 def re2_uses(doc: Any) -> int:
@@ -54,7 +36,7 @@ def _regex_formats(node: Any) -> int:
     if not isinstance(node, dict):
         return 0
     return (node.get("format") == "regex") + sum(
-        _regex_formats(v) for k, v in node.items() if k not in _DATA_KEYS)
+        _regex_formats(v) for k, v in node.items() if k not in DATA_KEYS)
 
 
 def check_patterns(doc: Any, spec_file: str) -> List[SpecError]:

@@ -48,8 +48,14 @@ def test_patterns_re2_runs_compile(tmp_path: Path) -> None:
     _compile(tmp_path)  # an example's "pattern" key and a property named "pattern" are no regex
 
 
+def test_a_repetition_bound_above_re2s_limit_that_cannot_change_the_answer_compiles(
+        tmp_path: Path) -> None:
+    _compile(tmp_path, isbn="^.{1,2097152}")  # Seldon's; tests/fastcheck/test_pattern_repeats
+
+
 @pytest.mark.parametrize("isbn, reason", [("^(\\d)\\1$", "invalid escape sequence"),
-                                          ("^(?=97)[0-9]+$", "invalid perl operator")])
+                                          ("^(?=97)[0-9]+$", "invalid perl operator"),
+                                          ("^.{1,2000}$", "RE2 repeats at most 1000 times")])
 def test_a_pattern_re2_cannot_run_is_refused_naming_spec_place_and_pattern(
         tmp_path: Path, isbn: str, reason: str) -> None:
     with pytest.raises(SpecErrors) as caught:
