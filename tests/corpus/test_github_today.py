@@ -13,7 +13,7 @@ import pytest
 from tests.corpus.corpus import unavailable
 from tests.corpus.harness import run_spec
 from tests.external.github_rest_description import spec_file
-from tests.external.npm_tarball import Unavailable
+from tests.external.openapi_directory import Unavailable
 
 
 @pytest.fixture(scope="module")
