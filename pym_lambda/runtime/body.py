@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
+from ..context import request_header
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
 from ..quoting import clamp, quote
 from .compiled_types import CompiledBody, CompiledParameter, Schema
@@ -132,7 +133,7 @@ class BodyReader:
             return None
         if len(raw) > self.max_bytes:
             raise PayloadTooLargeError(f"body is larger than {self.max_bytes} bytes")
-        mt = media_type(request.headers.get("content-type")) or "application/json"
+        mt = media_type(request_header(request, "content-type")) or "application/json"
         declared = self._declared_for(mt)
         if declared is None:
             raise UnsupportedMediaTypeError(

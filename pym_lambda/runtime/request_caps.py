@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..config.keys import LimitSettings
+from ..context import request_header
 from ..errors import HeadersTooLargeError, InvalidParameterError
 
 _LIMITS = LimitSettings()  # the defaults, where the `limits:` keys are documented
@@ -45,7 +46,7 @@ class RequestCaps(NamedTuple):
         if count > self.max_headers:
             raise HeadersTooLargeError(
                 f"headers: {count} values, more than limits.max_headers ({self.max_headers})")
-        cookie = request.headers.get("cookie")
+        cookie = request_header(request, "cookie")
         count = cookie.count(";") + 1 if cookie else 0
         if count > self.max_cookies:
             raise InvalidParameterError(

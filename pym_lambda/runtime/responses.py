@@ -26,12 +26,13 @@ dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class ResponseSpec:
-    __slots__ = ("content_type", "check", "has_schema")
+    __slots__ = ("content_type", "check", "has_schema", "json")
 
     def __init__(self, content_type: str, check: Check, has_schema: bool) -> None:
         self.content_type = content_type
         self.check = check
         self.has_schema = has_schema
+        self.json = is_json(content_type)
 
 
 class ResponseWriter:
@@ -40,6 +41,8 @@ class ResponseWriter:
         self.specs = specs
         success = sorted(int(s) for s in specs if s.isdigit() and 200 <= int(s) < 300)
         self.default_status = success[0] if success else 200
+        # status -> its spec, resolved once per status (HTTP's 100-599 only: bounded)
+        self._resolved: Dict[int, Optional[ResponseSpec]] = {}
 
     def spec_for(self, status: int) -> Optional[ResponseSpec]:
         key = str(status)
@@ -48,6 +51,15 @@ class ResponseWriter:
         return self.specs.get(f"{key[0]}XX") or self.specs.get(f"{key[0]}xx") or \
             self.specs.get("default")
 
+    def _spec(self, status: int) -> Optional[ResponseSpec]:
+        try:
+            return self._resolved[status]
+        except KeyError:
+            spec = self.spec_for(status)
+            if type(status) is int and 100 <= status <= 599:
+                self._resolved[status] = spec
+            return spec
+
     def build(self, result: Any) -> Response:
         if isinstance(result, Response):
             return result
@@ -55,14 +67,14 @@ class ResponseWriter:
         if isinstance(result, tuple) and 2 <= len(result) <= 3 and isinstance(result[0], int):
             status, body = result[0], result[1]
             headers = result[2] if len(result) == 3 else None
-        spec = self.spec_for(status)
+        spec = self._spec(status)
         if spec is None:
             raise BadResponseError(f"operation {self.operation_id} returned status {status}, "
                                    f"which its spec does not declare")
-        out_headers = dict(headers or {})
+        out_headers = dict(headers) if headers else {}
         if status in NO_BODY_STATUSES:
             return Response(body="", status_code=status, headers=out_headers)
-        if not is_json(spec.content_type):
+        if not spec.json:
             out_headers.setdefault("Content-Type", spec.content_type)
             if body is not None and not isinstance(body, (str, bytes)):
                 raise BadResponseError(f"operation {self.operation_id} must return text for "
