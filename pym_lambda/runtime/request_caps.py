@@ -54,6 +54,9 @@ class RequestCaps(NamedTuple):
                 f"({self.max_cookies})")
 
 
+_LISTS = frozenset((list,))
+
+
 def _values(mapping: Any, cap: int) -> int:
     """How many values a name -> value(s) mapping holds; past the cap in names alone, the
     name count (the client's count of values is not worth a pass over them)."""
@@ -61,7 +64,10 @@ def _values(mapping: Any, cap: int) -> int:
     if names > cap:
         return names
     if isinstance(mapping, dict):  # the event's own dict: a list per name when multi-valued
-        return sum(len(v) if isinstance(v, list) else 1 for v in mapping.values())
+        values = mapping.values()
+        if set(map(type, values)) <= _LISTS:  # API Gateway's multi-value maps: passes in C
+            return sum(map(len, values))
+        return sum(len(v) if isinstance(v, list) else 1 for v in values)
     getlist = getattr(mapping, "getlist", None)
     if getlist is not None:  # Chalice's MultiDict (a request built without an event)
         return sum(len(getlist(name)) for name in mapping)
