@@ -25,6 +25,27 @@ NO_BODY_STATUSES = (204, 304)
 dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
+def _tree_dumps() -> Callable[[Any], str]:
+    """dumps() for what to_jsonable() returns, a tree of fresh containers (no cycle can be
+    there): the C encoder built once, without the cycle markers, where JSONEncoder.encode
+    builds one at every call (~1.5 us of a small response)."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)  # not in typeshed: read, not imported
+    if make is None:  # an interpreter without the C accelerator
+        return dumps
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = make(None, default, encoder.encode_basestring_ascii, None, ":", ",", False, False,
+                  False)
+    return lambda data: "".join(chunks(data, 0))
+
+
+dumps_tree = _tree_dumps()
+
+
 class ResponseSpec:
     __slots__ = ("content_type", "check", "has_schema", "json")
 
@@ -92,7 +113,7 @@ class ResponseWriter:
                                        f"response {problem}")
         out_headers.setdefault("Content-Type", spec.content_type)
         try:
-            text = "" if data is None and not spec.has_schema else dumps(data)
+            text = "" if data is None and not spec.has_schema else dumps_tree(data)
         except ValueError as exc:  # NaN or infinity
             raise BadResponseError(f"operation {self.operation_id} returned {exc}") from None
         return Response(body=text, status_code=status, headers=out_headers)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tests.runtime.test_requests import NEW_PET, assert_error
 
 
@@ -107,3 +109,20 @@ def test_a_status_resolves_to_the_same_spec_at_every_call():
             assert "418" in str(exc)
         else:
             raise AssertionError("an undeclared status was accepted")
+
+
+@pytest.mark.parametrize("data", [
+    {"a": [1, 2.5, None, True, "é\ud800\n"], "b": {"c": -0.0, "d": 10 ** 30}}, [], "text", 3,
+    None, {"ß": "\u2028"}])
+def test_a_response_tree_is_written_as_dumps_writes_it(data):
+    from pym_lambda.runtime.responses import dumps, dumps_tree
+
+    assert dumps_tree(data) == dumps(data)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), {"x": [float("inf")]}])
+def test_a_response_tree_refuses_what_json_cannot_hold(bad):
+    from pym_lambda.runtime.responses import dumps_tree
+
+    with pytest.raises(ValueError):
+        dumps_tree(bad)
