@@ -171,8 +171,9 @@ def log_request(ctx: CallContext, status: int) -> None:
     line = _json_line(ctx, status, duration)
     handler.acquire()
     try:
-        handler.stream.write(line)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line)
+        stream.flush()  # as handler.flush() does, without taking the lock a second time
     except (OSError, ValueError):
         pass  # as logging does: a closed or full stream never fails the request
     finally:

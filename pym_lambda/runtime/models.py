@@ -46,6 +46,11 @@ class Model:
 
     def __init__(self, **properties: Any) -> None:
         self.__pym_extra__ = None
+        cls = type(self)
+        if (cls.__pym_properties__.issuperset(properties) and cls is not Model
+                and not cls.__pym_reserved__.intersection(properties)):
+            self.__dict__.update(properties)  # declared attributes only: what _put does each
+            return
         for key, value in properties.items():
             _put(self, key, value, TypeError)
 
@@ -397,12 +402,17 @@ class ModelRegistry:
 
     def __init__(self) -> None:
         self._by_api: Dict[str, Dict[str, type]] = {}
+        # name -> the one class of that name, as find() answered it: `models.Book` in a
+        # handler is then one dict lookup, not a walk over every API (until the next register)
+        self._found: Dict[str, type] = {}
 
     def register(self, api: str, classes: Dict[str, type]) -> None:
         self._by_api[api] = dict(classes)
+        self._found.clear()
 
     def clear(self) -> None:
         self._by_api.clear()
+        self._found.clear()
 
     def find(self, name: str, api: Optional[str] = None) -> type:
         if api is not None:
@@ -410,6 +420,9 @@ class ModelRegistry:
                 return self._by_api[api][name]
             except KeyError:
                 raise LookupError(f"no model {name!r} in api {api!r}") from None
+        cached = self._found.get(name)
+        if cached is not None:
+            return cached
         found: List[type] = [c[name] for c in self._by_api.values() if name in c]
         if not found:
             raise LookupError(f"no model named {name!r} in the loaded apis")
@@ -417,6 +430,7 @@ class ModelRegistry:
             apis = [a for a, c in self._by_api.items() if name in c]
             raise LookupError(f"model {name!r} is defined by several apis {apis}: "
                               f"use find_model({name!r}, api=...)")
+        self._found[name] = found[0]
         return found[0]
 
     def __getattr__(self, name: str) -> Any:
@@ -454,7 +468,24 @@ class CurrentModels(ModelRegistry):
 
     @_by_api.setter
     def _by_api(self, value: Dict[str, Dict[str, type]]) -> None:
-        service_models(current_service())._by_api = value
+        registry = service_models(current_service())
+        registry._by_api = value
+        registry._found.clear()
+
+    def register(self, api: str, classes: Dict[str, type]) -> None:
+        service_models(current_service()).register(api, classes)
+
+    def clear(self) -> None:
+        service_models(current_service()).clear()
+
+    def find(self, name: str, api: Optional[str] = None) -> type:
+        return service_models(current_service()).find(name, api)
+
+    def __getattr__(self, name: str) -> Any:
+        # the current service's registry answers (its find() remembers each name)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(service_models(current_service()), name)
 
 
 def service_models(service: Service) -> ModelRegistry:

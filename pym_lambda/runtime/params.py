@@ -9,7 +9,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from ..context import cookies
+from ..context import cookies, request_header
 from ..errors import InvalidParameterError
 from ..quoting import quote
 from .compiled_types import CompiledParameter
@@ -91,7 +91,7 @@ class ParamReader:
             values = params.getlist(self.name)
             return values if self.multi else values[-1]
         if self.location == "header":
-            value = request.headers.get(self.name)
+            value = request_header(request, self.name)
             return _MISSING if value is None else value
         return _cookies(request).get(self.name, _MISSING)
 
@@ -130,4 +130,4 @@ class ParamReader:
 
 
 def _cookies(request: Any) -> Dict[str, str]:
-    return cookies(request.headers.get("cookie"))
+    return cookies(request_header(request, "cookie"))

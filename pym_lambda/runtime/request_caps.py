@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..config.keys import LimitSettings
+from ..context import request_header
 from ..errors import HeadersTooLargeError, InvalidParameterError
 
 _LIMITS = LimitSettings()  # the defaults, where the `limits:` keys are documented
@@ -45,12 +46,15 @@ class RequestCaps(NamedTuple):
         if count > self.max_headers:
             raise HeadersTooLargeError(
                 f"headers: {count} values, more than limits.max_headers ({self.max_headers})")
-        cookie = request.headers.get("cookie")
+        cookie = request_header(request, "cookie")
         count = cookie.count(";") + 1 if cookie else 0
         if count > self.max_cookies:
             raise InvalidParameterError(
                 f"cookie header: {count} cookies, more than limits.max_cookies "
                 f"({self.max_cookies})")
+
+
+_LISTS = frozenset((list,))
 
 
 def _values(mapping: Any, cap: int) -> int:
@@ -60,7 +64,10 @@ def _values(mapping: Any, cap: int) -> int:
     if names > cap:
         return names
     if isinstance(mapping, dict):  # the event's own dict: a list per name when multi-valued
-        return sum(len(v) if isinstance(v, list) else 1 for v in mapping.values())
+        values = mapping.values()
+        if set(map(type, values)) <= _LISTS:  # API Gateway's multi-value maps: passes in C
+            return sum(map(len, values))
+        return sum(len(v) if isinstance(v, list) else 1 for v in values)
     getlist = getattr(mapping, "getlist", None)
     if getlist is not None:  # Chalice's MultiDict (a request built without an event)
         return sum(len(getlist(name)) for name in mapping)

@@ -57,6 +57,45 @@ def test_the_generated_checker_searches_with_re2() -> None:
 
 def test_re2_is_imported_at_the_first_pattern_not_before() -> None:
     code = ("import sys\nfrom pym_lambda.fastcheck.helpers import _SpecPattern\n"
-            "p = _SpecPattern('^a$')\nassert 're2' not in sys.modules\n"
+            "p = _SpecPattern('^(a|b)$')\nassert 're2' not in sys.modules\n"
             "assert p.search('a') and 're2' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# The simplest shapes run on `re` (helpers._linear_re): same answers as RE2, linear time.
+LINEAR = ["^[a-z0-9-]+$", "^[0-9X-]{10,17}$", "^\\d{5}$", "^[A-Za-z0-9_-]{1,64}$", "^\\w+$",
+          "^ab?c$", "^[a-f0-9]{8}-[a-f0-9]{4}$", "^[a-z]+[0-9]{2}$", "^$", "^\\.com$",
+          "^[-a]$", "^[\\d-]+$", "^x{2,}$", "^[\\w.]{0,5}z", "^\\$$", "^a\\$", "^[{}()*+?]+$"]
+NOT_LINEAR = ["^(a+)+$", "^a|b$", "^[^a]$", "^.$", "abc", "^a+b+$", "^[a-z]{1001}$", "^[]a]$",
+              "^[a-Z]$", "^a{2,1}$", "^a+?$", "^a++$", "^\\s$", "^[[]$", "^\u00e9$", "^a{,3}$",
+              "^a{1,2}{3}$", "^[a", "^\\p{L}$"]
+TEXTS = ["", "a", "abc", "ab-1", "0441172719", "978-0441172719", "12345", "1234\n", "abc\n",
+         "a\nb", "\u0663\u0663\u0663\u0663\u0663", "\u00e9", "\ud800", "aa\udfff", "x.com", ".com",
+         "$", "a$", "-", "xxx", "a" * 70, "abc12", "deadbeef-0a1b", "_.z", "{}()", "AB12CDE",
+         "abcz"]
+
+
+@pytest.mark.parametrize("pattern", LINEAR)
+def test_the_simplest_patterns_answer_on_re_as_on_re2(pattern: str) -> None:
+    from pym_lambda.fastcheck.helpers import _linear_re, _no_lone_surrogates, _re2_searcher
+
+    assert _linear_re(pattern) is not None
+    re2_set = _re2_searcher(pattern)
+    for text in TEXTS:
+        expected = bool(re2_set.Match(_no_lone_surrogates(text)))
+        assert _SpecPattern(pattern).search(text) is expected, (pattern, text)
+
+
+@pytest.mark.parametrize("pattern", NOT_LINEAR)
+def test_every_other_pattern_stays_on_re2(pattern: str) -> None:
+    from pym_lambda.fastcheck.helpers import _linear_re
+
+    assert _linear_re(pattern) is None
+
+
+def test_a_simple_pattern_runs_in_linear_time_without_re2() -> None:
+    code = ("import sys, time\nfrom pym_lambda.fastcheck.helpers import _SpecPattern\n"
+            "t = time.perf_counter()\n"
+            "assert not _SpecPattern('^[a-z]*[a-z]{3}[0-9]$').search('a' * 1_000_000 + '!')\n"
+            "assert time.perf_counter() - t < 2 and 're2' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -84,3 +84,51 @@ def test_inline_objects_drop_undeclared_and_protect_model_methods(classes):
     assert holder.to_json() == {"inner": {"a": 1}}
     plain = Model(a=1, to_json=2)
     assert plain["to_json"] == 2 and plain.to_json() == {"a": 1, "to_json": 2}
+
+
+def test_a_model_found_by_name_is_remembered_until_the_next_register() -> None:
+    from pym_lambda.runtime.models import CurrentModels, ModelRegistry
+    from pym_lambda.runtime.service import Service
+
+    first, second, other = (type("Pet", (Model,), {}), type("Pet", (Model,), {}),
+                            type("Owner", (Model,), {}))
+    registry = ModelRegistry()
+    registry.register("a", {"Pet": first, "Owner": other})
+    assert registry.find("Pet") is first and registry.Pet is first  # the second from memory
+    registry.register("a", {"Pet": second})  # the same API again: its new classes
+    assert registry.find("Pet") is second
+    with pytest.raises(LookupError, match="Owner"):
+        registry.find("Owner")
+    registry.register("b", {"Pet": first})  # now two APIs define it: ambiguous again
+    with pytest.raises(LookupError, match="several apis"):
+        registry.find("Pet")
+    assert registry.find("Pet", api="b") is first
+    registry.clear()
+    with pytest.raises(LookupError):
+        registry.find("Pet")
+    service = Service()  # `pym_lambda.models`: the current service's registry answers
+    token = service.set_as_default()
+    try:
+        current = CurrentModels()
+        current.register("a", {"Pet": first})
+        assert current.Pet is first and current.find("Pet") is first
+        current._by_api = {"a": {"Pet": second}}
+        assert current.Pet is second and current.a.Pet is second
+        with pytest.raises(AttributeError):
+            current.Nothing  # noqa: B018
+    finally:
+        from pym_lambda.runtime.service import deactivate
+
+        deactivate(token)
+
+
+def test_the_constructor_puts_each_property_where_it_belongs() -> None:
+    book_cls = ModelFactory("api", DEFS).classes["Book"]
+    plain = book_cls(title="Dune", available=True)  # declared names only: attributes
+    assert vars(plain) == {"title": "Dune", "available": True} and plain["title"] == "Dune"
+    reserved = book_cls(title="Dune", to_json="2020-01-01")  # a method's name: item access only
+    assert vars(reserved) == {"title": "Dune"} and reserved["to_json"] == "2020-01-01"
+    assert reserved.to_json() == {"title": "Dune", "to_json": "2020-01-01"}
+    with pytest.raises(TypeError, match="no property 'color'"):
+        book_cls(title="Dune", color="red")
+    assert vars(Model(anything=1)) == {"anything": 1}  # the base class takes any name

@@ -56,3 +56,15 @@ def test_the_event_is_counted_and_past_the_cap_in_names_no_value_is_walked() -> 
     event["multiValueQueryStringParameters"] = {"a": ["1", "2"], "b": ["3", "4"]}
     with pytest.raises(InvalidParameterError, match=r"4 parameter values"):
         RequestCaps(max_query_params=3).check(req)
+
+
+@pytest.mark.parametrize("mapping, count", [
+    ({"a": ["1", "2"], "b": ["3"]}, 3),  # API Gateway's multi-value map: lists only
+    ({"a": "1", "b": "22"}, 2),  # a single-value map: one per name, not the text's length
+    ({"a": ["1", "2"], "b": "33"}, 3),  # mixed (an event built by hand)
+    ({}, 0),
+])
+def test_values_are_counted_whatever_the_map_holds(mapping, count) -> None:
+    from pym_lambda.runtime.request_caps import _values
+
+    assert _values(mapping, 99) == count

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tests.runtime.test_requests import NEW_PET, assert_error
 
 
@@ -84,3 +86,43 @@ def test_call_id_is_returned_and_propagated_when_given(petshop):
     assert given.headers["PymCallID"] == "abc-123"
     hostile = petshop.get("/ping", headers={"PymCallID": "x" * 500})
     assert hostile.headers["PymCallID"] != "x" * 500
+
+
+def test_a_status_resolves_to_the_same_spec_at_every_call():
+    from pym_lambda.runtime.responses import ResponseSpec, ResponseWriter
+
+    ok, client, fallback = (ResponseSpec("application/json", None, True),
+                            ResponseSpec("application/json", None, True),
+                            ResponseSpec("text/plain", None, True))
+    writer = ResponseWriter("op", {"200": ok, "4XX": client, "default": fallback})
+    for _ in range(2):  # the second answer comes from the per-status table
+        assert writer._spec(200) is ok and writer._spec(404) is client
+        assert writer._spec(503) is fallback and writer._spec(True) is writer.spec_for(True)
+        assert writer.build((404, {"a": 1})).status_code == 404
+        assert writer.build((503, "down")).headers["Content-Type"] == "text/plain"
+    assert set(writer._resolved) == {200, 404, 503}  # HTTP statuses only: bounded
+    bare = ResponseWriter("op", {"200": ok})
+    for _ in range(2):
+        try:
+            bare.build((418, {}))
+        except Exception as exc:  # noqa: BLE001 - the BadResponseError, at every call
+            assert "418" in str(exc)
+        else:
+            raise AssertionError("an undeclared status was accepted")
+
+
+@pytest.mark.parametrize("data", [
+    {"a": [1, 2.5, None, True, "é\ud800\n"], "b": {"c": -0.0, "d": 10 ** 30}}, [], "text", 3,
+    None, {"ß": "\u2028"}])
+def test_a_response_tree_is_written_as_dumps_writes_it(data):
+    from pym_lambda.runtime.responses import dumps, dumps_tree
+
+    assert dumps_tree(data) == dumps(data)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), {"x": [float("inf")]}])
+def test_a_response_tree_refuses_what_json_cannot_hold(bad):
+    from pym_lambda.runtime.responses import dumps_tree
+
+    with pytest.raises(ValueError):
+        dumps_tree(bad)

@@ -500,3 +500,19 @@ def test_a_value_nested_past_the_bound_is_malformed() -> None:
         read_envelope(body)
     with pytest.raises(MalformedEnvelope, match="not JSON"):  # json.loads' own recursion limit
         read_envelope('{"v": 1, "args": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+def test_a_body_is_read_as_json_loads_reads_it_whatever_its_form() -> None:
+    from pym_lambda.tasks.envelope import read_envelope
+
+    body = json.dumps({"v": 2, "task": "m:t", "task_id": "i", "args": [1, "a", None],
+                       "kwargs": {}})
+    expected = ("m:t", "i", [1, "a", None], {}, None, None)
+    assert read_envelope(body) == expected
+    assert read_envelope(body.encode("utf-8")) == expected  # bytes: json.loads detects UTF-8
+    for bad in ("\ufeff" + body, "", "[1]", b"\xff"):
+        with pytest.raises(MalformedEnvelope):
+            read_envelope(bad)
+    tagged = json.loads(body)
+    tagged["args"] = [{TYPE_TAG: "date", "value": "2020-01-02"}]
+    assert read_envelope(json.dumps(tagged))[2] == [dt.date(2020, 1, 2)]  # a tagged value
