@@ -27,7 +27,7 @@ from .strict import body_checker, check_query
 class ApiRuntime:
     """What the operations of one API share: definitions, dialect, model classes, checks."""
 
-    def __init__(self, api: CompiledApi, checks: Dict[str, Any]) -> None:
+    def __init__(self, api: CompiledApi, checks: Any) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
@@ -35,7 +35,8 @@ class ApiRuntime:
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, SecurityScheme] = api.get("security_schemes") or {}
-        self.checks = checks  # by key (operation_checks.py), built once for the whole app
+        # by key (operation_checks.py), built once for the whole app: a dict, or LazyChecks
+        self.checks = checks
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)
@@ -83,25 +84,38 @@ class BoundOperation:
         self.func = func
         self.steps: List[Step] = list(steps or [])
         self.service = service  # its before/after steps are read at each call: lists to edit
-        self.params = [
+        self.strict = bool(getattr(limits, "strict", False))
+        self.caps = RequestCaps.from_limits(limits)
+        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
+        self.limits = limits
+        # What reads the request and writes the response (readers, checks, models, writer) is
+        # made at the first call (prepare()): a cold start then costs the same whatever the
+        # number of operations. The build prepares every one (pym-lambda build and package),
+        # so that a problem shows there, not at a first call.
+        self.params: List[ParamReader] = []
+        self.body: Optional[BodyReader] = None
+        self.form_kwargs = False
+        self.responses: Optional[ResponseWriter] = None
+
+    def prepare(self) -> None:
+        """Make the readers, checks, models and response writer (the first call does it)."""
+        if self.responses is not None:
+            return
+        op, api, limits = self.op, self.api, self.limits
+        params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
                         api.models.converter(p["schema"]),
                         _explainer(api, p["schema"], f"{p['in']} parameter '{p['name']}'"))
             for p in op["params"]]
-        self.strict = bool(getattr(limits, "strict", False))
-        self.caps = RequestCaps.from_limits(limits)
-        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
-        self.body: Optional[BodyReader] = None
-        self.form_kwargs = False
+        reader: Optional[BodyReader] = None
         body = op.get("body")
         if body:
-            self.form_kwargs = bool(body.get("form_fields"))
             checks = {ct: api.checks.get(body_key(api.name, op, ct)) for ct in body["content"]}
             if self.strict:
                 checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
                                                         api.models._properties))
                           for ct, check in checks.items()}
-            self.body = BodyReader(
+            reader = BodyReader(
                 body,
                 checks=checks,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
@@ -114,10 +128,16 @@ class BoundOperation:
             ct, schema = pick_content(resp["content"])
             specs[status] = ResponseSpec(ct, api.checks.get(response_key(api.name, op, status)),
                                          schema is not None)
+        # Set together, the writer last: it says the operation is ready (another thread may
+        # be preparing it too; what both make is the same).
+        self.params, self.body = params, reader
+        self.form_kwargs = bool(body and body.get("form_fields"))
         self.responses = ResponseWriter(self.id, specs)
 
     def call(self, request: Any) -> Any:
         """Run the steps, read the parameters and body, call the function, build the response."""
+        if self.responses is None:
+            self.prepare()
         self.caps.check(request)  # cheap counts first: what follows is bounded by them
         for step in self.steps:
             step(request, self)
@@ -155,7 +175,7 @@ class BoundOperation:
         if service is not None:
             for after in service.after_steps:
                 result = after(request, self, result)
-        return self.responses.build(result)
+        return self.responses.build(result)  # type: ignore[union-attr]  # prepared above
 
 
 def _explainer(api: ApiRuntime, schema: Any, prefix: str) -> Optional[Explainer]:

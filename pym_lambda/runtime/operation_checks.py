@@ -126,3 +126,22 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         for ident, (key, entry) in missing.items():
             checks[key] = compiled.get(ident) or EngineCheck(*entry)
     return checks
+
+
+class LazyChecks:
+    """The app's checks by key, made at the first lookup (an operation looks its checks up at
+    its first call): a cold start unmarshals and compiles none."""
+
+    def __init__(self, apis: Iterable[CompiledApi],
+                 load_prebuilt: Callable[[], Optional[Dict[str, Any]]]) -> None:
+        self._apis = list(apis)
+        self._load_prebuilt = load_prebuilt
+        self._checks: Optional[Dict[str, Check]] = None
+
+    def loaded(self) -> bool:
+        return self._checks is not None
+
+    def get(self, key: str, default: Optional[Check] = None) -> Optional[Check]:
+        if self._checks is None:
+            self._checks = build_checks(collect_entries(self._apis), self._load_prebuilt())
+        return self._checks.get(key, default)
