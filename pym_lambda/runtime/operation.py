@@ -21,6 +21,7 @@ from .params import ParamReader
 from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .schema_validator import MAX_PROBLEMS, REQUEST, Explainer
+from .stored_schemas import extended_names, restore_operation
 from .strict import body_checker, check_query
 
 
@@ -48,9 +49,9 @@ def model_extensions(definitions: Dict[str, Schema], file: str
     module.Class` (its load_from_db/save_to_db) of each named schema, imported."""
     from ..errors import SpecError
     from .bindings import import_target
-
     found: Tuple[Dict[str, Any], Dict[str, Any]] = ({}, {})
-    for name, schema in definitions.items():
+    for name in extended_names(definitions):  # not every schema, when stored apart
+        schema = definitions[name]
         for index, key in enumerate(("x-parent", "x-persist")):
             target = schema.get(key) if isinstance(schema, dict) else None
             if not target:
@@ -101,7 +102,7 @@ class BoundOperation:
         """Make the readers, checks, models and response writer (the first call does it)."""
         if self.responses is not None:
             return
-        op, api, limits = self.op, self.api, self.limits
+        op, api, limits = restore_operation(self.op), self.api, self.limits
         params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
                         api.models.converter(p["schema"]),

@@ -28,6 +28,7 @@ from typing import (
 from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, Schema
 from .responses import pick_content
 from .schema_validator import REQUEST, RESPONSE, EngineCheck
+from .stored_schemas import restore_operation
 
 Check = Callable[[Any], Optional[str]]
 # schema, definitions, dialect, context, prefix
@@ -67,7 +68,7 @@ def collect_entries(apis: Iterable[CompiledApi]) -> Dict[str, Entry]:
 
 def _api_checks(api: CompiledApi) -> Iterator[Tuple[str, Any, str, str]]:
     name = api["name"]
-    for op in api["operations"]:
+    for op in map(restore_operation, api["operations"]):
         for p in op["params"]:
             yield (param_key(name, op, p), p["schema"], REQUEST,
                    f"{p['in']} parameter '{p['name']}'")
@@ -129,19 +130,43 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
 
 
 class LazyChecks:
-    """The app's checks by key, made at the first lookup (an operation looks its checks up at
-    its first call): a cold start unmarshals and compiles none."""
+    """The app's checks by key, found at the first lookup of each (an operation looks its checks
+    up at its first call): a cold start loads none. With a prebuilt module, a check is its
+    function, found by the module's INDEX; a key it does not index accepts everything. Only
+    without one, or for a schema it refused, are the entries of every operation collected."""
 
     def __init__(self, apis: Iterable[CompiledApi],
                  load_prebuilt: Callable[[], Optional[Dict[str, Any]]]) -> None:
         self._apis = list(apis)
         self._load_prebuilt = load_prebuilt
+        self._prebuilt: Optional[Dict[str, Any]] = None
         self._checks: Optional[Dict[str, Check]] = None
+        self._complete = False  # every entry's check is in _checks
 
     def loaded(self) -> bool:
         return self._checks is not None
 
     def get(self, key: str, default: Optional[Check] = None) -> Optional[Check]:
-        if self._checks is None:
-            self._checks = build_checks(collect_entries(self._apis), self._load_prebuilt())
-        return self._checks.get(key, default)
+        checks = self._checks
+        if checks is None:
+            self._prebuilt = self._load_prebuilt()
+            checks = self._checks = {}
+            if self._prebuilt is None:
+                self._build_all()
+                checks = self._checks
+        if key in checks or self._complete:
+            return checks.get(key, default)
+        assert self._prebuilt is not None
+        index = self._prebuilt.get("INDEX") or {}
+        if key not in index:
+            return default  # not an entry: its schema accepts everything
+        found = self._prebuilt.get(f"check_{index[key]}")
+        if found is None:  # refused by the generator: the engine's, from the entry
+            self._build_all()
+            return self._checks.get(key, default) if self._checks else default
+        checks[key] = found
+        return found  # type: ignore[no-any-return]
+
+    def _build_all(self) -> None:
+        self._checks = build_checks(collect_entries(self._apis), self._prebuilt)
+        self._complete = True
