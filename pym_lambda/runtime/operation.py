@@ -64,6 +64,8 @@ def model_extensions(definitions: Dict[str, Schema], file: str
     return found
 
 
+_NO_CAPS = RequestCaps()  # until prepare(): the settings' caps
+
 # A step runs before the bound function; it may raise a PymError (auth, limits...).
 Step = Callable[[Any, "BoundOperation"], None]
 
@@ -86,14 +88,14 @@ class BoundOperation:
         self.steps: List[Step] = list(steps or [])
         self.service = service  # its before/after steps are read at each call: lists to edit
         self.strict = bool(getattr(limits, "strict", False))
-        self.caps = RequestCaps.from_limits(limits)
-        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
         self.limits = limits
         # What reads the request and writes the response (readers, checks, models, writer) is
         # made at the first call (prepare()): a cold start then costs the same whatever the
         # number of operations. The build prepares every one (pym-lambda build and package),
         # so that a problem shows there, not at a first call.
         self.params: List[ParamReader] = []
+        self.caps = _NO_CAPS
+        self.query_names: List[str] = []
         self.body: Optional[BodyReader] = None
         self.form_kwargs = False
         self.responses: Optional[ResponseWriter] = None
@@ -132,6 +134,8 @@ class BoundOperation:
         # Set together, the writer last: it says the operation is ready (another thread may
         # be preparing it too; what both make is the same).
         self.params, self.body = params, reader
+        self.caps = RequestCaps.from_limits(limits)
+        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
         self.form_kwargs = bool(body and body.get("form_fields"))
         self.responses = ResponseWriter(self.id, specs)
 
