@@ -48,7 +48,9 @@ components:
     Pet:
       type: object
       required: [name]
-      properties: {name: {type: string, minLength: 1}, born: {type: string, format: date}}
+      properties:
+        name: {type: string, minLength: 1, pattern: '^[a-z]+$'}
+        born: {type: string, format: date}
     Owner:
       type: object
       required: [name]
@@ -71,10 +73,15 @@ ops = {{op.id: op for op in app.app.pym_operations}}
 models = app.app.pym_service.models._by_api["pets"]
 checks = next(iter(ops.values())).api.checks
 
+definitions = next(iter(ops.values())).api.definitions
+HEAVY = ("jsonschema", "openapi_schema_validator", "pydantic", "pym_lambda.schema_engine", "re2")
+
 def state(label):
     print(label, json.dumps({{"prepared": sorted(i for i, o in ops.items() if o.responses),
                              "models": sorted(models.made()), "checks": checks.loaded(),
-                             "fastcheck": "pym_lambda.fastcheck" in sys.modules}}))
+                             "schemas": sorted(definitions.decoded()),
+                             "fastcheck": "pym_lambda.fastcheck" in sys.modules,
+                             "heavy": sorted(m for m in sys.modules if m.startswith(HEAVY))}}))
 
 state("COLD")
 with app.app.pym_service.use(), Client(app.app) as client:
@@ -112,10 +119,14 @@ def test_an_operation_is_prepared_at_its_first_call_and_serves_as_before(tmp_pat
     lines = [line.split(" ", 1) for line in out.stdout.splitlines()]
     found = {tag: json.loads(text) for tag, text in lines if tag in ("COLD", "CALLED")}
     # a cold start made no operation's readers, no model class, loaded no check
-    assert found["COLD"] == {"prepared": [], "models": [], "checks": False, "fastcheck": False}
+    assert found["COLD"] == {"prepared": [], "models": [], "checks": False, "schemas": [],
+                             "fastcheck": False, "heavy": []}
     # the first call made its own operation's, and the classes its body and response name
     called = found["CALLED"]
     assert called["prepared"] == ["post_/pets"] and called["models"] == ["Pet"]
+    assert called["schemas"] == ["Pet"]  # Owner never decoded
+    # RE2 for the pattern, at this first call; no validator library
+    assert [m for m in called["heavy"] if not m.startswith("re2")] == []
     # the prebuilt checks, loaded (no generator ran)
     assert called["checks"] is True and called["fastcheck"] is False
     statuses = [text for tag, text in lines if tag == "STATUS"]
