@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import marshal
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Tuple, cast
@@ -32,6 +31,7 @@ from ..docs.specs import PUBLISHED_DIR
 from ..runtime.builtins import builtin_api
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, format_problem
 from ..runtime.operation_checks import PREBUILT_FILE, Entry, collect_entries, prebuilt_header
+from ..runtime.prebuilt_module import split_module
 from ..runtime.project_files import APIS_DIR, COMPILED_FILE
 from ..runtime.stored_schemas import OPERATION_KEY, SCHEMAS_FILE, STORED_KEY, restore
 from ..version import __version__
@@ -176,8 +176,7 @@ def write_prebuilt(target: Path, apis: List[CompiledApi], fingerprint: str) -> N
 
     indexed, ids = _indexed(collect_entries(apis))
     source = generate_module(indexed, skip_unsupported=True) + f"\nINDEX = {ids!r}\n"
-    code = compile(source, "<pym_validators>", "exec")
-    target.write_bytes(prebuilt_header(fingerprint) + marshal.dumps(code))
+    target.write_bytes(prebuilt_header(fingerprint) + split_module(source))
 
 
 # --- the published specs ---------------------------------------------------------------------

@@ -12,7 +12,6 @@ prebuilt module refused is not compiled again at a cold start.
 """
 from __future__ import annotations
 
-import marshal
 import os
 from typing import (
     Any,
@@ -35,8 +34,9 @@ Check = Callable[[Any], Optional[str]]
 Entry = Tuple[Any, Dict[str, Schema], str, str, str]
 PREBUILT_FILE = "pym_validators.bin"
 # What generated code may call: bump it when fastcheck's pasted helpers change their names, so
-# that a file built by an older pym-lambda is compiled afresh, not run (2: quote, _all_unique).
-CHECKERS_FORMAT = b"2"
+# that a file built by an older pym-lambda is compiled afresh, not run (2: quote, _all_unique;
+# 3: the module cut into pieces executed at first use, runtime/prebuilt_module.py).
+CHECKERS_FORMAT = b"3"
 
 
 def accepts_everything(schema: Any) -> bool:
@@ -91,17 +91,15 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
                   ) -> Optional[Dict[str, Any]]:
     if not fingerprint:
         return None
-    try:
-        with open(path, "rb") as file:  # not pathlib: a cold start does not import it
-            data = file.read()
-    except FileNotFoundError:
+    from .prebuilt_module import load_parts, mapped
+
+    data = mapped(path)  # the pages a first call reads, not the 4+ MB of a big spec's checks
+    if data is None:
         return None
     header = prebuilt_header(fingerprint)
-    if not data.startswith(header):
+    if bytes(data[:len(header)]) != header:
         return None  # another Python, or other specs: compile in process instead
-    namespace: Dict[str, Any] = {"__name__": "pym_validators"}
-    exec(marshal.loads(data[len(header):]), namespace)
-    return namespace
+    return load_parts(data[len(header):])  # type: ignore[return-value]  # get() like a dict
 
 
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None

@@ -33,13 +33,16 @@ class _File:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._data: Optional[bytes] = None
+        self._data: Optional[memoryview] = None
 
     def decode(self, place: List[int]) -> Any:
         if self._data is None:
-            with open(self.path, "rb") as file:  # not pathlib: a cold start does not import it
-                self._data = file.read()
-        return json.loads(self._data[place[0]:place[1]])
+            from .prebuilt_module import mapped
+
+            self._data = mapped(self.path)  # only the pages decoded are read
+            if self._data is None:
+                raise FileNotFoundError(self.path)
+        return json.loads(bytes(self._data[place[0]:place[1]]))
 
 
 class StoredDefinitions(Mapping[str, Any]):
