@@ -7,6 +7,7 @@ converted (nested objects to their model class, lists, `date-time` to datetime, 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Type
 
 from .. import errors
@@ -374,14 +375,21 @@ class LazyClasses(Mapping[str, Type[Model]]):
     def __init__(self, factory: ModelFactory) -> None:
         self._factory = factory
         self._made: Dict[str, Type[Model]] = {}
+        # One class per name, whichever thread asks first (a threaded WSGI server): reentrant,
+        # as making a class's converter looks up the classes it refers to.
+        self._lock = threading.RLock()
 
     def __getitem__(self, name: str) -> Type[Model]:
         cls = self._made.get(name)
         if cls is None:
-            if name not in self._factory.definitions:
-                raise KeyError(name)
-            cls = self._made[name] = self._factory._make_class(name)
-            self._factory.converter({"$ref": "#/definitions/" + name})  # sets __pym_converter__
+            with self._lock:
+                cls = self._made.get(name)
+                if cls is None:
+                    if name not in self._factory.definitions:
+                        raise KeyError(name)
+                    cls = self._made[name] = self._factory._make_class(name)
+                    # sets __pym_converter__
+                    self._factory.converter({"$ref": "#/definitions/" + name})
         return cls
 
     def __contains__(self, name: object) -> bool:
