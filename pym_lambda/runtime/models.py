@@ -237,6 +237,9 @@ class ModelFactory:
         # of thousands of schemas makes none (models.<Name> and the first call make them).
         self.classes: Mapping[str, Type[Model]] = LazyClasses(self)
         self._converters: Dict[str, Converter] = {}
+        # Held while classes and converters are made (at first calls, maybe in several threads:
+        # a converter's placeholder must never be called while it is being built).
+        self.lock = threading.RLock()
 
     def _make_class(self, name: str) -> Type[Model]:
         schema = self.definitions[name]
@@ -375,14 +378,13 @@ class LazyClasses(Mapping[str, Type[Model]]):
     def __init__(self, factory: ModelFactory) -> None:
         self._factory = factory
         self._made: Dict[str, Type[Model]] = {}
-        # One class per name, whichever thread asks first (a threaded WSGI server): reentrant,
-        # as making a class's converter looks up the classes it refers to.
-        self._lock = threading.RLock()
 
     def __getitem__(self, name: str) -> Type[Model]:
         cls = self._made.get(name)
         if cls is None:
-            with self._lock:
+            # One class per name, whichever thread asks first (a threaded WSGI server);
+            # reentrant, as making a class's converter looks up the classes it refers to.
+            with self._factory.lock:
                 cls = self._made.get(name)
                 if cls is None:
                     if name not in self._factory.definitions:

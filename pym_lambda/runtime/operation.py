@@ -104,6 +104,11 @@ class BoundOperation:
         """Make the readers, checks, models and response writer (the first call does it)."""
         if self.responses is not None:
             return
+        with self.api.models.lock:  # first calls in several threads: one prepares, as the
+            if self.responses is None:  # converters it makes must be whole before any call
+                self._prepare()
+
+    def _prepare(self) -> None:
         op, api, limits = restore_operation(self.op), self.api, self.limits
         params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),

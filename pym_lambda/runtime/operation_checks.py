@@ -13,6 +13,7 @@ prebuilt module refused is not compiled again at a cold start.
 from __future__ import annotations
 
 import os
+import threading
 from typing import (
     Any,
     Callable,
@@ -140,11 +141,19 @@ class LazyChecks:
         self._prebuilt: Optional[Dict[str, Any]] = None
         self._checks: Optional[Dict[str, Check]] = None
         self._complete = False  # every entry's check is in _checks
+        self._lock = threading.Lock()
 
     def loaded(self) -> bool:
         return self._checks is not None
 
     def get(self, key: str, default: Optional[Check] = None) -> Optional[Check]:
+        checks = self._checks
+        if checks is not None and key in checks:
+            return checks[key]  # found before
+        with self._lock:  # first lookups, maybe in several threads: one loads, one builds
+            return self._find(key, default)
+
+    def _find(self, key: str, default: Optional[Check]) -> Optional[Check]:
         checks = self._checks
         if checks is None:
             self._prebuilt = self._load_prebuilt()

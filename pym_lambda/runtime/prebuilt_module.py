@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 # The parts as written: an 8-byte length, then the marshalled table (base code, piece names,
@@ -30,6 +31,7 @@ class PrebuiltModule:
         self._ends = ends
         self._index = {name: n for n, name in enumerate(names)}
         self._loaded: Set[int] = set()
+        self._lock = threading.Lock()
         self.namespace: Dict[str, Any] = {"__name__": "pym_validators"}
         exec(base, self.namespace)
 
@@ -40,7 +42,8 @@ class PrebuiltModule:
         start = self._index.get(name)
         if start is None:
             return default
-        self._load(start)
+        with self._lock:  # first lookups in several threads: one executes the pieces
+            self._load(start)
         return self.namespace.get(name, default)
 
     def _load(self, start: int) -> None:
