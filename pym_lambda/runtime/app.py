@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from chalice.app import Chalice
 
@@ -41,31 +41,39 @@ def load_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
 
 
 def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
-                    prebuilt: Optional[Dict[str, Any]] = None,
+                    prebuilt: Union[Dict[str, Any], Callable[[], Optional[Dict[str, Any]]],
+                                    None] = None,
                     service: Optional[Service] = None,
-                    warnings: Optional[List[str]] = None) -> List[BoundOperation]:
+                    warnings: Optional[List[str]] = None,
+                    prepare: bool = True) -> List[BoundOperation]:
     """Every operation bound to its function; SpecErrors listing every binding problem. The
     model classes go to `service` (default: the current one), before binding: a module may
-    use them at import. Binding warnings are appended to `warnings`."""
-    from .operation_checks import build_checks, collect_entries
+    use them at import. Binding warnings are appended to `warnings`. `prepare`: make every
+    operation's readers, checks and models now (the build, validate); a cold start leaves each
+    to its first call, and `prebuilt` is then what loads the prebuilt checks at the first."""
+    from .operation_checks import LazyChecks
     from .security import steps_for
 
     service = service or current_service()
     problems: List[SpecError] = []
     bound: List[BoundOperation] = []
     limits = getattr(settings, "limits", None)
-    checks = build_checks(collect_entries(compiled["apis"]), prebuilt)
+    checks = LazyChecks(compiled["apis"],
+                        prebuilt if callable(prebuilt) else lambda: prebuilt)
+    modules: Dict[str, Any] = {}  # each chalicelib.<api> module looked for once
+    runtimes: List[ApiRuntime] = []
     for api in compiled["apis"]:
         try:
             runtime = ApiRuntime(api, checks)
         except SpecError as exc:
             problems.append(exc)
             continue
+        runtimes.append(runtime)
         if api["name"] != "pym":  # before binding: a module may use models at import
             service_models(service).register(api["name"], runtime.models.classes)
         for op in api["operations"]:
             try:
-                func, _target = bind_operation(op, api["file"], warnings)
+                func, _target = bind_operation(op, api["file"], warnings, modules)
                 steps = steps_for(op, runtime.security_schemes, api["file"],
                                   getattr(settings, "jwt", None))
             except SpecError as exc:
@@ -75,6 +83,12 @@ def bind_operations(compiled: CompiledDocument, settings: Optional[Any] = None,
                                         service=service))
     if problems:
         raise SpecErrors(problems)
+    if prepare:  # the build: every problem now, not at a first call
+        for runtime in runtimes:
+            for _ in runtime.models.classes.values():  # each class made
+                pass
+        for operation in bound:
+            operation.prepare()
     return bound
 
 
@@ -136,11 +150,14 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                          client_tokens=settings.client_tokens))
     from .operation_checks import PREBUILT_FILE, load_prebuilt
 
-    prebuilt = load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
-                             compiled.get("fingerprint"))
+    fingerprint = compiled.get("fingerprint")
     warnings = compiled_warnings(compiled)
-    operations = bind_operations({"format": COMPILED_FORMAT, "apis": apis}, settings, prebuilt,
-                                 service, warnings)
+    operations = bind_operations(
+        {"format": COMPILED_FORMAT, "apis": apis}, settings,
+        lambda: load_prebuilt(os.path.join(project_dir, "chalicelib", PREBUILT_FILE),
+                              fingerprint),
+        service, warnings, prepare=False)
+    app.pym_operations = operations  # type: ignore[attr-defined]  # tests, diagnostics
     if warnings:
         log_warnings(warnings, logging.getLogger("pym_lambda"))
     if any(op.steps for op in operations):

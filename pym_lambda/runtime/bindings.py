@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import re
 import types
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import NotImplementedYetError, SpecError
 from ..identifiers import snake_case
@@ -63,8 +63,11 @@ def _module_name(api: str) -> str:
     return "chalicelib." + re.sub(r"\W", "_", api)
 
 
-def find_binding(op: CompiledOperation) -> Tuple[Optional[str], bool]:
-    """(import path, explicit?) for an operation; (None, False) when it is unbound."""
+def find_binding(op: CompiledOperation, modules: Optional[Dict[str, Any]] = None
+                 ) -> Tuple[Optional[str], bool]:
+    """(import path, explicit?) for an operation; (None, False) when it is unbound. `modules`
+    remembers each chalicelib.<api> module looked for (None: not there), so that a spec of
+    a thousand unbound operations looks for a missing module once, not a thousand times."""
     if op.get("bind"):
         return str(op["bind"]), True
     op_id = op.get("operation_id") or ""
@@ -73,18 +76,29 @@ def find_binding(op: CompiledOperation) -> Tuple[Optional[str], bool]:
     if not op_id:
         return None, False
     module_name = _module_name(op["api"])
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None, False
-        raise
+    if modules is not None and module_name in modules:
+        module = modules[module_name]
+    else:
+        module = _api_module(module_name)
+        if modules is not None:
+            modules[module_name] = module
+    if module is None:
+        return None, False
     for candidate in (op_id, snake_case(op_id)):
         func = getattr(module, candidate, None) if candidate.isidentifier() else None
         # `from os import getcwd` in the module does not make getcwd the service's code
         if callable(func) and not foreign(str(getattr(func, "__module__", "") or "")):
             return f"{module_name}.{candidate}", False
     return None, False
+
+
+def _api_module(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
 
 
 def _not_implemented(op_id: str, why: str = "is not implemented") -> Callable[..., Any]:
@@ -157,7 +171,8 @@ def check_signature(func: Callable[..., Any], wants_body: bool, kwargs: List[str
     return None
 
 
-def bind_operation(op: CompiledOperation, file: str, warnings: Optional[List[str]] = None
+def bind_operation(op: CompiledOperation, file: str, warnings: Optional[List[str]] = None,
+                   modules: Optional[Dict[str, Any]] = None
                    ) -> Tuple[Callable[..., Any], Optional[str]]:
     """The function serving `op` (decorators applied) and its import path (None if unbound);
     what deserves a warning (an operationId naming foreign code) is appended to `warnings`."""
@@ -169,7 +184,7 @@ def bind_operation(op: CompiledOperation, file: str, warnings: Optional[List[str
     unbound = _not_implemented(op["id"], f"cannot be served: {unserved}" if unserved
                                else "is not implemented")
     try:
-        target, explicit = find_binding(op)
+        target, explicit = find_binding(op, modules)
     except ImportError as exc:
         raise fail(f"cannot import the module for operationId {op['operation_id']!r}: "
                    f"{exc}") from None

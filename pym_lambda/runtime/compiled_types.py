@@ -18,7 +18,9 @@ try:
 except ImportError:  # pragma: no cover - Python 3.10: annotations stay strings, never evaluated
     pass
 
-COMPILED_FORMAT = 2  # 2: operations carry route, unserved, warnings
+# 2: operations carry route, unserved, warnings; 3: schemas stored apart as written
+# (runtime/stored_schemas.py)
+COMPILED_FORMAT = 3
 
 # A JSON Schema as the spec wrote it, its $refs normalised (open-ended by nature: a dict).
 Schema = Dict[str, Any]

@@ -7,7 +7,8 @@ converted (nested objects to their model class, lists, `date-time` to datetime, 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Type
+import threading
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Type
 
 from .. import errors
 from .jsontypes import is_nullable
@@ -237,12 +238,13 @@ class ModelFactory:
         self.definitions = definitions
         self.parents = parents or {}
         self.persist = persist or {}
-        self.classes: Dict[str, Type[Model]] = {}
+        # Each class (and its converter) is made when first looked up: a cold start of a spec
+        # of thousands of schemas makes none (models.<Name> and the first call make them).
+        self.classes: Mapping[str, Type[Model]] = LazyClasses(self)
         self._converters: Dict[str, Converter] = {}
-        for name in definitions:
-            self.classes[name] = self._make_class(name)
-        for name, cls in self.classes.items():
-            cls.__pym_converter__ = self.converter({"$ref": "#/definitions/" + name})
+        # Held while classes and converters are made (at first calls, maybe in several threads:
+        # a converter's placeholder must never be called while it is being built).
+        self.lock = threading.RLock()
 
     def _make_class(self, name: str) -> Type[Model]:
         schema = self.definitions[name]
@@ -304,8 +306,9 @@ class ModelFactory:
             if name not in self._converters:
                 # Placeholder first: a recursive schema refers to itself while being built.
                 self._converters[name] = lambda v: self._converters[name](v)
-                self._converters[name] = self._object_converter(
-                    self.definitions[name], self.classes[name])
+                cls = self.classes[name]
+                self._converters[name] = self._object_converter(self.definitions[name], cls)
+                cls.__pym_converter__ = self._converters[name]
             return self._converters[name]
         if not isinstance(schema, dict):
             return _identity
@@ -374,6 +377,42 @@ class ModelFactory:
         return convert
 
 
+class LazyClasses(Mapping[str, Type[Model]]):
+    """The model classes of one API by name, each made (with its converter) on first lookup."""
+
+    def __init__(self, factory: ModelFactory) -> None:
+        self._factory = factory
+        self._made: Dict[str, Type[Model]] = {}
+
+    def __getitem__(self, name: str) -> Type[Model]:
+        cls = self._made.get(name)
+        if cls is None:
+            # One class per name, whichever thread asks first (a threaded WSGI server);
+            # reentrant, as making a class's converter looks up the classes it refers to.
+            with self._factory.lock:
+                cls = self._made.get(name)
+                if cls is None:
+                    if name not in self._factory.definitions:
+                        raise KeyError(name)
+                    cls = self._made[name] = self._factory._make_class(name)
+                    # sets __pym_converter__
+                    self._factory.converter({"$ref": "#/definitions/" + name})
+        return cls
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factory.definitions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factory.definitions)
+
+    def __len__(self) -> int:
+        return len(self._factory.definitions)
+
+    def made(self) -> List[str]:
+        """The names whose class exists already (tests, diagnostics)."""
+        return list(self._made)
+
+
 def _persistence_methods(persist: Any) -> Dict[str, Any]:
     """x-persist: `obj.save_to_db()` calls `Persist.save_to_db(obj)`; `Model.load_from_db(...)`
     calls `Persist.load_from_db(...)`, as PyMacaron attached them."""
@@ -401,13 +440,14 @@ class ModelRegistry:
     """
 
     def __init__(self) -> None:
-        self._by_api: Dict[str, Dict[str, type]] = {}
+        self._by_api: Dict[str, Mapping[str, type]] = {}
         # name -> the one class of that name, as find() answered it: `models.Book` in a
         # handler is then one dict lookup, not a walk over every API (until the next register)
         self._found: Dict[str, type] = {}
 
-    def register(self, api: str, classes: Dict[str, type]) -> None:
-        self._by_api[api] = dict(classes)
+    def register(self, api: str, classes: Mapping[str, type]) -> None:
+        # A LazyClasses is kept as it is: copying it would make every class now.
+        self._by_api[api] = classes if isinstance(classes, LazyClasses) else dict(classes)
         self._found.clear()
 
     def clear(self) -> None:
@@ -445,7 +485,7 @@ class ModelRegistry:
 
 
 class _ApiModels:
-    def __init__(self, classes: Dict[str, type]) -> None:
+    def __init__(self, classes: Mapping[str, type]) -> None:
         self._classes = classes
 
     def __getattr__(self, name: str) -> type:
@@ -463,16 +503,16 @@ class CurrentModels(ModelRegistry):
         pass
 
     @property
-    def _by_api(self) -> Dict[str, Dict[str, type]]:
+    def _by_api(self) -> Dict[str, Mapping[str, type]]:
         return service_models(current_service())._by_api
 
     @_by_api.setter
-    def _by_api(self, value: Dict[str, Dict[str, type]]) -> None:
+    def _by_api(self, value: Dict[str, Mapping[str, type]]) -> None:
         registry = service_models(current_service())
         registry._by_api = value
         registry._found.clear()
 
-    def register(self, api: str, classes: Dict[str, type]) -> None:
+    def register(self, api: str, classes: Mapping[str, type]) -> None:
         service_models(current_service()).register(api, classes)
 
     def clear(self) -> None:

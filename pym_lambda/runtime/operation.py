@@ -21,13 +21,14 @@ from .params import ParamReader
 from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
 from .schema_validator import MAX_PROBLEMS, REQUEST, Explainer
+from .stored_schemas import extended_names, restore_operation
 from .strict import body_checker, check_query
 
 
 class ApiRuntime:
     """What the operations of one API share: definitions, dialect, model classes, checks."""
 
-    def __init__(self, api: CompiledApi, checks: Dict[str, Any]) -> None:
+    def __init__(self, api: CompiledApi, checks: Any) -> None:
         self.name: str = api["name"]
         self.file: str = api["file"]
         self.dialect: str = api["schema_dialect"]
@@ -35,7 +36,8 @@ class ApiRuntime:
         self.models = ModelFactory(self.name, self.definitions,
                                    *model_extensions(self.definitions, self.file))
         self.security_schemes: Dict[str, SecurityScheme] = api.get("security_schemes") or {}
-        self.checks = checks  # by key (operation_checks.py), built once for the whole app
+        # by key (operation_checks.py), built once for the whole app: a dict, or LazyChecks
+        self.checks = checks
 
     def deref(self, schema: Any) -> Any:
         return self.models._deref(schema)
@@ -47,9 +49,9 @@ def model_extensions(definitions: Dict[str, Schema], file: str
     module.Class` (its load_from_db/save_to_db) of each named schema, imported."""
     from ..errors import SpecError
     from .bindings import import_target
-
     found: Tuple[Dict[str, Any], Dict[str, Any]] = ({}, {})
-    for name, schema in definitions.items():
+    for name in extended_names(definitions):  # not every schema, when stored apart
+        schema = definitions[name]
         for index, key in enumerate(("x-parent", "x-persist")):
             target = schema.get(key) if isinstance(schema, dict) else None
             if not target:
@@ -61,6 +63,8 @@ def model_extensions(definitions: Dict[str, Schema], file: str
                                 spec_file=file) from None
     return found
 
+
+_NO_CAPS = RequestCaps()  # until prepare(): the settings' caps
 
 # A step runs before the bound function; it may raise a PymError (auth, limits...).
 Step = Callable[[Any, "BoundOperation"], None]
@@ -83,25 +87,43 @@ class BoundOperation:
         self.func = func
         self.steps: List[Step] = list(steps or [])
         self.service = service  # its before/after steps are read at each call: lists to edit
-        self.params = [
+        self.strict = bool(getattr(limits, "strict", False))
+        self.limits = limits
+        # What reads the request and writes the response (readers, checks, models, writer) is
+        # made at the first call (prepare()): a cold start then costs the same whatever the
+        # number of operations. The build prepares every one (pym-lambda build and package),
+        # so that a problem shows there, not at a first call.
+        self.params: List[ParamReader] = []
+        self.caps = _NO_CAPS
+        self.query_names: List[str] = []
+        self.body: Optional[BodyReader] = None
+        self.form_kwargs = False
+        self.responses: Optional[ResponseWriter] = None
+
+    def prepare(self) -> None:
+        """Make the readers, checks, models and response writer (the first call does it)."""
+        if self.responses is not None:
+            return
+        with self.api.models.lock:  # first calls in several threads: one prepares, as the
+            if self.responses is None:  # converters it makes must be whole before any call
+                self._prepare()
+
+    def _prepare(self) -> None:
+        op, api, limits = restore_operation(self.op), self.api, self.limits
+        params = [
             ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
                         api.models.converter(p["schema"]),
                         _explainer(api, p["schema"], f"{p['in']} parameter '{p['name']}'"))
             for p in op["params"]]
-        self.strict = bool(getattr(limits, "strict", False))
-        self.caps = RequestCaps.from_limits(limits)
-        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
-        self.body: Optional[BodyReader] = None
-        self.form_kwargs = False
+        reader: Optional[BodyReader] = None
         body = op.get("body")
         if body:
-            self.form_kwargs = bool(body.get("form_fields"))
             checks = {ct: api.checks.get(body_key(api.name, op, ct)) for ct in body["content"]}
             if self.strict:
                 checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
                                                         api.models._properties))
                           for ct, check in checks.items()}
-            self.body = BodyReader(
+            reader = BodyReader(
                 body,
                 checks=checks,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
@@ -114,10 +136,18 @@ class BoundOperation:
             ct, schema = pick_content(resp["content"])
             specs[status] = ResponseSpec(ct, api.checks.get(response_key(api.name, op, status)),
                                          schema is not None)
+        # Set together, the writer last: it says the operation is ready (another thread may
+        # be preparing it too; what both make is the same).
+        self.params, self.body = params, reader
+        self.caps = RequestCaps.from_limits(limits)
+        self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
+        self.form_kwargs = bool(body and body.get("form_fields"))
         self.responses = ResponseWriter(self.id, specs)
 
     def call(self, request: Any) -> Any:
         """Run the steps, read the parameters and body, call the function, build the response."""
+        if self.responses is None:
+            self.prepare()
         self.caps.check(request)  # cheap counts first: what follows is bounded by them
         for step in self.steps:
             step(request, self)
@@ -155,7 +185,7 @@ class BoundOperation:
         if service is not None:
             for after in service.after_steps:
                 result = after(request, self, result)
-        return self.responses.build(result)
+        return self.responses.build(result)  # type: ignore[union-attr]  # prepared above
 
 
 def _explainer(api: ApiRuntime, schema: Any, prefix: str) -> Optional[Explainer]:

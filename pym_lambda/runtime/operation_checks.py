@@ -12,8 +12,8 @@ prebuilt module refused is not compiled again at a cold start.
 """
 from __future__ import annotations
 
-import marshal
 import os
+import threading
 from typing import (
     Any,
     Callable,
@@ -28,14 +28,16 @@ from typing import (
 from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, Schema
 from .responses import pick_content
 from .schema_validator import REQUEST, RESPONSE, EngineCheck
+from .stored_schemas import restore_operation
 
 Check = Callable[[Any], Optional[str]]
 # schema, definitions, dialect, context, prefix
 Entry = Tuple[Any, Dict[str, Schema], str, str, str]
 PREBUILT_FILE = "pym_validators.bin"
 # What generated code may call: bump it when fastcheck's pasted helpers change their names, so
-# that a file built by an older pym-lambda is compiled afresh, not run (2: quote, _all_unique).
-CHECKERS_FORMAT = b"2"
+# that a file built by an older pym-lambda is compiled afresh, not run (2: quote, _all_unique;
+# 3: the module cut into pieces executed at first use, runtime/prebuilt_module.py).
+CHECKERS_FORMAT = b"3"
 
 
 def accepts_everything(schema: Any) -> bool:
@@ -69,7 +71,7 @@ def collect_entries(apis: Iterable[CompiledApi]) -> Dict[str, Entry]:
 
 def _api_checks(api: CompiledApi) -> Iterator[Tuple[str, Any, str, str]]:
     name = api["name"]
-    for op in api["operations"]:
+    for op in map(restore_operation, api["operations"]):
         for p in op["params"]:
             yield (param_key(name, op, p), p["schema"], REQUEST,
                    f"{p['in']} parameter '{p['name']}'")
@@ -92,17 +94,15 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
                   ) -> Optional[Dict[str, Any]]:
     if not fingerprint:
         return None
-    try:
-        with open(path, "rb") as file:  # not pathlib: a cold start does not import it
-            data = file.read()
-    except FileNotFoundError:
+    from .prebuilt_module import load_parts, mapped
+
+    data = mapped(path)  # the pages a first call reads, not the 4+ MB of a big spec's checks
+    if data is None:
         return None
     header = prebuilt_header(fingerprint)
-    if not data.startswith(header):
+    if bytes(data[:len(header)]) != header:
         return None  # another Python, or other specs: compile in process instead
-    namespace: Dict[str, Any] = {"__name__": "pym_validators"}
-    exec(marshal.loads(data[len(header):]), namespace)
-    return namespace
+    return load_parts(data[len(header):])  # type: ignore[return-value]  # get() like a dict
 
 
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
@@ -128,3 +128,54 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         for ident, (key, entry) in missing.items():
             checks[key] = compiled.get(ident) or EngineCheck(*entry)
     return checks
+
+
+class LazyChecks:
+    """The app's checks by key, found at the first lookup of each (an operation looks its checks
+    up at its first call): a cold start loads none. With a prebuilt module, a check is its
+    function, found by the module's INDEX; a key it does not index accepts everything. Only
+    without one, or for a schema it refused, are the entries of every operation collected."""
+
+    def __init__(self, apis: Iterable[CompiledApi],
+                 load_prebuilt: Callable[[], Optional[Dict[str, Any]]]) -> None:
+        self._apis = list(apis)
+        self._load_prebuilt = load_prebuilt
+        self._prebuilt: Optional[Dict[str, Any]] = None
+        self._checks: Optional[Dict[str, Check]] = None
+        self._complete = False  # every entry's check is in _checks
+        self._lock = threading.Lock()
+
+    def loaded(self) -> bool:
+        return self._checks is not None
+
+    def get(self, key: str, default: Optional[Check] = None) -> Optional[Check]:
+        checks = self._checks
+        if checks is not None and key in checks:
+            return checks[key]  # found before
+        with self._lock:  # first lookups, maybe in several threads: one loads, one builds
+            return self._find(key, default)
+
+    def _find(self, key: str, default: Optional[Check]) -> Optional[Check]:
+        checks = self._checks
+        if checks is None:
+            self._prebuilt = self._load_prebuilt()
+            checks = self._checks = {}
+            if self._prebuilt is None:
+                self._build_all()
+                checks = self._checks
+        if key in checks or self._complete:
+            return checks.get(key, default)
+        assert self._prebuilt is not None
+        index = self._prebuilt.get("INDEX") or {}
+        if key not in index:
+            return default  # not an entry: its schema accepts everything
+        found = self._prebuilt.get(f"check_{index[key]}")
+        if found is None:  # refused by the generator: the engine's, from the entry
+            self._build_all()
+            return self._checks.get(key, default) if self._checks else default
+        checks[key] = found
+        return found  # type: ignore[no-any-return]
+
+    def _build_all(self) -> None:
+        self._checks = build_checks(collect_entries(self._apis), self._prebuilt)
+        self._complete = True

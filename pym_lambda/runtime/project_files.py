@@ -16,6 +16,7 @@ from typing import Optional, Union, cast
 from ..config.environment import runtime_environment
 from ..errors import SpecError, SpecErrors
 from .compiled_types import CompiledDocument, format_problem
+from .stored_schemas import restore
 
 COMPILED_FILE = "pym_compiled.json"  # under chalicelib/
 APIS_DIR = "apis"
@@ -48,6 +49,7 @@ def read_compiled(project: Union[str, os.PathLike[str]]) -> CompiledDocument:
         raise SpecErrors([SpecError(
             f"{problem}: rebuild it (`pym-lambda build`, `package` or `deploy`), or delete it "
             f"beside apis/ to have it compiled again", spec_file=path)])
+    restore(document, os.path.dirname(path))  # the named schemas, read at first use
     return cast(CompiledDocument, document)
 
 

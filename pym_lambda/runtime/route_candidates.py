@@ -20,11 +20,17 @@ _Bind = Tuple[str, str, Any]
 class Candidate:
     def __init__(self, op: Any, route: str) -> None:
         self.op = op
+        self.binds: List[_Bind] = []
+        if op.path == route:
+            # The common case, known without parsing (a cold start makes one per operation):
+            # routed on its own path, so whole segments under its own names.
+            self.identity = True
+            self.weight = 0  # compared only among several candidates: see by_method
+            return
         # An unroutable key routed on the path before its '?' or '#' (it answers 501)
         own = parse_path(op.path.split("?", 1)[0].split("#", 1)[0])
         routed = parse_path(route)
         self.weight = literal_weight(own)
-        self.binds: List[_Bind] = []
         for mine, theirs in zip(own, routed, strict=True):
             if mine.kind == "literal":
                 continue
@@ -63,7 +69,11 @@ def by_method(ops: List[Any], route: str) -> Dict[str, List[Candidate]]:
     for op in ops:
         table.setdefault(op.method, []).append(Candidate(op, route))
     for candidates in table.values():
-        candidates.sort(key=lambda c: -c.weight)  # stable: spec order among equals
+        if len(candidates) > 1:
+            for candidate in candidates:  # the weights the common case skipped
+                if candidate.op.path == route:
+                    candidate.weight = literal_weight(parse_path(route))
+            candidates.sort(key=lambda c: -c.weight)  # stable: spec order among equals
     return table
 
 

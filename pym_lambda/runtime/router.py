@@ -27,7 +27,6 @@ from .cors import CorsPolicy
 from .header_gate import refusal
 from .operation import BoundOperation
 from .responses import JSON_HEADERS, dumps
-from .route_candidates import by_method, pick
 
 log = logging.getLogger("pym_lambda")
 
@@ -146,18 +145,37 @@ def _request_path(request: Any) -> str:
     return str(context.get("path") or getattr(request, "path", ""))
 
 
+class _RouteTable:
+    """The operations of one route by method, made at the route's first request (a cold start
+    registers every route, and most are never called in a Lambda's life)."""
+
+    __slots__ = ("table", "methods", "simple", "pick")
+
+    def __init__(self, ops: List[BoundOperation], route: str) -> None:
+        # route_candidates and path_templates: imported by the first request, not a cold start
+        from .route_candidates import by_method, pick
+
+        self.pick = pick
+        self.table = by_method(ops, route)
+        self.methods = set(self.table) | ({"HEAD"} if "GET" in self.table else set())
+        # One template per method, named as the route: the parameters are the route's own.
+        self.simple = all(len(c) == 1 and c[0].identity for c in self.table.values())
+
+
 def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
                  ops: List[BoundOperation]) -> Callable[..., Response]:
-    table = by_method(ops, route)
-    methods = set(table) | ({"HEAD"} if "GET" in table else set())
-    # One template per method, named as the route: the parameters are the route's own.
-    simple = all(len(c) == 1 and c[0].identity for c in table.values())
+    made: List[_RouteTable] = []
 
-    def allowed(uri_params: Any) -> List[str]:
-        found = {m for m, candidates in table.items() if pick(candidates, uri_params)}
+    def allowed(routes: _RouteTable, uri_params: Any) -> List[str]:
+        found = {m for m, candidates in routes.table.items()
+                 if routes.pick(candidates, uri_params)}
         return sorted(found | ({"HEAD"} if "GET" in found else set()))
 
     def run(ctx: CallContext) -> Response:
+        if not made:
+            made.append(_RouteTable(ops, route))
+        routes = made[0]
+        table, simple, pick = routes.table, routes.simple, routes.pick
         request = ctx.request
         method = request.method
         uri_params = request.uri_params
@@ -170,7 +188,7 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
         if head_as_get:
             picked = pick(table.get("GET"), uri_params)
         if picked is None:
-            allow_list = sorted(methods) if simple else allowed(uri_params)
+            allow_list = sorted(routes.methods) if simple else allowed(routes, uri_params)
             if not allow_list:  # no template of this route matches the path
                 raise errors.UnknownPathError(f"no operation serves {ctx.method} {ctx.path}")
             allow = ", ".join(allow_list)

@@ -48,7 +48,8 @@ def copy_example(target: Path, with_infra: bool = False) -> Path:
         if source.is_dir():
             shutil.copytree(source, target / name,
                             ignore=shutil.ignore_patterns("__pycache__", "pym_compiled.json",
-                                                          "pym_validators.bin", "pym_apis"))
+                                                          "pym_schemas.json", "pym_validators.bin",
+                                                          "pym_apis"))
         else:
             shutil.copy(source, target / name)
     (target / ".chalice").mkdir()
