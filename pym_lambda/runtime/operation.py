@@ -16,7 +16,7 @@ from .compiled_types import (
     SecurityScheme,
 )
 from .models import ModelFactory
-from .operation_checks import body_key, param_key, response_key
+from .operation_checks import accepts_everything, body_key, param_key, response_key
 from .params import ParamReader
 from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
@@ -111,14 +111,15 @@ class BoundOperation:
     def _prepare(self) -> None:
         op, api, limits = restore_operation(self.op), self.api, self.limits
         params = [
-            ParamReader(p, api.deref, api.checks.get(param_key(api.name, op, p)),
+            ParamReader(p, api.deref, _check(api, param_key(api.name, op, p), p["schema"]),
                         api.models.converter(p["schema"]),
                         _explainer(api, p["schema"], f"{p['in']} parameter '{p['name']}'"))
             for p in op["params"]]
         reader: Optional[BodyReader] = None
         body = op.get("body")
         if body:
-            checks = {ct: api.checks.get(body_key(api.name, op, ct)) for ct in body["content"]}
+            checks = {ct: _check(api, body_key(api.name, op, ct), schema)
+                      for ct, schema in body["content"].items()}
             if self.strict:
                 checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
                                                         api.models._properties))
@@ -134,8 +135,8 @@ class BoundOperation:
         specs = {}
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])
-            specs[status] = ResponseSpec(ct, api.checks.get(response_key(api.name, op, status)),
-                                         schema is not None)
+            specs[status] = ResponseSpec(ct, _check(api, response_key(api.name, op, status),
+                                                    schema), schema is not None)
         # Set together, the writer last: it says the operation is ready (another thread may
         # be preparing it too; what both make is the same).
         self.params, self.body = params, reader
@@ -186,6 +187,11 @@ class BoundOperation:
             for after in service.after_steps:
                 result = after(request, self, result)
         return self.responses.build(result)  # type: ignore[union-attr]  # prepared above
+
+
+def _check(api: ApiRuntime, key: str, schema: Any) -> Optional[Callable[[Any], Optional[str]]]:
+    """The check of one schema, None when it accepts everything (such schemas have none)."""
+    return None if accepts_everything(schema) else api.checks.get(key)
 
 
 def _explainer(api: ApiRuntime, schema: Any, prefix: str) -> Optional[Explainer]:

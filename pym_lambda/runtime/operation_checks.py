@@ -133,8 +133,9 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
 class LazyChecks:
     """The app's checks by key, found at the first lookup of each (an operation looks its checks
     up at its first call): a cold start loads none. With a prebuilt module, a check is its
-    function, found by the module's INDEX; a key it does not index accepts everything. Only
-    without one, or for a schema it refused, are the entries of every operation collected."""
+    function, found by the module's INDEX. Only without one, or for a key it refused or does
+    not index (callers ask only for schemas that check something), are the entries of every
+    operation collected and compiled: never a schema left unchecked."""
 
     def __init__(self, apis: Iterable[CompiledApi],
                  load_prebuilt: Callable[[], Optional[Dict[str, Any]]]) -> None:
@@ -167,8 +168,9 @@ class LazyChecks:
             return checks.get(key, default)
         assert self._prebuilt is not None
         index = self._prebuilt.get("INDEX") or {}
-        if key not in index:
-            return default  # not an entry: its schema accepts everything
+        if key not in index:  # never for a schema of these specs (the fingerprint matched):
+            self._build_all()  # compiled here rather than let a value through unchecked
+            return self._checks.get(key, default) if self._checks else default
         found = self._prebuilt.get(f"check_{index[key]}")
         if found is None:  # refused by the generator: the engine's, from the entry
             self._build_all()

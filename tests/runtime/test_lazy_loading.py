@@ -190,3 +190,19 @@ def test_prepare_is_idempotent(tmp_path):
     writer = op.responses
     op.prepare()
     assert op.responses is writer
+
+
+def test_a_key_the_prebuilt_index_lacks_is_compiled_not_let_through(tmp_path):
+    # The index is built from the same specs (the fingerprint matched): a missing key is a
+    # bug, and the check must still refuse what its schema refuses (fail closed).
+    from pym_lambda.runtime.operation_checks import body_key
+    from pym_lambda.runtime.stored_schemas import restore_operation
+
+    api = _compiled(make_project(tmp_path, {"pets": SPEC}))["apis"][0]
+    checks = LazyChecks([api], lambda: {"INDEX": {}})
+    op = next(o for o in map(restore_operation, api["operations"])
+              if o["spec_path"] == "/pets")
+    check = checks.get(body_key(api["name"], op, "application/json"))
+    assert check is not None
+    assert check({"name": "rex"}) is None
+    assert "name" in (check({"name": "Rex!"}) or "")
