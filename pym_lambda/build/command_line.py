@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import click
 
@@ -55,10 +55,13 @@ def quiet_aws_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def problems_as_lines(command: Callable[..., Any]) -> Callable[..., Any]:
+def problems_as_lines(command: Callable[..., Any],
+                      explain: Optional[Callable[[Exception, Dict[str, Any]], bool]] = None
+                      ) -> Callable[..., Any]:
     """Any exception the command lets through -> one `error:` line and exit 1; with
     `--debug`, the traceback instead. Click's own errors (usage, ClickException) are left to
-    click, which prints them as one line already."""
+    click, which prints them as one line already. explain(exc, kwargs) may print a failure
+    its own way (deploy's, with what exists in AWS) and say so by returning True."""
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = kwargs.pop("debug", False)
@@ -69,7 +72,8 @@ def problems_as_lines(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if debug:
                 raise
-            click.echo(f"error: {_describe(exc)}{DEBUG_HINT}", err=True)
+            if explain is None or not explain(exc, kwargs):
+                click.echo(f"error: {_describe(exc)}{DEBUG_HINT}", err=True)
             sys.exit(1)
     return wrapper
 

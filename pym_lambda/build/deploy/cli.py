@@ -5,14 +5,13 @@ that point, for a half-done deploy) and exit status 1; `--debug` shows the trace
 """
 from __future__ import annotations
 
-import functools
-import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import click
 
-from .errors import DeployError, one_line
+from ..command_line import problems_as_lines
+from .errors import DeployError
 from .prepare import DeployOptions
 
 STEPS = ("build", "plan", "apply", "verify", "summary")
@@ -34,25 +33,15 @@ class Progress:
 
 
 def report_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """DeployError (and any other exception) -> one error line, what exists, exit 1."""
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        debug = kwargs.pop("debug", False)
-        try:
-            command(*args, **kwargs)
-        except (click.ClickException, click.Abort, SystemExit):
-            raise
-        except DeployError as exc:
-            if debug:
-                raise
-            _print_failure(exc, kwargs.get("stage"), command.__name__)
-            sys.exit(1)
-        except Exception as exc:
-            if debug:
-                raise
-            click.echo(f"error: {one_line(exc)} (--debug shows the traceback)", err=True)
-            sys.exit(1)
-    return wrapper
+    """DeployError -> its step and cause, what exists, exit 1; any other exception -> one
+    error line (build/command_line.py); --debug shows the traceback instead."""
+    def explain(exc: Exception, kwargs: Dict[str, Any]) -> bool:
+        if not isinstance(exc, DeployError):
+            return False
+        _print_failure(exc, kwargs.get("stage"), command.__name__)
+        return True
+
+    return problems_as_lines(command, explain)
 
 
 def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None:
