@@ -188,23 +188,11 @@ def only_used(code: str, user: str) -> str:
     one another), in their order, and every statement that defines nothing of its own (its
     imports): a module that checks no format carries none of formats.py's 770 lines, each of
     which a cold start would otherwise unmarshal. Build time only (ast)."""
-    import ast
     import re
 
-    tree = ast.parse(code)
-    lines = code.splitlines(keepends=True)
-    parts: List[Tuple[Set[str], Set[str], str]] = []  # (defines, refers to, text)
-    for node in tree.body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        text = "".join(lines[first - 1:node.end_lineno])
-        defines: Set[str] = set()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defines = {node.name}
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            defines = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-        refers = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        parts.append((defines, refers, text))
+    from .statements import top_level
+
+    parts = [(st.defines, st.refers, st.text) for st in top_level(code)]
     needed = set(re.findall(r"[A-Za-z_]\w*", user))
     grew = True
     while grew:  # the closure: what a needed definition refers to is needed too

@@ -94,24 +94,16 @@ def split_module(source: str) -> bytes:
     import ast
     from collections import Counter
 
+    from ..fastcheck.statements import top_level
+
     future = "from __future__ import annotations\n"
-    tree = ast.parse(source)
-    lines = source.splitlines(keepends=True)
     nodes: List[Tuple[Optional[str], Set[str], str]] = []  # (the one name defined, refers, text)
     counts: Counter[str] = Counter()
-    for node in tree.body:
+    for node, defines, refers, text in top_level(source):
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             continue  # each part starts with its own
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        text = "".join(lines[first - 1:node.end_lineno]) + "\n"
-        defines: Set[str] = set()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defines = {node.name}
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            defines = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        text += "\n"
         counts.update(defines)
-        refers = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
         # and the names it imports: `if "x" not in globals(): from m import x` must find x
         refers |= {(a.asname or a.name).split(".")[0] for n in ast.walk(node)
                    if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
