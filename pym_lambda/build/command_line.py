@@ -22,14 +22,26 @@ def project_root(project_dir: Optional[Any]) -> Path:
 
 
 def known_stages(root: Path) -> Optional[List[str]]:
-    """The stages .chalice/config.json defines (Chalice's implicit 'dev' included), or None
-    when the folder has no readable config (nothing to check against)."""
+    """The stages the project defines: .chalice/config.json's (Chalice's implicit 'dev'
+    included) and pym-config.yaml's `stages:` sections; None when the folder has no readable
+    .chalice/config.json (nothing to check against)."""
     try:
         config = json.loads((root / CHALICE_CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     stages = config.get("stages") if isinstance(config, dict) else None
-    return sorted(set(stages if isinstance(stages, dict) else ()) | {"dev"})
+    names = set(stages if isinstance(stages, dict) else ()) | {"dev"}
+    try:
+        import yaml
+
+        from ..config import CONFIG_FILENAME
+
+        document = yaml.safe_load((root / CONFIG_FILENAME).read_text(encoding="utf-8"))
+        sections = document.get("stages") if isinstance(document, dict) else None
+        names |= {str(name) for name in sections} if isinstance(sections, dict) else set()
+    except (OSError, ValueError, yaml.YAMLError):
+        pass  # the config's own problems are validate's to report
+    return sorted(names)
 
 
 def check_stage(root: Path, stage: Optional[str]) -> None:
@@ -40,7 +52,8 @@ def check_stage(root: Path, stage: Optional[str]) -> None:
     stages = known_stages(root)
     if stages is not None and stage not in stages:
         raise click.ClickException(
-            f"unknown stage {stage!r}: {CHALICE_CONFIG} defines {', '.join(stages)}")
+            f"unknown stage {stage!r}: {CHALICE_CONFIG} and pym-config.yaml define "
+            f"{', '.join(stages)}")
 
 
 def apply_region(region: Optional[str]) -> None:

@@ -55,7 +55,8 @@ def test_every_command_refuses_an_unknown_stage(service: Path, command: List[str
     done = run(service, *command, "--stage", "prd", env=clean_environment())
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines == ["Error: unknown stage 'prd': .chalice/config.json defines dev, prod"]
+    assert lines == ["Error: unknown stage 'prd': .chalice/config.json and pym-config.yaml "
+                     "define dev, prod"]
 
 
 def test_the_known_stages_still_run(service: Path) -> None:
