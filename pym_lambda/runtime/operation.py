@@ -20,7 +20,7 @@ from .operation_checks import accepts_everything, body_key, param_key, response_
 from .params import ParamReader
 from .request_caps import RequestCaps
 from .responses import ResponseSpec, ResponseWriter, pick_content
-from .schema_validator import MAX_PROBLEMS, REQUEST, Explainer
+from .schema_validator import MAX_PROBLEMS, REQUEST, RESPONSE, Explainer
 from .stored_schemas import extended_names, restore_operation
 from .strict import body_checker, check_query
 
@@ -136,7 +136,8 @@ class BoundOperation:
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])
             specs[status] = ResponseSpec(ct, _check(api, response_key(api.name, op, status),
-                                                    schema), schema is not None)
+                                                    schema), schema is not None,
+                                         _explainer(api, schema, "", RESPONSE))
         # Set together, the writer last: it says the operation is ready (another thread may
         # be preparing it too; what both make is the same).
         self.params, self.body = params, reader
@@ -194,10 +195,11 @@ def _check(api: ApiRuntime, key: str, schema: Any) -> Optional[Callable[[Any], O
     return None if accepts_everything(schema) else api.checks.get(key)
 
 
-def _explainer(api: ApiRuntime, schema: Any, prefix: str) -> Optional[Explainer]:
-    if schema is None or schema == {} or schema is True:
+def _explainer(api: ApiRuntime, schema: Any, prefix: str, context: str = REQUEST
+               ) -> Optional[Explainer]:
+    if accepts_everything(schema):
         return None
-    return Explainer(schema, api.definitions, api.dialect, REQUEST, prefix)
+    return Explainer(schema, api.definitions, api.dialect, context, prefix)
 
 
 def _together(refused: List[InvalidParameterError]) -> InvalidParameterError:

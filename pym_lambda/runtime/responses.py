@@ -6,13 +6,16 @@ A function may return a model object, a dict or list, None, `(status, body)` or
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import Response
 
 from ..errors import BadResponseError
 from .body import is_json
 from .models import to_jsonable
+
+if TYPE_CHECKING:
+    from .schema_validator import Explainer
 
 Check = Optional[Callable[[Any], Optional[str]]]
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -47,13 +50,15 @@ dumps_tree = _tree_dumps()
 
 
 class ResponseSpec:
-    __slots__ = ("content_type", "check", "has_schema", "json")
+    __slots__ = ("content_type", "check", "has_schema", "json", "explain")
 
-    def __init__(self, content_type: str, check: Check, has_schema: bool) -> None:
+    def __init__(self, content_type: str, check: Check, has_schema: bool,
+                 explain: Optional[Explainer] = None) -> None:
         self.content_type = content_type
         self.check = check
         self.has_schema = has_schema
         self.json = is_json(content_type)
+        self.explain = explain  # every problem of a refused response, for the log
 
 
 class ResponseWriter:
@@ -109,8 +114,9 @@ class ResponseWriter:
         if spec.check is not None:
             problem = spec.check(data)
             if problem:
+                listed = spec.explain.listed(data, problem) if spec.explain else None
                 raise BadResponseError(f"operation {self.operation_id}, status {status}: "
-                                       f"response {problem}")
+                                       f"response {problem}", problems=listed)
         out_headers.setdefault("Content-Type", spec.content_type)
         try:
             text = "" if data is None and not spec.has_schema else dumps_tree(data)

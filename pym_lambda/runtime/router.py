@@ -73,6 +73,9 @@ class Dispatcher:
         if exc.status >= 500:
             report = description
             if exc.code in OPAQUE_DESCRIPTIONS:
+                if exc.problems:  # a response that broke its spec: every problem, for the log
+                    description += "; problems: " + "; ".join(
+                        f"{p['field'] or 'response'}: {p['message']}" for p in exc.problems)
                 log.error("%s error_id=%s: %s", exc.code, error_id, description)
                 if not self.debug:
                     description = OPAQUE_DESCRIPTIONS[exc.code]

@@ -31,6 +31,17 @@ def test_result_breaking_the_response_schema_is_bad_response(petshop, caplog):
                for r in caplog.records)
 
 
+def test_a_bad_response_logs_every_problem_and_shows_none(petshop, caplog):
+    with caplog.at_level(logging.ERROR, logger="pym_lambda"):
+        reply = petshop.get("/api/pets/67")
+    assert_error(reply, 500, "BAD_RESPONSE")
+    assert "problems" not in reply.json and "snake" not in reply.body.decode()
+    logged = [r.getMessage() for r in caplog.records if reply.json["error_id"] in r.getMessage()]
+    assert len(logged) == 1
+    problems = logged[0].split("; problems: ", 1)[1]
+    assert "id: " in problems and "name: " in problems and "kind: " in problems, problems
+
+
 def test_undeclared_status_is_bad_response(petshop):
     assert_error(petshop.get("/api/pets/77"), 500, "BAD_RESPONSE")
 
