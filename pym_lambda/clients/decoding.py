@@ -17,7 +17,7 @@ import logging
 from typing import Any, Callable, Dict, Optional
 
 from ..errors import PymError
-from ..runtime.body import is_json, media_type
+from ..runtime.media_types import is_json, media_type
 from .errors import (
     RemoteError,
     UpstreamBadResponse,

@@ -11,9 +11,9 @@ import json
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlencode
 
-from ..runtime.body import is_json
 from ..runtime.compiled_types import CompiledBody, CompiledParameter, Schema
 from ..runtime.jsontypes import schema_types
+from ..runtime.media_types import is_json
 from ..runtime.models import to_jsonable
 from .errors import ClientRequestError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..context import CALL_ID_HEADER, current_context, new_call_id
-from ..runtime.body import is_json
 from ..runtime.compiled_types import CompiledApi, CompiledOperation, Schema
+from ..runtime.media_types import is_json
 from ..runtime.models import ModelFactory
 from ..runtime.responses import pick_content
 from ..runtime.schema_validator import REQUEST, RESPONSE, make_validator

@@ -12,6 +12,7 @@ from ..errors import InvalidParameterError, PayloadTooLargeError, UnsupportedMed
 from ..quoting import clamp, quote
 from .compiled_types import CompiledBody, CompiledParameter, Schema
 from .jsontypes import schema_types
+from .media_types import is_json, media_type
 from .params import CoercionError, coerce_scalar
 
 if TYPE_CHECKING:
@@ -21,14 +22,6 @@ Check = Optional[Callable[[Any], Optional[str]]]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # API Gateway allows 10 MB; most APIs want far less
 DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_MAX_FORM_FIELDS = 1000  # limits.max_form_fields
-
-
-def media_type(header: Optional[str]) -> str:
-    return (header or "").split(";", 1)[0].strip().lower()
-
-
-def is_json(mt: str) -> bool:
-    return mt == "application/json" or mt.endswith("+json")
 
 
 def _matches(mt: str, declared: str) -> bool:

@@ -1,13 +1,13 @@
 """One operation, ready to serve: its readers, its bound function, its response writer.
 
-Everything is built when the app is created, so a request only runs prepared callables.
+What reads and writes is built at an operation's first call (prepare()), so that a cold start
+imports none of it; later requests only run prepared callables.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import InvalidParameterError, PymError
-from .body import BodyReader
 from .compiled_types import (
     CompiledApi,
     CompiledOperation,
@@ -17,12 +17,14 @@ from .compiled_types import (
 )
 from .models import ModelFactory
 from .operation_checks import accepts_everything, body_key, param_key, response_key
-from .params import ParamReader
 from .request_caps import RequestCaps
-from .responses import ResponseSpec, ResponseWriter, pick_content
-from .schema_validator import MAX_PROBLEMS, REQUEST, RESPONSE, Explainer
 from .stored_schemas import extended_names, restore_operation
-from .strict import body_checker, check_query
+
+if TYPE_CHECKING:  # imported by _prepare(), at an operation's first call, not at a cold start
+    from .body import BodyReader
+    from .params import ParamReader
+    from .responses import ResponseWriter
+    from .schema_validator import Explainer
 
 
 class ApiRuntime:
@@ -98,6 +100,8 @@ class BoundOperation:
         self.query_names: List[str] = []
         self.body: Optional[BodyReader] = None
         self.form_kwargs = False
+        # strict mode's check of the query's names (strict.py), set by prepare()
+        self.query_check: Optional[Callable[[Any, List[str]], None]] = None
         self.responses: Optional[ResponseWriter] = None
 
     def prepare(self) -> None:
@@ -109,6 +113,13 @@ class BoundOperation:
                 self._prepare()
 
     def _prepare(self) -> None:
+        # The readers, checks and writer's modules: a cold start imports none of them.
+        from .body import BodyReader
+        from .params import ParamReader
+        from .responses import ResponseSpec, ResponseWriter, pick_content
+        from .schema_validator import RESPONSE
+        from .strict import body_checker, check_query
+
         op, api, limits = restore_operation(self.op), self.api, self.limits
         params = [
             ParamReader(p, api.deref, _check(api, param_key(api.name, op, p), p["schema"]),
@@ -144,6 +155,7 @@ class BoundOperation:
         self.caps = RequestCaps.from_limits(limits)
         self.query_names = [p["name"] for p in op["params"] if p["in"] == "query"]
         self.form_kwargs = bool(body and body.get("form_fields"))
+        self.query_check = check_query if self.strict else None
         self.responses = ResponseWriter(self.id, specs)
 
     def call(self, request: Any) -> Any:
@@ -157,8 +169,8 @@ class BoundOperation:
         if service is not None:
             for step in service.before_steps:
                 step(request, self)
-        if self.strict:
-            check_query(request, self.query_names)
+        if self.query_check is not None:
+            self.query_check(request, self.query_names)
         kwargs: Dict[str, Any] = {}
         refused: List[InvalidParameterError] = []  # every parameter's and the body's problems
         for reader in self.params:
@@ -195,11 +207,13 @@ def _check(api: ApiRuntime, key: str, schema: Any) -> Optional[Callable[[Any], O
     return None if accepts_everything(schema) else api.checks.get(key)
 
 
-def _explainer(api: ApiRuntime, schema: Any, prefix: str, context: str = REQUEST
+def _explainer(api: ApiRuntime, schema: Any, prefix: str, context: Optional[str] = None
                ) -> Optional[Explainer]:
     if accepts_everything(schema):
         return None
-    return Explainer(schema, api.definitions, api.dialect, context, prefix)
+    from .schema_validator import REQUEST, Explainer
+
+    return Explainer(schema, api.definitions, api.dialect, context or REQUEST, prefix)
 
 
 def _together(refused: List[InvalidParameterError]) -> InvalidParameterError:
@@ -209,6 +223,8 @@ def _together(refused: List[InvalidParameterError]) -> InvalidParameterError:
     listed: List[Dict[str, str]] = []
     for exc in refused:
         listed += exc.problems or [{"field": "", "rule": "", "message": exc.description}]
+    from .schema_validator import MAX_PROBLEMS
+
     first = refused[0]
     return InvalidParameterError(first.description, user_message=first.user_message,
                                  problems=listed[:MAX_PROBLEMS])

@@ -26,8 +26,6 @@ from typing import (
 )
 
 from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, Schema
-from .responses import pick_content
-from .schema_validator import REQUEST, RESPONSE, EngineCheck
 from .stored_schemas import restore_operation
 
 Check = Callable[[Any], Optional[str]]
@@ -70,6 +68,10 @@ def collect_entries(apis: Iterable[CompiledApi]) -> Dict[str, Entry]:
 
 
 def _api_checks(api: CompiledApi) -> Iterator[Tuple[str, Any, str, str]]:
+    # Here, not at import: a cold start (which loads no check) then skips these modules.
+    from .responses import pick_content
+    from .schema_validator import REQUEST, RESPONSE
+
     name = api["name"]
     for op in map(restore_operation, api["operations"]):
         for p in op["params"]:
@@ -108,6 +110,8 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
                  ) -> Dict[str, Check]:
     """A check per entry: prebuilt, else compiled now, else SchemaEngine."""
+    from .schema_validator import EngineCheck  # at the first check looked up, not at import
+
     checks: Dict[str, Check] = {}
     missing: Dict[str, Tuple[str, Entry]] = {}
     index: Dict[str, str] = (prebuilt or {}).get("INDEX") or {}

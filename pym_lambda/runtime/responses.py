@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 from chalice.app import Response
 
 from ..errors import BadResponseError
-from .body import is_json
+from .media_types import is_json
 from .models import to_jsonable
 
 if TYPE_CHECKING:

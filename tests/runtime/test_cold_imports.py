@@ -1,0 +1,69 @@
+"""A cold start of the example's Lambda package imports only what routing needs (issue #18):
+the request readers, the schema explainer and strict mode's checks are imported at an
+operation's first call, and the log escaper's pattern is compiled at its first use."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.build.deploy.deploy_fixtures import copy_example
+
+ROOT = Path(__file__).resolve().parents[2]
+# Imported by an operation's first call (BoundOperation.prepare), never by `import app`.
+DEFERRED = ("pym_lambda.runtime.body", "pym_lambda.runtime.params",
+            "pym_lambda.runtime.schema_validator", "pym_lambda.runtime.strict",
+            "pym_lambda.runtime.numeric_text", "pym_lambda.quoting")
+PROBE = """
+import json, sys
+sys.path[:0] = ['.', {root!r}]
+import app
+import pym_lambda.logs as logs
+from pym_lambda.runtime import operation
+cold = {{"deferred": sorted(m for m in {deferred!r} if m in sys.modules),
+        "patterns": sorted(p.pattern for p in getattr(__import__("re"), "_cache", {{}}).values()
+                           if getattr(p, "pattern", None) == logs._UNSAFE_TEXT),
+        "framework": operation.__file__}}
+print("COLD", json.dumps(cold))
+from chalice.test import Client
+with app.app.pym_service.use(), Client(app.app) as client:
+    reply = client.http.post("/v1/books", headers={{"content-type": "application/json"}},
+                             body=json.dumps({{"title": 5}}))
+print("CALLED", json.dumps({{"status": reply.status_code,
+                            "deferred": sorted(m for m in {deferred!r} if m in sys.modules)}}))
+"""
+
+
+def _package(tmp_path: Path) -> Path:
+    """app.py and chalicelib/ as `pym-lambda build` leaves them: what the Lambda package runs
+    (no apis/, the compiled form and prebuilt checks in chalicelib/)."""
+    project = copy_example(tmp_path / "project")
+    built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
+                            "--project-dir", str(project)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    task = tmp_path / "task"
+    task.mkdir()
+    shutil.copy(project / "app.py", task / "app.py")
+    shutil.copytree(project / "chalicelib", task / "chalicelib")
+    return task
+
+
+def test_a_cold_start_of_the_example_skips_what_only_a_call_needs(tmp_path: Path) -> None:
+    task = _package(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", PROBE.format(root=str(ROOT), deferred=DEFERRED)],
+        cwd=task, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "PYM_STAGE": "prod", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = {tag: json.loads(text) for tag, text in
+             (line.split(" ", 1) for line in out.stdout.splitlines())
+             if tag in ("COLD", "CALLED")}
+    assert found["COLD"]["framework"].startswith(str(ROOT / "pym_lambda"))
+    assert found["COLD"]["deferred"] == []  # none imported by `import app`
+    assert found["COLD"]["patterns"] == []  # the escaper's regex not compiled yet
+    # the first call of an operation imports what it reads with, and answers as before
+    called = found["CALLED"]
+    assert called["deferred"] == sorted(DEFERRED)
+    assert 400 <= called["status"] < 500
