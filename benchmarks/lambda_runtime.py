@@ -365,17 +365,20 @@ def copy_distributions(target: Path, names: List[str]) -> List[str]:
 
 
 # ------------------------------------------------------------------------------ measuring
-def _child(cmd: List[str], cwd: Path, env: Dict[str, str], timeout: float = 300) -> Dict[str, Any]:
+def run_child(cmd: List[str], cwd: Any, env: Optional[Dict[str, str]],
+              timeout: float = 300) -> Dict[str, Any]:
+    """Run a measuring child; its last JSON line of stdout, with wall_ms, or {"error": ...}
+    (also run.py's Runner)."""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(cmd, cwd=None if cwd is None else str(cwd), env=env,
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     wall = (time.perf_counter() - t0) * 1000
     lines = [ln for ln in proc.stdout.strip().splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:]
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
         return {"error": f"{(tail[-1] if tail else 'no output')[:300]} (exit {proc.returncode})",
                 "stderr_tail": "\n".join(tail)}
     out: Dict[str, Any] = json.loads(lines[-1])
@@ -385,7 +388,7 @@ def _child(cmd: List[str], cwd: Path, env: Dict[str, str], timeout: float = 300)
 
 def cold_once(runtime: str, pkg: Package) -> Dict[str, Any]:
     code = COLD_CODE.format(task_root=str(pkg.task_root), module=pkg.module)
-    res = _child([runtime, "-I", "-B", "-c", code], pkg.task_root, lambda_env(pkg), 120)
+    res = run_child([runtime, "-I", "-B", "-c", code], pkg.task_root, lambda_env(pkg), 120)
     if "error" not in res and not res.get("from_task_root"):
         res = {"error": f"{pkg.module} was not imported from {pkg.task_root}"}
     return res
@@ -430,7 +433,7 @@ def measure_requests(runtime: str, packages: List[Package], events: Path, repeat
             args = {"task_root": str(pkg.task_root), "module": pkg.module, "attr": pkg.attr,
                     "events": str(events), "repeats": repeats, "target_s": target_s,
                     "smoke": smoke, "timer": "cpu"}
-            res = _child([runtime, "-I", "-B", str(HERE / "lambda_child.py"), json.dumps(args)],
+            res = run_child([runtime, "-I", "-B", str(HERE / "lambda_child.py"), json.dumps(args)],
                          pkg.task_root, lambda_env(pkg))
             prev = out.get(pkg.key)
             if prev is None or "error" in prev:
@@ -449,7 +452,7 @@ def measure_tasks(runtime: str, pkg: Package, repeats: int, target_s: float,
     process) in the runtime, with the framework and Chalice the package ships."""
     args = {"sys_path": [str(pkg.task_root)], "repeats": repeats, "target_s": target_s,
             "smoke": smoke, "timer": "cpu"}
-    return _child([runtime, "-I", "-B", str(HERE / "child.py"), "tasks", json.dumps(args)],
+    return run_child([runtime, "-I", "-B", str(HERE / "child.py"), "tasks", json.dumps(args)],
                   pkg.task_root, lambda_env(pkg))
 
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 
 import hostile  # noqa: E402
 import lambda_mode  # noqa: E402
+import lambda_runtime  # noqa: E402
 from peerdefs import Peer, child_env, peers, stage_env  # noqa: E402
 from workload import REQUESTS  # noqa: E402
 
@@ -80,22 +81,7 @@ class Runner:
 
     def _run(self, cmd: List[str], cwd: Optional[str], env: Optional[Dict[str, str]],
              timeout: float) -> Dict[str, Any]:
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout:.0f} s"}
-        wall = (time.perf_counter() - t0) * 1000
-        lines = [ln for ln in proc.stdout.strip().splitlines() if ln.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
-            last = tail[-1] if tail else "no output"
-            return {"error": f"{last[:300]} (exit {proc.returncode})",
-                    "stderr_tail": "\n".join(tail)}
-        out = json.loads(lines[-1])
-        out["wall_ms"] = wall
-        return out
+        return lambda_runtime.run_child(cmd, cwd, env, timeout)
 
 
 def median(values: List[float]) -> Optional[float]:
