@@ -63,7 +63,12 @@ def compile_project(project_dir: Path) -> CompiledDocument:
 def compile_or_reuse(project_dir: Path) -> CompiledDocument:
     """The compiled specs of a project tree: chalicelib/pym_compiled.json if it matches apis/
     and is of this framework's format, else compiled now (and written, with what derives
-    from it)."""
+    from it). Under chalice local's reloader its watcher is first told to ignore what this
+    writes (build/reload_watch.py): the server must not restart on its own build outputs."""
+    from .reload_watch import ignore_build_outputs, is_worker
+
+    if is_worker():
+        ignore_build_outputs()
     target = project_dir / "chalicelib" / COMPILED_FILE
     fingerprint = specs_fingerprint(project_dir / APIS_DIR)
     if target.is_file():
@@ -100,6 +105,13 @@ def write_compiled(target: Path, compiled: CompiledDocument) -> bool:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
+    """Write unless the file already holds these bytes: an unchanged output keeps its mtime,
+    so nothing watching the tree (chalice local's reloader, make) sees a change."""
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return
+    except OSError:
+        pass  # absent: written below
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, target)  # atomic: a concurrent reader never sees half a file
@@ -176,7 +188,7 @@ def write_prebuilt(target: Path, apis: List[CompiledApi], fingerprint: str) -> N
 
     indexed, ids = _indexed(collect_entries(apis))
     source = generate_module(indexed, skip_unsupported=True) + f"\nINDEX = {ids!r}\n"
-    target.write_bytes(prebuilt_header(fingerprint) + split_module(source))
+    _write_atomic(target, prebuilt_header(fingerprint) + split_module(source))
 
 
 # --- the published specs ---------------------------------------------------------------------
