@@ -14,8 +14,11 @@ Calling conventions (one rule each, no guessing):
 
 An inline run goes through the envelope like a queued call (encode, size check, decode), so
 an argument that could not travel fails in development too, and the task sees the same values
-(tuples as lists, rebuilt models) and a `current_task()` with ``inline=True``. Exceptions,
-RetryLater and PermanentFailure included, propagate to the caller of an inline run.
+(tuples as lists, rebuilt models) and a `current_task()` with ``inline=True``. Where a queued
+call would have been sent (within a request or a task), a task that fails inline does not fail
+its caller, as on SQS: the failure is logged with what SQS would do (retry, attempt n of max,
+then dead letter; see inline_failure.py) and the TaskHandle carries the error. Outside a
+request (a script, a shell) the exception propagates, as a plain synchronous call's would.
 
 Tasks must be module-level functions: the worker finds them by ``"<module>:<qualname>"`` and
 runs only functions carrying this decorator's marker.
@@ -178,10 +181,18 @@ def run_inline(task: AsyncTask[..., Any], args: Any, kwargs: Any) -> TaskHandle:
     body = encode_envelope(envelope)
     check_message_size(task.name, body, settings.max_message_bytes)
     travelled = decode_envelope(body)
+    queued_instead = current_context() is not None  # a request or task: SQS would take it
     token = enter_task(TaskInfo(task=task.name, task_id=envelope.task_id, attempt=1,
                                 queue=task.queue, inline=True))
     try:
         result = task.fn(*travelled.args, **travelled.kwargs)
+    except Exception as exc:
+        if not queued_instead:
+            raise
+        from .inline_failure import log_inline_failure  # noqa: PLC0415 - failures only
+
+        return TaskHandle(envelope.task_id, task.name, task.queue, inline=True,
+                          error=log_inline_failure(task, envelope.task_id, settings, exc))
     finally:
         exit_task(token)
     return TaskHandle(envelope.task_id, task.name, task.queue, inline=True, result=result)

@@ -38,6 +38,7 @@ class TaskHandle(NamedTuple):
     message_id: Optional[str] = None  # the SQS MessageId; None when run inline
     inline: bool = False
     result: Any = None
+    error: Optional[str] = None  # "Type: message" of a task that failed inline in a request
 
 
 # --- queue URLs -----------------------------------------------------------------------------
