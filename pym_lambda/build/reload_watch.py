@@ -35,6 +35,8 @@ def is_worker() -> bool:
 def _ignored_dir(parent: str, name: str) -> bool:
     if name in IGNORED_DIRS or (name.startswith(".") and name not in WATCHED_DOT_DIRS):
         return True  # .venv, .git, .mypy_cache, tests/.external...
+    if os.path.basename(parent) in WATCHED_DOT_DIRS:
+        return True  # .chalice/deployments, deployed, venv: written by chalice package/deploy
     if name.startswith(BUILD_PREFIX) and os.path.basename(parent) == "chalicelib":
         return True  # chalicelib/pym_apis/
     # a virtualenv under any name (venv/, env/): it holds pyvenv.cfg

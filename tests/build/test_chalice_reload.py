@@ -104,7 +104,8 @@ def test_the_watcher_skips_virtualenvs_caches_and_build_outputs(tmp_path: Path) 
                  ".venv/lib/site.py", "env/pyvenv.cfg", "env/lib/x.py", ".git/HEAD",
                  "chalicelib/__pycache__/shop.cpython-312.pyc", "chalicelib/pym_compiled.json",
                  "chalicelib/pym_apis/shop.yaml", "chalicelib/pym_compiled.1.tmp",
-                 "tests/.external/pkg.tar.gz"):
+                 "tests/.external/pkg.tar.gz", ".chalice/deployments/x.zip",
+                 ".pym-local/sqs-state.pickle"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     found = sorted(os.path.relpath(p, tmp_path) for p in watched_files(str(tmp_path)))
