@@ -1,7 +1,10 @@
 """`pym-lambda local`: the whole service on this machine, started and stopped by one command.
 
-- a moto server on 127.0.0.1 (the local AWS), with the task queues created as deploy creates
-  them (`ensure_queues(queue_definitions(...))`);
+- a moto server on 127.0.0.1 (the local AWS, build/local_aws.py), with the task queues
+  created as deploy creates them (`ensure_queues(queue_definitions(...))`) but with a short
+  visibility timeout (--visibility-timeout, 10 s: a failed task is retried within seconds,
+  not 6 minutes); its SQS state (queues, messages, dead letters) is saved in
+  .pym-local/sqs-state.pickle when it stops and restored at the next start (--fresh: not);
 - `chalice local` serving the API, with tasks sent to that SQS (PYM_TASKS_INLINE=0 beats the
   dev stage's `tasks.inline: true`);
 - the local task worker (`pym-lambda worker`), polling those queues and calling the app's
@@ -32,6 +35,7 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 import click
 
 from .command_line import check_stage, debug_option, problems_as_lines, project_root
+from .local_aws import state_path
 from .stage_environment import stage_environment
 
 HOST = "127.0.0.1"  # never another interface: the local service has fake credentials and no auth
@@ -66,6 +70,8 @@ class LocalService:
     reload: bool = True
     verbose: bool = False
     startup_timeout: float = 60.0
+    visibility_timeout: int = 10
+    fresh: bool = False
     children: List[Child] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     _print_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -173,16 +179,22 @@ class LocalService:
         if not all(importlib.util.find_spec(m) for m in ("moto", "flask", "flask_cors")):
             raise LocalServiceError("the local AWS needs moto's server: pip install 'moto[server]'")
         env = self.environment()
-        moto = self.spawn("moto", [sys.executable, "-m", "moto.server", "-H", HOST,
-                                   "-p", str(self.moto_port)], env,
+        state = state_path(self.root)
+        if self.fresh and state.is_file():
+            state.unlink()
+            self.say(f"[local] --fresh: deleted {state.relative_to(self.root)}")
+        moto = self.spawn("moto", [sys.executable, "-m", "pym_lambda.build.local_aws",
+                                   "--host", HOST, "--port", str(self.moto_port),
+                                   "--state", str(state)], env,
                           quiet_access_log=not self.verbose)
         module = _import_app(self.root, env)  # while moto starts; fails early on a bad spec
         self.wait_until("the moto server", lambda: _port_accepts(self.moto_port))
         self.say(f"[local] aws (moto)   http://{HOST}:{self.moto_port}   "
                  f"(pid {moto.process.pid}, process group {moto.pgid})")
-        queues = _create_queues(module)
+        queues = _create_queues(module, self.visibility_timeout)
         for queue, name, dlq in queues:
-            self.say(f"[local] task queue   {queue}: SQS {name} (dead letters: {dlq})")
+            self.say(f"[local] task queue   {queue}: SQS {name} (dead letters: {dlq}; "
+                     f"visibility timeout {self.visibility_timeout} s)")
         api = self.spawn("api", [_chalice_script(), "local", "--host", HOST,
                                  "--port", str(self.port), "--stage", self.stage]
                          + ([] if self.reload else ["--no-autoreload"]), env)
@@ -200,6 +212,10 @@ class LocalService:
                  f"{api.pgid}{', reloads on code changes' if self.reload else ''})")
         self.say(f"[local] ready: curl {url}/ping | a JWT: pym-lambda token USER | "
                  f"queues: aws --endpoint-url http://{HOST}:{self.moto_port} sqs list-queues")
+        if queues:
+            self.say(f"[local] dead letters: AWS_ENDPOINT_URL=http://{HOST}:{self.moto_port} "
+                     "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+                     f"pym-lambda tasks dlq|redrive --stage {self.stage} --region {self.region}")
         self.say("[local] Ctrl-C stops everything"
                  + (" (the worker does not reload: restart after changing tasks)"
                     if queues and self.reload else ""))
@@ -269,8 +285,9 @@ def _import_app(root: Path, env: Dict[str, str]) -> Any:
         raise LocalServiceError(f"the app does not load: {type(exc).__name__}: {exc}") from None
 
 
-def _create_queues(module: Any) -> List[Tuple[str, str, str]]:
-    """Create the app's task queues in moto as deploy does; [(queue, name, dlq name)]."""
+def _create_queues(module: Any, visibility_timeout: int) -> List[Tuple[str, str, str]]:
+    """Create the app's task queues in moto as deploy does, with a local visibility timeout
+    (queues restored from a previous run are updated to it); [(queue, name, dlq name)]."""
     from ..aws import aws_client, reset_aws_clients
     from ..tasks.poller import find_task_handlers
     from .tasks.queues import ensure_queues, queue_definitions
@@ -280,7 +297,7 @@ def _create_queues(module: Any) -> List[Tuple[str, str, str]]:
     except ValueError:
         return []
     reset_aws_clients()  # made for the environment as it now is
-    definitions = queue_definitions(queues)
+    definitions = queue_definitions(queues, visibility_timeout=visibility_timeout)
     deadline = time.monotonic() + 30
     while True:  # moto accepts connections a little before it answers
         try:
@@ -340,6 +357,12 @@ def _wait_group(child: Child, deadline: float) -> bool:
 @click.option("--region", default="us-east-1", show_default=True, help="The fake AWS region.")
 @click.option("--reload/--no-reload", default=True, show_default=True,
               help="Restart the API when the code changes (chalice local's autoreload).")
+@click.option("--visibility-timeout", type=click.IntRange(0, 43_200), default=10,
+              show_default=True, envvar="PYM_LOCAL_VISIBILITY_TIMEOUT",
+              help="Seconds before a failed or unfinished task is delivered again (the task "
+                   "queues' VisibilityTimeout; deploy sets 6x the worker's timeout).")
+@click.option("--fresh", is_flag=True,
+              help="Start with empty queues: forget the state saved by the last run.")
 @click.option("--verbose", is_flag=True, help="Also show the moto server's request log.")
 @click.option("--startup-timeout", type=float, default=60.0, show_default=True,
               help="Seconds to wait for each part to answer.")
@@ -347,13 +370,15 @@ def _wait_group(child: Child, deadline: float) -> bool:
               default=None, help="The service folder (default: the current folder).")
 @debug_option
 @problems_as_lines
-def local(port: int, moto_port: int, stage: str, region: str, reload: bool, verbose: bool,
-          startup_timeout: float, project_dir: Optional[Path]) -> None:
+def local(port: int, moto_port: int, stage: str, region: str, reload: bool,
+          visibility_timeout: int, fresh: bool, verbose: bool, startup_timeout: float,
+          project_dir: Optional[Path]) -> None:
     """Run the service locally: a moto server with the task queues, `chalice local` and the
     task worker, each in its own process group; Ctrl-C stops them all."""
     root = project_root(project_dir)
     check_stage(root, stage)
     click.echo(f"[local] {root.name} (stage {stage}) in {root}")
     service = LocalService(root, port=port, moto_port=moto_port, stage=stage, region=region,
-                           reload=reload, verbose=verbose, startup_timeout=startup_timeout)
+                           reload=reload, verbose=verbose, startup_timeout=startup_timeout,
+                           visibility_timeout=visibility_timeout, fresh=fresh)
     sys.exit(service.run())
