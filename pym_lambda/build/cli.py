@@ -51,39 +51,19 @@ def _fail(errors: List[str]) -> NoReturn:
 @debug_option
 @problems_as_lines
 def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> None:
-    """Check every spec in apis/, the config and every binding; exit 1 listing each problem."""
-    from ..config import ConfigError
-    from ..runtime.app import bind_operations, load_service_settings
-    from ..runtime.spec_warnings import compiled_warnings
-    from .compiled_form import compile_project
+    """Check every spec in apis/, the config and every binding, and what would break only on
+    AWS; print every problem (error:) and warning, exit 1 if there is an error."""
+    from .validation import validate_project
 
     root = _project(project_dir, stage, region)
     started = time.perf_counter()
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    try:
-        compiled = compile_project(root)
-        settings = load_service_settings(root, compiled, stage=stage,
-                                         environ=stage_environment(root, stage))
-        warnings = compiled_warnings(compiled)
-        operations = bind_operations(
-            {"format": compiled["format"],
-             "apis": [a for a in compiled["apis"] if not a.get("bind_client")]}, settings,
-            warnings=warnings)
-    except SpecErrors as exc:
-        _fail([str(e) for e in exc.errors])
-    except ConfigError as exc:
-        _fail([str(exc)])
-    for warning in warnings:  # duplicates, unroutable keys, renamed arguments, foreign ids
+    report = validate_project(root, stage)
+    for warning in report.warnings:
         click.echo(f"warning: {warning}")
-    unbound = [op for op in operations if getattr(op.func, "__name__", "") == "not_implemented"
-               and not op.op.get("unserved")]  # those were just named, with why
-    for op in unbound:
-        click.echo(f"warning: {op.api.file}: {op.method} {op.path}: operation {op.id} is bound "
-                   f"to no function (served as 501 NOT_IMPLEMENTED)")
-    clients = [a["name"] for a in compiled["apis"] if a.get("bind_client")]
-    served = len(compiled["apis"]) - len(clients)
-    click.echo(f"ok: {served} spec(s), {len(operations)} operation(s)"
+    if report.errors:
+        _fail(report.errors)
+    clients = report.clients
+    click.echo(f"ok: {report.specs} spec(s), {report.operations} operation(s)"
                + (f", {len(clients)} client spec(s) ({', '.join(clients)})" if clients else "")
                + f" in {(time.perf_counter() - started) * 1000:.0f} ms")
 

@@ -24,10 +24,11 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from ..config import CONFIG_FILENAME, read_config_file
 from ..docs.specs import PUBLISHED_DIR
+from ..errors import SpecError
 from ..runtime.builtins import builtin_api
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, format_problem
 from ..runtime.operation_checks import PREBUILT_FILE, Entry, collect_entries, prebuilt_header
@@ -47,16 +48,23 @@ def specs_fingerprint(apis_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def compile_project(project_dir: Path) -> CompiledDocument:
+def compile_project(project_dir: Path,
+                    errors: Optional[List[SpecError]] = None) -> CompiledDocument:
     """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it;
-    the precedence is applied at start-up)."""
+    the precedence is applied at start-up). Given `errors`, the spec problems are appended to
+    it and what compiled is returned (validate; a config problem is then its to report)."""
     # Not at import: `chalice local` and the tests reuse a fresh compiled form without them.
+    from ..config import ConfigError
     from .openapi.compiler import compile_apis_dir
 
-    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir)
+    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir, errors)
     config = project_dir / CONFIG_FILENAME
     if config.is_file():
-        compiled["config"] = read_config_file(config)
+        try:
+            compiled["config"] = read_config_file(config)
+        except ConfigError:
+            if errors is None:
+                raise
     return compiled
 
 

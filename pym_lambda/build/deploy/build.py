@@ -266,6 +266,7 @@ def build_project(project_dir: Path, stage: str,
     from ...runtime.app import bind_operations
     from ...runtime.project_files import COMPILED_FILE
     from ..compiled_form import compile_project, specs_fingerprint
+    from ..validation import aws_only_warnings
 
     environ = os.environ if environ is None else environ
     stage_config = read_stage_config(project_dir, stage)
@@ -294,7 +295,8 @@ def build_project(project_dir: Path, stage: str,
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
         forwarded=forwarded, function_environment=variables, framework=framework,
         secrets=secret_references(compiled.get("config") or {}, stage),
-        docs_enabled=bool(settings.docs.enabled))
+        docs_enabled=bool(settings.docs.enabled),
+        warnings=tuple(aws_only_warnings(project_dir, compiled)))
 
 
 def _write_compiled_if_changed(target: Path, compiled: CompiledDocument) -> bool:

@@ -245,6 +245,8 @@ def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = 
                 echo: Callable[[str], None] = print, check: bool = True) -> List[Path]:
     resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
     with prepared(options, echo) as ready:
+        for warning in ready.build.warnings:  # what would break only on AWS
+            echo(f"warning: {warning}")
         sam, package = build_package(ready, out_dir, runtime, echo)
         if check:
             check_built_package(ready, sam, package, echo)

@@ -425,9 +425,13 @@ def assign_routes(apis: List[CompiledApi]) -> None:
         route_warning(op, reason)
 
 
-def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
-    """Compile spec files (path, display name); raise SpecErrors listing every problem."""
-    errors: List[SpecError] = []
+def compile_specs(files: List[Tuple[Path, str]],
+                  errors: Optional[List[SpecError]] = None) -> CompiledDocument:
+    """Compile spec files (path, display name); raise SpecErrors listing every problem. Given
+    an `errors` list, append the problems to it instead and return what compiled (validate
+    checks the bindings of the rest)."""
+    collect = errors is not None
+    errors = [] if errors is None else errors
     apis: List[CompiledApi] = []
     for path, display in files:
         try:
@@ -437,17 +441,21 @@ def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
             continue
         apis.append(compile_spec(spec, errors))
     assign_routes(apis)
-    if errors:
+    if errors and not collect:
         raise SpecErrors(errors)
     return {"format": COMPILED_FORMAT, "apis": apis}
 
 
-def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None) -> CompiledDocument:
+def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None,
+                     errors: Optional[List[SpecError]] = None) -> CompiledDocument:
     files = find_spec_files(apis_dir)
     if not files:
-        raise SpecErrors([SpecError(f"no spec (*.yaml, *.yml, *.json) in {apis_dir}")])
+        problem = SpecError(f"no spec (*.yaml, *.yml, *.json) in {apis_dir}")
+        if errors is None:
+            raise SpecErrors([problem])
+        errors.append(problem)
     root = project_dir or apis_dir.parent
-    return compile_specs([(p, _display(p, root)) for p in files])
+    return compile_specs([(p, _display(p, root)) for p in files], errors)
 
 
 def _display(path: Path, root: Path) -> str:

@@ -1,0 +1,72 @@
+"""`pym-lambda validate`'s checks: every problem of every kind in one run, then what would
+break only on AWS (shipping.py) as warnings.
+
+Each kind is checked on its own, so none hides another: the config (pym-config.yaml for the
+stage), the specs (each problem; the operations that compiled go on), the bindings of the
+operations that compiled (every x-bind-server, imported), and the spec warnings.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional
+
+from .shipping import binding_warnings, source_warnings
+from .stage_environment import stage_environment
+
+
+@dataclass
+class Report:
+    errors: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    specs: int = 0
+    operations: int = 0
+    clients: List[str] = field(default_factory=list)
+
+
+def validate_project(root: Path, stage: str) -> Report:
+    from ..config import ConfigError
+    from ..errors import SpecError, SpecErrors
+    from ..runtime.app import bind_operations, load_service_settings
+    from ..runtime.spec_warnings import compiled_warnings
+    from .compiled_form import compile_project
+
+    report = Report()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    spec_errors: List[SpecError] = []
+    compiled = compile_project(root, errors=spec_errors)
+    settings: Optional[Any] = None
+    try:
+        settings = load_service_settings(root, compiled, stage=stage,
+                                         environ=stage_environment(root, stage))
+    except ConfigError as exc:
+        report.errors.append(str(exc))
+    report.errors += [str(e) for e in spec_errors]
+    report.warnings += compiled_warnings(compiled)  # duplicates, unroutable keys, renamed...
+    served = [a for a in compiled["apis"] if not a.get("bind_client")]
+    report.clients = [a["name"] for a in compiled["apis"] if a.get("bind_client")]
+    report.specs = len(served)
+    try:
+        operations = bind_operations({"format": compiled["format"], "apis": served}, settings,
+                                     warnings=report.warnings)
+    except SpecErrors as exc:
+        report.errors += [str(e) for e in exc.errors]
+        operations = []
+    for op in operations:  # those unserved were just named, with why
+        if getattr(op.func, "__name__", "") == "not_implemented" and not op.op.get("unserved"):
+            report.warnings.append(
+                f"{op.api.file}: {op.method} {op.path}: operation {op.id} is bound to no "
+                "function (served as 501 NOT_IMPLEMENTED)")
+    report.operations = len(operations)
+    report.warnings += aws_only_warnings(root, compiled)
+    return report
+
+
+def aws_only_warnings(root: Path, compiled: Any) -> List[str]:
+    """What would fail only on AWS: unshipped code or files, tasks not at module level."""
+    targets = [(f"{api.get('file', api.get('name'))}: operation {op.get('id')}", op["bind"])
+               for api in compiled["apis"] if not api.get("bind_client")
+               for op in api.get("operations", []) if isinstance(op.get("bind"), str)]
+    return binding_warnings(root, targets) + source_warnings(root)
