@@ -48,6 +48,21 @@ def _ignored_file(parent: str, name: str) -> bool:
         name.startswith(BUILD_PREFIX) and os.path.basename(parent) == "chalicelib")
 
 
+def ignored(root: str, path: str) -> bool:
+    """Whether a change of `path` (a file under `root`) leaves the server alone: the same
+    rule as watched_files(), for one path (watchdog's events)."""
+    relative = os.path.relpath(path, root)
+    if relative.startswith(os.pardir + os.sep):
+        return True  # not the project's
+    *dirs, name = relative.split(os.sep)
+    parent = root
+    for directory in dirs:
+        if _ignored_dir(parent, directory):
+            return True
+        parent = os.path.join(parent, directory)
+    return _ignored_file(parent, name)
+
+
 def watched_files(root: str) -> Iterator[str]:
     """The files whose change should restart the server: the tree minus what is ignored."""
     for parent, dirs, files in os.walk(root):
@@ -116,10 +131,7 @@ def _narrow_watchdog() -> None:
         if getattr(event, "event_type", "modified") not in changes:
             return
         path = os.fsdecode(getattr(event, "dest_path", "") or event.src_path)
-        parent, name = os.path.split(os.path.relpath(path))  # chalice local runs in the project
-        if _ignored_file(parent, name) or any(
-                part in IGNORED_DIRS or (part.startswith(".") and part not in WATCHED_DOT_DIRS)
-                for part in parent.split(os.sep) if part not in ("", ".", "..")):
+        if ignored(os.getcwd(), os.path.abspath(path)):  # chalice local runs in the project
             return
         original(self, event)
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import List
 
-from pym_lambda.build.reload_watch import watched_files
+from pym_lambda.build.reload_watch import ignored, watched_files
 from tests.build.test_cli import PYTHON, clean_env, free_port, http, kill_groups, pym, wait_for
 
 COUNTER_SPEC = """
@@ -110,6 +110,10 @@ def test_the_watcher_skips_virtualenvs_caches_and_build_outputs(tmp_path: Path) 
         (tmp_path / name).write_text("x")
     found = sorted(os.path.relpath(p, tmp_path) for p in watched_files(str(tmp_path)))
     assert found == [".chalice/config.json", "apis/shop.yaml", "app.py", "chalicelib/shop.py"]
+    # the same rule path by path (watchdog's events, when chalice uses it)
+    every = sorted(os.path.relpath(os.path.join(d, f), tmp_path)
+                   for d, _, files in os.walk(tmp_path) for f in files)
+    assert [p for p in every if not ignored(str(tmp_path), str(tmp_path / p))] == found
 
 
 def test_unchanged_outputs_keep_their_mtime(tmp_path: Path) -> None:
