@@ -88,3 +88,20 @@ def test_a_dead_letter_survives_a_restart_and_is_redriven_to_the_fixed_task(tmp_
         stop(stack, output, groups)
     finally:
         finish(stack, groups, output)
+
+
+def test_a_state_it_cannot_use_is_named_and_left_unread(tmp_path):
+    import pickle
+    from importlib.metadata import version
+
+    from pym_lambda.build.local_aws import restore
+
+    assert restore(tmp_path / "absent.pickle") is None  # a first run: nothing to say
+    garbage = tmp_path / "garbage.pickle"
+    garbage.write_bytes(b"not a pickle")
+    assert restore(garbage).startswith(f"cannot read {garbage}: ")
+    foreign = tmp_path / "foreign.pickle"
+    foreign.write_bytes(pickle.dumps(("pym-lambda local sqs 1", "0.0.1", {})))
+    assert restore(foreign) == (f"{foreign} was saved by moto 0.0.1, this is moto "
+                                f"{version('moto')}: "
+                                "starting with empty queues")
