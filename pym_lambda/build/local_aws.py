@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copyreg
 import io
+import json
 import os
 import pickle
 import signal
@@ -29,8 +30,41 @@ STATE_FILE = "sqs-state.pickle"
 _FORMAT = "pym-lambda local sqs 1"
 
 
+ENDPOINT_FILE = "endpoint.json"  # while `pym-lambda local` runs: where its moto answers
+
+
 def state_path(root: Path) -> Path:
     return root / STATE_DIR / STATE_FILE
+
+
+def write_endpoint(root: Path, url: str, region: str, stage: str) -> Path:
+    """Tell `pym-lambda tasks ... --local` where the running local AWS is."""
+    path = root / STATE_DIR / ENDPOINT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url, "region": region, "stage": stage,
+                                "pid": os.getpid()}), encoding="utf-8")
+    return path
+
+
+def use_local_endpoint(root: Path) -> Dict[str, str]:
+    """Point this process's AWS clients at the running `pym-lambda local` of `root` (fake
+    credentials, its region); its settings. A ClickException when none runs."""
+    import click
+
+    path = root / STATE_DIR / ENDPOINT_FILE
+    try:
+        local = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(local["pid"])
+        os.kill(pid, 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        raise click.ClickException(f"--local: no `pym-lambda local` running in {root} (start "
+                                   "it first, or use --project-dir)") from None
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)  # never real AWS from here
+    os.environ.update({"AWS_ENDPOINT_URL": local["url"], "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": local["region"]})
+    return {k: str(v) for k, v in local.items()}
 
 
 def _moto_version() -> str:

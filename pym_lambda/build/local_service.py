@@ -35,7 +35,7 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 import click
 
 from .command_line import check_stage, debug_option, problems_as_lines, project_root
-from .local_aws import state_path
+from .local_aws import ENDPOINT_FILE, STATE_DIR, state_path, write_endpoint
 from .stage_environment import stage_environment
 
 HOST = "127.0.0.1"  # never another interface: the local service has fake credentials and no auth
@@ -166,6 +166,7 @@ class LocalService:
             self.say(f"[local] error: {exc.message}")
             return 1
         finally:
+            (self.root / STATE_DIR / ENDPOINT_FILE).unlink(missing_ok=True)
             if self.children:
                 self.say("[local] stopping: " + ", ".join(c.label for c in self.children))
                 self.shutdown()
@@ -191,6 +192,7 @@ class LocalService:
         self.wait_until("the moto server", lambda: _port_accepts(self.moto_port))
         self.say(f"[local] aws (moto)   http://{HOST}:{self.moto_port}   "
                  f"(pid {moto.process.pid}, process group {moto.pgid})")
+        write_endpoint(self.root, f"http://{HOST}:{self.moto_port}", self.region, self.stage)
         queues = _create_queues(module, self.visibility_timeout)
         for queue, name, dlq in queues:
             self.say(f"[local] task queue   {queue}: SQS {name} (dead letters: {dlq}; "
@@ -213,9 +215,8 @@ class LocalService:
         self.say(f"[local] ready: curl {url}/ping | a JWT: pym-lambda token USER | "
                  f"queues: aws --endpoint-url http://{HOST}:{self.moto_port} sqs list-queues")
         if queues:
-            self.say(f"[local] dead letters: AWS_ENDPOINT_URL=http://{HOST}:{self.moto_port} "
-                     "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-                     f"pym-lambda tasks dlq|redrive --stage {self.stage} --region {self.region}")
+            self.say("[local] dead letters: pym-lambda tasks list|dlq|redrive --local "
+                     "(kept across restarts)")
         self.say("[local] Ctrl-C stops everything"
                  + (" (the worker does not reload: restart after changing tasks)"
                     if queues and self.reload else ""))

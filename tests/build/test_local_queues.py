@@ -64,21 +64,24 @@ def test_a_dead_letter_survives_a_restart_and_is_redriven_to_the_fixed_task(tmp_
         finish(stack, groups, output)
 
     tasks.write_text(fixed)  # the fix
-    stack, output, groups, _, moto_port = run_local(service)
+    stack, output, groups, _, _ = run_local(service)
     try:
         assert re.search(r"\[moto\] restored 2 queue\(s\) and 1 message\(s\)", output.text())
-        env = clean_env(AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}",
-                        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-        redrive = subprocess.run(
-            pym("tasks", "redrive", "--stage", "dev", "--region", "us-east-1",
-                "--project-dir", str(service)),
-            env=env, capture_output=True, text=True, timeout=120)
+        output.wait_for(r"pym-lambda tasks list\|dlq\|redrive --local", timeout=10)
+        # no AWS variables: --local finds the running local AWS
+        redrive = subprocess.run(pym("tasks", "redrive", "--local"), cwd=service,
+                                 env=clean_env(), capture_output=True, text=True, timeout=120)
         assert redrive.returncode == 0, redrive.stderr
         assert "moved 1 message(s) from the DLQ back to the queue" in redrive.stdout
         output.wait_for(r"\[worker\] .*greeting card for Ann sent", timeout=60)
         stop(stack, output, groups)
     finally:
         finish(stack, groups, output)
+    after = subprocess.run(pym("tasks", "list", "--local"), cwd=service, env=clean_env(),
+                           capture_output=True, text=True, timeout=120)
+    assert after.returncode == 1
+    assert after.stderr.strip() == (f"Error: --local: no `pym-lambda local` running in {service} "
+                                    "(start it first, or use --project-dir)")
 
     # --fresh forgets it
     stack, output, groups, _, _ = run_local(service, "--fresh")

@@ -97,8 +97,24 @@ def _task_errors_as_messages(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _local_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--local: the queues of the `pym-lambda local` running in the project (its moto)."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, local: bool = False, **kwargs: Any) -> Any:
+        if local:
+            from ..local_aws import use_local_endpoint  # noqa: PLC0415
+
+            running = use_local_endpoint(project_root(kwargs.get("project_dir")))
+            if not kwargs.get("stage"):
+                kwargs["stage"] = running["stage"]
+        return func(*args, **kwargs)
+    return click.option("--local", is_flag=True,
+                        help="Use the queues of the `pym-lambda local` running here.")(wrapper)
+
+
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _task_errors_as_messages(func)
+    func = _local_option(func)
     func = problems_as_lines(func)
     func = debug_option(region_option(project_option(func)))
     func = click.option("--queue", "queues", multiple=True,
