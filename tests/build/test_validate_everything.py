@@ -1,5 +1,5 @@
 """`pym-lambda validate` reports every problem of every kind in one run, and warns about what
-would break only on AWS; `package` (and `deploy --dry-run`, same build) warns alike. Run as
+would break only on AWS; `package` and `deploy --dry-run` warn alike. Run as
 processes on a service made by `pym-lambda new`."""
 from __future__ import annotations
 
@@ -120,6 +120,10 @@ def test_validate_and_package_warn_about_what_breaks_only_on_aws(tmp_path: Path)
                    "--out", str(tmp_path / "out"))
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr
     assert [w.split(":", 2)[2] for w in aws_only(packaged.stdout)] == [
+        w.split(":", 2)[2] for w in warnings[1:]]
+    dry_run = run(service, "deploy", "--stage", "dev", "--dry-run", "--region", "us-east-1")
+    assert dry_run.returncode == 0, dry_run.stdout + dry_run.stderr
+    assert [w.strip().split(":", 2)[2] for w in aws_only(dry_run.stdout)] == [
         w.split(":", 2)[2] for w in warnings[1:]]
 
 
