@@ -133,9 +133,11 @@ def _add_commands() -> None:
     from .deploy.cli import COMMANDS as deploy_commands
     from .local_service import local
     from .scaffold import new
+    from .stage_commands import COMMANDS as stage_commands
     from .tasks.cli import tasks, worker
 
-    for command in (tasks, worker, new, local, acceptance_test, *deploy_commands):
+    for command in (tasks, worker, new, local, acceptance_test, *deploy_commands,
+                    *stage_commands):
         main.add_command(command)
 
 

@@ -83,7 +83,9 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     ``document`` is the file as already parsed: the Lambda package has no pym-config.yaml (Chalice
     ships only chalicelib/), so the runtime passes the copy kept in the compiled specs.
     """
-    environ = os.environ if environ is None else environ
+    from .hidden_environ import HiddenValues  # no value in a traceback's arguments
+
+    environ = HiddenValues(os.environ if environ is None else environ)
     stage = stage or environ.get(STAGE_VARIABLE) or DEFAULT_STAGE
     # os.path, not pathlib: importing pathlib costs ~3 ms of a Lambda cold start.
     project_dir = os.path.realpath(project_dir)

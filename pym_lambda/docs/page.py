@@ -1,5 +1,6 @@
 """The HTML of the docs page: a bar listing every API, the selected one rendered by ReDoc or
-Swagger UI from the vendored files. No inline script: static/pym-docs.js reads the spec URL
+Swagger UI from the vendored files, over the same API as plain HTML rendered here (what a
+browser without JavaScript shows). No inline script: static/pym-docs.js reads the spec URL
 from data- attributes, so the Content-Security-Policy can keep scripts to 'self'.
 """
 from __future__ import annotations
@@ -57,9 +58,11 @@ class ApiEntry(NamedTuple):
 
 
 def render_page(service: str, apis: Sequence[ApiEntry], selected: ApiEntry, ui: str,
-                base: str) -> str:
+                base: str, content: str = "") -> str:
     """`base` is the docs folder relative to the page's URL ("doc/" for /doc, "" for /doc/),
-    so that every link works behind any prefix (an API Gateway stage, a custom domain path)."""
+    so that every link works behind any prefix (an API Gateway stage, a custom domain path).
+    `content`: the API as plain HTML (static_html.py), what a browser without JavaScript
+    shows; pym-docs.js hides it once the UI is running."""
     stylesheets, scripts = UI_FILES[ui]
     spec_url = f"{base}{selected.name}.{selected.source_format}"
     links: List[str] = []
@@ -87,10 +90,10 @@ def render_page(service: str, apis: Sequence[ApiEntry], selected: ApiEntry, ui: 
 <span class="pym-docs-files">spec: <a href="{escape(base)}{escape(selected.name)}.yaml">YAML</a>
 <a href="{escape(base)}{escape(selected.name)}.json">JSON</a></span>
 </header>
-<main id="pym-docs" data-ui="{escape(ui)}" data-spec-url="{escape(spec_url)}">
-<noscript>This page needs JavaScript; the spec itself is at
-<a href="{escape(spec_url)}">{escape(spec_url)}</a>.</noscript>
-</main>
+<main id="pym-docs" data-ui="{escape(ui)}" data-spec-url="{escape(spec_url)}"></main>
+<article id="pym-docs-static" class="pym-docs-static">
+{content}
+</article>
 {tail}
 </body>
 </html>

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from chalice.app import Chalice, Response
 
@@ -44,6 +44,21 @@ def register_docs(app: Chalice, project_dir: Union[str, os.PathLike[str]],
     service = settings.name or app.app_name
     page_base = docs.path.rsplit("/", 1)[-1] + "/"  # the docs folder, seen from <path>
 
+    rendered: Dict[str, str] = {}
+
+    def static_content(name: str) -> str:
+        """The API's operations as HTML, for browsers without JavaScript; made once."""
+        if name not in rendered:
+            import json
+
+            from .static_html import render_api
+
+            text = texts.text(name, "json")
+            api = next(a for a in apis if a["name"] == name)
+            rendered[name] = "" if text is None else render_api(
+                json.loads(text), [dict(op) for op in api["operations"]])
+        return rendered[name]
+
     def page(ctx: CallContext) -> Response:
         from .page import ApiEntry, page_headers, render_page  # at the first request
 
@@ -58,7 +73,8 @@ def register_docs(app: Chalice, project_dir: Union[str, os.PathLike[str]],
                                           f"APIs: {', '.join(by_name)}")
         # API Gateway routes /doc/ as /doc; the browser resolves links from what it asked for.
         base = "" if ctx.path.endswith("/") else page_base
-        body = render_page(service, entries, by_name[name], docs.ui, base)
+        body = render_page(service, entries, by_name[name], docs.ui, base,
+                           content=static_content(name))
         return Response(body=body, status_code=200, headers=page_headers(docs.ui))
 
     def spec_file(ctx: CallContext) -> Response:

@@ -235,9 +235,16 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
     project_dir = project_root(project)
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)  # so that x-bind-server can import chalicelib
-    compiled = load_compiled(project_dir)
-    app = GatedChalice(app_name=app_name or read_app_name(project_dir, compiled), debug=debug)
-    register_apis(app, project_dir, compiled=compiled, version=version)
+    try:
+        compiled = load_compiled(project_dir)
+        app = GatedChalice(app_name=app_name or read_app_name(project_dir, compiled),
+                           debug=debug)
+        register_apis(app, project_dir, compiled=compiled, version=version)
+    except Exception as exc:
+        from .startup_errors import exit_if_reportable  # only when it cannot start
+
+        exit_if_reportable(exc)  # one line per problem under `chalice local`
+        raise
     return app
 
 

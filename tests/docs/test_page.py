@@ -177,6 +177,45 @@ def test_the_page_lists_every_api_and_renders_the_selected_one(project: Path) ->
     assert 'data-spec-url="petshop.yaml"' in fetch(app, "/doc/?api=petshop").text
 
 
+def test_the_page_lists_every_operation_as_html_without_javascript(project: Path) -> None:
+    # In every dialect: served paths (basePath /api included), summaries, parameters with
+    # their types, the request body, the responses and the named schemas, linked.
+    page = fetch(create_app(project), "/doc?api=petshop").text
+    static = page[page.index('<article id="pym-docs-static"'):page.index("</article>")]
+    for method, path in (("GET", "/api/pets"), ("POST", "/api/pets"),
+                         ("GET", "/api/pets/{pet_id}"), ("DELETE", "/api/pets/{pet_id}"),
+                         ("GET", "/api/owners/{owner-name}/pets"), ("PUT", "/api/echo")):
+        assert f"<h2><code>{method} {path}</code></h2>" in static, (method, path)
+    assert ("<tr><td><code>limit</code></td><td>query</td><td>integer (&gt;= 1, &lt;= 50)</td>"
+            "<td>no</td>") in static
+    assert "<tr><td><code>pet_id</code></td><td>path</td><td>integer</td><td>yes</td>" in static
+    assert "<td><code>X-Trace-Id</code></td><td>header</td>" in static
+    assert '<h3>Request body</h3><p>required.</p><ul><li>application/json: ' \
+           '<a href="#schema-NewPet">NewPet</a></li></ul>' in static
+    # A response given as a $ref (OpenAPI 3) is followed to its schema.
+    [row] = [r for r in static.split("<tr>") if r.startswith("<td>404</td>")]
+    assert '<a href="#schema-Error">Error</a>' in row
+    assert '<section class="pym-docs-schema" id="schema-Pet">' in static
+    assert "<script" not in static
+
+
+def test_the_html_of_the_operations_escapes_the_spec(tmp_path: Path) -> None:
+    hostile = {"openapi": "3.0.3", "info": {"title": "<b>T</b>", "version": "1"},
+               "paths": {"/x": {"get": {
+                   "summary": "<script>alert(1)</script>",
+                   "parameters": [{"name": "q\"><img src=x>", "in": "query",
+                                   "schema": {"type": "string", "pattern": "^<a>$"}}],
+                   "responses": {"200": {"description": "<i>ok</i>"}}}}}}
+    make_project(tmp_path, {})
+    (tmp_path / "apis" / "x.json").write_text(json.dumps(hostile))
+    (tmp_path / "chalicelib").mkdir()
+    page = fetch(create_app(tmp_path), "/doc").text
+    static = page[page.index('<article id="pym-docs-static"'):page.index("</article>")]
+    assert "<script>alert" not in static and "<img" not in static and "<i>" not in static
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in static
+    assert "matches ^&lt;a&gt;$" in static
+
+
 def test_the_page_allows_only_its_own_sources(project: Path) -> None:
     policy = fetch(create_app(project), "/doc").headers["content-security-policy"]
     directives = dict(d.split(" ", 1) for d in policy.split("; "))
@@ -354,6 +393,39 @@ def test_the_page_renders_the_example_api_in_headless_chromium(example_service: 
                   if entry["level"] == "SEVERE"
                   and not any(allowed in entry["message"] for allowed in ALLOWED_CONSOLE_ERRORS)]
         assert errors == []  # nothing refused by the Content-Security-Policy, nothing failed
+        # The server-rendered operations give way to the UI.
+        assert not driver.find_element(By.ID, "pym-docs-static").is_displayed()
+        assert driver.find_element(By.ID, "pym-docs").text
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.mark.skipif(_missing_browser() is not None, reason=str(_missing_browser()))
+@pytest.mark.parametrize("example_service", ["redoc"], indirect=True)
+def test_without_javascript_the_page_still_lists_the_operations(example_service: str) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs", {"profile.managed_default_content_settings.javascript": 2})
+    profile = tempfile.mkdtemp(prefix="pym-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        driver.get(f"{example_service}/doc")
+        static = driver.find_element(By.ID, "pym-docs-static")
+        assert static.is_displayed()
+        text = static.text
+        for line in ("GET /v1/books", "List books, optionally filtered", "POST /v1/books",
+                     "Add a book", "GET /v1/books/{book_id}", "Get one book"):
+            assert line in text
+        assert driver.find_element(By.ID, "pym-docs").text == ""  # no UI ran
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

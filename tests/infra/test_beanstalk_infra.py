@@ -317,3 +317,39 @@ def test_worker_module_with_a_main_is_started(supervise: Supervise, tmp_path: Pa
     assert code == 0, errors
     assert (tmp_path / "worker.term").exists()
     assert "-m pym_lambda.tasks.local_worker" in errors
+
+
+# A child that counts the SIGINTs it gets, as the task worker does (a second one interrupts
+# its batch, raising KeyboardInterrupt).
+COUNTING_CHILD = """
+import pathlib, signal, sys, time
+marker = pathlib.Path(sys.argv[1])
+got = []
+def interrupted(signum, frame):
+    got.append(signum)
+    marker.with_suffix(".sigint").write_text(str(len(got)))
+signal.signal(signal.SIGINT, interrupted)
+marker.with_suffix(".ready").write_text("ready")
+while not got:
+    time.sleep(0.02)
+time.sleep(0.5)  # a second SIGINT, if any, arrives meanwhile
+"""
+
+
+def test_ctrl_c_stops_both_with_one_sigint_each_and_no_traceback(supervise: Supervise,
+                                                                 tmp_path: Path) -> None:
+    def counting(name: str) -> List[str]:
+        return [sys.executable, "-c", COUNTING_CHILD, str(tmp_path / name)]
+
+    process = supervise(counting("web"), {"PYM_TASK_WORKER": "1",
+                                          "PYM_TASK_WORKER_CMD": shlex.join(counting("worker"))})
+    wait_for(tmp_path / "web.ready")
+    wait_for(tmp_path / "worker.ready")
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+    code, errors = finish(process)
+    assert code == 0, errors
+    assert "Traceback" not in errors and "KeyboardInterrupt" not in errors, errors
+    # The terminal's SIGINT plus a forwarded one would make the worker drop its batch.
+    assert (tmp_path / "web.sigint").read_text() == "1", errors
+    assert (tmp_path / "worker.sigint").read_text() == "1", errors
+

@@ -228,7 +228,7 @@ class BeanstalkDeployment(StepRunner):
         elif isinstance(step, BeanstalkStep) and step.action == "wait":
             self.cname = wait_until_healthy(self.eb, self.prepared.app_name, self.env_name,
                                             self.prepared.options.wait_timeout, self.sleep,
-                                            self.poll_seconds)
+                                            self.poll_seconds, self.emit)
             self.emit(f"environment {self.env_name}: Ready, Green ({self.cname})")
 
     def _create_version(self) -> None:
@@ -334,15 +334,24 @@ def docker_stack(eb: Any) -> str:
 
 
 def wait_until_healthy(eb: Any, app_name: str, env_name: str, timeout: float,
-                       sleep: Callable[[float], None], poll_seconds: float) -> str:
-    """Poll until Status Ready and Health Green; the environment's CNAME."""
-    deadline = time.monotonic() + timeout
+                       sleep: Callable[[float], None], poll_seconds: float,
+                       progress: Optional[Callable[[str], None]] = None) -> str:
+    """Poll until Status Ready and Health Green; the environment's CNAME. `progress` gets a
+    line at each change of status or health: the wait can last minutes."""
+    started = time.monotonic()
+    deadline = started + timeout
+    shown = None
     while True:
         found = eb.describe_environments(ApplicationName=app_name, EnvironmentNames=[env_name],
                                          IncludeDeleted=False).get("Environments", [])
         env = found[0] if found else {}
         if env.get("Status") == "Ready" and env.get("Health") == "Green":
             return str(env.get("CNAME") or env.get("EndpointURL") or "")
+        state = (env.get("Status"), env.get("Health"))
+        if progress is not None and state != shown:
+            shown = state
+            progress(f"environment {env_name}: status {state[0]}, health {state[1]} after "
+                     f"{time.monotonic() - started:.0f} s (waiting up to {timeout:g} s)")
         if time.monotonic() >= deadline:
             raise DeployError("wait", f"environment {env_name} not healthy after {timeout:g} s: "
                                       f"status {env.get('Status')}, health {env.get('Health')}")

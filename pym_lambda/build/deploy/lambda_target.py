@@ -155,6 +155,7 @@ class LambdaDeployment(StepRunner):
                                          Arns(self.aws.region, self.aws.account_id),
                                          self.prepared.definitions)
         self.emit(f"roles: a policy for each of {', '.join(written) or 'no function'}")
+        self.emit("chalice deploy: the functions, their roles and the REST API...")  # the long one
         try:
             values = project.deploy()
         finally:  # also after a failure: the reconciled state is worth keeping

@@ -148,6 +148,9 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     definitions = ready.definitions
     out_dir.mkdir(parents=True, exist_ok=True)
     ready.project.write_policies(ready.access, Arns.cloudformation(), definitions)
+    # The slow part (pip for requirements.txt, then the zip): said before, not after.
+    (notice or echo)("package: chalice package (the app, chalicelib/, requirements.txt's "
+                     "wheels for Lambda)...")
     sam = _chalice_package(ready, out_dir)
     if _stale_cache(ready):
         sam = _chalice_package(ready, out_dir)  # Chalice's own zip, made again
@@ -225,6 +228,7 @@ def check_built_package(ready: Prepared, sam: Path, package: Path,
     fail on AWS fails the build here, naming what is wrong. No AWS call is made."""
     from .artifact_check import check_package
 
+    echo("package: running it as Lambda would (unzipped, each function imported)...")
     parameters = {logical_id(name): value for name, value in ready.build.forwarded_values.items()}
     check = check_package(package, sam, parameters=parameters,
                           region=resolve_region(ready.options.region))
@@ -244,6 +248,7 @@ def check_built_package(ready: Prepared, sam: Path, package: Path,
 def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = None,
                 echo: Callable[[str], None] = print, check: bool = True) -> List[Path]:
     resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
+    echo(f"build: stage {options.stage}: compiling apis/, loading app.py...")
     with prepared(options, echo) as ready:
         for warning in ready.build.warnings:  # what would break only on AWS
             echo(f"warning: {warning}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .generator import ScaffoldError, create_service
+from .generator import ScaffoldError, create_service, pym_lambda_source
 
 _WHAT = [
     ("apis/{name}.yaml", "the OpenAPI spec: POST /v1/greetings and its models"),
@@ -41,7 +41,8 @@ def new(name: str, parent: Path, beanstalk: bool) -> None:
     click.echo(f"""
 next:
   cd {shown}
-  pip install -r requirements-dev.txt      # if pym-lambda, pytest and moto are not installed
+  pip install -r requirements-dev.txt      # pytest, moto (in a new venv: pip install -e
+                                           # {pym_lambda_source()} first, pym-lambda's clone)
   pym-lambda local                         # API, local SQS and task worker; Ctrl-C stops all
   curl -s -X POST localhost:8000/v1/greetings -H 'Content-Type: application/json' \\
        -d '{{"name": "Ann"}}'

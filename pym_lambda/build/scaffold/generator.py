@@ -50,7 +50,23 @@ def template_values(name: str) -> Dict[str, str]:
         # Dev-only: it signs the tokens of `pym-lambda token` for the dev stage.
         "dev_jwt_secret": "dev-only-" + secrets.token_urlsafe(32),
         "pym_version": __version__,
+        "pym_source": pym_lambda_source(),
     }
+
+
+def pym_lambda_source() -> str:
+    """Where `pip install -e` finds this pym-lambda (on no package index yet): the clone it
+    runs from, quoted for a shell; a placeholder when it was installed some other way."""
+    import shlex
+
+    import pym_lambda
+
+    clone = Path(pym_lambda.__file__).resolve().parents[1]
+    try:
+        project = (clone / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return "/path/to/pym-lambda"
+    return shlex.quote(str(clone)) if 'name = "pym-lambda"' in project else "/path/to/pym-lambda"
 
 
 def _templates(folder: Traversable, prefix: Tuple[str, ...] = ()) -> Iterator[

@@ -230,9 +230,24 @@ def worker(stage: Optional[str], app_module: str, max_messages: Optional[int],
     except ImportError as exc:
         raise click.ClickException(f"cannot import the app module {app_module!r}: {exc}") from exc
     try:
+        _say_what_is_polled(module)
         stats = run_local_worker(module, max_messages=max_messages, idle_exit=idle_exit,
                                  wait_seconds=wait_seconds)
     except (ValueError, TaskError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"worker stopped: {stats.received} received, {stats.deleted} done, "
                f"{stats.failed} failed in {stats.batches} batch(es)")
+
+
+def _say_what_is_polled(module: types.ModuleType) -> None:
+    """One line before the first poll: a worker that waits for messages is not silent."""
+    from ...tasks.naming import physical_queue_name  # noqa: PLC0415
+    from ...tasks.poller import find_task_handlers  # noqa: PLC0415
+
+    settings = get_task_settings()
+    queues = ", ".join(f"{queue} ({physical_queue_name(queue, settings)})"
+                       for queue in sorted(find_task_handlers(module)))
+    where = os.environ.get("AWS_ENDPOINT_URL") or (
+        f"AWS {os.environ.get('AWS_DEFAULT_REGION') or os.environ.get('AWS_REGION') or ''}"
+        .rstrip())
+    click.echo(f"worker: stage {settings.stage}: polling {queues} on {where}; Ctrl-C stops")

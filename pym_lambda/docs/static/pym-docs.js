@@ -7,8 +7,16 @@
     return;
   }
   var specUrl = root.getAttribute("data-spec-url");
+  // The server-rendered operations: the page without JavaScript, hidden while the UI runs.
+  var fallback = document.getElementById("pym-docs-static");
+  if (fallback) {
+    fallback.hidden = true;
+  }
 
   function showError(message) {
+    if (fallback) {
+      fallback.hidden = false;
+    }
     var p = document.createElement("p");
     p.className = "pym-docs-error";
     p.textContent = "The docs could not be rendered: " + message;

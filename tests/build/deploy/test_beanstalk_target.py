@@ -378,6 +378,29 @@ def test_beanstalk_wait_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             beanstalk_target.wait_until_healthy(eb, APP, ENV, 0.05, lambda s: None, 0)
 
 
+def test_beanstalk_wait_says_each_change_while_it_waits(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with deploy_sandbox(tmp_path, monkeypatch, with_infra=True):
+        eb = boto3.client("elasticbeanstalk", region_name=REGION)
+        eb.create_application(ApplicationName=APP)
+        eb.create_environment(ApplicationName=APP, EnvironmentName=ENV,
+                              SolutionStackName=beanstalk_target.docker_stack(eb))
+        polls: List[float] = []
+
+        def sleep(seconds: float) -> None:  # Beanstalk turning healthy, one step per poll
+            polls.append(seconds)
+            if len(polls) == 2:
+                set_moto_environment(APP, ENV, health="Green", cname="shop.example.com")
+
+        lines: List[str] = []
+        cname = beanstalk_target.wait_until_healthy(eb, APP, ENV, 60, sleep, 0, lines.append)
+        assert cname == "shop.example.com" and len(polls) == 2
+        # Said once while unchanged (two polls), not once per poll.
+        assert [line.split(" after ")[0] for line in lines] == [
+            f"environment {ENV}: status Ready, health Grey"]
+        assert lines[0].endswith("(waiting up to 60 s)")
+
+
 def test_a_project_without_beanstalk_files_is_refused(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from pym_lambda.build.deploy.cli import deploy
