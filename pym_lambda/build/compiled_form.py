@@ -51,12 +51,15 @@ def compile_project(project_dir: Path) -> CompiledDocument:
     """Specs compiled, plus pym-config.yaml as parsed (the Lambda package has no copy of it;
     the precedence is applied at start-up)."""
     # Not at import: `chalice local` and the tests reuse a fresh compiled form without them.
+    from ..config.pymacaron import serves_base_path
     from .openapi.compiler import compile_apis_dir
 
-    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir)
     config = project_dir / CONFIG_FILENAME
+    document = read_config_file(config) if config.is_file() else {}
+    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir,
+                                serve_base_path=serves_base_path(document))
     if config.is_file():
-        compiled["config"] = read_config_file(config)
+        compiled["config"] = document
     return compiled
 
 

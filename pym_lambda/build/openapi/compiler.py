@@ -311,7 +311,8 @@ def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
     return dict((spec.doc.get("components") or {}).get("securitySchemes") or {})
 
 
-def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
+def compile_spec(spec: RawSpec, errors: List[SpecError],
+                 serve_base_path: bool = True) -> CompiledApi:
     errors.extend(check_patterns(spec.doc, spec.file))
     warnings = drop_repeated_enum_values(spec.doc)  # before the schemas are normalised
     norm = SchemaNormalizer(spec)
@@ -336,9 +337,12 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
         "version": str(info.get("version", "")),
         "definitions": definitions,
         "security_schemes": security_schemes(spec),
-        "operations": compiler.operations(base_path(spec)),
+        # serve_base_path false: the path keys alone, as PyMacaron served them.
+        "operations": compiler.operations(base_path(spec) if serve_base_path else ""),
         **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
     }
+    if not serve_base_path and base_path(spec):
+        api["base_path_dropped"] = True  # the docs serve the spec without it too
     try:
         add_client_markers(api, spec.doc)
     except SpecError as exc:
@@ -425,8 +429,10 @@ def assign_routes(apis: List[CompiledApi]) -> None:
         route_warning(op, reason)
 
 
-def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
-    """Compile spec files (path, display name); raise SpecErrors listing every problem."""
+def compile_specs(files: List[Tuple[Path, str]], serve_base_path: bool = True
+                  ) -> CompiledDocument:
+    """Compile spec files (path, display name); raise SpecErrors listing every problem.
+    `serve_base_path` false: routes are the path keys without the spec's basePath."""
     errors: List[SpecError] = []
     apis: List[CompiledApi] = []
     for path, display in files:
@@ -435,19 +441,20 @@ def compile_specs(files: List[Tuple[Path, str]]) -> CompiledDocument:
         except SpecError as exc:
             errors.append(exc)
             continue
-        apis.append(compile_spec(spec, errors))
+        apis.append(compile_spec(spec, errors, serve_base_path))
     assign_routes(apis)
     if errors:
         raise SpecErrors(errors)
     return {"format": COMPILED_FORMAT, "apis": apis}
 
 
-def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None) -> CompiledDocument:
+def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None,
+                     serve_base_path: bool = True) -> CompiledDocument:
     files = find_spec_files(apis_dir)
     if not files:
         raise SpecErrors([SpecError(f"no spec (*.yaml, *.yml, *.json) in {apis_dir}")])
     root = project_dir or apis_dir.parent
-    return compile_specs([(p, _display(p, root)) for p in files])
+    return compile_specs([(p, _display(p, root)) for p in files], serve_base_path)
 
 
 def _display(path: Path, root: Path) -> str:
