@@ -21,6 +21,8 @@ from chalice.test import Client
 
 from pym_lambda import create_app
 from pym_lambda.auth import check_settings
+from pym_lambda.build.compiled_form import compile_project
+from pym_lambda.clients import load_clients
 from pym_lambda.config import ConfigError, load_settings
 from pym_lambda.context import CallContext, enter_context, exit_context
 from pym_lambda.tasks.sender import queue_url
@@ -271,6 +273,9 @@ def test_helloworld_acceptance_tests_pass_against_chalice_local(tmp_path):
                     raise AssertionError(log_path.read_text()[-3000:]) from None
                 time.sleep(0.2)
         accept = run_acceptance(project, env, port)
+        # A typed client of the same spec calls the paths served (/hello, not /v1/hello).
+        client = load_clients(compile_project(project), {"helloworld": f"http://127.0.0.1:{port}"})
+        hello = client.helloworld.get_hello()
         # The same tests, unchanged, on PyMacaron's own test case; pym-config.yaml is read
         # from the project, as PyMacaron's get_config() did.
         shutil.copy(project / "pym-config.yaml", upstream)
@@ -282,6 +287,7 @@ def test_helloworld_acceptance_tests_pass_against_chalice_local(tmp_path):
         server.wait(timeout=10)
     assert accept.returncode == 0, accept.stdout[-4000:] + accept.stderr[-2000:]
     assert "6 passed" in accept.stdout
+    assert hello.message == "Hello world!"
     assert theirs.returncode == 0, theirs.stdout[-4000:] + theirs.stderr[-2000:]
     assert "6 passed" in theirs.stdout
     # PyMacaron's deploy-only keys: one warning at start-up, naming them all
