@@ -130,7 +130,11 @@ def hmac_secret_problem(secret: str, algorithms: Tuple[str, ...]) -> Optional[st
     # RFC 7518 3.2: an HMAC key at least as long as the hash output.
     minimum, alg = max((int(a[2:]) // 8, a) for a in hmac_algs)
     if len(secret.encode("utf-8")) < minimum:
-        return f"jwt.secret is shorter than the {minimum} bytes {alg} needs"
+        # A PyMacaron service's secret often is: its tokens must be re-issued with a new one.
+        return (f"jwt.secret is shorter than the {minimum} bytes {alg} needs: generate one "
+                f"(python -c 'import secrets; print(secrets.token_urlsafe({minimum * 2}))'), "
+                "set it, and re-issue the tokens signed with the old one (for a PyMacaron "
+                "secret, see docs/MIGRATING_FROM_PYMACARON.md)")
     if "-----BEGIN" in secret:
         return "jwt.secret looks like a PEM key; put it in jwt.public_key"
     return None

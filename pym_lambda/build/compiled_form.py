@@ -55,16 +55,21 @@ def compile_project(project_dir: Path,
     it and what compiled is returned (validate; a config problem is then its to report)."""
     # Not at import: `chalice local` and the tests reuse a fresh compiled form without them.
     from ..config import ConfigError
+    from ..config.pymacaron import serves_base_path
     from .openapi.compiler import compile_apis_dir
 
-    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir, errors)
     config = project_dir / CONFIG_FILENAME
+    document = None
     if config.is_file():
         try:
-            compiled["config"] = read_config_file(config)
+            document = read_config_file(config)
         except ConfigError:
             if errors is None:
                 raise
+    compiled = compile_apis_dir(project_dir / APIS_DIR, project_dir, errors,
+                                serve_base_path=serves_base_path(document or {}))
+    if document is not None:
+        compiled["config"] = document
     return compiled
 
 

@@ -74,6 +74,10 @@ class RuntimeEnvironment(NamedTuple):
     trusted_proxy_hops: int = 0  # PYM_TRUSTED_PROXY_HOPS
     test_url: Optional[str] = None  # PYM_TEST_URL
     test_token: Optional[str] = None  # PYM_TEST_TOKEN
+    # PyMacaron's acceptance tests (pym_lambda.testing.pymacaron): the server and a token.
+    server_host: Optional[str] = None  # PYM_SERVER_HOST
+    server_port: Optional[str] = None  # PYM_SERVER_PORT
+    jwt_token: Optional[str] = None  # PYM_JWT_TOKEN
 
 
 def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeEnvironment:
@@ -90,6 +94,9 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
                                        "PYM_TRUSTED_PROXY_HOPS"),
         test_url=env.get("PYM_TEST_URL") or None,
         test_token=env.get("PYM_TEST_TOKEN") or None,
+        server_host=env.get("PYM_SERVER_HOST") or None,
+        server_port=env.get("PYM_SERVER_PORT") or None,
+        jwt_token=env.get("PYM_JWT_TOKEN") or None,
     )
 
 

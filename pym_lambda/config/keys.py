@@ -155,6 +155,8 @@ class Settings(NamedTuple):
     # `production: false`; `allow_plain_secrets: true` accepts it anyway (docs/deploy.md).
     production: bool = True
     allow_plain_secrets: bool = False
+    # Read at build time from the file's top level (config/pymacaron.py: serves_base_path).
+    serve_base_path: Optional[bool] = None
     config_file: Optional[str] = None  # the file read, None when there was none
     raw: Mapping[str, Any] = EMPTY_MAP  # the file as parsed
 
@@ -169,7 +171,8 @@ _DERIVED = frozenset({"stage", "config_file", "raw"})
 # A field's annotation (a string, never evaluated) -> (kind, nullable); a field whose default
 # is a record (a NamedTuple) is a section, checked key by key.
 _KINDS = {"str": ("str", False), "Optional[str]": ("str", True), "int": ("int", False),
-          "bool": ("bool", False), "Tuple[str, ...]": ("list", False),
+          "bool": ("bool", False),
+          "Optional[bool]": ("bool", True), "Tuple[str, ...]": ("list", False),
           "Mapping[str, str]": ("map", False), "Mapping[str, Any]": ("any", False),
           "Optional[SecretText]": ("secret", True), "SecretMap": ("secrets", False)}
 _schemas: Dict[type, Dict[str, Any]] = {}
@@ -276,6 +279,9 @@ KEY_DOCS: Dict[str, str] = {
     "production": "a production stage: deploy refuses plain secrets, `/version` names no "
                   "platform details (Python, library, kernel versions)",
     "allow_plain_secrets": "read by deploy: accept plain secrets in a production stage",
+    "serve_base_path": "routes are the spec's `basePath` (or first server's path) + its path "
+                       "keys; `false` serves the path keys alone, as PyMacaron did (default: "
+                       "`false` when the file is a PyMacaron one, else `true`; top level only)",
 }
 
 
@@ -316,6 +322,11 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable(name="PYM_TEST_URL", what="test plugin: the URL `pym_client` calls"),
     Variable(name="PYM_TEST_TOKEN",
              what="test plugin: the token `pym_token()` returns without a user"),
+    Variable(name="PYM_SERVER_HOST",
+             what="PyMacaron's acceptance test case (`pym_lambda.testing.pymacaron`): the host "
+                  "it calls"),
+    Variable(name="PYM_SERVER_PORT", what="the same: the port (443: https)"),
+    Variable(name="PYM_JWT_TOKEN", what="the same: its `self.token`"),
     Variable(name="PYM_STATE_BUCKET", what="deploy: the deployments bucket (`--state-bucket`)"),
     Variable(name="PYM_NO_COMPILE_CACHE", type="`1`", default="unset",
              what="build: do not write `chalicelib/pym_compiled.json` (deploy refuses it)"),

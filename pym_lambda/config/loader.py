@@ -57,7 +57,7 @@ STAGE_VARIABLE = "PYM_STAGE"
 # Not from PYM_* variables: free-form, lists of names, or what only the file may decide (a
 # deploying shell's PYM_ALLOW_PLAIN_SECRETS must not lift the production check).
 _NOT_FROM_ENV = frozenset({"extra", "env_secrets", "secrets", "production",
-                           "allow_plain_secrets"})
+                           "allow_plain_secrets", "serve_base_path"})
 # Where a reference to SSM or Secrets Manager is accepted (read at first use).
 _REFERENCE_KEYS = "jwt.secret, jwt.public_key, jwt.private_key and secrets.<NAME>"
 _PYMACARON_KEYS = {"jwt_secret": "jwt.secret", "jwt_issuer": "jwt.issuer",
@@ -100,6 +100,10 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     else:
         document = {}
 
+    from .pymacaron import translate  # PyMacaron's flat keys, mapped (a no-op otherwise)
+
+    raw = document  # settings.raw: the file as written
+    document = translate(document, schema_of(Settings)) if document else document
     stages = document.get("stages", {})
     if not isinstance(stages, Mapping):
         raise _error(CONFIG_FILENAME, ("stages",), "expected a mapping of stage names to "
@@ -107,6 +111,9 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     top = {k: v for k, v in document.items() if k != "stages"}
     layers = [_check_layer(top, Settings, CONFIG_FILENAME, ())]
     for name, section in stages.items():  # all checked, the current one applied
+        if isinstance(section, Mapping) and "serve_base_path" in section:
+            raise _error(CONFIG_FILENAME, ("stages", str(name), "serve_base_path"),
+                         "top level only: the routes are built once, for every stage")
         checked = _check_layer(section, Settings, CONFIG_FILENAME, ("stages", str(name)))
         if name == stage:
             layers.append(checked)
@@ -129,7 +136,7 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
                      "also listed in env_secrets: keep one of the two")
     settings: Settings = _build(Settings, merged, project_dir, stage=stage,
                                 secrets=Secrets({**secrets, **named}),
-                                config_file=path if has_file else None, raw=document)
+                                config_file=path if has_file else None, raw=raw)
     from .safety import check_safety
 
     check_safety(settings, f"{CONFIG_FILENAME} (stage {stage})")

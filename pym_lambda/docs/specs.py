@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional, Tuple, Union
+import re
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from ..runtime.compiled_types import CompiledApi, CompiledDocument
 
@@ -24,17 +25,21 @@ FORMATS = {"yaml": YAML_TYPE, "json": JSON_TYPE}
 class SpecTexts:
     """Spec file name per API; texts read on first use and kept, converted on demand."""
 
-    def __init__(self, project_dir: Union[str, os.PathLike[str]], files: Dict[str, str]
-                 ) -> None:
+    def __init__(self, project_dir: Union[str, os.PathLike[str]], files: Dict[str, str],
+                 without_base: Iterable[str] = ()) -> None:
         self.project_dir = os.fspath(project_dir)  # os.path: no pathlib import at cold start
         self.files = dict(files)  # api name -> file name ("library.yaml")
+        # APIs served without their base path (serve_base_path: false): their text says so,
+        # so that the page's requests go where the routes are.
+        self.without_base = frozenset(without_base)
         self._cache: Dict[Tuple[str, str], str] = {}
 
     @classmethod
     def from_compiled(cls, project_dir: Union[str, os.PathLike[str]], compiled: CompiledDocument
                       ) -> SpecTexts:
-        return cls(project_dir, {api["name"]: os.path.basename(api["file"])
-                                 for api in served_apis(compiled)})
+        apis = served_apis(compiled)
+        return cls(project_dir, {api["name"]: os.path.basename(api["file"]) for api in apis},
+                   [api["name"] for api in apis if api.get("base_path_dropped")])
 
     def names(self) -> List[str]:
         return list(self.files)
@@ -51,8 +56,11 @@ class SpecTexts:
             original = self._read(self.files[api])
             if original is None:
                 return None
-            self._cache[key] = original if fmt == self.source_format(api) else _convert(
-                original, fmt)
+            if api in self.without_base:
+                self._cache[key] = _without_base_path(original, self.source_format(api), fmt)
+            else:
+                self._cache[key] = original if fmt == self.source_format(api) else _convert(
+                    original, fmt)
         return self._cache[key]
 
     def _read(self, file_name: str) -> Optional[str]:
@@ -81,3 +89,22 @@ def _convert(text: str, fmt: str) -> str:
         return json.dumps(yaml.load(text, Loader=loader), indent=2, ensure_ascii=False,
                           default=str) + "\n"
     return str(yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True))
+
+
+def _without_base_path(text: str, source: str, fmt: str) -> str:
+    """The spec as `fmt`, its basePath (Swagger 2.0) or its servers' paths (OpenAPI 3) made
+    "/", as the routes are."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc: Any = yaml.load(text, Loader=loader) if source == "yaml" else json.loads(text)
+    if isinstance(doc, dict):
+        if "basePath" in doc:
+            doc["basePath"] = "/"
+        for server in doc.get("servers") or []:
+            if isinstance(server, dict) and isinstance(server.get("url"), str):
+                server["url"] = re.sub(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/]*)?.*$", r"\1/",
+                                       server["url"])
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+    return str(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))

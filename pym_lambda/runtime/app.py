@@ -135,6 +135,11 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     service.set_as_default()
     service.info.update(name=settings.name or app.app_name, version=service_version,
                         apis=[a["name"] for a in served], stage=settings.stage)
+    if settings.raw:
+        from ..config.pymacaron import is_pymacaron_config
+
+        if is_pymacaron_config(settings.raw):  # /version carries PyMacaron's `container`
+            service.info["container"] = service_version
     if settings.error_reporter:
         try:
             service.reporters.append(import_target(settings.error_reporter))

@@ -88,6 +88,7 @@ class CompiledApi(TypedDict):
     bind_client: NotRequired[str]  # x-bind-client: a service this one calls, not served
     client_url: NotRequired[str]  # the spec's own server origin
     warnings: NotRequired[List[str]]  # about the spec as a whole (a repeated enum value)
+    base_path_dropped: NotRequired[bool]  # served without its basePath (serve_base_path)
 
 
 class CompiledDocument(TypedDict):

@@ -388,8 +388,10 @@ def test_unknown_top_level_key_without_a_close_match(tmp_path: Path) -> None:
 
 
 def test_pymacaron_flat_jwt_keys_point_to_their_new_place(tmp_path: Path) -> None:
-    write_config(tmp_path, "jwt_audience: api")
-    assert config_error(tmp_path) == (f"{CONFIG_FILENAME}: jwt_audience: unknown key "
+    # At the top level they are mapped (tests/compat/test_pymacaron_migration.py); PyMacaron
+    # had no stages, so one in a stage section is named with its new place.
+    write_config(tmp_path, "stages: {dev: {jwt_audience: api}}")
+    assert config_error(tmp_path) == (f"{CONFIG_FILENAME}: stages.dev.jwt_audience: unknown key "
                                       "(PyMacaron's 'jwt_audience' is 'jwt.audience' here)")
 
 

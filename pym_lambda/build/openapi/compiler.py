@@ -311,7 +311,8 @@ def security_schemes(spec: RawSpec) -> Dict[str, SecurityScheme]:
     return dict((spec.doc.get("components") or {}).get("securitySchemes") or {})
 
 
-def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
+def compile_spec(spec: RawSpec, errors: List[SpecError],
+                 serve_base_path: bool = True) -> CompiledApi:
     errors.extend(check_patterns(spec.doc, spec.file))
     warnings = drop_repeated_enum_values(spec.doc)  # before the schemas are normalised
     norm = SchemaNormalizer(spec)
@@ -336,9 +337,12 @@ def compile_spec(spec: RawSpec, errors: List[SpecError]) -> CompiledApi:
         "version": str(info.get("version", "")),
         "definitions": definitions,
         "security_schemes": security_schemes(spec),
-        "operations": compiler.operations(base_path(spec)),
+        # serve_base_path false: the path keys alone, as PyMacaron served them.
+        "operations": compiler.operations(base_path(spec) if serve_base_path else ""),
         **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
     }
+    if not serve_base_path and base_path(spec):
+        api["base_path_dropped"] = True  # the docs serve the spec without it too
     try:
         add_client_markers(api, spec.doc)
     except SpecError as exc:
@@ -426,10 +430,12 @@ def assign_routes(apis: List[CompiledApi]) -> None:
 
 
 def compile_specs(files: List[Tuple[Path, str]],
-                  errors: Optional[List[SpecError]] = None) -> CompiledDocument:
+                  errors: Optional[List[SpecError]] = None,
+                  serve_base_path: bool = True) -> CompiledDocument:
     """Compile spec files (path, display name); raise SpecErrors listing every problem. Given
     an `errors` list, append the problems to it instead and return what compiled (validate
-    checks the bindings of the rest)."""
+    checks the bindings of the rest). `serve_base_path` false: routes are the path keys
+    without the spec's basePath."""
     collect = errors is not None
     errors = [] if errors is None else errors
     apis: List[CompiledApi] = []
@@ -439,7 +445,7 @@ def compile_specs(files: List[Tuple[Path, str]],
         except SpecError as exc:
             errors.append(exc)
             continue
-        apis.append(compile_spec(spec, errors))
+        apis.append(compile_spec(spec, errors, serve_base_path))
     assign_routes(apis)
     if errors and not collect:
         raise SpecErrors(errors)
@@ -447,7 +453,8 @@ def compile_specs(files: List[Tuple[Path, str]],
 
 
 def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None,
-                     errors: Optional[List[SpecError]] = None) -> CompiledDocument:
+                     errors: Optional[List[SpecError]] = None,
+                     serve_base_path: bool = True) -> CompiledDocument:
     files = find_spec_files(apis_dir)
     if not files:
         problem = SpecError(f"no spec (*.yaml, *.yml, *.json) in {apis_dir}")
@@ -455,7 +462,7 @@ def compile_apis_dir(apis_dir: Path, project_dir: Optional[Path] = None,
             raise SpecErrors([problem])
         errors.append(problem)
     root = project_dir or apis_dir.parent
-    return compile_specs([(p, _display(p, root)) for p in files], errors)
+    return compile_specs([(p, _display(p, root)) for p in files], errors, serve_base_path)
 
 
 def _display(path: Path, root: Path) -> str:
