@@ -74,6 +74,7 @@ class RuntimeEnvironment(NamedTuple):
     trusted_proxy_hops: int = 0  # PYM_TRUSTED_PROXY_HOPS
     test_url: Optional[str] = None  # PYM_TEST_URL
     test_token: Optional[str] = None  # PYM_TEST_TOKEN
+    idempotency_table: Optional[str] = None  # PYM_IDEMPOTENCY_TABLE
 
 
 def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeEnvironment:
@@ -90,6 +91,7 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
                                        "PYM_TRUSTED_PROXY_HOPS"),
         test_url=env.get("PYM_TEST_URL") or None,
         test_token=env.get("PYM_TEST_TOKEN") or None,
+        idempotency_table=env.get("PYM_IDEMPOTENCY_TABLE") or None,
     )
 
 

@@ -316,6 +316,9 @@ VARIABLES: Tuple[Variable, ...] = (
     Variable(name="PYM_TEST_URL", what="test plugin: the URL `pym_client` calls"),
     Variable(name="PYM_TEST_TOKEN",
              what="test plugin: the token `pym_token()` returns without a user"),
+    Variable(name="PYM_IDEMPOTENCY_TABLE", default="`<app>-<stage>-idempotency`",
+             what="the DynamoDB table of idempotent tasks and operations (deploy creates "
+                  "the default one)"),
     Variable(name="PYM_STATE_BUCKET", what="deploy: the deployments bucket (`--state-bucket`)"),
     Variable(name="PYM_NO_COMPILE_CACHE", type="`1`", default="unset",
              what="build: do not write `chalicelib/pym_compiled.json` (deploy refuses it)"),
