@@ -202,3 +202,17 @@ def test_the_store_refuses_a_live_key_and_returns_it(aws: Any) -> None:
     assert done is not None and done.status == COMPLETED and done.data == "stored"
     store.release("k")
     assert store.begin("k", run_seconds=30, expires_seconds=60) is None
+
+
+def test_an_idempotent_task_imports_nothing_until_its_first_record() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (f"import sys, {tasks.__name__}; "
+            "print(sorted(m for m in sys.modules if m == 'pym_lambda.tasks.idempotency' "
+            "or m.split('.')[0] in ('boto3', 'botocore')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(Path(__file__).resolve().parents[2]), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

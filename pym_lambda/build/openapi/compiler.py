@@ -183,7 +183,7 @@ class _OperationCompiler:
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))
-        return {
+        compiled: CompiledOperation = {
             "api": self.spec.name,
             "id": op_name,
             "operation_id": op.get("operationId"),
@@ -199,6 +199,9 @@ class _OperationCompiler:
             "summary": op.get("summary", ""),
             **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
         }
+        if op.get("x-idempotent") is True:  # an Idempotency-Key replays the first response
+            compiled["idempotent"] = True
+        return compiled
 
     # -- parameters --------------------------------------------------------------------------
     def param_entry(self, name: str, location: str, required: bool, schema: Any,
