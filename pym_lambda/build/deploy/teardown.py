@@ -2,10 +2,10 @@
 
 Driven by what exists (inventory.py) and the recorded state, without importing app.py, so a
 stage can be deleted from a checkout whose specs no longer compile, and resources a failed
-deploy left unrecorded are found too. Task queues hold messages: they are deleted only with
---include-queues. The stage's objects in the deployments bucket (state, history, packages) go
-with it, except the names of the queues kept, for a later `delete --include-queues`; the
-bucket stays (other stages use it).
+deploy left unrecorded are found too. Task queues hold messages, and the idempotency table
+what ran: they are deleted only with --include-queues. The stage's objects in the deployments
+bucket (state, history, packages) go with it, except the names of the queues kept, for a
+later `delete --include-queues`; the bucket stays (other stages use it).
 """
 from __future__ import annotations
 
@@ -101,6 +101,21 @@ class StageTeardown(StepRunner):
         elif inventory.queues:
             self.echo("kept queues (--include-queues deletes them): "
                       + ", ".join(q.name for q in inventory.queues))
+        self._idempotency_table(include_queues)
+
+    def _idempotency_table(self, include: bool) -> None:
+        from ...tasks.idempotency import table_name
+        from .idempotency_table import delete_table, table_exists
+
+        name = table_name(self.config.app_name, self.config.stage,
+                          self.config.environment_variables.get("PYM_IDEMPOTENCY_TABLE"))
+        dynamodb = self.clients("dynamodb")
+        if not self.guarded("delete idempotency table", partial(table_exists, dynamodb, name)):
+            return
+        if not include:
+            self.echo(f"kept idempotency table {name} (--include-queues deletes it)")
+        elif self.guarded("delete idempotency table", partial(delete_table, name, dynamodb)):
+            self.echo(f"deleted idempotency table {name}")
 
 
 def run_delete(options: DeployOptions, *, include_queues: bool,
