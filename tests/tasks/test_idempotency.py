@@ -216,3 +216,15 @@ def test_an_idempotent_task_imports_nothing_until_its_first_record() -> None:
                          cwd=str(Path(__file__).resolve().parents[2]), timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_first_run_costs_a_put_and_an_update_a_duplicate_one_put(worker: Any) -> None:
+    calls: List[str] = []
+    aws_client("dynamodb").meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    body = charge_body()
+    worker({"Records": [record(body, "m-1")]}, FakeLambdaContext())
+    assert calls == ["PutItem", "UpdateItem"]
+    calls.clear()
+    worker({"Records": [record(body, "m-1", 2)]}, FakeLambdaContext())
+    assert calls == ["PutItem"]  # the record that won comes back with the refusal: no read
