@@ -145,3 +145,21 @@ def test_what_a_cold_start_imports(tmp_path: Path, marked: bool) -> None:
     assert out.returncode == 0, out.stderr
     expected = ["pym_lambda.runtime.idempotency", "pym_lambda.tasks.idempotency"]
     assert out.stdout.strip() == str(expected if marked else [])
+
+
+def test_pym_lambda_local_makes_the_table_in_its_moto(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from pym_lambda.build.local_service import create_idempotency_table
+
+    monkeypatch.delenv("PYM_IDEMPOTENCY_TABLE", raising=False)
+    for marked in (False, True):
+        text = SPEC if marked else SPEC.replace("      x-idempotent: true\n", "")
+        project = make_project(tmp_path / str(marked), {"orders": text})
+        module = types.SimpleNamespace(app=create_app(project, app_name="orders"))
+        with in_process_aws():
+            assert create_idempotency_table(module, project, "dev") == (
+                "orders-dev-idempotency" if marked else None)
+            assert aws_client("dynamodb").list_tables()["TableNames"] == (
+                ["orders-dev-idempotency"] if marked else [])
