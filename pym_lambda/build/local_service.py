@@ -302,12 +302,16 @@ def create_idempotency_table(module: Any, root: Path, stage: str) -> Optional[st
     from ..aws import aws_client
     from ..config.environment import runtime_environment
     from ..runtime.app import load_compiled
+    from ..tasks.task_settings import service_task_settings
     from .deploy.idempotency_table import ensure_table, idempotent_things, table_definition
 
     app = getattr(module, "app", None)
     compiled = load_compiled(str(root))  # the app's, compiled once already: reused
-    definition = table_definition(idempotent_things(app, compiled),
-                                  str(getattr(app, "app_name", "app")), stage,
+    service = getattr(app, "pym_service", None)
+    # the name the runtime will use: the app's task settings' (PYM_APP_NAME), else Chalice's
+    name = (service_task_settings(service).app_name if service is not None else None) or str(
+        getattr(app, "app_name", "app"))
+    definition = table_definition(idempotent_things(app, compiled), name, stage,
                                   runtime_environment().idempotency_table)
     if definition is None:
         return None
