@@ -217,3 +217,22 @@ def test_package_adds_the_table_and_its_access(tmp_path: Path,
         assert statements["IdempotencyRecords"]["Action"] == ACTIONS
         assert statements["IdempotencyRecords"]["Resource"] == arn
     assert lint(command, out / "sam.json") == ""
+
+
+def test_every_kind_of_function_gets_the_table_and_only_with_one() -> None:
+    from pym_lambda.build.deploy.beanstalk_iam import stage_access
+    from pym_lambda.build.deploy.permissions import (
+        Arns,
+        StageAccess,
+        api_statements,
+        container_statements,
+    )
+
+    arns = Arns(REGION, ACCOUNT)
+    with_table = StageAccess(tables=(TABLE,))
+    for statements in (api_statements(with_table, arns, "f"),
+                       container_statements(stage_access((), with_table), arns)):
+        [statement] = [s for s in statements if s["Sid"] == "IdempotencyRecords"]
+        assert (statement["Action"], statement["Resource"]) == (ACTIONS, TABLE_ARN)
+    assert not [s for s in container_statements(StageAccess(), arns)
+                if s["Sid"] == "IdempotencyRecords"]
