@@ -163,3 +163,15 @@ def test_pym_lambda_local_makes_the_table_in_its_moto(tmp_path: Path,
                 "orders-dev-idempotency" if marked else None)
             assert aws_client("dynamodb").list_tables()["TableNames"] == (
                 ["orders-dev-idempotency"] if marked else [])
+
+
+def test_a_marker_that_is_not_a_boolean_is_a_warning(tmp_path: Path) -> None:
+    from pym_lambda.build.openapi.compiler import compile_apis_dir
+
+    project = make_project(tmp_path, {"orders": SPEC.replace("x-idempotent: true",
+                                                             "x-idempotent: 'yes'")})
+    [api] = compile_apis_dir(project / "apis", project)["apis"]
+    [create] = [op for op in api["operations"] if op["id"] == "createOrder"]
+    assert "idempotent" not in create
+    assert create["warnings"] == [
+        "x-idempotent is 'yes', not true or false: ignored (the operation is not idempotent)"]

@@ -180,6 +180,9 @@ class _OperationCompiler:
                      f"segment is never empty)" for p in params
                      if p["in"] == "path" and isinstance(p["schema"], dict)
                      and "" in (p["schema"].get("enum") or ())]  # PeerTube's "no filter"
+        if not isinstance(op.get("x-idempotent", False), bool):
+            warnings.append(f"x-idempotent is {op['x-idempotent']!r}, not true or false: "
+                            "ignored (the operation is not idempotent)")
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))
