@@ -9,9 +9,10 @@ header runs once; a repeat with the same key gets the first response again.
 - A repeat while the first still runs: 409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
 - A first request that raised or answered 5xx stores nothing: a retry runs again.
 
-Keys are scoped by operation and by the request's Authorization header (hashed): a caller can
-never be replayed another caller's response. Without the header, the operation runs as any
-other. Imported only when an operation is marked; boto3 at its first keyed request.
+Keys are scoped by operation and by the request's credential (its Authorization header, else
+its `token` cookie; hashed): a caller can never be replayed another caller's response.
+Without the header, the operation runs as any other. Imported only when an operation is
+marked; boto3 at its first keyed request.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, Tuple
 
-from ..context import request_header
+from ..context import cookies, request_header
 from ..errors import InvalidParameterError, PymError
 from ..tasks.idempotency import COMPLETED, IdempotencyStore, table_name
 
@@ -138,7 +139,9 @@ class IdempotentCall:
             message = "must be 1 to 255 printable ASCII characters"
             raise InvalidParameterError(f"{FIELD} {message}", problems=[
                 {"field": FIELD, "rule": "format", "message": message}])
-        authorization = request_header(request, "authorization") or ""
-        scope = hashlib.sha256("\0".join((self.operation_id, authorization, key)).encode())
+        # Who asks: the Authorization header, else the `token` cookie (jwt.cookie), hashed
+        credential = request_header(request, "authorization") or cookies(
+            request_header(request, "cookie")).get("token", "")
+        scope = hashlib.sha256("\0".join((self.operation_id, credential, key)).encode())
         return f"http#{self.operation_id}#{scope.hexdigest()}", _fingerprint(request)
 

@@ -113,6 +113,10 @@ def test_keys_are_scoped_by_caller(api: JsonClient) -> None:
     bob = order(api, "tea", Authorization="Bearer bob")
     assert (alice.json["id"], bob.json["id"]) == (1, 2)
     assert "Idempotent-Replayed" not in bob.headers
+    carol = order(api, "tea", key="k-cookie", Cookie="token=carol")
+    dave = order(api, "tea", key="k-cookie", Cookie="token=dave")
+    assert (carol.json["id"], dave.json["id"]) == (3, 4)
+    assert order(api, "tea", key="k-cookie", Cookie="token=dave").json["id"] == 4
 
 
 @pytest.mark.parametrize("key", ["", " leading-space", "x" * 256, "caf\u00e9"])
