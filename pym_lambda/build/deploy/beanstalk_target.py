@@ -422,6 +422,9 @@ def delete_environment(config: StageConfig, aws: AwsTarget, clients: ClientFacto
             echo(f"deleted queue {queue.name}")
     elif queues:
         echo("kept queues (--include-queues deletes them): " + ", ".join(q.name for q in queues))
+    from .idempotency_table import delete_or_keep
+
+    delete_or_keep(config, clients("dynamodb"), include_queues, echo, runner.guarded)
 
 
 def _history(store: DeploymentStore) -> History:

@@ -10,7 +10,8 @@ GetItem/PutItem/UpdateItem/DeleteItem on it and nothing else (permissions.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from functools import partial
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ...tasks.idempotency import EXPIRY_ATTRIBUTE, KEY_ATTRIBUTE, table_name
 from ..tasks.settling import Budget, Sleep
@@ -87,6 +88,21 @@ def ensure_table(definition: TableDefinition, dynamodb: Any, *,
             "Enabled": True, "AttributeName": definition.ttl_attribute})
         action = "created" if action == "created" else "updated (TTL enabled)"
     return action
+
+
+def delete_or_keep(config: Any, dynamodb: Any, include: bool, echo: Callable[[str], None],
+                   guarded: Callable[[str, Callable[[], Any]], Any]) -> None:
+    """`delete`: the stage's table deleted with --include-queues, else said to be kept. The
+    name is derived (app.py is not imported): the stage's PYM_IDEMPOTENCY_TABLE, else
+    `<app>-<stage>-idempotency`."""
+    name = table_name(config.app_name, config.stage,
+                      (config.environment_variables or {}).get("PYM_IDEMPOTENCY_TABLE"))
+    if not guarded("delete idempotency table", partial(table_exists, dynamodb, name)):
+        return
+    if not include:
+        echo(f"kept idempotency table {name} (--include-queues deletes it)")
+    elif guarded("delete idempotency table", partial(delete_table, name, dynamodb)):
+        echo(f"deleted idempotency table {name}")
 
 
 def table_exists(dynamodb: Any, name: str) -> bool:

@@ -101,21 +101,10 @@ class StageTeardown(StepRunner):
         elif inventory.queues:
             self.echo("kept queues (--include-queues deletes them): "
                       + ", ".join(q.name for q in inventory.queues))
-        self._idempotency_table(include_queues)
+        from .idempotency_table import delete_or_keep
 
-    def _idempotency_table(self, include: bool) -> None:
-        from ...tasks.idempotency import table_name
-        from .idempotency_table import delete_table, table_exists
-
-        name = table_name(self.config.app_name, self.config.stage,
-                          self.config.environment_variables.get("PYM_IDEMPOTENCY_TABLE"))
-        dynamodb = self.clients("dynamodb")
-        if not self.guarded("delete idempotency table", partial(table_exists, dynamodb, name)):
-            return
-        if not include:
-            self.echo(f"kept idempotency table {name} (--include-queues deletes it)")
-        elif self.guarded("delete idempotency table", partial(delete_table, name, dynamodb)):
-            self.echo(f"deleted idempotency table {name}")
+        delete_or_keep(self.config, self.clients("dynamodb"), include_queues, self.echo,
+                       self.guarded)
 
 
 def run_delete(options: DeployOptions, *, include_queues: bool,

@@ -236,3 +236,30 @@ def test_every_kind_of_function_gets_the_table_and_only_with_one() -> None:
         assert (statement["Action"], statement["Resource"]) == (ACTIONS, TABLE_ARN)
     assert not [s for s in container_statements(StageAccess(), arns)
                 if s["Sid"] == "IdempotencyRecords"]
+
+
+def test_delete_or_keep_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What both targets' `delete` do with the table (named without importing app.py)."""
+    import types
+
+    from pym_lambda.aws import aws_client
+    from pym_lambda.build.deploy.idempotency_table import TableDefinition as Definition
+    from pym_lambda.build.deploy.idempotency_table import delete_or_keep, ensure_table
+    from pym_lambda.testing.aws import in_process_aws
+
+    config = types.SimpleNamespace(app_name=APP, stage=STAGE, environment_variables={})
+    lines: List[str] = []
+
+    def guarded(_step: str, action: Any) -> Any:
+        return action()
+
+    with in_process_aws(REGION):
+        dynamodb = aws_client("dynamodb")
+        delete_or_keep(config, dynamodb, True, lines.append, guarded)
+        assert lines == []  # no table: nothing said
+        ensure_table(Definition(TABLE), dynamodb)
+        delete_or_keep(config, dynamodb, False, lines.append, guarded)
+        delete_or_keep(config, dynamodb, True, lines.append, guarded)
+        assert lines == [f"kept idempotency table {TABLE} (--include-queues deletes it)",
+                         f"deleted idempotency table {TABLE}"]
+        assert dynamodb.list_tables()["TableNames"] == []
