@@ -197,6 +197,9 @@ class LocalService:
         for queue, name, dlq in queues:
             self.say(f"[local] task queue   {queue}: SQS {name} (dead letters: {dlq}; "
                      f"visibility timeout {self.visibility_timeout} s)")
+        table = create_idempotency_table(module, self.root, self.stage)
+        if table:
+            self.say(f"[local] idempotency  DynamoDB table {table}")
         api = self.spawn("api", [_chalice_script(), "local", "--host", HOST,
                                  "--port", str(self.port), "--stage", self.stage]
                          + ([] if self.reload else ["--no-autoreload"]), env)
@@ -309,6 +312,29 @@ def _create_queues(module: Any, visibility_timeout: int) -> List[Tuple[str, str,
                 raise LocalServiceError(f"cannot create the task queues in moto: {exc}") from None
             time.sleep(0.2)
     return [(d.queue, d.name, d.dlq_name) for d in definitions]
+
+
+def create_idempotency_table(module: Any, root: Path, stage: str) -> Optional[str]:
+    """The idempotency table in moto, as deploy makes it, when a task or an operation of the
+    app is idempotent; its name, else None."""
+    from ..aws import aws_client
+    from ..config.environment import runtime_environment
+    from ..runtime.app import load_compiled
+    from ..tasks.task_settings import service_task_settings
+    from .deploy.idempotency_table import ensure_table, idempotent_things, table_definition
+
+    app = getattr(module, "app", None)
+    compiled = load_compiled(str(root))  # the app's, compiled once already: reused
+    service = getattr(app, "pym_service", None)
+    # the name the runtime will use: the app's task settings' (PYM_APP_NAME), else Chalice's
+    name = (service_task_settings(service).app_name if service is not None else None) or str(
+        getattr(app, "app_name", "app"))
+    definition = table_definition(idempotent_things(app, compiled), name, stage,
+                                  runtime_environment().idempotency_table)
+    if definition is None:
+        return None
+    ensure_table(definition, aws_client("dynamodb"))
+    return definition.name
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -78,6 +78,7 @@ class RuntimeEnvironment(NamedTuple):
     server_host: Optional[str] = None  # PYM_SERVER_HOST
     server_port: Optional[str] = None  # PYM_SERVER_PORT
     jwt_token: Optional[str] = None  # PYM_JWT_TOKEN
+    idempotency_table: Optional[str] = None  # PYM_IDEMPOTENCY_TABLE
 
 
 def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeEnvironment:
@@ -97,6 +98,7 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
         server_host=env.get("PYM_SERVER_HOST") or None,
         server_port=env.get("PYM_SERVER_PORT") or None,
         jwt_token=env.get("PYM_JWT_TOKEN") or None,
+        idempotency_table=env.get("PYM_IDEMPOTENCY_TABLE") or None,
     )
 
 

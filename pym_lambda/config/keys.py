@@ -327,6 +327,9 @@ VARIABLES: Tuple[Variable, ...] = (
                   "it calls"),
     Variable(name="PYM_SERVER_PORT", what="the same: the port (443: https)"),
     Variable(name="PYM_JWT_TOKEN", what="the same: its `self.token`"),
+    Variable(name="PYM_IDEMPOTENCY_TABLE", default="`<app>-<stage>-idempotency`",
+             what="the DynamoDB table of idempotent tasks and operations (deploy creates "
+                  "the default one)"),
     Variable(name="PYM_STATE_BUCKET", what="deploy: the deployments bucket (`--state-bucket`)"),
     Variable(name="PYM_NO_COMPILE_CACHE", type="`1`", default="unset",
              what="build: do not write `chalicelib/pym_compiled.json` (deploy refuses it)"),

@@ -73,6 +73,7 @@ class CompiledOperation(TypedDict):
     summary: str
     bind_client: NotRequired[str]  # x-bind-client: the client method's name
     decorate_request: NotRequired[str]  # x-decorate-request: module.function
+    idempotent: NotRequired[bool]  # x-idempotent: true (runtime/idempotency.py)
 
 
 class CompiledApi(TypedDict):

@@ -103,6 +103,10 @@ class BoundOperation:
         # strict mode's check of the query's names (strict.py), set by prepare()
         self.query_check: Optional[Callable[[Any, List[str]], None]] = None
         self.responses: Optional[ResponseWriter] = None
+        if op.get("idempotent"):  # x-idempotent: an Idempotency-Key replays the first answer
+            from .idempotency import IdempotentCall
+
+            self.call = IdempotentCall(self, self.call)  # type: ignore[method-assign]
 
     def prepare(self) -> None:
         """Make the readers, checks, models and response writer (the first call does it)."""

@@ -46,6 +46,7 @@ from typing import (
 from ..context import current_context
 from ..runtime.service import current_service
 from .current import TaskInfo, enter_task, exit_task
+from .current import _current as _current_task
 from .errors import TaskDefinitionError, UnknownTask
 from .naming import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
 
@@ -63,6 +64,17 @@ SQS_MAX_RECEIVE_COUNT = 1000
 _TASK_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+class _Skipped:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIPPED_DUPLICATE"
+
+
+# What an idempotent task's run returns to the worker when its task id completed already.
+SKIPPED_DUPLICATE = _Skipped()
+
+
 class AsyncTask(Generic[P, R]):
     """A function decorated with @async_task (see the module docstring)."""
 
@@ -70,11 +82,14 @@ class AsyncTask(Generic[P, R]):
 
     def __init__(self, fn: Callable[P, R], *, queue: str = DEFAULT_QUEUE,
                  delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                 max_receive_count: Optional[int] = None) -> None:
+                 max_receive_count: Optional[int] = None, idempotent: bool = False) -> None:
         _check_definition(fn, queue, delay_seconds, max_attempts, max_receive_count)
         functools.update_wrapper(self, fn)
-        self.fn = fn
         self.name = f"{fn.__module__}:{fn.__qualname__}"
+        self.idempotent = bool(idempotent)
+        self._body = fn
+        # What the worker runs: with `idempotent`, once per task id (tasks/idempotency.py).
+        self.fn: Callable[..., Any] = _once(self.name, fn) if idempotent else fn
         self.queue = queue
         self.delay_seconds = delay_seconds
         self.max_attempts = max_attempts
@@ -82,7 +97,7 @@ class AsyncTask(Generic[P, R]):
         self.max_receive_count = max_receive_count
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self.fn(*args, **kwargs)
+        return self._body(*args, **kwargs)
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> TaskHandle:
         """Enqueue within a request or task; run now outside of one or in inline mode."""
@@ -102,6 +117,19 @@ class AsyncTask(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<async_task {self.name} queue={self.queue!r}>"
+
+
+def _once(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` run by the worker at most once per task id; an inline run (no duplicate delivery,
+    and no table in development) runs it as is."""
+    def once(*args: Any, **kwargs: Any) -> Any:
+        info = _current_task.get()  # a TaskInfo, or the worker's tuple of its fields
+        if info is None or info[5]:  # TaskInfo.inline
+            return fn(*args, **kwargs)
+        from .idempotency import run_once  # noqa: PLC0415 - idempotent tasks' first record
+
+        return run_once(name, info[1], info[4], fn, args, kwargs, SKIPPED_DUPLICATE)
+    return once
 
 
 def _settings() -> TaskSettings:
@@ -143,13 +171,13 @@ def async_task(fn: Callable[P, R]) -> AsyncTask[P, R]: ...
 
 @overload
 def async_task(*, queue: str = ..., delay_seconds: int = ..., max_attempts: int = ...,
-               max_receive_count: Optional[int] = ...
+               max_receive_count: Optional[int] = ..., idempotent: bool = ...
                ) -> Callable[[Callable[P, R]], AsyncTask[P, R]]: ...
 
 
 def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_QUEUE,
                delay_seconds: int = 0, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-               max_receive_count: Optional[int] = None) -> Any:
+               max_receive_count: Optional[int] = None, idempotent: bool = False) -> Any:
     """Make `fn` a task: ``@async_task`` or ``@async_task(queue=..., delay_seconds=...,
     max_attempts=..., max_receive_count=...)``.
 
@@ -157,12 +185,17 @@ def async_task(fn: Optional[Callable[..., Any]] = None, *, queue: str = DEFAULT_
     dead-letters the task. max_receive_count is the receives SQS allows before its redrive
     policy moves a message of the queue to the DLQ by itself (a message the worker could not
     read, or whose receives were throttled): default ``tasks.max_receive_count`` (5), never
-    below max_attempts; the queue takes the highest of its tasks'."""
+    below max_attempts; the queue takes the highest of its tasks'.
+
+    idempotent=True: the worker runs the task once per task id, recorded in the stage's
+    DynamoDB table (tasks/idempotency.py): a duplicate delivery or a redrive of a completed
+    task is skipped, a run that raised runs again at the next delivery."""
     def decorate(func: Callable[P, R]) -> AsyncTask[P, R]:
         # No registry: the AsyncTask carries its definition; each service finds its tasks
         # (task_workers() scans chalicelib; resolve_task() never imports: see there).
         return AsyncTask(func, queue=queue, delay_seconds=delay_seconds,
-                         max_attempts=max_attempts, max_receive_count=max_receive_count)
+                         max_attempts=max_attempts, max_receive_count=max_receive_count,
+                         idempotent=idempotent)
 
     return decorate(fn) if fn is not None else decorate
 

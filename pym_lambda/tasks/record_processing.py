@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 from ..context import CallContext, enter_context, exit_context
 from .current import TaskInfo
 from .current import _current as _current_task
-from .decorator import AsyncTask, resolve_task
+from .decorator import SKIPPED_DUPLICATE, AsyncTask, resolve_task
 from .envelope import read_envelope, restore_caller
 from .errors import (
     MAX_VISIBILITY_SECONDS,
@@ -40,6 +40,7 @@ class Outcome(str, Enum):
     FAILED = "failed"
     DEAD_LETTERED = "dead_lettered"
     NOT_STARTED = "not_started"  # too little Lambda time left: retried later
+    SKIPPED = "skipped_duplicate"  # an idempotent task whose task id completed already
 
 
 _SUCCEEDED = Outcome.SUCCEEDED  # module constants: cheaper than the class attribute per record
@@ -138,10 +139,11 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
     context = CallContext(call_id or task_id, task.name, caller=caller,
                           extra={"task_id": task_id, "attempt": attempt}, service=service)
     error: Optional[BaseException] = None
+    returned: Any = None
     context_token = enter_context(context)
     task_token = _current_task.set(info)
     try:
-        task.fn(*args, **kwargs)
+        returned = task.fn(*args, **kwargs)
     except WorkerStop:
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: this
@@ -150,7 +152,8 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
         _current_task.reset(task_token)
         exit_context(context_token)
     if error is None:
-        return RecordResult(message_id, _SUCCEEDED, task.name, task_id)
+        outcome = Outcome.SKIPPED if returned is SKIPPED_DUPLICATE else _SUCCEEDED
+        return RecordResult(message_id, outcome, task.name, task_id)
     return _after_failure(record, TaskInfo._make(info), task, settings, error)
 
 

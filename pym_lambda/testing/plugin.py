@@ -178,6 +178,10 @@ def pym_tasks(pym_app_module: Any, _pym_app_installed: None, pym_aws: Any) -> It
     try:
         sqs = pym_aws.client("sqs")
         ensure_queues(queue_definitions(sorted(handlers)), sqs)
+        from ..build.local_service import create_idempotency_table  # idempotent tasks' table
+
+        create_idempotency_table(pym_app_module, Path(pym_app_module.__file__).parent,
+                                 before.stage)
         yield TaskDrainer(handlers, sqs)
     finally:
         configure_tasks(before)

@@ -149,6 +149,36 @@ def test_without_pym_tasks_the_dev_stage_runs_tasks_inline(pym_client, caplog):
     result.assert_outcomes(passed=3)
 
 
+ONCE_TASK = '''
+from pym_lambda import async_task
+
+RUNS = []
+
+
+@async_task(queue="default", idempotent=True)
+def count_once(n: int) -> None:
+    RUNS.append(n)
+'''
+
+
+def test_an_idempotent_task_delivered_twice_runs_once(service):
+    (service.path / "svc" / "chalicelib" / "once.py").write_text(ONCE_TASK)
+    result = run(service, '''
+def test_the_duplicate_is_skipped(pym_tasks, pym_aws):
+    from chalicelib.once import RUNS, count_once
+
+    count_once.send(5)
+    sqs = pym_aws.client("sqs")
+    [url] = [u for u in sqs.list_queues()["QueueUrls"] if u.endswith("-default")]
+    [message] = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])  # SQS delivers it twice
+    result = pym_tasks.drain()
+    assert [r.outcome for r in result.runs] == ["succeeded", "succeeded"]
+    assert RUNS == [5]
+''')
+    result.assert_outcomes(passed=1)
+
+
 def test_aws_and_event_builders(service):
     result = run(service, '''
 import json

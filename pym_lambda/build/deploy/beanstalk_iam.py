@@ -142,7 +142,8 @@ def stage_access(queues: Sequence[QueueDefinition], access: Optional[StageAccess
     """The stage's access with the Beanstalk plan's queues (the same names as the functions',
     whose visibility follows the worker Lambdas' timeouts)."""
     base = access or StageAccess()
-    return StageAccess(queues=tuple(queues), secrets=base.secrets, extra=base.extra)
+    return StageAccess(queues=tuple(queues), secrets=base.secrets, tables=base.tables,
+                       extra=base.extra)
 
 
 def describe_profile(roles: BeanstalkRoles, access: StageAccess) -> str:

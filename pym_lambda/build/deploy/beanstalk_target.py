@@ -37,6 +37,7 @@ from .plan import (
     BeanstalkStep,
     DeployPlan,
     EnsureQueues,
+    EnsureTable,
     Step,
     SyncState,
     Verify,
@@ -134,6 +135,7 @@ def make_plan(prepared: Prepared) -> DeployPlan:
     steps: List[Step] = [
         SyncState(options.state_bucket, prepared.app_name),
         EnsureQueues(definitions),
+        *([EnsureTable(prepared.table)] if prepared.table is not None else []),
         BeanstalkStep("instance-profile", iam_roles.describe_profile(
             roles, iam_roles.stage_access(definitions, prepared.access)), roles.instance_profile),
         BeanstalkStep("service-role", iam_roles.describe_service_role(roles),
@@ -204,6 +206,11 @@ class BeanstalkDeployment(StepRunner):
             self.queues = [c.name for c in changes]
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
+        elif isinstance(step, EnsureTable):
+            from .idempotency_table import ensure_table
+
+            action = ensure_table(step.definition, self.clients("dynamodb"), sleep=self.sleep)
+            self.emit(f"table: {step.definition.name} {action}")
         elif isinstance(step, BeanstalkStep) and step.action == "instance-profile":
             statements = iam_roles.container_policy(
                 iam_roles.stage_access(self.definitions, self.prepared.access),
@@ -424,6 +431,9 @@ def delete_environment(config: StageConfig, aws: AwsTarget, clients: ClientFacto
             echo(f"deleted queue {queue.name}")
     elif queues:
         echo("kept queues (--include-queues deletes them): " + ", ".join(q.name for q in queues))
+    from .idempotency_table import delete_or_keep
+
+    delete_or_keep(config, clients("dynamodb"), include_queues, echo, runner.guarded)
 
 
 def _history(store: DeploymentStore) -> History:

@@ -203,7 +203,8 @@ def _target_module(name: str) -> Any:
 @target_option
 @yes_option
 @click.option("--include-queues", is_flag=True,
-              help="Also delete the task queues and DLQs (and the messages they hold).")
+              help="Also delete the task queues and DLQs (and the messages they hold), and "
+                   "the idempotency table.")
 @report_errors
 def delete(stage: str, project_dir: str, region: Optional[str], state_bucket: Optional[str],
            target: str, assume_yes: bool, include_queues: bool) -> None:

@@ -25,6 +25,7 @@ from .plan import (
     DeployPlan,
     EnablePartialBatch,
     EnsureQueues,
+    EnsureTable,
     RecordVersion,
     Step,
     SyncState,
@@ -135,6 +136,11 @@ class LambdaDeployment(StepRunner):
             self.outcome.queue_changes = changes
             self.emit("queues: " + (", ".join(f"{c.name} {c.action}" for c in changes)
                                     or "none"))
+        elif isinstance(step, EnsureTable):
+            from .idempotency_table import ensure_table
+
+            action = ensure_table(step.definition, self.clients("dynamodb"), sleep=self.sleep)
+            self.emit(f"table: {step.definition.name} {action}")
         elif isinstance(step, ChaliceDeploy):
             self._chalice_deploy()
         elif isinstance(step, EnablePartialBatch):
@@ -206,7 +212,8 @@ class LambdaDeployment(StepRunner):
 
 
 def _step_name(step: Any) -> str:
-    return {SyncState: "state", EnsureQueues: "queues", ChaliceDeploy: "chalice deploy",
+    return {SyncState: "state", EnsureQueues: "queues", EnsureTable: "idempotency table",
+            ChaliceDeploy: "chalice deploy",
             EnablePartialBatch: "partial batch responses",
             RecordVersion: "record version"}.get(type(step), type(step).__name__)
 
@@ -220,7 +227,7 @@ def make_plan(prepared: Prepared) -> DeployPlan:
     return lambda_plan(prepared.build, prepared.graph, prepared.definitions,
                        permissions=[(name, summary(s)) for name, s in statements.items()],
                        bucket=prepared.options.state_bucket,
-                       skip_verify=prepared.options.skip_verify)
+                       skip_verify=prepared.options.skip_verify, table=prepared.table)
 
 
 def queue_url_variables(definitions: Sequence[QueueDefinition],

@@ -160,6 +160,8 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     template = json.loads(sam.read_text(encoding="utf-8"))
     events = merge_queues(template, definitions)
     roles = complete_roles(template, ready.graph.functions)
+    if ready.table is not None:  # kept when the stack is deleted, as the queues are
+        template["Resources"][logical_id("IdempotencyTable")] = ready.table.cloudformation()
     set_queue_urls(template, definitions)
     parameterise(template, ready.build.forwarded)
     if runtime:
@@ -168,6 +170,7 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     forwarded = ready.build.forwarded
     echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
          f"batch responses, {roles} IAM role(s)"
+         + (f", idempotency table {ready.table.name}" if ready.table else "")
          + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
     return sam, out_dir / "deployment.zip"
 

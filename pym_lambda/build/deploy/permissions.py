@@ -13,6 +13,8 @@ of its own, with:
   task queues (a task may `.delay()` another);
 - every function: read the secrets pym-config.yaml references (SSM parameters, Secrets
   Manager secrets), and what Chalice would grant for app.py's own AWS calls, VPC or X-Ray;
+- every function, when a task or operation is idempotent: GetItem, PutItem, UpdateItem and
+  DeleteItem on the stage's idempotency table (idempotency_table.py), nothing else;
 - the Beanstalk container, which runs the web app and every worker in one process: all of
   the API's and the workers' rights.
 
@@ -63,6 +65,9 @@ class Arns:
     def queue(self, name: str) -> str:
         return self._arn("sqs", name)
 
+    def table(self, name: str) -> str:
+        return self._arn("dynamodb", f"table/{name}")
+
     def log_group(self, function_name: str) -> str:
         return self._arn("logs", f"log-group:/aws/lambda/{function_name}:*")
 
@@ -90,6 +95,7 @@ class StageAccess:
     """What a stage's functions use: its task queues, secrets and user statements."""
     queues: Tuple[QueueDefinition, ...] = ()
     secrets: Tuple[SecretRef, ...] = ()
+    tables: Tuple[str, ...] = ()  # the idempotency table, when something is idempotent
     # Chalice's statements for app.py's own AWS calls (its policy analyser), VPC and X-Ray.
     extra: Tuple[Dict[str, Any], ...] = field(default_factory=tuple)
 
@@ -119,6 +125,14 @@ def _secrets(arns: Arns, secrets: Sequence[SecretRef]) -> List[Dict[str, Any]]:
     return statements
 
 
+def _tables(arns: Arns, tables: Sequence[str]) -> List[Dict[str, Any]]:
+    if not tables:
+        return []
+    from .idempotency_table import ACTIONS
+
+    return [_statement("IdempotencyRecords", ACTIONS, [arns.table(t) for t in tables])]
+
+
 def _send_tasks(arns: Arns, queues: Sequence[QueueDefinition]) -> List[Dict[str, Any]]:
     if not queues:
         return []
@@ -128,7 +142,8 @@ def _send_tasks(arns: Arns, queues: Sequence[QueueDefinition]) -> List[Dict[str,
 def api_statements(access: StageAccess, arns: Arns, function_name: str
                    ) -> List[Dict[str, Any]]:
     return (_logs(arns, function_name) + _send_tasks(arns, access.queues)
-            + _secrets(arns, access.secrets) + list(access.extra))
+            + _secrets(arns, access.secrets) + _tables(arns, access.tables)
+            + list(access.extra))
 
 
 def worker_statements(access: StageAccess, arns: Arns, function_name: str,
@@ -137,7 +152,7 @@ def worker_statements(access: StageAccess, arns: Arns, function_name: str,
             + [_statement("ConsumeTasks", CONSUME, [arns.queue(queue.name)]),
                _statement("DeadLetterTasks", SEND, [arns.queue(queue.dlq_name)])]
             + _send_tasks(arns, access.queues) + _secrets(arns, access.secrets)
-            + list(access.extra))
+            + _tables(arns, access.tables) + list(access.extra))
 
 
 def container_statements(access: StageAccess, arns: Arns) -> List[Dict[str, Any]]:
@@ -148,7 +163,8 @@ def container_statements(access: StageAccess, arns: Arns) -> List[Dict[str, Any]
             _statement("ConsumeTasks", CONSUME, [arns.queue(q.name) for q in access.queues]),
             _statement("SendTasks", SEND, [arns.queue(n) for q in access.queues
                                            for n in (q.name, q.dlq_name)])]
-    return statements + _secrets(arns, access.secrets) + list(access.extra)
+    return (statements + _secrets(arns, access.secrets) + _tables(arns, access.tables)
+            + list(access.extra))
 
 
 def document(statements: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -168,7 +184,8 @@ def cloudformation(value: Any) -> Any:
 
 _SUMMARY = {"Logs": "write its logs", "SendTasks": "send to", "ConsumeTasks": "consume",
             "DeadLetterTasks": "dead-letter to", "ReadParameters": "read SSM",
-            "ReadSecrets": "read secret", "DecryptSecrets": "decrypt with"}
+            "ReadSecrets": "read secret", "DecryptSecrets": "decrypt with",
+            "IdempotencyRecords": "read and write records of"}
 
 
 def _short(resource: Any) -> str:
@@ -177,6 +194,8 @@ def _short(resource: Any) -> str:
         return text.rsplit(":", 1)[-1]
     if ":parameter/" in text:
         return "/" + text.split(":parameter/", 1)[1]
+    if ":dynamodb:" in text:
+        return text.rsplit("table/", 1)[-1]
     if ":secret:" in text:
         return text.split(":secret:", 1)[1].removesuffix("-??????")
     return text

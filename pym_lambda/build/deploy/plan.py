@@ -13,6 +13,7 @@ from ..tasks.queues import VISIBILITY_PER_LAMBDA_TIMEOUT, QueueDefinition, queue
 from .build import BuildResult
 from .chalice_project import AppGraph, FunctionModel
 from .errors import DeployError
+from .idempotency_table import TableDefinition
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class EnsureQueues:
         return "; ".join(
             f"queue {d.name} (visibility {d.visibility_timeout} s, to DLQ {d.dlq_name} after "
             f"{d.max_receive_count} receives)" for d in self.definitions)
+
+
+@dataclass(frozen=True)
+class EnsureTable:
+    """The idempotency table (idempotency_table.py), when something is idempotent."""
+    definition: TableDefinition
+
+    def describe(self) -> str:
+        return self.definition.describe()
 
 
 @dataclass(frozen=True)
@@ -106,8 +116,8 @@ class BeanstalkStep:
         return self.detail
 
 
-Step = Union[SyncState, EnsureQueues, ChaliceDeploy, EnablePartialBatch, RecordVersion, Verify,
-             BeanstalkStep]
+Step = Union[SyncState, EnsureQueues, EnsureTable, ChaliceDeploy, EnablePartialBatch,
+             RecordVersion, Verify, BeanstalkStep]
 
 
 @dataclass(frozen=True)
@@ -152,10 +162,12 @@ def task_queue_definitions(graph: AppGraph, settings: TaskSettings,
 
 def lambda_plan(build: BuildResult, graph: AppGraph, definitions: Sequence[QueueDefinition],
                 permissions: Sequence[Tuple[str, str]] = (), bucket: Optional[str] = None,
-                skip_verify: bool = False) -> DeployPlan:
+                skip_verify: bool = False, table: Optional[TableDefinition] = None
+                ) -> DeployPlan:
     steps: List[Step] = [
         SyncState(bucket, build.stage.app_name),
         EnsureQueues(tuple(definitions)),
+        *([EnsureTable(table)] if table is not None else []),
         ChaliceDeploy(functions=graph.functions, rest_api_stage=graph.rest_api_stage,
                       route_count=graph.route_count, forwarded=build.forwarded,
                       permissions=tuple(permissions), notes=graph.notes),

@@ -16,6 +16,7 @@ from ..tasks.queues import QueueDefinition
 from .build import BuildResult, build_project, project_imports, read_stage_config, scoped_environ
 from .chalice_project import AppGraph, ChaliceProject
 from .errors import DeployError, one_line
+from .idempotency_table import TableDefinition
 from .permissions import StageAccess
 
 Emit = Callable[[str], None]
@@ -45,6 +46,7 @@ class Prepared:
     task_settings: TaskSettings
     definitions: Tuple[QueueDefinition, ...] = ()  # the stage's task queues and DLQs
     access: StageAccess = StageAccess()  # what the functions' roles allow (permissions.py)
+    table: Optional[TableDefinition] = None  # the idempotency table, if anything is idempotent
 
     @property
     def app_name(self) -> str:
@@ -84,5 +86,20 @@ def prepared(options: DeployOptions, emit: Emit) -> Iterator[Prepared]:
                 raise DeployError("build", f"app.py: {one_line(exc)}") from None
             settings = get_task_settings()
             definitions = task_queue_definitions(graph, settings, graph.workers)
-            access = StageAccess(queues=definitions, secrets=build.secrets, extra=extra)
-            yield Prepared(options, build, project, graph, settings, definitions, access)
+            table = stage_table(project, build)
+            access = StageAccess(queues=definitions, secrets=build.secrets, extra=extra,
+                                 tables=(table.name,) if table else ())
+            yield Prepared(options, build, project, graph, settings, definitions, access,
+                           table)
+
+
+def stage_table(project: ChaliceProject, build: BuildResult) -> Optional[TableDefinition]:
+    """The idempotency table, when a loaded task or a compiled operation is idempotent."""
+    import json
+
+    from .idempotency_table import idempotent_things, table_definition
+
+    compiled = json.loads(build.compiled_file.read_text(encoding="utf-8"))
+    override = build.function_environment.get("PYM_IDEMPOTENCY_TABLE")
+    return table_definition(idempotent_things(project.app, compiled), build.stage.app_name,
+                            build.stage.stage, override)

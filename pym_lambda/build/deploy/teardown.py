@@ -2,10 +2,10 @@
 
 Driven by what exists (inventory.py) and the recorded state, without importing app.py, so a
 stage can be deleted from a checkout whose specs no longer compile, and resources a failed
-deploy left unrecorded are found too. Task queues hold messages: they are deleted only with
---include-queues. The stage's objects in the deployments bucket (state, history, packages) go
-with it, except the names of the queues kept, for a later `delete --include-queues`; the
-bucket stays (other stages use it).
+deploy left unrecorded are found too. Task queues hold messages, and the idempotency table
+what ran: they are deleted only with --include-queues. The stage's objects in the deployments
+bucket (state, history, packages) go with it, except the names of the queues kept, for a
+later `delete --include-queues`; the bucket stays (other stages use it).
 """
 from __future__ import annotations
 
@@ -101,6 +101,10 @@ class StageTeardown(StepRunner):
         elif inventory.queues:
             self.echo("kept queues (--include-queues deletes them): "
                       + ", ".join(q.name for q in inventory.queues))
+        from .idempotency_table import delete_or_keep
+
+        delete_or_keep(self.config, self.clients("dynamodb"), include_queues, self.echo,
+                       self.guarded)
 
 
 def run_delete(options: DeployOptions, *, include_queues: bool,

@@ -180,10 +180,13 @@ class _OperationCompiler:
                      f"segment is never empty)" for p in params
                      if p["in"] == "path" and isinstance(p["schema"], dict)
                      and "" in (p["schema"].get("enum") or ())]  # PeerTube's "no filter"
+        if not isinstance(op.get("x-idempotent", False), bool):
+            warnings.append(f"x-idempotent is {op['x-idempotent']!r}, not true or false: "
+                            "ignored (the operation is not idempotent)")
         bind = op.get("x-bind-server")
         decorate = op.get("x-decorate-server") or []
         security = op.get("security", self.doc.get("security"))
-        return {
+        compiled: CompiledOperation = {
             "api": self.spec.name,
             "id": op_name,
             "operation_id": op.get("operationId"),
@@ -199,6 +202,9 @@ class _OperationCompiler:
             "summary": op.get("summary", ""),
             **({"warnings": warnings} if warnings else {}),  # type: ignore[typeddict-item]
         }
+        if op.get("x-idempotent") is True:  # an Idempotency-Key replays the first response
+            compiled["idempotent"] = True
+        return compiled
 
     # -- parameters --------------------------------------------------------------------------
     def param_entry(self, name: str, location: str, required: bool, schema: Any,

@@ -1,0 +1,135 @@
+"""What ships, the way it runs: the example deployed to a moto server with an idempotent task
+and an `x-idempotent` operation; then, with IAM enforced, the very zip deploy uploaded runs in
+the emulated Lambda runtime with each function's role (test_iam_rehearsal.py's rehearsal): a
+keyed POST repeated is replayed, an SQS message delivered twice runs its task once, and every
+DynamoDB call each role makes is allowed."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from pym_lambda.build.deploy.cli import deploy
+from pym_lambda.build.deploy.lambda_events import sqs_event
+
+from .deploy_fixtures import (
+    API_FUNCTION,
+    QUEUE,
+    REGION,
+    STAGE,
+    WORKER,
+    deploy_sandbox,
+    fake_aws_environment,
+    invoke,
+    moto_server,
+    patch_moto_ssm_resources,
+    put_jwt_parameter,
+)
+from .test_iam_rehearsal import ACCOUNT, Rehearsal, call, lend, prepare, received, relax_iam
+from .test_idempotency_table import make_idempotent
+
+ADD_BOOK = "      x-bind-server: chalicelib.library.add_book\n"
+
+
+def patch_moto_dynamodb_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto names the resource of a DynamoDB call "*" under IAM enforcement, so no policy on a
+    table's ARN could allow it: give each call its table's ARN, as AWS evaluates it."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def determine_resource(self: Any) -> str:
+        name = self.body.get("TableName") if isinstance(self.body, dict) else None
+        if not name:
+            return "*"
+        return f"arn:aws:dynamodb:{self.region}:{self.current_account}:table/{name}"
+
+    monkeypatch.setattr(DynamoHandler, "_determine_resource", determine_resource,
+                        raising=False)
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
+    from moto import settings as moto_settings
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT",
+                        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)
+    base = tmp_path_factory.mktemp("idempotent")
+    try:
+        with deploy_sandbox(base, monkeypatch, in_process_moto=False) as project, \
+                moto_server() as endpoint:
+            fake_aws_environment(monkeypatch, endpoint=endpoint)
+            patch_moto_ssm_resources(monkeypatch)
+            patch_moto_dynamodb_resources(monkeypatch)
+            put_jwt_parameter()
+            make_idempotent(project)
+            spec = project / "apis" / "library.yaml"
+            spec.write_text(spec.read_text().replace(
+                ADD_BOOK, ADD_BOOK + "      x-idempotent: true\n"))
+            result = invoke(deploy, "--stage", STAGE, "--yes", "--skip-verify",
+                            "--project-dir", str(project))
+            assert result.exit_code == 0, result.output
+            assert f"table: pym-library-{STAGE}-idempotency created" in result.output
+            yield prepare(project, endpoint, base)
+    finally:
+        monkeypatch.undo()
+        relax_iam()
+
+
+def dynamodb_calls(r: Rehearsal, function: str) -> list[tuple[str, int]]:
+    return [(c.action, c.status) for c in r.proxy.by(r.keys[function])
+            if c.action.startswith("dynamodb:")]
+
+
+def test_the_shipped_package_replays_a_keyed_post_and_runs_a_task_once(
+        rehearsal: Rehearsal) -> None:
+    r = rehearsal
+    book = {"title": "Kindred", "authors": [{"name": "Octavia E. Butler"}]}
+    with r.start(API_FUNCTION) as api:
+        assert api.init_error is None, api.init_error
+        first = call(api, r.api, "POST", "/v1/books", json_body=book,
+                     headers={"Idempotency-Key": "add-kindred"})
+        again = call(api, r.api, "POST", "/v1/books", json_body=book,
+                     headers={"Idempotency-Key": "add-kindred"})
+        other = call(api, r.api, "POST", "/v1/books", json_body={**book, "title": "Dawn"},
+                     headers={"Idempotency-Key": "add-kindred"})
+        loan = lend(api, r.api, "bob")  # its receipt task is sent to the queue
+    assert first[0] == 201 and again == first  # the same book: replayed, not added twice
+    assert other[0] == 422 and other[1]["error"] == "IDEMPOTENCY_KEY_REUSED"
+    # a put and an update, then a put refused (replay), a put refused (422): all allowed
+    assert dynamodb_calls(r, API_FUNCTION) == [
+        ("dynamodb:PutItem", 200), ("dynamodb:UpdateItem", 200), ("dynamodb:PutItem", 400),
+        ("dynamodb:PutItem", 400)]
+
+    [message] = received(r.admin.client("sqs"), QUEUE, 1)
+    assert loan["id"] in message["Body"]
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
+    with r.start(WORKER) as worker:
+        assert worker.init_error is None, worker.init_error
+        delivered = worker.invoke(sqs_event([message], queue_arn))
+        message["Attributes"]["ApproximateReceiveCount"] = "2"  # SQS delivers it again
+        duplicate = worker.invoke(sqs_event([message], queue_arn))
+    assert delivered == duplicate == {"batchItemFailures": []}, worker.logs
+    # the first ran it (put, update); the second was refused the task id and skipped it
+    assert dynamodb_calls(r, WORKER) == [
+        ("dynamodb:PutItem", 200), ("dynamodb:UpdateItem", 200), ("dynamodb:PutItem", 400)]
+    items = r.admin.client("dynamodb").scan(TableName=f"pym-library-{STAGE}-idempotency")
+    assert sorted(i["status"]["S"] for i in items["Items"]) == ["COMPLETED", "COMPLETED"]
+
+
+def test_nothing_else_in_dynamodb_is_allowed(rehearsal: Rehearsal) -> None:
+    from .test_iam_rehearsal import denied
+
+    r = rehearsal
+    table = f"pym-library-{STAGE}-idempotency"
+    r.admin.client("dynamodb").create_table(
+        TableName="another", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    for function in (API_FUNCTION, WORKER):
+        dynamodb = r.sessions[function].client("dynamodb", endpoint_url=r.proxy.url)
+        assert denied(lambda c=dynamodb: c.put_item(TableName="another",
+                                                    Item={"id": {"S": "x"}}))
+        assert denied(lambda c=dynamodb: c.scan(TableName=table))
+        assert denied(lambda c=dynamodb: c.delete_table(TableName=table))
+        assert not denied(lambda c=dynamodb: c.get_item(TableName=table,
+                                                        Key={"id": {"S": "x"}}))
