@@ -103,7 +103,11 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     from .pymacaron import translate  # PyMacaron's flat keys, mapped (a no-op otherwise)
 
     raw = document  # settings.raw: the file as written
-    document = translate(document, schema_of(Settings)) if document else document
+    # The ignored keys are said once where a person reads them (validate, chalice local, a
+    # build), not at every Lambda cold start.
+    document = translate(document, schema_of(Settings),
+                         warn=not os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) if document \
+        else document
     stages = document.get("stages", {})
     if not isinstance(stages, Mapping):
         raise _error(CONFIG_FILENAME, ("stages",), "expected a mapping of stage names to "

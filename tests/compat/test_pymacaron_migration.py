@@ -73,6 +73,15 @@ def test_pymacaron_config_is_read_unchanged(tmp_path, caplog):
     assert len(warnings) == 1 and warnings[0].endswith(f"MIGRATING_FROM_PYMACARON.md): {IGNORED}")
 
 
+def test_ignored_keys_are_not_warned_at_every_lambda_cold_start(tmp_path, caplog, monkeypatch):
+    project = helloworld_project(tmp_path)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hello-prod")
+    with caplog.at_level(logging.WARNING, logger="pym_lambda.config"):
+        settings = load_settings(project, environ={"PYM_JWT_SECRET": SECRET})
+    assert settings.jwt.issuer == "api.helloworld.com"  # mapped all the same
+    assert [r.getMessage() for r in caplog.records] == []
+
+
 def test_flat_keys_map_and_grouped_ones_win(tmp_path):
     (tmp_path / "pym-config.yaml").write_text(
         "jwt_issuer: old\njwt_token_timeout: 600\njwt: {issuer: new}\ndocker_repo: x\n")
