@@ -239,10 +239,25 @@ class Dumpers:
     def _generic(self, sub: Any, x: str, key: str, emitter: Any, plain: str) -> Lines:
         """to_jsonable() where the value is not plain JSON already, then the statements the
         check runs on this property."""
-        convert = [f"{x} = _to_jsonable({x})"]
-        if isinstance(sub, dict) and sub.get("format") == "date-time":  # to_jsonable's, inline
-            convert = block(f"if {x}.__class__ is _DATETIME:", [
-                f"{x} = {x}.isoformat() + 'Z' if {x}.tzinfo is None else {x}.isoformat()",
-            ]) + ["else:", *indent(convert)]
-        return [*block(f"if {x}.__class__ not in {plain}:", [*convert, f"out[{key}] = {x}"]),
-                *emitter.schema(sub, At(x, (), ALL_KINDS, f"{key}/dump", 3))]
+        lines = [*block(f"if {x}.__class__ not in {plain}:",
+                        [f"{x} = _to_jsonable({x})", f"out[{key}] = {x}"]),
+                 *emitter.schema(sub, At(x, (), ALL_KINDS, f"{key}/dump", 3))]
+        if not _bare_date_time(sub):
+            return lines
+        # A datetime, written as to_jsonable() writes it (isoformat, "Z" when naive): that
+        # text is an RFC 3339 date-time unless its offset has seconds (isoformat's
+        # "+HH:MM:SS", 25 or 32 characters otherwise), so the format's check is not run on it
+        refused = self.gen.consts.add("((), 'refused')", "REFUSED")
+        written = [*block(f"if {x}.tzinfo is None:", [f"{x} = {x}.isoformat() + 'Z'"]),
+                   "else:", *indent([f"{x} = {x}.isoformat()", *block(
+                       f"if len({x}) != 25 and len({x}) != 32:", [f"return {refused}"])]),
+                   f"out[{key}] = {x}"]
+        return [f"if {x}.__class__ is _DATETIME:", *indent(written), "else:", *indent(lines)]
+
+
+def _bare_date_time(sub: Any) -> bool:
+    """A string of format date-time and nothing else to check (annotations aside)."""
+    return (isinstance(sub, dict) and sub.get("type") == "string"
+            and sub.get("format") == "date-time"
+            and all(k in ("type", "format", "nullable") or k in _ANNOTATIONS
+                    or k.startswith("x-") for k in sub))
