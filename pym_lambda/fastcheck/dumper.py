@@ -231,7 +231,9 @@ class Dumpers:
         return self._generic(sub, x, key, emitter, plain)
 
     def _scalar_items(self, sub: Any) -> bool:
-        items = sub.get("items") if isinstance(sub, dict) else None
+        if not isinstance(sub, dict):  # OAS 3.1's true/false schemas
+            return False
+        items = sub.get("items")
         return (sub.get("type") == "array" and isinstance(items, dict)
                 and items.get("type") in ("string", "integer", "boolean")
                 and items.get("format") != "binary")  # OAS 3.0's binary: bytes pass
