@@ -15,8 +15,8 @@ dumper does not know (a class overriding to_json, extra properties, undeclared k
 that is not an object) goes through `_dump_any`: to_jsonable() and the check, as today.
 
 Covered: a `$ref` to a named object schema made of `properties`, `required` and `allOf`
-members of the same shape (annotations and x- extensions aside). Any other response schema
-has no dumper (its entry has no `dump_<id>`): the two-pass path serves it.
+members of the same shape (annotations and x- extensions aside), or an array of those. Any
+other response schema has no dumper (its entry has no `dump_<id>`): the two passes serve it.
 
 The runtime puts `_to_jsonable` (models.to_jsonable), `_DATETIME` (datetime.datetime) and
 `_MODEL_NULLABLE` (model class -> the names to_json keeps when None, or None for a class it
@@ -64,14 +64,40 @@ class Dumpers:
         self.names, pending = saved
         del self.pending[pending:]
 
-    def entry_source(self, name: str, schema: Any, scope: Scope) -> Optional[str]:
-        """`dump_<id> = <dumper>` for a response entry's schema, or None when not covered."""
-        if scope.rules.context != RESPONSE:
+    def entry_source(self, name: str, schema: Any, scope: Scope, check: str) -> Optional[Lines]:
+        """The source of `dump_<id>` for a response entry's schema (`check` is the function
+        checking it), or None when not covered: a `$ref` to a covered object schema, or an
+        array of them."""
+        if scope.rules.context != RESPONSE or not isinstance(schema, dict):
             return None
-        if not (isinstance(schema, dict) and list(schema) == ["$ref"]):
+        if list(schema) == ["$ref"]:
+            dumper = self.function(schema["$ref"], scope)
+            return None if dumper is None else [f"{name} = {dumper}"]
+        items = schema.get("items")
+        if not (_plain_array(schema) and isinstance(items, dict) and list(items) == ["$ref"]):
             return None
-        dumper = self.function(schema["$ref"], scope)
-        return None if dumper is None else f"{name} = {dumper}"
+        dumper = self.function(items["$ref"], scope)
+        if dumper is None:
+            return None
+        from .emitter import SchemaEmitter
+
+        state = FunctionState()
+        emitter = SchemaEmitter(self.gen, scope, state)
+        rest = {k: v for k, v in schema.items() if k != "items"}
+        return [f"def {name}(o):", *indent([
+            *block("if o.__class__ is list or o.__class__ is tuple:", [
+                *self._items_dumped("o", "y", dumper, state),
+                *emitter.schema(rest, At("y", (), frozenset((ARRAY,)), "#/dump", 2)),
+                "return y"]),
+            f"return _dump_any(o, {check})"])]
+
+    def _items_dumped(self, x: str, y: str, dumper: str, state: FunctionState) -> Lines:
+        """A fresh list of x's items, each by the dumper; a refusal returned."""
+        z = state.var("z")
+        return [f"{y} = []", *block(f"for {z} in {x}:", [
+            f"{z} = {dumper}({z})",
+            *block(f"if {z}.__class__ is tuple:", [f"return {z}"]),
+            f"{y}.append({z})"])]
 
     def function(self, ref: Any, scope: Scope) -> Optional[str]:
         """The name of the dumper of a named schema, None when its shape is not covered."""
@@ -201,19 +227,13 @@ class Dumpers:
                         *block(f"if {x}.__class__ is tuple:", [f"return {x}"]),
                         f"out[{key}] = {x}"]
         items = sub.get("items") if isinstance(sub, dict) else None
-        if (isinstance(items, dict) and list(items) == ["$ref"] and sub.get("type") == "array"
-                and not sub.get("uniqueItems") and "prefixItems" not in sub
-                and "contains" not in sub and "nullable" not in sub):
+        if isinstance(items, dict) and list(items) == ["$ref"] and _plain_array(sub):
             dumper = self.function(items["$ref"], scope)
             if dumper is not None:
                 rest = {k: v for k, v in sub.items() if k != "items"}
-                y, z = state.var("y"), state.var("z")
+                y = state.var("y")
                 dumped = [
-                    f"{y} = []",
-                    *block(f"for {z} in {x}:", [
-                        f"{z} = {dumper}({z})",
-                        *block(f"if {z}.__class__ is tuple:", [f"return {z}"]),
-                        f"{y}.append({z})"]),
+                    *self._items_dumped(x, y, dumper, state),
                     f"{x} = {y}",
                     f"out[{key}] = {x}",
                     # a fresh list: the array's own keywords (its type known)
@@ -255,6 +275,14 @@ class Dumpers:
                        f"if len({x}) != 25 and len({x}) != 32:", [f"return {refused}"])]),
                    f"out[{key}] = {x}"]
         return [f"if {x}.__class__ is _DATETIME:", *indent(written), "else:", *indent(lines)]
+
+
+def _plain_array(schema: Dict[str, Any]) -> bool:
+    """An array schema whose own keywords hold for a fresh list of the dumped items: no
+    uniqueness (it compares the items), nothing but sizes and annotations."""
+    return schema.get("type") == "array" and all(
+        k in ("type", "items", "minItems", "maxItems") or k in _ANNOTATIONS
+        or k.startswith("x-") for k in schema)
 
 
 def _bare_date_time(sub: Any) -> bool:

@@ -159,11 +159,11 @@ class ModuleGenerator:
                 "    except RecursionError:", f"        return {literal(too_deep)}",
                 f"    return None if r is None else _report({prefix!r}, _one_way_named(r))"])
         self.checkers.append(name)
-        dumper = self.dumpers.entry_source("dump_" + identifier(key), schema, scope) \
+        dumper = self.dumpers.entry_source("dump_" + identifier(key), schema, scope, body) \
             if dump and body is not None else None
         if dumper is not None:
             self._drain()
-            self.functions.append([dumper])
+            self.functions.append(dumper)
             self.dumped.append("dump_" + identifier(key))
         return name
 

@@ -44,9 +44,12 @@ DEFINITIONS: Dict[str, Any] = {
     # not covered (additionalProperties): served by the two passes
     "Open": {"type": "object", "additionalProperties": {"type": "integer"}},
 }
-COVERED = ("Author", "NewBook", "Book", "BookList", "Node")
+COVERED = ("Author", "NewBook", "Book", "BookList", "Node", "Books")
 ENTRIES = {name: ({"$ref": D + name}, DEFINITIONS, "oas30", RESPONSE, "")
            for name in DEFINITIONS}
+# a list endpoint's response: an array of a named object schema
+ENTRIES["Books"] = ({"type": "array", "maxItems": 2, "items": {"$ref": D + "Book"}},
+                    DEFINITIONS, "oas30", RESPONSE, "")
 
 
 def _compiled() -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -72,6 +75,9 @@ SubBook = type("SubBook", (Parent, CLASSES["Book"]), {})
 def test_covered_schemas_have_dumpers_and_others_none():
     assert sorted(DUMPERS) == sorted(COVERED)
     assert "Kind" not in DUMPERS and "Open" not in DUMPERS
+    books = (_book(), CLASSES["Book"](id=5, title="t", authors=[{"name": "n"}]))
+    assert DUMPERS["Books"](books) == to_jsonable(books)
+    assert DUMPERS["Books"](books * 2).__class__ is tuple  # maxItems
     source = generate_module({"k0": ENTRIES["Book"], "k1": ENTRIES["Open"]})
     assert "dump_k0 = " in source and "dump_k1" not in source
     assert "import" not in source.split("# -- generated checkers", 1)[1]  # nothing imported
@@ -80,7 +86,7 @@ def test_covered_schemas_have_dumpers_and_others_none():
 # -- drawn values ---------------------------------------------------------------------------------
 texts = st.sampled_from(["", "a", "abc", "Dune", "x" * 25, "A", "é"])
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-4000, 4000), texts,
-                    st.floats(allow_nan=False, allow_infinity=False, width=32))
+                    st.sampled_from([0.5, -1.5, 2.0, 1e300]))
 offsets = st.one_of(st.none(), st.builds(dt.timezone, st.timedeltas(
     dt.timedelta(hours=-24) + dt.timedelta(microseconds=1),
     dt.timedelta(hours=24) - dt.timedelta(microseconds=1))), st.sampled_from([
@@ -157,9 +163,15 @@ def two_passes(name: str, value: Any) -> Tuple[str, Optional[str]]:
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_dumper_answers_as_the_two_passes(name, data):
-    value = data.draw(objects(name, 0) if name != "BookList" else st.builds(
-        lambda books, count: CLASSES["BookList"](books=books, count=count),
-        st.lists(objects("Book", 1), max_size=3), st.one_of(st.integers(0, 5), leaves)))
+    if name == "BookList":
+        value = data.draw(st.builds(
+            lambda books, count: CLASSES["BookList"](books=books, count=count),
+            st.lists(objects("Book", 1), max_size=3), st.one_of(st.integers(0, 5), leaves)))
+    elif name == "Books":
+        books = st.lists(objects("Book", 1), max_size=3)
+        value = data.draw(st.one_of(books, books.map(tuple), objects("Book", 1)))
+    else:
+        value = data.draw(objects(name, 0))
     expected = two_passes(name, value)
     try:
         dumped = DUMPERS[name](value)
@@ -173,7 +185,7 @@ def test_a_dumper_answers_as_the_two_passes(name, data):
 
 def writer(name: str, with_dumper: bool) -> ResponseWriter:
     spec = ResponseSpec("application/json", CHECKS[name], True,
-                        Explainer({"$ref": D + name}, DEFINITIONS, "oas30", RESPONSE, ""),
+                        Explainer(ENTRIES[name][0], DEFINITIONS, "oas30", RESPONSE, ""),
                         DUMPERS[name] if with_dumper else None)
     return ResponseWriter("op", {"200": spec})
 
@@ -188,11 +200,12 @@ def answer(w: ResponseWriter, value: Any) -> Any:
     return reply.status_code, reply.body, reply.headers
 
 
-@pytest.mark.parametrize("name", ["Book", "Node"])
+@pytest.mark.parametrize("name", ["Book", "Node", "Books"])
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_writer_answers_the_same_with_or_without_the_dumper(name, data):
-    value = data.draw(objects(name, 0))
+    value = data.draw(st.lists(objects("Book", 0), max_size=3) if name == "Books"
+                      else objects(name, 0))
     assert answer(writer(name, True), value) == answer(writer(name, False), value)
 
 
