@@ -10,8 +10,9 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 from .. import quoting
 from . import canonical, formats, helpers
 from .base import ALL_KINDS, At
+from .dumper import DUMP_SOURCE, Dumpers
 from .emitter import SchemaEmitter
-from .support import DEFINITIONS_REF, Rules, Unsupported, resolve_ref, rules_for
+from .support import DEFINITIONS_REF, RESPONSE, Rules, Unsupported, resolve_ref, rules_for
 from .writer import Constants, FunctionState, Lines, identifier, indent, literal
 
 Checker = Callable[[Any], Optional[str]]
@@ -52,8 +53,11 @@ class ModuleGenerator:
         self._refs: Dict[Tuple[Tuple[int, str, str], str, bool], str] = {}
         self._pending: List[Tuple[str, Any, Scope, str, bool]] = []
         self._names: Set[str] = (set(vars(helpers)) | set(vars(formats))
-                                | {"_ONE_WAY", "_one_way_named"})  # never shadow a helper
+                                | {"_ONE_WAY", "_one_way_named", "_dump_any", "_to_jsonable",
+                                   "_DATETIME", "_MODEL_NULLABLE"})  # never shadow a helper
         self._keep: List[Any] = []  # definitions whose id() keys a scope stay alive
+        self.dumpers = Dumpers(self)  # response entries: convert and check in one walk
+        self.dumped: List[str] = []  # the `dump_<key>` names defined
 
     def _name(self, hint: str) -> str:
         base = hint[:60]
@@ -103,26 +107,39 @@ class ModuleGenerator:
         return name
 
     def _drain(self) -> None:
-        while self._pending:
-            name, schema, scope, where, plain = self._pending.pop()
-            body = self._body(schema, scope, where, plain)
-            self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
+        while self._pending or self.dumpers.pending:
+            while self._pending:
+                name, schema, scope, where, plain = self._pending.pop()
+                body = self._body(schema, scope, where, plain)
+                self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
+            self.dumpers.drain()
 
     def entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
               context: str, prefix: str = "") -> str:
         """Add `check_<key>`, or raise Unsupported and leave the generator as it was."""
         saved = (dict(self.consts._names), len(self.consts.lines), len(self.functions),
-                 dict(self._refs), set(self._names))
+                 dict(self._refs), set(self._names), self.dumpers.saved(), len(self.dumped))
         try:
             return self._entry(key, schema, definitions, dialect, context, prefix)
         except Unsupported:
-            names, lines, functions, self._refs, self._names = saved
-            self.consts._names = names
-            del self.consts.lines[lines:], self.functions[functions:], self._pending[:]
+            self._restore(saved)
+            if context != RESPONSE:
+                raise
+        try:  # the check alone, should its dumper be what failed
+            return self._entry(key, schema, definitions, dialect, context, prefix, dump=False)
+        except Unsupported:
+            self._restore(saved)
             raise
 
+    def _restore(self, saved: Any) -> None:
+        names, lines, functions, self._refs, self._names, dumpers, dumped = saved
+        self.consts._names = dict(names)
+        del self.consts.lines[lines:], self.functions[functions:], self._pending[:]
+        self.dumpers.restore(dumpers)
+        del self.dumped[dumped:]
+
     def _entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
-               context: str, prefix: str) -> str:
+               context: str, prefix: str, dump: bool = True) -> str:
         name = "check_" + identifier(key)
         if name in self._names:
             raise ValueError(f"two entries are named {name!r}")
@@ -142,11 +159,17 @@ class ModuleGenerator:
                 "    except RecursionError:", f"        return {literal(too_deep)}",
                 f"    return None if r is None else _report({prefix!r}, _one_way_named(r))"])
         self.checkers.append(name)
+        dumper = self.dumpers.entry_source("dump_" + identifier(key), schema, scope, body) \
+            if dump and body is not None else None
+        if dumper is not None:
+            self._drain()
+            self.functions.append(dumper)
+            self.dumped.append("dump_" + identifier(key))
         return name
 
     def source(self) -> str:
         parts = ["", "# -- generated checkers " + "-" * 72, *ONE_WAY_SOURCE, "",
-                 *self.consts.lines, ""]
+                 *(DUMP_SOURCE if self.dumped else []), "", *self.consts.lines, ""]
         for function in self.functions:
             parts += ["", *function, ""]
         parts.append(f"__all__ = {self.checkers!r}")

@@ -207,6 +207,25 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+class _NullableByClass(Dict[type, Optional[FrozenSet[str]]]):
+    """Model class -> the names its to_json keeps when None, for the response dumpers
+    (fastcheck/dumper.py), which copy such an object's attributes as to_json would; None for
+    any other class (a to_json of its own, not a model): the dumper then calls to_jsonable.
+    Filled at the first value of each class (bounded by the classes a service returns)."""
+
+    def __missing__(self, cls: type) -> Optional[FrozenSet[str]]:
+        plain = isinstance(cls, type) and issubclass(cls, Model) and \
+            getattr(cls, "to_json", None) is Model.to_json
+        found = self[cls] = cls.__pym_nullable__ if plain else None  # type: ignore[attr-defined]
+        return found
+
+
+# What generated response dumpers take from the runtime (runtime/operation_checks.py puts
+# these in the generated module).
+DUMP_HELPERS: Dict[str, Any] = {"_to_jsonable": to_jsonable, "_DATETIME": dt.datetime,
+                                "_MODEL_NULLABLE": _NullableByClass()}
+
+
 def _parse_datetime(value: Any) -> Any:
     if not isinstance(value, str):
         return value

@@ -150,9 +150,12 @@ class BoundOperation:
         specs = {}
         for status, resp in op["responses"].items():
             ct, schema = pick_content(resp["content"])
-            specs[status] = ResponseSpec(ct, _check(api, response_key(api.name, op, status),
-                                                    schema), schema is not None,
-                                         _explainer(api, schema, "", RESPONSE))
+            key = response_key(api.name, op, status)
+            check = _check(api, key, schema)
+            dumper = getattr(api.checks, "dumper", None)  # LazyChecks; a dict has none
+            specs[status] = ResponseSpec(ct, check, schema is not None,
+                                         _explainer(api, schema, "", RESPONSE),
+                                         dumper(key) if dumper and check else None)
         # Set together, the writer last: it says the operation is ready (another thread may
         # be preparing it too; what both make is the same).
         self.params, self.body = params, reader

@@ -29,6 +29,8 @@ from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, S
 from .stored_schemas import restore_operation
 
 Check = Callable[[Any], Optional[str]]
+# A response's JSON-ready data, checked; a tuple when it is refused (fastcheck/dumper.py)
+Dump = Callable[[Any], Any]
 # schema, definitions, dialect, context, prefix
 Entry = Tuple[Any, Dict[str, Schema], str, str, str]
 PREBUILT_FILE = "pym_validators.bin"
@@ -107,9 +109,10 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
     return load_parts(data[len(header):])  # type: ignore[return-value]  # get() like a dict
 
 
-def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None
-                 ) -> Dict[str, Check]:
-    """A check per entry: prebuilt, else compiled now, else SchemaEngine."""
+def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None,
+                 dumpers: Optional[Dict[str, Dump]] = None) -> Dict[str, Check]:
+    """A check per entry: prebuilt, else compiled now, else SchemaEngine. The response dumpers
+    compiled now (fastcheck/dumper.py) go into `dumpers`, by key."""
     from .schema_validator import EngineCheck  # at the first check looked up, not at import
 
     checks: Dict[str, Check] = {}
@@ -131,7 +134,25 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         compiled, _refused = compile_checkers({i: e for i, (_, e) in missing.items()})
         for ident, (key, entry) in missing.items():
             checks[key] = compiled.get(ident) or EngineCheck(*entry)
+            namespace = getattr(compiled.get(ident), "__globals__", None)  # the module's
+            dump = _with_helpers(namespace.get("dump_" + ident) if namespace else None)
+            if dump is not None and dumpers is not None:
+                dumpers[key] = dump
     return checks
+
+
+def _with_helpers(dump: Any) -> Optional[Dump]:
+    """A generated module's `dump_<id>` (None: the schema is not covered, the two-pass path
+    serves it), with what dumpers take from the runtime (models.DUMP_HELPERS) put in its
+    module: the generated module imports nothing."""
+    namespace = getattr(dump, "__globals__", None)
+    if namespace is None:
+        return None
+    if "_to_jsonable" not in namespace:
+        from .models import DUMP_HELPERS
+
+        namespace.update(DUMP_HELPERS)
+    return dump  # type: ignore[no-any-return]
 
 
 class LazyChecks:
@@ -147,6 +168,7 @@ class LazyChecks:
         self._load_prebuilt = load_prebuilt
         self._prebuilt: Optional[Dict[str, Any]] = None
         self._checks: Optional[Dict[str, Check]] = None
+        self._dumpers: Dict[str, Dump] = {}  # compiled in process (no prebuilt module)
         self._complete = False  # every entry's check is in _checks
         self._lock = threading.Lock()
 
@@ -182,6 +204,19 @@ class LazyChecks:
         checks[key] = found
         return found  # type: ignore[no-any-return]
 
+    def dumper(self, key: str) -> Optional[Dump]:
+        """The response entry's dumper (convert and check in one walk), None without one.
+        Looked up once per operation, at its first call, after its check."""
+        check = self.get(key)
+        with self._lock:
+            if key in self._dumpers:
+                return self._dumpers[key]
+            prebuilt = self._prebuilt
+            index = (prebuilt.get("INDEX") or {}) if prebuilt is not None else {}
+            if prebuilt is None or key not in index or check is None:
+                return None
+            return _with_helpers(prebuilt.get("dump_" + index[key]))
+
     def _build_all(self) -> None:
-        self._checks = build_checks(collect_entries(self._apis), self._prebuilt)
+        self._checks = build_checks(collect_entries(self._apis), self._prebuilt, self._dumpers)
         self._complete = True

@@ -50,15 +50,19 @@ dumps_tree = _tree_dumps()
 
 
 class ResponseSpec:
-    __slots__ = ("content_type", "check", "has_schema", "json", "explain")
+    __slots__ = ("content_type", "check", "has_schema", "json", "explain", "dump")
 
     def __init__(self, content_type: str, check: Check, has_schema: bool,
-                 explain: Optional[Explainer] = None) -> None:
+                 explain: Optional[Explainer] = None,
+                 dump: Optional[Callable[[Any], Any]] = None) -> None:
         self.content_type = content_type
         self.check = check
         self.has_schema = has_schema
         self.json = is_json(content_type)
         self.explain = explain  # every problem of a refused response, for the log
+        # The schema's generated dumper (fastcheck/dumper.py): the JSON-ready data, checked,
+        # in one walk; a tuple when it refuses anything (the two passes then say what)
+        self.dump = dump if check is not None else None
 
 
 class ResponseWriter:
@@ -107,6 +111,15 @@ class ResponseWriter:
                                        f"{spec.content_type}, not {type(body).__name__}")
             return Response(body=body if body is not None else "", status_code=status,
                             headers=out_headers)
+        if spec.dump is not None:
+            try:
+                data = spec.dump(body)
+            except Exception:  # noqa: BLE001  # the two passes below raise it, as they did
+                data = ()
+            if data.__class__ is not tuple:  # valid: what to_jsonable() would have made
+                out_headers.setdefault("Content-Type", spec.content_type)
+                return Response(body=self._text(data), status_code=status,
+                                headers=out_headers)
         try:
             data = to_jsonable(body)
         except TypeError as exc:
@@ -118,11 +131,14 @@ class ResponseWriter:
                 raise BadResponseError(f"operation {self.operation_id}, status {status}: "
                                        f"response {problem}", problems=listed)
         out_headers.setdefault("Content-Type", spec.content_type)
+        text = "" if data is None and not spec.has_schema else self._text(data)
+        return Response(body=text, status_code=status, headers=out_headers)
+
+    def _text(self, data: Any) -> str:
         try:
-            text = "" if data is None and not spec.has_schema else dumps_tree(data)
+            return dumps_tree(data)
         except ValueError as exc:  # NaN or infinity
             raise BadResponseError(f"operation {self.operation_id} returned {exc}") from None
-        return Response(body=text, status_code=status, headers=out_headers)
 
 
 def pick_content(content: Dict[str, Any]) -> Tuple[str, Any]:
