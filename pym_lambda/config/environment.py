@@ -11,9 +11,9 @@ are the only env-flag parser and deep merge of the package.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
-from ..records import EMPTY_MAP
+from ..records import EMPTY_MAP, Record
 from .keys import ConfigError
 
 TRUE_WORDS = ("true", "1", "yes", "on")
@@ -62,7 +62,7 @@ def _per_queue(environ: Mapping[str, str], prefix: str) -> Dict[str, str]:
     return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
 
 
-class RuntimeEnvironment(NamedTuple):
+class RuntimeEnvironment(Record):
     """The plumbing variables, typed (keys.VARIABLES documents each)."""
 
     app_name: Optional[str] = None  # PYM_APP_NAME
@@ -93,7 +93,7 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
     )
 
 
-class QueueOverrides(NamedTuple):
+class QueueOverrides(Record):
     """The per-queue variables set by the deploy, keyed by <QUEUE> (the logical queue name
     upper-cased, other characters as "_")."""
 

@@ -2,15 +2,15 @@
 
 loader.py reads the file and the environment into them (pym_lambda.config re-exports them). A
 field is an annotated class attribute: the annotation is its type, which the loader checks
-(see schema_of() at the end), the value its default, whose only home is here. NamedTuples,
-not dataclasses, for a cheaper cold start (see pym_lambda.records).
+(see schema_of() at the end), the value its default, whose only home is here. Records (named
+tuples to the type checker), not dataclasses, for a cheaper cold start (see pym_lambda.records).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Union
 
 from ..errors import PymLambdaError
-from ..records import EMPTY_MAP, field_annotation, repr_hiding
+from ..records import EMPTY_MAP, Record, field_annotation, repr_hiding
 
 if TYPE_CHECKING:
     from ..secret_store import SecretValue
@@ -48,7 +48,7 @@ _SETTINGS_HIDDEN = frozenset({"extra", "secrets", "raw"})
 _TASKS_HIDDEN = frozenset({"signing_key"})
 
 
-class JwtSettings(NamedTuple):
+class JwtSettings(Record):
     """The ``jwt:`` section: how tokens are verified and signed."""
 
     # These three may be {ssm: ...} / {secretsmanager: ...}: read with reveal() at first use.
@@ -73,7 +73,7 @@ class JwtSettings(NamedTuple):
         return repr_hiding(self, _JWT_HIDDEN)
 
 
-class CorsSettings(NamedTuple):
+class CorsSettings(Record):
     """The ``cors:`` section."""
 
     enabled: bool = False
@@ -84,7 +84,7 @@ class CorsSettings(NamedTuple):
     allow_credentials: bool = False
 
 
-class LimitSettings(NamedTuple):
+class LimitSettings(Record):
     """The ``limits:`` section: request size and strictness."""
 
     max_body_bytes: int = 1024 * 1024
@@ -101,7 +101,7 @@ class LimitSettings(NamedTuple):
     strict: bool = False
 
 
-class TasksConfig(NamedTuple):
+class TasksConfig(Record):
     """The `tasks:` section; runtime.app hands it to pym_lambda.tasks.configure_tasks."""
 
     inline: bool = False  # run .delay() synchronously (development without SQS)
@@ -122,7 +122,7 @@ class TasksConfig(NamedTuple):
         return repr_hiding(self, _TASKS_HIDDEN)
 
 
-class DocsSettings(NamedTuple):
+class DocsSettings(Record):
     """The ``docs:`` section: the API documentation pages."""
 
     enabled: bool = True  # GET <path> (HTML), <path>/<api>.yaml|.json, <path>/static/<file>
@@ -130,7 +130,7 @@ class DocsSettings(NamedTuple):
     ui: str = "redoc"  # one of DOCS_UIS
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     """Everything pym-config.yaml says, with the stage, secrets and file read."""
 
     name: str = ""
@@ -279,7 +279,7 @@ KEY_DOCS: Dict[str, str] = {
 }
 
 
-class Variable(NamedTuple):
+class Variable(Record):
     """A PYM_* variable that is not a settings key: plumbing set by the deploy, the container
     or `pym-lambda test`, read by pym_lambda.config.environment (or the build side)."""
 
