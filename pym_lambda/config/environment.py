@@ -11,7 +11,8 @@ are the only env-flag parser and deep merge of the package.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Mapping, Optional
+from collections.abc import Mapping  # isinstance() on it is C code; typing's goes through Python
+from typing import Any, Callable, Dict, Optional
 
 from ..records import EMPTY_MAP, Record
 from .keys import ConfigError
@@ -58,10 +59,6 @@ def deep_merge(low: Mapping[str, Any], high: Mapping[str, Any],
     return merged
 
 
-def _per_queue(environ: Mapping[str, str], prefix: str) -> Dict[str, str]:
-    return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
-
-
 class RuntimeEnvironment(Record):
     """The plumbing variables, typed (keys.VARIABLES documents each)."""
 
@@ -102,9 +99,17 @@ class QueueOverrides(Record):
     dlq_urls: Mapping[str, str] = EMPTY_MAP  # PYM_TASK_DLQ_URL_<QUEUE>
 
 
+_PER_QUEUE = {"QUEUE_URL_": "queue_urls", "QUEUE_NAME_": "queue_names", "DLQ_URL_": "dlq_urls"}
+
+
 def queue_overrides(environ: Optional[Mapping[str, str]] = None) -> QueueOverrides:
-    """Scans the whole environment (~1 ms on os.environ): read once, by the task settings."""
+    """Scans the whole environment once (os.environ decodes every name and value it yields):
+    read once, by the task settings."""
     env = os.environ if environ is None else environ
-    return QueueOverrides(queue_urls=_per_queue(env, "PYM_TASK_QUEUE_URL_"),
-                          queue_names=_per_queue(env, "PYM_TASK_QUEUE_NAME_"),
-                          dlq_urls=_per_queue(env, "PYM_TASK_DLQ_URL_"))
+    found: Dict[str, Dict[str, str]] = {field: {} for field in _PER_QUEUE.values()}
+    for key, value in env.items():
+        if key.startswith("PYM_TASK_") and value:
+            for kind, field in _PER_QUEUE.items():
+                if key.startswith(kind, 9):
+                    found[field][key[9 + len(kind):]] = value
+    return QueueOverrides(**found)

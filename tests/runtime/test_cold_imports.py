@@ -40,6 +40,7 @@ cold = {{"deferred": sorted(m for m in {deferred!r} if m in sys.modules),
         "patterns": sorted(p.pattern for p in getattr(__import__("re"), "_cache", {{}}).values()
                            if getattr(p, "pattern", None) == logs._UNSAFE_TEXT),
         "framework": operation.__file__,
+        "docs": sorted(m for m in sys.modules if m.startswith("pym_lambda.docs")),
         "forward_refs": [ref for ref in forward_refs if ref[0].startswith("pym_lambda")]}}
 print("COLD", json.dumps(cold))
 from chalice.test import Client
@@ -78,6 +79,7 @@ def test_a_cold_start_of_the_example_skips_what_only_a_call_needs(tmp_path: Path
     assert found["COLD"]["framework"].startswith(str(ROOT / "pym_lambda"))
     assert found["COLD"]["deferred"] == []  # none imported by `import app`
     assert found["COLD"]["patterns"] == []  # the escaper's regex not compiled yet
+    assert found["COLD"]["docs"] == []  # prod disables /doc: its modules are not imported
     # records (config.keys, tasks, auth) and compiled_types' shapes keep their annotations as
     # strings: typing compiles none of them
     assert found["COLD"]["forward_refs"] == []
