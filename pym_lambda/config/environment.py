@@ -4,7 +4,7 @@ Settings keys (``PYM_<SECTION>_<KEY>``) are read by loader.py along the preceden
 (``loader.env_value(path)`` gives one key as the environment alone sets it). The
 rest is plumbing: set by the deploy or the container for the runtime (app name, stage, queue
 URLs, the WSGI app module...), or by `pym-lambda test` for the pytest plugin. Each is declared
-once in keys.py (VARIABLES) and read here, typed, by :func:`runtime_environment`, so that no
+once in key_docs.py (VARIABLES) and read here, typed, by :func:`runtime_environment`, so that no
 other module calls ``os.environ.get("PYM_...")``. :func:`parse_flag` and :func:`deep_merge`
 are the only env-flag parser and deep merge of the package.
 """
@@ -60,7 +60,7 @@ def deep_merge(low: Mapping[str, Any], high: Mapping[str, Any],
 
 
 class RuntimeEnvironment(Record):
-    """The plumbing variables, typed (keys.VARIABLES documents each)."""
+    """The plumbing variables, typed (key_docs.VARIABLES documents each)."""
 
     app_name: Optional[str] = None  # PYM_APP_NAME
     stage: Optional[str] = None  # PYM_STAGE (None: unset)

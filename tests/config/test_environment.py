@@ -15,7 +15,8 @@ from pym_lambda.config.environment import (
     queue_overrides,
     runtime_environment,
 )
-from pym_lambda.config.keys import ALIASES, KEY_DOCS, Settings, schema_of
+from pym_lambda.config.key_docs import KEY_DOCS
+from pym_lambda.config.keys import ALIASES, Settings, schema_of
 from pym_lambda.tasks.task_settings import TaskSettings
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pym_lambda"
