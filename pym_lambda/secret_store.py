@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 from .errors import ServerError
+from .records import Record
 
 SSM, SECRETS_MANAGER = "ssm", "secretsmanager"
 SERVICES = (SSM, SECRETS_MANAGER)
@@ -39,7 +40,7 @@ class SecretUnavailableError(ServerError):
     code = "SERVER_ERROR"
 
 
-class SecretSource(NamedTuple):
+class SecretSource(Record):
     """Where a secret lives: ("ssm", "/app/prod/jwt-secret") or ("secretsmanager", name or
     ARN, optional JSON field), with the customer managed KMS key that encrypts it, if any."""
 

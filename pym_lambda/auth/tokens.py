@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, NamedTuple, Optional, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Union
 from urllib.parse import unquote_plus
 
 from pym_lambda.auth.errors import (
@@ -38,7 +38,7 @@ from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
 from pym_lambda.config.keys import JwtSettings, Settings
 from pym_lambda.context import cookies, current_context
 from pym_lambda.context import header as _header
-from pym_lambda.records import repr_hiding
+from pym_lambda.records import Record, repr_hiding
 from pym_lambda.runtime.service import current_service
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ _OWN_CLAIMS = frozenset({"sub", "iat", "exp"})
 _CALLER_HIDDEN = frozenset({"token"})  # left out of Caller's repr
 
 
-class Caller(NamedTuple):
+class Caller(Record):
     """Who made the call: the verified token's subject and claims (frozen; the token is kept
     out of the repr)."""
 

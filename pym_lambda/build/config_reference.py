@@ -4,8 +4,8 @@
     python -m pym_lambda.build.config_reference --write   # replace it between the markers
     python -m pym_lambda.build.config_reference --check   # exit 1 when the doc is out of date
 
-Types and defaults come from the settings classes, descriptions from keys.KEY_DOCS, the
-variables from the loader's own naming rule, keys.ALIASES and keys.VARIABLES: the code is the
+Types and defaults come from the settings classes, descriptions from key_docs.KEY_DOCS, the
+variables from the loader's own naming rule, keys.ALIASES and key_docs.VARIABLES: the code is the
 single definition, the doc follows it (tests/config/test_environment.py checks it does).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..config import keys
+from ..config import key_docs, keys
 from ..config.loader import ENV_PREFIX, env_variables
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -83,7 +83,7 @@ def _rows() -> Dict[str, List[str]]:
                 env += " (older name, below it: " + ", ".join(
                     f"`{a}`" for a in aliases[path]) + ")"
             rows.append(f"| `{dotted}` | {_type_text(path, kind)} | {_default_text(default)} "
-                        f"| {env} | {keys.KEY_DOCS[dotted]} |")
+                        f"| {env} | {key_docs.KEY_DOCS[dotted]} |")
     sections[""].append("| `stages` | mapping of stage name to keys | `{}` | file only "
                         "| per-stage values, applied over the top level |")
     return sections
@@ -101,7 +101,7 @@ def generate() -> str:
               f"`pym-lambda test`, read by `pym_lambda.config.environment` (every `{ENV_PREFIX}*` "
               "variable is read in `pym_lambda/config/`; the build side sets them).", "",
               "| variable | type | default | what |", "|---|---|---|---|"]
-    lines += [f"| `{v.name}` | {v.type} | {v.default} | {v.what} |" for v in keys.VARIABLES]
+    lines += [f"| `{v.name}` | {v.type} | {v.default} | {v.what} |" for v in key_docs.VARIABLES]
     return "\n".join(lines) + "\n"
 
 

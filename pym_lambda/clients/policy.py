@@ -2,12 +2,14 @@
 are loaded (registry.py) and applied to each call (transport.py)."""
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
+
+from ..records import Record
 
 TimeoutArg = Union[float, Tuple[float, float]]  # (connect, read) seconds, or one for both
 
 
-class CallPolicy(NamedTuple):
+class CallPolicy(Record):
     """The timeouts, retries and backoff of a client's calls (transport.py applies them)."""
 
     connect_timeout: float = 3.05

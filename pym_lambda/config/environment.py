@@ -4,16 +4,17 @@ Settings keys (``PYM_<SECTION>_<KEY>``) are read by loader.py along the preceden
 (``loader.env_value(path)`` gives one key as the environment alone sets it). The
 rest is plumbing: set by the deploy or the container for the runtime (app name, stage, queue
 URLs, the WSGI app module...), or by `pym-lambda test` for the pytest plugin. Each is declared
-once in keys.py (VARIABLES) and read here, typed, by :func:`runtime_environment`, so that no
+once in key_docs.py (VARIABLES) and read here, typed, by :func:`runtime_environment`, so that no
 other module calls ``os.environ.get("PYM_...")``. :func:`parse_flag` and :func:`deep_merge`
 are the only env-flag parser and deep merge of the package.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
+from collections.abc import Mapping  # isinstance() on it is C code; typing's goes through Python
+from typing import Any, Callable, Dict, Optional
 
-from ..records import EMPTY_MAP
+from ..records import EMPTY_MAP, Record
 from .keys import ConfigError
 
 TRUE_WORDS = ("true", "1", "yes", "on")
@@ -58,12 +59,8 @@ def deep_merge(low: Mapping[str, Any], high: Mapping[str, Any],
     return merged
 
 
-def _per_queue(environ: Mapping[str, str], prefix: str) -> Dict[str, str]:
-    return {k[len(prefix):]: v for k, v in environ.items() if k.startswith(prefix) and v}
-
-
-class RuntimeEnvironment(NamedTuple):
-    """The plumbing variables, typed (keys.VARIABLES documents each)."""
+class RuntimeEnvironment(Record):
+    """The plumbing variables, typed (key_docs.VARIABLES documents each)."""
 
     app_name: Optional[str] = None  # PYM_APP_NAME
     stage: Optional[str] = None  # PYM_STAGE (None: unset)
@@ -102,7 +99,7 @@ def runtime_environment(environ: Optional[Mapping[str, str]] = None) -> RuntimeE
     )
 
 
-class QueueOverrides(NamedTuple):
+class QueueOverrides(Record):
     """The per-queue variables set by the deploy, keyed by <QUEUE> (the logical queue name
     upper-cased, other characters as "_")."""
 
@@ -111,9 +108,17 @@ class QueueOverrides(NamedTuple):
     dlq_urls: Mapping[str, str] = EMPTY_MAP  # PYM_TASK_DLQ_URL_<QUEUE>
 
 
+_PER_QUEUE = {"QUEUE_URL_": "queue_urls", "QUEUE_NAME_": "queue_names", "DLQ_URL_": "dlq_urls"}
+
+
 def queue_overrides(environ: Optional[Mapping[str, str]] = None) -> QueueOverrides:
-    """Scans the whole environment (~1 ms on os.environ): read once, by the task settings."""
+    """Scans the whole environment once (os.environ decodes every name and value it yields):
+    read once, by the task settings."""
     env = os.environ if environ is None else environ
-    return QueueOverrides(queue_urls=_per_queue(env, "PYM_TASK_QUEUE_URL_"),
-                          queue_names=_per_queue(env, "PYM_TASK_QUEUE_NAME_"),
-                          dlq_urls=_per_queue(env, "PYM_TASK_DLQ_URL_"))
+    found: Dict[str, Dict[str, str]] = {field: {} for field in _PER_QUEUE.values()}
+    for key, value in env.items():
+        if key.startswith("PYM_TASK_") and value:
+            for kind, field in _PER_QUEUE.items():
+                if key.startswith(kind, 9):
+                    found[field][key[9 + len(kind):]] = value
+    return QueueOverrides(**found)

@@ -34,7 +34,8 @@ naming its path and the closest key.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping  # isinstance() on it is C code; typing's goes through Python
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from .environment import FALSE_WORDS, TRUE_WORDS, ConfigValueError, deep_merge
 from .keys import (
@@ -352,6 +353,8 @@ def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) ->
     layer: Dict[str, Any] = {}
     aliased: Dict[str, Any] = {}  # older names: below the key's own variable
     for variable, text in environ.items():
+        if not variable.startswith(ENV_PREFIX) and variable not in ALIASES:
+            continue  # most of Lambda's environment: not ours
         where = f"environment variable {variable}"
         prefix = next((p for p in mappings if variable.startswith(p)), "")
         if variable in ALIASES:

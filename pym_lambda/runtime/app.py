@@ -172,8 +172,9 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     register_routes(app, operations, Dispatcher(
         app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
         max_header_bytes=settings.limits.max_header_bytes, service=service))
-    from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
-    register_docs(app, project_dir, compiled, settings)
+    if settings.docs.enabled:  # off (production stages): nothing of pym_lambda.docs imported
+        from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
+        register_docs(app, project_dir, compiled, settings)
     return operations
 
 

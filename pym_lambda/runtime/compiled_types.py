@@ -2,8 +2,10 @@
 
 The build (pym_lambda.build.openapi.compiler, build/compiled_form.py) writes this document to
 chalicelib/pym_compiled.json; the runtime reads it (project_files.read_compiled) and serves from
-it. These TypedDicts describe it exactly as the compiler emits it, for the type checker only: at
-run time they are plain dicts, and nothing here costs a cold start more than this import.
+it. These TypedDicts (records.Shape) describe it exactly as the compiler emits it, for the type
+checker: at run time the documents are plain dicts, and the classes keep their annotations as
+written (typing.get_type_hints() reads them), so nothing here costs a cold start more than this
+import.
 The build may import this module; it imports nothing of the build.
 
 `COMPILED_FORMAT` changes whenever the shape does: the runtime refuses a document of another
@@ -11,7 +13,9 @@ format (check_format) and the build's cache recompiles one (compile_or_reuse).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, TypedDict
+from typing import Any, Dict, List, Optional
+
+from ..records import Shape
 
 try:
     from typing import NotRequired  # Python 3.11+ (typing.get_type_hints then reads the types)
@@ -30,7 +34,7 @@ SecurityScheme = Dict[str, Any]
 SecurityRequirement = Dict[str, List[str]]
 
 # "in" is a keyword: the functional form.
-CompiledParameter = TypedDict("CompiledParameter", {
+CompiledParameter = Shape("CompiledParameter", {
     "name": str,
     "in": str,  # path, query, header or cookie (Swagger 2 formData fields read as query)
     "pyname": str,  # the keyword argument of the bound function
@@ -42,17 +46,17 @@ CompiledParameter = TypedDict("CompiledParameter", {
 })
 
 
-class CompiledBody(TypedDict):
+class CompiledBody(Shape):
     required: bool
     form_fields: List[CompiledParameter]  # Swagger 2 formData: one keyword argument each
     content: Dict[str, Schema]  # content type -> schema
 
 
-class CompiledResponse(TypedDict):
+class CompiledResponse(Shape):
     content: Dict[str, Optional[Schema]]  # content type -> schema, None when it declares none
 
 
-class CompiledOperation(TypedDict):
+class CompiledOperation(Shape):
     api: str  # the CompiledApi's name
     id: str  # operationId, else "<method>_<spec path>"
     operation_id: Optional[str]
@@ -76,7 +80,7 @@ class CompiledOperation(TypedDict):
     idempotent: NotRequired[bool]  # x-idempotent: true (runtime/idempotency.py)
 
 
-class CompiledApi(TypedDict):
+class CompiledApi(Shape):
     name: str
     file: str  # the spec file, relative to the project
     dialect: str  # the spec's dialect (loader.SWAGGER2, OAS30, OAS31)
@@ -92,7 +96,7 @@ class CompiledApi(TypedDict):
     base_path_dropped: NotRequired[bool]  # served without its basePath (serve_base_path)
 
 
-class CompiledDocument(TypedDict):
+class CompiledDocument(Shape):
     format: int  # COMPILED_FORMAT
     apis: List[CompiledApi]
     fingerprint: NotRequired[str]  # specs and framework version (build.compiled_form)

@@ -7,11 +7,12 @@ bounded by the cap, not by the client.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..config.keys import LimitSettings
 from ..context import request_header
 from ..errors import HeadersTooLargeError, InvalidParameterError
+from ..records import Record
 
 _LIMITS = LimitSettings()  # the defaults, where the `limits:` keys are documented
 DEFAULT_MAX_QUERY_PARAMS = _LIMITS.max_query_params
@@ -19,7 +20,7 @@ DEFAULT_MAX_HEADERS = _LIMITS.max_headers
 DEFAULT_MAX_COOKIES = _LIMITS.max_cookies
 
 
-class RequestCaps(NamedTuple):
+class RequestCaps(Record):
     max_query_params: int = DEFAULT_MAX_QUERY_PARAMS
     max_headers: int = DEFAULT_MAX_HEADERS
     max_cookies: int = DEFAULT_MAX_COOKIES

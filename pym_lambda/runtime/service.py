@@ -28,11 +28,12 @@ if TYPE_CHECKING:
     from .models import ModelRegistry
     from .operation import BoundOperation
 
-# before(request, operation) -> None: may raise a PymError to refuse the call.
-BeforeStep = Callable[[Any, "BoundOperation"], None]
-# after(request, operation, result) -> result: sees (and may replace) what the operation's
-# function returned, before it is checked against the spec and serialised.
-AfterStep = Callable[[Any, "BoundOperation", Any], Any]
+    # before(request, operation) -> None: may raise a PymError to refuse the call.
+    BeforeStep = Callable[[Any, BoundOperation], None]
+    # after(request, operation, result) -> result: sees (and may replace) what the
+    # operation's function returned, before it is checked against the spec and serialised.
+    # (Type-only: at run time a string in them would cost a ForwardRef's compile.)
+    AfterStep = Callable[[Any, BoundOperation, Any], Any]
 Reporter = Callable[[Dict[str, Any]], None]
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import contextvars
-from typing import Any, NamedTuple, Optional, Tuple, Union, cast
+from typing import Any, Optional, Tuple, Union, cast
+
+from ..records import Record
 
 
-class TaskInfo(NamedTuple):
+class TaskInfo(Record):
     """Immutable, like the frozen dataclass it was, and cheaper to define at import."""
 
     task: str  # "<module>:<qualname>"

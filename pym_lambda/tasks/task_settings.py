@@ -20,9 +20,9 @@ pym_lambda.config (docs/configuration.md lists every variable):
 from __future__ import annotations
 
 import re
-from typing import Mapping, NamedTuple, Optional
+from typing import Mapping, Optional
 
-from ..records import EMPTY_MAP
+from ..records import EMPTY_MAP, Record
 from ..runtime.service import Service, current_service
 
 DEFAULT_STAGE = "dev"
@@ -38,7 +38,7 @@ def queue_env_key(queue: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", queue.upper())
 
 
-class TaskSettings(NamedTuple):
+class TaskSettings(Record):
     app_name: Optional[str] = None
     stage: str = DEFAULT_STAGE
     inline: bool = False

@@ -252,3 +252,63 @@ def test_unpack_keeps_the_zips_mtimes(tmp_path: Path) -> None:
     mtime = time.localtime((task_root / "pkg" / "mod.py").stat().st_mtime)
     assert mtime[:6] == (2020, 5, 17, 12, 30, 0)
     assert task_root == tmp_path / "out" / "var" / "task"
+
+
+def test_a_real_spec_project_builds_and_its_bare_app_has_the_routes_it_registers(
+        tmp_path: Path) -> None:
+    """The real-spec scale rows: the project real_specs writes (the spec as published, no
+    bindings, security checked) builds, and the bare Chalice app made from its compiled form
+    has exactly the routes and methods the spec's operations are served on."""
+    import real_specs
+    import yaml
+
+    from tests.conftest import FIXTURES
+
+    spec = tmp_path / "secured.json"  # a spec with security schemes, as JSON like both real ones
+    spec.write_text(json.dumps(yaml.safe_load((FIXTURES / "secured" / "openapi.yaml").read_text())))
+    project = real_specs.write_project("secured", spec, tmp_path / "project",
+                                       real_specs.REQUIREMENTS)
+    built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
+                            "--project-dir", str(project)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    compiled = json.loads((project / "chalicelib" / "pym_compiled.json").read_text())
+    routes = real_specs.spec_routes(compiled)
+    ops = compiled["apis"][0]["operations"]
+    assert routes and sum(map(len, routes.values())) == len([o for o in ops if o.get("route")])
+
+    source = real_specs.bare_source("secured", routes)
+    (tmp_path / "bare_real.py").write_text(source)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import bare_real
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("bare_real", None)
+    served = {(path, method) for path, methods in bare_real.app.routes.items()
+              for method in methods}
+    assert served == {(o["route"], o["method"]) for o in ops if o.get("route")}
+
+
+def test_real_spec_rows_report_ratios_and_missing_specs() -> None:
+    data = figures(84, 37, 24, 75, 28, 44)
+    data["scale_real"] = {
+        "stripe": {"label": "Stripe (x)", "operations": 452, "routes": 305,
+                   "routed_operations": 452, "real_stripe": {"median_import_cpu_ms": 90.0},
+                   "bare_real_stripe": {"median_import_cpu_ms": 60.0}},
+        "github": {"label": "GitHub (y)", "missing": "not in /v/real-specs (run setup.sh)"}}
+    results = {t["name"]: t for t in lambda_mode.targets(data)}
+    stripe = next(v for k, v in results.items() if k.startswith("#18 Stripe (x)"))
+    github = next(v for k, v in results.items() if k.startswith("#18 GitHub (y)"))
+    assert stripe["pass"] is True and "1.50x" in stripe["detail"]
+    assert github["pass"] is None  # not measured: no figures, no verdict
+    text = "\n".join(lambda_mode.report_lines(data))
+    assert "452 ops, 452 routed on 305 routes" in text and "1.50x" in text
+    assert "GitHub (y): not in /v/real-specs (run setup.sh)" in text
+    data["scale_real"]["stripe"]["real_stripe"]["median_import_cpu_ms"] = 130.0
+    assert next(t for t in lambda_mode.targets(data)
+                if t["name"].startswith("#18 Stripe (x)"))["pass"] is False  # 2.17x
+
+
+def test_a_real_spec_packaging_error_fails_the_smoke_run() -> None:
+    assert lambda_mode.failures({"packaging_errors": {"real_github": "exited 1"}})
+    assert not lambda_mode.failures({"packaging_errors": {"bare_real_github": "exited 1"}})

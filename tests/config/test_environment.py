@@ -15,7 +15,8 @@ from pym_lambda.config.environment import (
     queue_overrides,
     runtime_environment,
 )
-from pym_lambda.config.keys import ALIASES, KEY_DOCS, Settings, schema_of
+from pym_lambda.config.key_docs import KEY_DOCS
+from pym_lambda.config.keys import ALIASES, Settings, schema_of
 from pym_lambda.tasks.task_settings import TaskSettings
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pym_lambda"
@@ -108,6 +109,14 @@ def test_runtime_plumbing_is_read_typed_in_one_place() -> None:
     assert env.trusted_proxy_hops == 2
     assert queue_overrides({"PYM_TASK_QUEUE_URL_EMAILS": "https://q"}).queue_urls == {
         "EMAILS": "https://q"}
+    # one pass over the environment sorts each per-queue variable into its own mapping
+    overrides = queue_overrides({
+        "PYM_TASK_QUEUE_URL_EMAILS": "https://q", "PYM_TASK_QUEUE_NAME_EMAILS": "mail-q",
+        "PYM_TASK_DLQ_URL_EMAILS": "https://dlq", "PYM_TASK_QUEUE_URL_IDLE": "",
+        "PYM_TASK_QUEUE_NAME_REPORTS": "rep", "PYM_TASK_OTHER_X": "no", "TASK_DLQ_URL_X": "no"})
+    assert overrides.queue_urls == {"EMAILS": "https://q"}  # an empty value sets nothing
+    assert overrides.queue_names == {"EMAILS": "mail-q", "REPORTS": "rep"}
+    assert overrides.dlq_urls == {"EMAILS": "https://dlq"}
     with pytest.raises(ValueError, match="PYM_TRUSTED_PROXY_HOPS"):
         runtime_environment({"PYM_TRUSTED_PROXY_HOPS": "-1"})
 

@@ -1,6 +1,8 @@
 """A cold start of the example's Lambda package imports only what routing needs (issue #18):
 the request readers, the schema explainer and strict mode's checks are imported at an
-operation's first call, and the log escaper's pattern is compiled at its first use."""
+operation's first call, and the log escaper's pattern is compiled at its first use; the
+framework's records and typed dicts are built without turning their annotations into
+typing.ForwardRefs (a compile() each)."""
 from __future__ import annotations
 
 import json
@@ -17,15 +19,29 @@ DEFERRED = ("pym_lambda.runtime.body", "pym_lambda.runtime.params",
             "pym_lambda.runtime.schema_validator", "pym_lambda.runtime.strict",
             "pym_lambda.runtime.numeric_text", "pym_lambda.quoting")
 PROBE = """
-import json, sys
+import json, sys, typing
 sys.path[:0] = ['.', {root!r}]
+forward_refs = []
+made = typing.ForwardRef.__init__
+def counting(self, arg, *args, **kwargs):
+    frame, in_class = sys._getframe(1), False
+    while frame.f_globals.get("__name__") == "typing":
+        in_class = in_class or frame.f_code.co_name in ("__new__", "_make_nmtuple")
+        frame = frame.f_back
+    if in_class:  # typing building a NamedTuple's or a TypedDict's annotations
+        forward_refs.append([frame.f_globals.get("__name__"), arg])
+    made(self, arg, *args, **kwargs)
+typing.ForwardRef.__init__ = counting
 import app
+typing.ForwardRef.__init__ = made
 import pym_lambda.logs as logs
 from pym_lambda.runtime import operation
 cold = {{"deferred": sorted(m for m in {deferred!r} if m in sys.modules),
         "patterns": sorted(p.pattern for p in getattr(__import__("re"), "_cache", {{}}).values()
                            if getattr(p, "pattern", None) == logs._UNSAFE_TEXT),
-        "framework": operation.__file__}}
+        "framework": operation.__file__,
+        "docs": sorted(m for m in sys.modules if m.startswith("pym_lambda.docs")),
+        "forward_refs": [ref for ref in forward_refs if ref[0].startswith("pym_lambda")]}}
 print("COLD", json.dumps(cold))
 from chalice.test import Client
 with app.app.pym_service.use(), Client(app.app) as client:
@@ -63,6 +79,10 @@ def test_a_cold_start_of_the_example_skips_what_only_a_call_needs(tmp_path: Path
     assert found["COLD"]["framework"].startswith(str(ROOT / "pym_lambda"))
     assert found["COLD"]["deferred"] == []  # none imported by `import app`
     assert found["COLD"]["patterns"] == []  # the escaper's regex not compiled yet
+    assert found["COLD"]["docs"] == []  # prod disables /doc: its modules are not imported
+    # records (config.keys, tasks, auth) and compiled_types' shapes keep their annotations as
+    # strings: typing compiles none of them
+    assert found["COLD"]["forward_refs"] == []
     # the first call of an operation imports what it reads with, and answers as before
     called = found["CALLED"]
     assert called["deferred"] == sorted(DEFERRED)

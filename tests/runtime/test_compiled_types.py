@@ -3,7 +3,6 @@ format version is checked where the runtime reads it and where the build reuses 
 from __future__ import annotations
 
 import json
-import typing
 from pathlib import Path
 from typing import Any, NotRequired, Union, get_args, get_origin, get_type_hints
 
@@ -27,11 +26,17 @@ def _hints(cls: Any) -> dict:
     return get_type_hints(cls, include_extras=True)
 
 
+def _is_shape(hint: Any) -> bool:
+    """A TypedDict of compiled_types: a records.Shape at run time (a dict class keeping its
+    annotations as written), a typing.TypedDict to the type checker."""
+    return isinstance(hint, type) and issubclass(hint, dict) and "__annotations__" in vars(hint)
+
+
 def check_shape(value: Any, hint: Any, where: str) -> None:
     """Assert that `value` is of the type `hint` (TypedDicts checked key for key)."""
     if hint is Any:
         return
-    if typing.is_typeddict(hint):
+    if _is_shape(hint):
         assert isinstance(value, dict), f"{where}: {value!r} is not a {hint.__name__}"
         hints = _hints(hint)
         required = {k for k, t in hints.items() if get_origin(t) is not NotRequired}
