@@ -130,6 +130,13 @@ class DocsSettings(NamedTuple):
     ui: str = "redoc"  # one of DOCS_UIS
 
 
+class MetricsSettings(NamedTuple):
+    """The ``metrics:`` section: CloudWatch metrics as Embedded Metric Format log lines."""
+
+    enabled: bool = False  # off: pym_lambda.metrics is never imported
+    namespace: str = ""  # the CloudWatch namespace; empty: the service's name
+
+
 class Settings(NamedTuple):
     """Everything pym-config.yaml says, with the stage, secrets and file read."""
 
@@ -145,6 +152,7 @@ class Settings(NamedTuple):
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
     docs: DocsSettings = DocsSettings()
+    metrics: MetricsSettings = MetricsSettings()
     env_secrets: Tuple[str, ...] = ()
     extra: Mapping[str, Any] = EMPTY_MAP
     # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with
@@ -269,6 +277,9 @@ KEY_DOCS: Dict[str, str] = {
     "docs.enabled": "serve the docs page and the specs",
     "docs.path": "where the page is served",
     "docs.ui": "which renderer",
+    "metrics.enabled": "one CloudWatch Embedded Metric Format line per request and per task "
+                       "record (docs/operations.md)",
+    "metrics.namespace": "the metrics' CloudWatch namespace (default: the service's name)",
     "env_secrets": "variables that must be set; read as `settings.secrets[NAME]`",
     "extra": "the service's own keys, not checked (`{env: NAME}` allowed anywhere)",
     "secrets": "`{ssm: ...}`, `{secretsmanager: ...}` or `{env: ...}` by name, read at first "

@@ -141,6 +141,10 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
     configure_tasks_from(settings, app.app_name, service)
+    if settings.metrics.enabled:
+        from ..metrics import Metrics
+
+        service.metrics = Metrics.from_settings(settings, service.name)
     if settings.clients or len(served) < len(compiled["apis"]):
         from ..clients.registry import load_clients, service_clients
 
