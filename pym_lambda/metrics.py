@@ -46,9 +46,10 @@ def _directive(namespace: str, metrics: Sequence[Tuple[str, str]]) -> str:
     return f'"CloudWatchMetrics": {json.dumps(directive, separators=(",", ":"))}}}'
 
 
-def _namespace(name: str) -> str:
-    """A name CloudWatch takes as a namespace: its characters, at most 255, not AWS's."""
-    name = re.sub(r"[^A-Za-z0-9.\-_/#: ]", "_", name.strip())[:255]
+def namespace_for(namespace: str, service: str) -> str:
+    """`metrics.namespace` (else the service's name) as CloudWatch takes a namespace: its
+    characters, at most 255, not AWS's own."""
+    name = re.sub(r"[^A-Za-z0-9.\-_/#: ]", "_", (namespace or service).strip())[:255]
     return "pym-lambda" if not name or name.startswith("AWS/") else name
 
 
@@ -60,7 +61,7 @@ class Metrics:
     """The EMF writer of one service: its namespace and fixed dimensions, encoded once."""
 
     def __init__(self, namespace: str, service: str, stage: str) -> None:
-        self.namespace = _namespace(namespace or service)
+        self.namespace = namespace_for(namespace, service)
         self._fixed = (f'"service": {_dimension(service)}, "stage": {_dimension(stage)}')
         self._request_directive = _directive(self.namespace, REQUEST_METRICS)
         self._task_directive = _directive(self.namespace, TASK_METRICS)

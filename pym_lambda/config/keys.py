@@ -34,8 +34,10 @@ MINIMUMS: Dict[Tuple[str, ...], int] = {
     ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
     ("limits", "max_header_bytes"): 256, ("limits", "max_query_params"): 1,
     ("limits", "max_headers"): 1, ("limits", "max_cookies"): 1, ("limits", "max_form_fields"): 1,
-    ("tasks", "max_receive_count"): 1}
-MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
+    ("tasks", "max_receive_count"): 1, ("alarms", "error_rate_percent"): 1,
+    ("alarms", "oldest_message_seconds"): 60, ("alarms", "period_seconds"): 60}
+MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000,  # SQS's own limit
+                                        ("alarms", "error_rate_percent"): 100}
 
 
 class ConfigError(PymLambdaError):
@@ -137,6 +139,16 @@ class MetricsSettings(NamedTuple):
     namespace: str = ""  # the CloudWatch namespace; empty: the service's name
 
 
+class AlarmsSettings(NamedTuple):
+    """The ``alarms:`` section: the CloudWatch alarms deploy creates for the stage."""
+
+    enabled: bool = False
+    sns_topic: Optional[str] = None  # the ARN told when an alarm fires (and when it clears)
+    error_rate_percent: int = 5  # of API requests answered 5xx, over one period
+    oldest_message_seconds: int = 900  # age of a task queue's oldest message
+    period_seconds: int = 300
+
+
 class Settings(NamedTuple):
     """Everything pym-config.yaml says, with the stage, secrets and file read."""
 
@@ -153,6 +165,7 @@ class Settings(NamedTuple):
     limits: LimitSettings = LimitSettings()
     docs: DocsSettings = DocsSettings()
     metrics: MetricsSettings = MetricsSettings()
+    alarms: AlarmsSettings = AlarmsSettings()
     env_secrets: Tuple[str, ...] = ()
     extra: Mapping[str, Any] = EMPTY_MAP
     # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with
@@ -280,6 +293,13 @@ KEY_DOCS: Dict[str, str] = {
     "metrics.enabled": "one CloudWatch Embedded Metric Format line per request and per task "
                        "record (docs/operations.md)",
     "metrics.namespace": "the metrics' CloudWatch namespace (default: the service's name)",
+    "alarms.enabled": "deploy creates CloudWatch alarms: dead letters, API 5xx rate, oldest "
+                      "task message (docs/operations.md)",
+    "alarms.sns_topic": "the SNS topic ARN the alarms notify (none: alarms without actions)",
+    "alarms.error_rate_percent": "the API 5xx alarm fires above this share of requests",
+    "alarms.oldest_message_seconds": "a task queue's alarm fires when its oldest message is "
+                                     "older",
+    "alarms.period_seconds": "the period each alarm evaluates (a multiple of 60)",
     "env_secrets": "variables that must be set; read as `settings.secrets[NAME]`",
     "extra": "the service's own keys, not checked (`{env: NAME}` allowed anywhere)",
     "secrets": "`{ssm: ...}`, `{secretsmanager: ...}` or `{env: ...}` by name, read at first "

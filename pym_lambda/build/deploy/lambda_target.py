@@ -24,6 +24,7 @@ from .plan import (
     ChaliceDeploy,
     DeployPlan,
     EnablePartialBatch,
+    EnsureAlarms,
     EnsureQueues,
     RecordVersion,
     Step,
@@ -139,6 +140,12 @@ class LambdaDeployment(StepRunner):
             self._chalice_deploy()
         elif isinstance(step, EnablePartialBatch):
             self._partial_batch(step)
+        elif isinstance(step, EnsureAlarms):
+            from .alarms import ensure_alarms
+
+            for line in ensure_alarms(self.clients("cloudwatch"), self.prepared.app_name,
+                                      self.prepared.stage, step.alarms, step.topic):
+                self.emit(f"alarms: {line}")
         elif isinstance(step, RecordVersion):
             self._record_version()
 
@@ -206,7 +213,7 @@ class LambdaDeployment(StepRunner):
 
 def _step_name(step: Any) -> str:
     return {SyncState: "state", EnsureQueues: "queues", ChaliceDeploy: "chalice deploy",
-            EnablePartialBatch: "partial batch responses",
+            EnablePartialBatch: "partial batch responses", EnsureAlarms: "alarms",
             RecordVersion: "record version"}.get(type(step), type(step).__name__)
 
 

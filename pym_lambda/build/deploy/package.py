@@ -4,7 +4,8 @@ Chalice's CloudFormation (SAM) output, `sam.json` and `deployment.zip`, complete
 Chalice leaves out and `deploy` adds: each task queue and its DLQ (redrive policy, visibility
 timeout; kept when the stack is deleted, as `delete` keeps them), the SQS events reading those
 queues (so CloudFormation creates them first) with FunctionResponseTypes
-[ReportBatchItemFailures]. Variables forwarded from the environment (secrets) become NoEcho
+[ReportBatchItemFailures], and with `alarms.enabled` the stage's CloudWatch alarms (alarms.py).
+Variables forwarded from the environment (secrets) become NoEcho
 parameters: their values are never written to the template.
 
 Deploy it with `aws cloudformation package` then `aws cloudformation deploy --capabilities
@@ -76,6 +77,18 @@ def merge_queues(template: Dict[str, Any], definitions: Sequence[QueueDefinition
             event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
             completed += 1
     return completed
+
+
+def merge_alarms(template: Dict[str, Any], ready: Prepared) -> int:
+    """The stage's alarms (`alarms.enabled`), as deploy makes them; how many."""
+    from .alarms import alarm_resources
+    from .plan import alarms_step
+
+    step = alarms_step(ready.build, ready.graph, ready.definitions)
+    if step is None:
+        return 0
+    template.setdefault("Resources", {}).update(alarm_resources(step.alarms, step.topic))
+    return len(step.alarms)
 
 
 def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
@@ -156,6 +169,7 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     (notice or echo)(f"package: {finished.describe()}")
     template = json.loads(sam.read_text(encoding="utf-8"))
     events = merge_queues(template, definitions)
+    alarms = merge_alarms(template, ready)
     roles = complete_roles(template, ready.graph.functions)
     set_queue_urls(template, definitions)
     parameterise(template, ready.build.forwarded)
@@ -165,6 +179,7 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     forwarded = ready.build.forwarded
     echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
          f"batch responses, {roles} IAM role(s)"
+         + (f", {alarms} CloudWatch alarm(s)" if alarms else "")
          + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
     return sam, out_dir / "deployment.zip"
 
