@@ -139,11 +139,17 @@ def ensure_alarms(cloudwatch: Any, app_name: str, stage: str,
     return done + [f"{name} deleted" for name in stale]
 
 
-def alarm_resources(alarms: Sequence[AlarmDefinition], topic: Optional[str]
-                    ) -> Dict[str, Dict[str, Any]]:
-    """The alarms as CloudFormation resources (package's template)."""
-    from .package import logical_id
-
-    return {logical_id("Alarm", alarm.name): {"Type": "AWS::CloudWatch::Alarm",
-                                              "Properties": alarm.properties(topic)}
-            for alarm in alarms}
+def planned_alarms(build: Any, graph: Any, queues: Sequence[QueueDefinition]
+                   ) -> Optional[Tuple[Tuple[AlarmDefinition, ...], Optional[str]]]:
+    """The alarms and topic of a stage whose pym-config.yaml says `alarms.enabled`, else None
+    (build: a BuildResult, graph: its AppGraph)."""
+    settings = build.alarms
+    if settings is None:
+        return None
+    stage = build.stage
+    api = None
+    if graph.rest_api_stage is not None:
+        namespace, service = build.metrics or (None, "")
+        api = ApiErrors(stage.app_name, graph.rest_api_stage, namespace, service)
+    return (stage_alarms(stage.app_name, stage.stage, settings, queues, api),
+            settings.sns_topic)

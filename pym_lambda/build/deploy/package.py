@@ -80,15 +80,18 @@ def merge_queues(template: Dict[str, Any], definitions: Sequence[QueueDefinition
 
 
 def merge_alarms(template: Dict[str, Any], ready: Prepared) -> int:
-    """The stage's alarms (`alarms.enabled`), as deploy makes them; how many."""
-    from .alarms import alarm_resources
-    from .plan import alarms_step
+    """The stage's alarms (`alarms.enabled`, alarms.py) as deploy makes them; how many."""
+    from .alarms import planned_alarms
 
-    step = alarms_step(ready.build, ready.graph, ready.definitions)
-    if step is None:
+    planned = planned_alarms(ready.build, ready.graph, ready.definitions)
+    if planned is None:
         return 0
-    template.setdefault("Resources", {}).update(alarm_resources(step.alarms, step.topic))
-    return len(step.alarms)
+    alarms, topic = planned
+    template.setdefault("Resources", {}).update(
+        {logical_id("Alarm", alarm.name): {"Type": "AWS::CloudWatch::Alarm",
+                                           "Properties": alarm.properties(topic)}
+         for alarm in alarms})
+    return len(alarms)
 
 
 def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 from ...tasks.task_settings import TaskSettings
 from ..tasks.queues import VISIBILITY_PER_LAMBDA_TIMEOUT, QueueDefinition, queue_definitions
-from .alarms import AlarmDefinition, ApiErrors, stage_alarms
+from .alarms import AlarmDefinition, planned_alarms
 from .build import BuildResult
 from .chalice_project import AppGraph, FunctionModel
 from .errors import DeployError
@@ -184,13 +184,5 @@ def lambda_plan(build: BuildResult, graph: AppGraph, definitions: Sequence[Queue
 def alarms_step(build: BuildResult, graph: AppGraph,
                 definitions: Sequence[QueueDefinition]) -> Optional[EnsureAlarms]:
     """The alarms of a stage whose pym-config.yaml says `alarms.enabled`, else None."""
-    settings = build.alarms
-    if settings is None:
-        return None
-    stage = build.stage
-    api = None
-    if graph.rest_api_stage is not None:
-        namespace, service = build.metrics or (None, "")
-        api = ApiErrors(stage.app_name, graph.rest_api_stage, namespace, service)
-    return EnsureAlarms(stage_alarms(stage.app_name, stage.stage, settings, definitions, api),
-                        settings.sns_topic)
+    planned = planned_alarms(build, graph, definitions)
+    return None if planned is None else EnsureAlarms(*planned)
