@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -62,6 +63,7 @@ class Metrics:
 
     def __init__(self, namespace: str, service: str, stage: str) -> None:
         self.namespace = namespace_for(namespace, service)
+        self._lock = threading.Lock()  # a line is one write, whatever the WSGI threads do
         self._fixed = (f'"service": {_dimension(service)}, "stage": {_dimension(stage)}')
         self._request_directive = _directive(self.namespace, REQUEST_METRICS)
         self._task_directive = _directive(self.namespace, TASK_METRICS)
@@ -127,12 +129,13 @@ class Metrics:
 
     def write(self, line: str) -> None:
         """A line on stdout (CloudWatch Logs on Lambda); a failing stream never fails a call."""
-        try:
-            stream = sys.stdout
-            stream.write(line)
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
+        with self._lock:
+            try:
+                stream = sys.stdout
+                stream.write(line)
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
 
 
 def sent_age_ms(record: Any, now_ms: float) -> Optional[float]:
