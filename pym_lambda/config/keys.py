@@ -24,6 +24,7 @@ DEFAULT_STAGE = "dev"
 # What some keys are limited to; the loader (pym_lambda.config) enforces it.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DOCS_UIS = ("redoc", "swagger-ui")
+TRACE_EXPORTERS = ("xray", "memory")
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                   "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
 # clients' token forwarding (client_tokens.<name>): "https" forwards the caller's token only to
@@ -139,6 +140,13 @@ class MetricsSettings(NamedTuple):
     namespace: str = ""  # the CloudWatch namespace; empty: the service's name
 
 
+class TracingSettings(NamedTuple):
+    """The ``tracing:`` section: X-Ray segments per request, step, task run and AWS call."""
+
+    enabled: bool = False  # off: pym_lambda.tracing is never imported
+    exporter: str = "xray"  # one of TRACE_EXPORTERS; memory: kept in process, for tests
+
+
 class AlarmsSettings(NamedTuple):
     """The ``alarms:`` section: the CloudWatch alarms deploy creates for the stage."""
 
@@ -165,6 +173,7 @@ class Settings(NamedTuple):
     limits: LimitSettings = LimitSettings()
     docs: DocsSettings = DocsSettings()
     metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
     alarms: AlarmsSettings = AlarmsSettings()
     env_secrets: Tuple[str, ...] = ()
     extra: Mapping[str, Any] = EMPTY_MAP
@@ -292,6 +301,10 @@ KEY_DOCS: Dict[str, str] = {
     "docs.ui": "which renderer",
     "metrics.enabled": "one CloudWatch Embedded Metric Format line per request and per task "
                        "record (docs/operations.md)",
+    "tracing.enabled": "X-Ray traces: a segment per request, its steps, each task run and AWS "
+                       "call; deploy turns on Lambda active tracing (docs/operations.md)",
+    "tracing.exporter": "`xray` (the daemon Lambda runs) or `memory` (kept in the process, for "
+                        "tests: `app.pym_service.tracer.exporter.documents`)",
     "metrics.namespace": "the metrics' CloudWatch namespace (default: the service's name)",
     "alarms.enabled": "deploy creates CloudWatch alarms: dead letters, API 5xx rate, oldest "
                       "task message (docs/operations.md)",

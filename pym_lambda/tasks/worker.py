@@ -128,7 +128,13 @@ def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
     settings = service_task_settings(service)
     metrics = service.metrics  # pym_lambda.metrics.Metrics when on, else None
     started_ms = time.time() * 1000 if metrics is not None else 0.0
-    results = per_record.process_records(records, queue, settings, lambda_context, service)
+    if service.tracer is None:
+        results = per_record.process_records(records, queue, settings, lambda_context, service)
+    else:  # pym_lambda.tracing: a span per record, joined to its sender's trace
+        from ..tracing.install import run_records
+
+        results = run_records(service.tracer, per_record.process_records, records, queue,
+                              settings, lambda_context, service)
     if metrics is not None:
         metrics.write_task_lines(records, results, started_ms)
     failed = [r.message_id for r in results if r.failed]
