@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 HEADER = b'{"format": "json", "version": 1}\n'
 MAX_DATAGRAM = 64 * 1024 - 1
@@ -30,8 +30,7 @@ class UdpExporter:
     def __init__(self, address: str = "") -> None:
         value = address or os.environ.get("AWS_XRAY_DAEMON_ADDRESS") or DEFAULT_ADDRESS
         self.address = daemon_address(value)
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.setblocking(False)
+        self.socket: Optional[socket.socket] = None  # made by the first send, kept after
 
     def __call__(self, document: Dict[str, Any]) -> None:
         packet = HEADER + json.dumps(document, default=str, separators=(",", ":")).encode()
@@ -39,6 +38,9 @@ class UdpExporter:
             self._split(document)
             return
         try:
+            if self.socket is None:
+                self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self.socket.setblocking(False)
             self.socket.sendto(packet, self.address)
         except OSError:  # no daemon, a full buffer: the trace is lost, the request is not
             pass

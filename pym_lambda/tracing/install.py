@@ -97,11 +97,10 @@ def _traced_function(func: Callable[..., Any]) -> Callable[..., Any]:
         if root is None:
             return func(*args, **kwargs)
         root.child("validation", root.mark).end = time.time()  # auth's end to the function
-        try:
-            with _child(root, "function"):
-                return func(*args, **kwargs)
-        finally:
-            root.function_end = time.time()
+        with _child(root, "function"):
+            result = func(*args, **kwargs)
+        root.function_end = time.time()  # the response's span starts here
+        return result
     return traced
 
 

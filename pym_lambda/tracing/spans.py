@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from contextvars import ContextVar
+from random import getrandbits
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 # The span that new spans nest in: the request's or task's root, or an AWS call's parent.
@@ -19,13 +20,13 @@ Exporter = Callable[[Dict[str, Any]], None]
 
 
 def new_id() -> str:
-    """A segment id: 64 random bits as 16 hex digits."""
-    return os.urandom(8).hex()
+    """A segment id: 64 random bits as 16 hex digits (ids, not secrets: no system call)."""
+    return f"{getrandbits(64):016x}"
 
 
 def new_trace_id() -> str:
     """``1-<epoch seconds, 8 hex>-<96 random bits>``, X-Ray's trace id."""
-    return f"1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+    return f"1-{int(time.time()):08x}-{getrandbits(96):024x}"
 
 
 def parse_header(header: Optional[str]) -> Tuple[Optional[str], Optional[str], Optional[bool]]:
@@ -80,7 +81,12 @@ class Span:
         return f"Root={self.trace_id};Parent={self.id};Sampled=1"
 
     def failed(self, exc: BaseException) -> None:
-        self.fault = True
+        # A PymError below 500 (refused credentials, a bad field) is the client's error
+        status = getattr(exc, "status", 500)
+        if isinstance(status, int) and status < 500:
+            self.error = True
+        else:
+            self.fault = True
         self.cause = exc
 
     def document(self) -> Dict[str, Any]:

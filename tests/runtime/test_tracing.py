@@ -169,3 +169,38 @@ def test_off_by_default_nothing_imported_and_no_trace_header_sent(tmp_path: Path
     stderr = run_service(tmp_path, "name: pets\n")
     assert json.loads(_report(stderr, "DOCUMENTS")[0]) == []
     assert _report(stderr, "MODULES") == ["[]"]
+
+
+def test_an_operations_auth_step_is_its_own_span_and_a_refusal_an_error(
+        monkeypatch: Any) -> None:
+    """In process, the repository's example service (a JWT-protected operation) made with
+    tracing on and the memory exporter, called through Chalice's test client."""
+    from chalice.test import Client
+
+    from pym_lambda import create_app, generate_token
+
+    monkeypatch.setenv("PYM_TRACING_ENABLED", "true")
+    monkeypatch.setenv("PYM_TRACING_EXPORTER", "memory")
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    app = create_app(str(ROOT / "app.py"))
+    documents = app.pym_service.tracer.exporter.documents
+    body = json.dumps({"reader": "ann", "due": "2099-01-01"})
+    with app.pym_service.use(), Client(app) as client:
+        token = generate_token("librarian-7")
+        refused = client.http.post("/v1/books/1/loans", body=body,
+                                   headers={"Content-Type": "application/json"})
+        found = client.http.post("/v1/books/1/loans", body=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}",
+            "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8"})
+    assert (refused.status_code, found.status_code) == (401, 404)  # no book 1: the function's
+    anonymous, known = documents
+    assert names(anonymous) == ["auth"]  # refused there: no validation, no function
+    assert anonymous["subsegments"][0]["error"] is True and "fault" not in anonymous
+    assert anonymous["subsegments"][0]["cause"]["exceptions"][0]["type"].endswith("Error")
+    assert anonymous["error"] is True and anonymous["annotations"]["operation"] == "lendBook"
+    assert names(known) == ["auth", "validation", "function"]  # the function raised: no response
+    assert known["subsegments"][2]["error"] is True  # a 404 PymError: the client's error
+    # The incoming header names the trace and the caller's segment as the parent.
+    assert (known["trace_id"], known["parent_id"]) == ("1-5759e988-bd862e3fe1be46a994272793",
+                                                       "53995c3f42cd8ad8")
+    assert "type" not in known  # a segment of its own in that trace, not a subsegment
