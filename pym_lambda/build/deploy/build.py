@@ -75,6 +75,7 @@ class BuildResult:
     docs_enabled: bool = True  # the stage serves /doc (else the package leaves its files out)
     alarms: Any = None  # the stage's AlarmsSettings when `alarms.enabled` (alarms.py)
     metrics: Optional[Tuple[str, str]] = None  # (namespace, service) when `metrics.enabled`
+    tracing: bool = False  # `tracing.enabled`: Lambda active tracing (chalice_project.py)
     warnings: Tuple[str, ...] = ()
 
     @property
@@ -298,7 +299,8 @@ def build_project(project_dir: Path, stage: str,
         secrets=secret_references(compiled.get("config") or {}, stage),
         docs_enabled=bool(settings.docs.enabled),
         alarms=settings.alarms if settings.alarms.enabled else None,
-        metrics=_metrics_identity(settings, stage_config.app_name))
+        metrics=_metrics_identity(settings, stage_config.app_name),
+        tracing=bool(settings.tracing.enabled))
 
 
 def _metrics_identity(settings: Any, app_name: str) -> Optional[Tuple[str, str]]:
