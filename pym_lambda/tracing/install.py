@@ -28,8 +28,11 @@ def install(tracer: Tracer, dispatcher: Any, operations: List[Any]) -> None:
     for op in operations:
         _instrument(op)
     from ..aws import add_client_hook
+    from ..clients.transport import Transport
 
     add_client_hook(hook_client)
+    if not hasattr(Transport.perform, "pym_traced"):  # clients are made at their first call
+        Transport.perform = _traced_perform(Transport.perform)  # type: ignore[method-assign]
 
 
 def _traced_dispatch(tracer: Tracer, dispatch: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,11 +107,40 @@ def _traced_function(func: Callable[..., Any]) -> Callable[..., Any]:
     return traced
 
 
-class _child:
+def _child(parent: Span, name: str) -> _Current:
     """A child span of `parent` around a block, current while it runs, its failure recorded."""
+    return _Current(parent.child(name))
 
-    def __init__(self, parent: Span, name: str) -> None:
-        self.span = parent.child(name)
+
+# --- client calls (pym_lambda/clients/) ------------------------------------------------------
+
+def _traced_perform(perform: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(perform)
+    def traced(transport: Any, send: Any, method: str, url: str, label: str,
+               **kwargs: Any) -> Any:
+        parent = current_span.get()
+        if parent is None:
+            return perform(transport, send, method, url, label, **kwargs)
+        span = parent.child(label)  # <client>.<operation>, retries included
+        span.namespace = "remote"
+        span.http = {"request": {"method": method, "url": url}}
+        # The called service's spans join this trace (a pym-lambda service reads it too).
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), _TRACE_HEADER: span.header()}
+        with _Current(span):
+            raw = perform(transport, send, method, url, label, **kwargs)
+        status = raw.status
+        span.http["response"] = {"status": status}
+        span.error, span.throttle, span.fault = 400 <= status < 500, status == 429, status >= 500
+        return raw
+    traced.pym_traced = True  # type: ignore[attr-defined]
+    return traced
+
+
+class _Current:
+    """`span` current around a block, ended after it, its failure recorded."""
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
 
     def __enter__(self) -> Span:
         self.token = current_span.set(self.span)

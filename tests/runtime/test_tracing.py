@@ -204,3 +204,56 @@ def test_an_operations_auth_step_is_its_own_span_and_a_refusal_an_error(
     assert (known["trace_id"], known["parent_id"]) == ("1-5759e988-bd862e3fe1be46a994272793",
                                                        "53995c3f42cd8ad8")
     assert "type" not in known  # a segment of its own in that trace, not a subsegment
+
+
+def test_a_client_call_is_a_remote_span_and_passes_the_trace_on(monkeypatch: Any) -> None:
+    """The example service's reviews client (x-bind-client) calling a stub on 127.0.0.1: the
+    call is a `remote` span of the function's, and the stub gets the trace header naming it."""
+    from http.server import ThreadingHTTPServer
+    from threading import Thread
+
+    from chalice.test import Client
+
+    from pym_lambda import create_app
+    from pym_lambda.clients import install_clients
+    from pym_lambda.runtime.app import load_compiled
+    from tests.example.test_clients import ReviewsStub
+
+    monkeypatch.setenv("PYM_TRACING_ENABLED", "true")
+    monkeypatch.setenv("PYM_TRACING_EXPORTER", "memory")
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    seen: List[str] = []
+    monkeypatch.setattr(ReviewsStub, "answer", (200, {"reviews": [{"stars": 4, "author": "a"}]}))
+    original = ReviewsStub.do_GET
+
+    def do_get(handler: Any) -> None:
+        seen.append(handler.headers.get("X-Amzn-Trace-Id"))
+        original(handler)
+
+    monkeypatch.setattr(ReviewsStub, "do_GET", do_get)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ReviewsStub)
+    Thread(target=server.serve_forever, daemon=True).start()
+    app = create_app(str(ROOT / "app.py"))
+    documents = app.pym_service.tracer.exporter.documents
+    try:
+        with app.pym_service.use(), Client(app) as client:
+            install_clients(load_compiled(ROOT), {
+                "reviews": f"http://127.0.0.1:{server.server_port}"}, timeout=2, retries=0)
+            made = client.http.post("/v1/books", body=json.dumps(
+                {"title": "Dune", "authors": [{"name": "F"}]}),
+                headers={"Content-Type": "application/json"})
+            book = json.loads(made.body)["id"]
+            reply = client.http.get(f"/v1/books/{book}/reviews")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert reply.status_code == 200, reply.body
+    request = documents[-1]
+    function = request["subsegments"][1]
+    assert function["name"] == "function"
+    (call,) = function["subsegments"]
+    assert call["namespace"] == "remote" and call["name"].startswith("reviews.")
+    assert call["http"]["request"]["method"] == "GET"
+    assert call["http"]["request"]["url"].startswith(f"http://127.0.0.1:{server.server_port}/")
+    assert call["http"]["response"]["status"] == 200
+    assert seen == [f"Root={request['trace_id']};Parent={call['id']};Sampled=1"]
