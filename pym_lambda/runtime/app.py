@@ -174,7 +174,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
         from ..tracing.install import install, make_tracer
 
         service.tracer = make_tracer(settings, service.name)
-        install(service.tracer, dispatcher, operations)
+        install(service.tracer, dispatcher, operations, service.clients is not None)
     register_routes(app, operations, dispatcher)
     from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
     register_docs(app, project_dir, compiled, settings)

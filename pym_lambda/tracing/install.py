@@ -22,15 +22,19 @@ def make_tracer(settings: Any, service_name: str) -> Tracer:
     return Tracer(service_name, MemoryExporter() if kind == "memory" else UdpExporter())
 
 
-def install(tracer: Tracer, dispatcher: Any, operations: List[Any]) -> None:
-    """Trace the dispatcher's requests, the operations' steps and every boto3 client."""
+def install(tracer: Tracer, dispatcher: Any, operations: List[Any], clients: bool) -> None:
+    """Trace the dispatcher's requests, the operations' steps, every boto3 client and, when the
+    service has `clients`, their calls."""
     dispatcher.dispatch = _traced_dispatch(tracer, dispatcher.dispatch)
     for op in operations:
         _instrument(op)
     from ..aws import add_client_hook
-    from ..clients.transport import Transport
 
     add_client_hook(hook_client)
+    if not clients:
+        return
+    from ..clients.transport import Transport
+
     if not hasattr(Transport.perform, "pym_traced"):  # clients are made at their first call
         Transport.perform = _traced_perform(Transport.perform)  # type: ignore[method-assign]
 
