@@ -51,6 +51,12 @@ class UdpExporter:
         except OSError:  # no daemon, a full buffer: the trace is lost, the request is not
             pass
 
+    def close(self) -> None:
+        """Close the socket (Lambda never needs to: the process's end does)."""
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+
     def _split(self, document: Dict[str, Any]) -> None:
         children = document.pop("subsegments")
         self(document)

@@ -257,3 +257,30 @@ def test_a_client_call_is_a_remote_span_and_passes_the_trace_on(monkeypatch: Any
     assert call["http"]["request"]["url"].startswith(f"http://127.0.0.1:{server.server_port}/")
     assert call["http"]["response"]["status"] == 200
     assert seen == [f"Root={request['trace_id']};Parent={call['id']};Sampled=1"]
+
+
+def test_a_document_too_big_for_a_datagram_goes_as_its_subsegments() -> None:
+    from pym_lambda.tracing.export import UdpExporter
+    from pym_lambda.tracing.spans import Span
+
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    daemon.settimeout(2)
+    export = UdpExporter(f"tcp:127.0.0.1:1 udp:127.0.0.1:{daemon.getsockname()[1]}")
+    try:
+        root = Span("big", "1-5759e988-bd862e3fe1be46a994272793")
+        for index in range(40):  # 40 x ~2.5 KB of annotations: more than 64 KB in all
+            root.child(f"step{index}").annotations["text"] = "x" * 2500
+        export(root.document())
+        packets = [daemon.recv(70000) for _ in range(41)]
+    finally:
+        export.close()
+        daemon.close()
+    assert all(len(p) < 64 * 1024 for p in packets)
+    documents = [json.loads(p.split(b"\n", 1)[1]) for p in packets]
+    head, children = documents[0], documents[1:]
+    assert head["id"] == root.id and "subsegments" not in head
+    assert {c["name"] for c in children} == {f"step{i}" for i in range(40)}
+    assert all((c["type"], c["trace_id"], c["parent_id"]) == ("subsegment", root.trace_id,
+                                                               root.id) for c in children)
