@@ -183,6 +183,9 @@ def test_an_operations_auth_step_is_its_own_span_and_a_refusal_an_error(
     monkeypatch.setenv("PYM_TRACING_EXPORTER", "memory")
     monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
     app = create_app(str(ROOT / "app.py"))
+    from chalicelib import library  # the example's books, kept by the module: none
+
+    library.reset()
     documents = app.pym_service.tracer.exporter.documents
     body = json.dumps({"reader": "ann", "due": "2099-01-01"})
     with app.pym_service.use(), Client(app) as client:
