@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..context import CALL_ID_HEADER
 from .export import MemoryExporter, UdpExporter
-from .spans import Span, Tracer, current_span
+from .spans import Span, Tracer, current_span, safe_name
 
 EXPORTERS = ("xray", "memory")
 _TRACE_HEADER = "X-Amzn-Trace-Id"
@@ -68,12 +68,13 @@ def _traced_dispatch(tracer: Tracer, dispatch: Callable[..., Any]) -> Callable[.
 
 def _instrument(op: Any) -> None:
     call, func = op.call, op.func
+    name = safe_name(op.id)  # an operationId may hold any character
 
     @functools.wraps(call)
     def traced_call(request: Any) -> Any:
         root = current_span.get()
         if root is not None:
-            root.name = op.id
+            root.name = name
             root.annotations["operation"] = op.id
             root.mark = time.time()
         return call(request)
@@ -125,7 +126,7 @@ def _traced_perform(perform: Callable[..., Any]) -> Callable[..., Any]:
         parent = current_span.get()
         if parent is None:
             return perform(transport, send, method, url, label, **kwargs)
-        span = parent.child(label)  # <client>.<operation>, retries included
+        span = parent.child(safe_name(label))  # <client>.<operation>, retries included
         span.namespace = "remote"
         span.http = {"request": {"method": method, "url": url}}
         # The called service's spans join this trace (a pym-lambda service reads it too).

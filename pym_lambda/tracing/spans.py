@@ -8,6 +8,7 @@ nested in it: one datagram per request or task run.
 from __future__ import annotations
 
 import os
+import re
 import time
 from contextvars import ContextVar
 from random import getrandbits
@@ -17,6 +18,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 current_span: ContextVar[Optional[Span]] = ContextVar("pym_span", default=None)
 
 Exporter = Callable[[Dict[str, Any]], None]
+# What X-Ray takes in a segment's name: letters, digits, whitespace and _.:/%&#=+\-@
+_NOT_IN_NAMES = re.compile(r"[^\w\s.:/%&#=+\\@-]")
+
+
+def safe_name(name: str) -> str:
+    """`name` as X-Ray accepts it: other characters become _, at most 200 of them."""
+    return _NOT_IN_NAMES.sub("_", name)[:200] or "-"
 
 
 def new_id() -> str:
@@ -124,7 +132,7 @@ class Tracer:
     """Makes the roots (a request, a task run) and hands each ended root to the exporter."""
 
     def __init__(self, service_name: str, exporter: Exporter) -> None:
-        self.service_name = service_name or "service"
+        self.service_name = safe_name(service_name or "service")
         self.exporter = exporter
 
     def begin(self, name: str, header: Optional[str] = None) -> Optional[Span]:

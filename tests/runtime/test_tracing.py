@@ -287,3 +287,10 @@ def test_a_document_too_big_for_a_datagram_goes_as_its_subsegments() -> None:
     assert {c["name"] for c in children} == {f"step{i}" for i in range(40)}
     assert all((c["type"], c["trace_id"], c["parent_id"]) == ("subsegment", root.trace_id,
                                                                root.id) for c in children)
+
+
+def test_names_x_ray_would_refuse_are_made_safe() -> None:
+    from pym_lambda.tracing.spans import safe_name
+
+    assert safe_name('get"pet<1>;é ok_.:/%&#=+\\-@') == "get_pet_1__é ok_.:/%&#=+\\-@"
+    assert safe_name("x" * 300) == "x" * 200 and safe_name("") == "-"
