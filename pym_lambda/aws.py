@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 _ClientKey = Tuple[str, Optional[str], Optional[str]]
 
 _clients: Dict[_ClientKey, Any] = {}
 # boto3 sessions are not thread-safe while creating clients (clients are, once created).
 _lock = threading.Lock()
+# Called with each client made (pym_lambda.tracing registers botocore event handlers): clients
+# are the process's, so are these.
+_client_hooks: List[Callable[[Any], None]] = []
 
 
 def _endpoint_from_env(service: str) -> Optional[str]:
@@ -49,8 +52,20 @@ def aws_client(service: str, region: Optional[str] = None) -> Any:
             session = boto3.session.Session()
             config = Config(retries={"mode": "standard", "max_attempts": 3})
             client = session.client(service, region_name=region, config=config)
+            for hook in _client_hooks:
+                hook(client)
             _clients[key] = client
     return client
+
+
+def add_client_hook(hook: Callable[[Any], None]) -> None:
+    """Call `hook` with every client, those already made and those to come (once per hook)."""
+    with _lock:
+        if hook in _client_hooks:
+            return
+        _client_hooks.append(hook)
+        for client in _clients.values():
+            hook(client)
 
 
 def reset_aws_clients() -> None:

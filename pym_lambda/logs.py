@@ -157,20 +157,28 @@ _encode = json.encoder.encode_basestring_ascii
 _second: List[Any] = [0, ""]  # the last second formatted, and its text
 
 
-def log_request(ctx: CallContext, status: int) -> None:
-    """The one INFO line per request (the caller checked the level): method, path, status
-    and duration, with the call's id, user and operation."""
+def log_request(ctx: CallContext, status: int, metrics: Any = None) -> None:
+    """The one INFO line per request (the caller checked the level, unless `metrics`):
+    method, path, status and duration, with the call's id, user and operation.
+
+    `metrics` (pym_lambda.metrics.Metrics, when on): the request's EMF members. Written
+    directly (the Lambda case), the line carries them itself, so a request costs one line;
+    otherwise they get a line of their own (metrics.py says why)."""
     duration = (time.perf_counter() - ctx.started) * 1000
-    handler = _direct_handler()
+    info = metrics is None or access_log.isEnabledFor(logging.INFO)
+    handler = _direct_handler() if info else None
     if handler is None:
-        # Built with makeRecord: log.info() would also walk the stack to find its caller.
-        access_log.handle(access_log.makeRecord(
-            access_log.name, logging.INFO, __file__, 0, "%s %s %s %.1fms",
-            (ctx.method, ctx.path, status, duration), None, "dispatch",
-            {"http_method": ctx.method, "path": ctx.path, "status": status,
-             "duration_ms": round(duration, 2)}))
+        if info:
+            # Built with makeRecord: log.info() would also walk the stack to find its caller.
+            access_log.handle(access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, "%s %s %s %.1fms",
+                (ctx.method, ctx.path, status, duration), None, "dispatch",
+                {"http_method": ctx.method, "path": ctx.path, "status": status,
+                 "duration_ms": round(duration, 2)}))
+        if metrics is not None:
+            metrics.write(metrics.request_line(ctx.operation, status, duration))
         return
-    line = _json_line(ctx, status, duration)
+    line = _json_line(ctx, status, duration, metrics)
     handler.acquire()
     try:
         stream = handler.stream
@@ -198,8 +206,9 @@ def _direct_handler() -> Optional[logging.StreamHandler]:  # type: ignore[type-a
     return handler  # type: ignore[return-value]
 
 
-def _json_line(ctx: CallContext, status: int, duration: float) -> str:
-    """What JsonFormatter writes for the request line, key for key."""
+def _json_line(ctx: CallContext, status: int, duration: float, metrics: Any = None) -> str:
+    """What JsonFormatter writes for the request line, key for key (and the EMF members of
+    `metrics`, when on)."""
     now = time.time()
     second = int(now)
     if second != _second[0]:
@@ -215,8 +224,11 @@ def _json_line(ctx: CallContext, status: int, duration: float) -> str:
         line += f', "user_id": {_json_user(user_id)}'
     if ctx.operation:
         line += f', "operation": {_encode(ctx.operation)}'
-    return (f'{line}, "http_method": {_encode(method)}, "path": {_encode(path)}, '
-            f'"status": {status}, "duration_ms": {round(duration, 2)!r}}}\n')
+    line = (f'{line}, "http_method": {_encode(method)}, "path": {_encode(path)}, '
+            f'"status": {status}, "duration_ms": {round(duration, 2)!r}')
+    if metrics is not None:
+        line += metrics.request_members(ctx.operation, status)
+    return line + "}\n"
 
 
 def _json_user(user_id: Any) -> str:

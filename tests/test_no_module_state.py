@@ -14,6 +14,8 @@ WALLED_OFF = ("build", "testing")  # the build side and the pytest plugin: not t
 # "module:name" -> why it may stay at module level
 ALLOWED: Dict[str, str] = {
     "pym_lambda.aws:_clients": "boto3 clients by (service, region, endpoint): a pure cache",
+    "pym_lambda.aws:_client_hooks": "botocore event handlers for every boto3 client (tracing): "
+                                    "the clients are the process's",
     "pym_lambda.auth.keys:_cache": "keys by their source (inline PEM, PEM file, JWKS file, "
                                    "JWKS URL's fetcher): a pure cache",
     "pym_lambda.config.keys:_schemas": "the key schema of each settings class: a pure cache",
@@ -21,6 +23,8 @@ ALLOWED: Dict[str, str] = {
                                                "repetition bound shrunk): a pure cache",
     "pym_lambda.docs.assets:_contents": "the text of each vendored asset file: a pure cache",
     "pym_lambda.logs:_second": "the last second formatted for the request log: a pure cache",
+    "pym_lambda.metrics:_cold": "whether this process wrote a metrics line yet: a cold start is "
+                                "the process's, not an app's",
     "pym_lambda.secret_store:_fetching": "a thread-local flag while a secret is fetched",
     "pym_lambda.runtime.local_compat:_PATCHED": "chalice.local's matcher is patched once per "
                                                 "process (global statement)",

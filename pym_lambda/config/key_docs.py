@@ -79,6 +79,20 @@ KEY_DOCS: Dict[str, str] = {
     "docs.enabled": "serve the docs page and the specs",
     "docs.path": "where the page is served",
     "docs.ui": "which renderer",
+    "metrics.enabled": "one CloudWatch Embedded Metric Format line per request and per task "
+                       "record (docs/operations.md)",
+    "metrics.namespace": "the metrics' CloudWatch namespace (default: the service's name)",
+    "tracing.enabled": "X-Ray traces: a segment per request, its steps, each task run and AWS "
+                       "call; deploy turns on Lambda active tracing (docs/operations.md)",
+    "tracing.exporter": "`xray` (the daemon Lambda runs) or `memory` (kept in the process, for "
+                        "tests: `app.pym_service.tracer.exporter.documents`)",
+    "alarms.enabled": "deploy creates CloudWatch alarms: dead letters, API 5xx rate, oldest "
+                      "task message (docs/operations.md)",
+    "alarms.sns_topic": "the SNS topic ARN the alarms notify (none: alarms without actions)",
+    "alarms.error_rate_percent": "the API 5xx alarm fires above this share of requests",
+    "alarms.oldest_message_seconds": "a task queue's alarm fires when its oldest message is "
+                                     "older",
+    "alarms.period_seconds": "the period each alarm evaluates (a multiple of 60)",
     "env_secrets": "variables that must be set; read as `settings.secrets[NAME]`",
     "extra": "the service's own keys, not checked (`{env: NAME}` allowed anywhere)",
     "secrets": "`{ssm: ...}`, `{secretsmanager: ...}` or `{env: ...}` by name, read at first "

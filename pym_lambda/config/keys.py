@@ -24,6 +24,7 @@ DEFAULT_STAGE = "dev"
 # What some keys are limited to; the loader (pym_lambda.config) enforces it.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DOCS_UIS = ("redoc", "swagger-ui")
+TRACE_EXPORTERS = ("xray", "memory")
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384",
                   "PS512", "ES256", "ES256K", "ES384", "ES512", "EdDSA")
 # clients' token forwarding (client_tokens.<name>): "https" forwards the caller's token only to
@@ -34,8 +35,10 @@ MINIMUMS: Dict[Tuple[str, ...], int] = {
     ("limits", "max_body_bytes"): 1, ("limits", "max_json_depth"): 1,
     ("limits", "max_header_bytes"): 256, ("limits", "max_query_params"): 1,
     ("limits", "max_headers"): 1, ("limits", "max_cookies"): 1, ("limits", "max_form_fields"): 1,
-    ("tasks", "max_receive_count"): 1}
-MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000}  # SQS's own limit
+    ("tasks", "max_receive_count"): 1, ("alarms", "error_rate_percent"): 1,
+    ("alarms", "oldest_message_seconds"): 60, ("alarms", "period_seconds"): 60}
+MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000,  # SQS's own limit
+                                        ("alarms", "error_rate_percent"): 100}
 
 
 class ConfigError(PymLambdaError):
@@ -130,6 +133,30 @@ class DocsSettings(Record):
     ui: str = "redoc"  # one of DOCS_UIS
 
 
+class MetricsSettings(Record):
+    """The ``metrics:`` section: CloudWatch metrics as Embedded Metric Format log lines."""
+
+    enabled: bool = False  # off: pym_lambda.metrics is never imported
+    namespace: str = ""  # the CloudWatch namespace; empty: the service's name
+
+
+class TracingSettings(Record):
+    """The ``tracing:`` section: X-Ray segments per request, step, task run and AWS call."""
+
+    enabled: bool = False  # off: pym_lambda.tracing is never imported
+    exporter: str = "xray"  # one of TRACE_EXPORTERS; memory: kept in process, for tests
+
+
+class AlarmsSettings(Record):
+    """The ``alarms:`` section: the CloudWatch alarms deploy creates for the stage."""
+
+    enabled: bool = False
+    sns_topic: Optional[str] = None  # the ARN told when an alarm fires (and when it clears)
+    error_rate_percent: int = 5  # of API requests answered 5xx, over one period
+    oldest_message_seconds: int = 900  # age of a task queue's oldest message
+    period_seconds: int = 300
+
+
 class Settings(Record):
     """Everything pym-config.yaml says, with the stage, secrets and file read."""
 
@@ -145,6 +172,9 @@ class Settings(Record):
     cors: CorsSettings = CorsSettings()
     limits: LimitSettings = LimitSettings()
     docs: DocsSettings = DocsSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
+    alarms: AlarmsSettings = AlarmsSettings()
     env_secrets: Tuple[str, ...] = ()
     extra: Mapping[str, Any] = EMPTY_MAP
     # name -> {ssm: ...} / {secretsmanager: ...} / {env: ...}, read at first access; with

@@ -46,6 +46,7 @@ from .keys import (
     LOG_LEVELS,
     MAXIMUMS,
     MINIMUMS,
+    TRACE_EXPORTERS,
     ConfigError,
     Settings,
     schema_of,
@@ -331,6 +332,8 @@ def _checked(value: Any, where: str, path: KeyPath) -> Any:
             problem = "needs at least one algorithm"
     elif schema_path == ("docs", "ui") and value not in DOCS_UIS:
         problem = f"expected one of {', '.join(DOCS_UIS)}, got {_show(value)}"
+    elif schema_path == ("tracing", "exporter") and value not in TRACE_EXPORTERS:
+        problem = f"expected one of {', '.join(TRACE_EXPORTERS)}, got {_show(value)}"
     elif schema_path == ("docs", "path"):
         value = "/" + value.strip("/")
         segments = value[1:].split("/")

@@ -146,6 +146,10 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
         except ImportError as exc:
             raise ConfigError(f"pym-config.yaml: error_reporter: {exc}") from None
     configure_tasks_from(settings, app.app_name, service)
+    if settings.metrics.enabled:
+        from ..metrics import Metrics
+
+        service.metrics = Metrics.from_settings(settings, service.name)
     if settings.clients or len(served) < len(compiled["apis"]):
         from ..clients.registry import load_clients, service_clients
 
@@ -169,9 +173,14 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
     setattr(app, "pym_max_headers", settings.limits.max_headers)  # GatedChalice reads it
-    register_routes(app, operations, Dispatcher(
-        app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
-        max_header_bytes=settings.limits.max_header_bytes, service=service))
+    dispatcher = Dispatcher(app, debug=app.debug, cors=CorsPolicy.from_settings(settings.cors),
+                            max_header_bytes=settings.limits.max_header_bytes, service=service)
+    if settings.tracing.enabled:
+        from ..tracing.install import install, make_tracer
+
+        service.tracer = make_tracer(settings, service.name)
+        install(service.tracer, dispatcher, operations, service.clients is not None)
+    register_routes(app, operations, dispatcher)
     if settings.docs.enabled:  # off (production stages): nothing of pym_lambda.docs imported
         from ..docs import register_docs  # after the specs' routes: a spec's own /doc wins
         register_docs(app, project_dir, compiled, settings)

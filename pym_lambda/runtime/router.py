@@ -134,8 +134,9 @@ class Dispatcher:
             response.headers[CALL_ID_HEADER] = call_id
             if self.cors is not None:
                 self.cors.decorate(request, response)
-            if log.isEnabledFor(logging.INFO):
-                log_request(ctx, response.status_code)
+            metrics = getattr(self.service, "metrics", None)
+            if metrics is not None or log.isEnabledFor(logging.INFO):
+                log_request(ctx, response.status_code, metrics)
         finally:
             exit_context(token)
         return response

@@ -63,6 +63,10 @@ class Service:
         self.caller_factory: Optional[Callable[[Dict[str, Any]], Any]] = None
         self.models: Optional[ModelRegistry] = None
         self.clients: Optional[Clients] = None
+        # pym_lambda.metrics.Metrics when `metrics.enabled`, else None (nothing imported)
+        self.metrics: Optional[Any] = None
+        # pym_lambda.tracing.spans.Tracer when `tracing.enabled`, else None (nothing imported)
+        self.tracer: Optional[Any] = None
 
     # --- extension points, as decorators --------------------------------------------------
     def before(self, step: F) -> F:

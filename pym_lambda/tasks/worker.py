@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
@@ -125,7 +126,17 @@ def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
         lambda_context = lambda_context or getattr(event, "context", None)
     per_record = _per_record()
     settings = service_task_settings(service)
-    results = per_record.process_records(records, queue, settings, lambda_context, service)
+    metrics = service.metrics  # pym_lambda.metrics.Metrics when on, else None
+    started_ms = time.time() * 1000 if metrics is not None else 0.0
+    if service.tracer is None:
+        results = per_record.process_records(records, queue, settings, lambda_context, service)
+    else:  # pym_lambda.tracing: a span per record, joined to its sender's trace
+        from ..tracing.install import run_records
+
+        results = run_records(service.tracer, per_record.process_records, records, queue,
+                              settings, lambda_context, service)
+    if metrics is not None:
+        metrics.write_task_lines(records, results, started_ms)
     failed = [r.message_id for r in results if r.failed]
     if failed and not settings.partial_batch_responses:
         per_record.delete_succeeded(records, results, queue, settings)

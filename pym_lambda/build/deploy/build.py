@@ -73,6 +73,9 @@ class BuildResult:
     framework: VendorResult = VendorResult(vendored=False)
     secrets: Tuple[SecretRef, ...] = ()  # what pym-config.yaml reads from SSM/Secrets Manager
     docs_enabled: bool = True  # the stage serves /doc (else the package leaves its files out)
+    alarms: Any = None  # the stage's AlarmsSettings when `alarms.enabled` (alarms.py)
+    metrics: Optional[Tuple[str, str]] = None  # (namespace, service) when `metrics.enabled`
+    tracing: bool = False  # `tracing.enabled`: Lambda active tracing (chalice_project.py)
     warnings: Tuple[str, ...] = ()
 
     @property
@@ -296,7 +299,20 @@ def build_project(project_dir: Path, stage: str,
         forwarded=forwarded, function_environment=variables, framework=framework,
         secrets=secret_references(compiled.get("config") or {}, stage),
         docs_enabled=bool(settings.docs.enabled),
-        warnings=tuple(aws_only_warnings(project_dir, compiled)))
+        warnings=tuple(aws_only_warnings(project_dir, compiled)),
+        alarms=settings.alarms if settings.alarms.enabled else None,
+        metrics=_metrics_identity(settings, stage_config.app_name),
+        tracing=bool(settings.tracing.enabled))
+
+
+def _metrics_identity(settings: Any, app_name: str) -> Optional[Tuple[str, str]]:
+    """The namespace and service dimension the runtime's metrics will carry (metrics.py)."""
+    if not settings.metrics.enabled:
+        return None
+    from ...metrics import namespace_for
+
+    service = settings.name or app_name
+    return namespace_for(settings.metrics.namespace, service), service
 
 
 def _write_compiled_if_changed(target: Path, compiled: CompiledDocument) -> bool:

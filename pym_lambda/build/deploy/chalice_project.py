@@ -38,6 +38,7 @@ from .roles import (
     read_statements,
     user_policy_file,
     with_function_settings,
+    with_xray,
     write_policy,
 )
 
@@ -110,10 +111,13 @@ class ChaliceProject:
         self.environment: Dict[str, str] = dict(build.added_values)
         self._app: Any = None
         self.user_disk = self.factory.load_project_config()  # .chalice/config.json as is
-        plain = self._config(self.user_disk)
+        # tracing.enabled is Chalice's `xray`: Lambda's active tracing (TracingConfig Active),
+        # X-Ray on the API Gateway stage, and xray:PutTraceSegments in the roles (roles.py)
+        source = with_xray(self.user_disk, self.stage) if build.tracing else self.user_disk
+        plain = self._config(source)
         self._app = plain.chalice_app  # imports app.py once (the stage's variables are set)
         self.settings, self.notes = self._function_settings(plain)
-        self.disk = with_function_settings(self.user_disk, self.stage, self.settings)
+        self.disk = with_function_settings(source, self.stage, self.settings)
         self.config = self._config(self.disk)
 
     def _config(self, disk: Dict[str, Any], environment: Optional[Dict[str, str]] = None

@@ -24,6 +24,7 @@ from .plan import (
     ChaliceDeploy,
     DeployPlan,
     EnablePartialBatch,
+    EnsureAlarms,
     EnsureQueues,
     EnsureTable,
     RecordVersion,
@@ -145,6 +146,12 @@ class LambdaDeployment(StepRunner):
             self._chalice_deploy()
         elif isinstance(step, EnablePartialBatch):
             self._partial_batch(step)
+        elif isinstance(step, EnsureAlarms):
+            from .alarms import ensure_alarms
+
+            for line in ensure_alarms(self.clients("cloudwatch"), self.prepared.app_name,
+                                      self.prepared.stage, step.alarms, step.topic):
+                self.emit(f"alarms: {line}")
         elif isinstance(step, RecordVersion):
             self._record_version()
 
@@ -214,7 +221,7 @@ class LambdaDeployment(StepRunner):
 def _step_name(step: Any) -> str:
     return {SyncState: "state", EnsureQueues: "queues", EnsureTable: "idempotency table",
             ChaliceDeploy: "chalice deploy",
-            EnablePartialBatch: "partial batch responses",
+            EnablePartialBatch: "partial batch responses", EnsureAlarms: "alarms",
             RecordVersion: "record version"}.get(type(step), type(step).__name__)
 
 

@@ -4,7 +4,8 @@ Chalice's CloudFormation (SAM) output, `sam.json` and `deployment.zip`, complete
 Chalice leaves out and `deploy` adds: each task queue and its DLQ (redrive policy, visibility
 timeout; kept when the stack is deleted, as `delete` keeps them), the SQS events reading those
 queues (so CloudFormation creates them first) with FunctionResponseTypes
-[ReportBatchItemFailures]. Variables forwarded from the environment (secrets) become NoEcho
+[ReportBatchItemFailures], and with `alarms.enabled` the stage's CloudWatch alarms (alarms.py).
+Variables forwarded from the environment (secrets) become NoEcho
 parameters: their values are never written to the template.
 
 Deploy it with `aws cloudformation package` then `aws cloudformation deploy --capabilities
@@ -76,6 +77,21 @@ def merge_queues(template: Dict[str, Any], definitions: Sequence[QueueDefinition
             event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
             completed += 1
     return completed
+
+
+def merge_alarms(template: Dict[str, Any], ready: Prepared) -> int:
+    """The stage's alarms (`alarms.enabled`, alarms.py) as deploy makes them; how many."""
+    from .alarms import planned_alarms
+
+    planned = planned_alarms(ready.build, ready.graph, ready.definitions)
+    if planned is None:
+        return 0
+    alarms, topic = planned
+    template.setdefault("Resources", {}).update(
+        {logical_id("Alarm", alarm.name): {"Type": "AWS::CloudWatch::Alarm",
+                                           "Properties": alarm.properties(topic)}
+         for alarm in alarms})
+    return len(alarms)
 
 
 def parameterise(template: Dict[str, Any], forwarded: Sequence[str]) -> None:
@@ -159,6 +175,7 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     (notice or echo)(f"package: {finished.describe()}")
     template = json.loads(sam.read_text(encoding="utf-8"))
     events = merge_queues(template, definitions)
+    alarms = merge_alarms(template, ready)
     roles = complete_roles(template, ready.graph.functions)
     if ready.table is not None:  # kept when the stack is deleted, as the queues are
         template["Resources"][logical_id("IdempotencyTable")] = ready.table.cloudformation()
@@ -171,6 +188,7 @@ def build_package(ready: Prepared, out_dir: Path, runtime: Optional[str] = None,
     echo(f"{len(definitions)} task queue(s) with DLQs, {events} SQS event(s) with partial "
          f"batch responses, {roles} IAM role(s)"
          + (f", idempotency table {ready.table.name}" if ready.table else "")
+         + (f", {alarms} CloudWatch alarm(s)" if alarms else "")
          + (f", parameters {', '.join(forwarded)}" if forwarded else ""))
     return sam, out_dir / "deployment.zip"
 

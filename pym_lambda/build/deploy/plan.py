@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 from ...tasks.task_settings import TaskSettings
 from ..tasks.queues import VISIBILITY_PER_LAMBDA_TIMEOUT, QueueDefinition, queue_definitions
+from .alarms import AlarmDefinition, planned_alarms
 from .build import BuildResult
 from .chalice_project import AppGraph, FunctionModel
 from .errors import DeployError
@@ -90,6 +91,18 @@ class EnablePartialBatch:
 
 
 @dataclass(frozen=True)
+class EnsureAlarms:
+    """The stage's CloudWatch alarms (alarms.py): created or updated, the others deleted."""
+    alarms: Tuple[AlarmDefinition, ...]
+    topic: Optional[str] = None
+
+    def describe(self) -> str:
+        told = f"notifying {self.topic}" if self.topic else "with no action (no alarms.sns_topic)"
+        return "\n".join([f"CloudWatch alarms, {told}:"]
+                         + [f"  {alarm.describe()}" for alarm in self.alarms])
+
+
+@dataclass(frozen=True)
 class RecordVersion:
     def describe(self) -> str:
         return "store the deployment package and record the version (for rollback)"
@@ -117,6 +130,7 @@ class BeanstalkStep:
 
 
 Step = Union[SyncState, EnsureQueues, EnsureTable, ChaliceDeploy, EnablePartialBatch,
+             EnsureAlarms,
              RecordVersion, Verify, BeanstalkStep]
 
 
@@ -173,5 +187,15 @@ def lambda_plan(build: BuildResult, graph: AppGraph, definitions: Sequence[Queue
                       permissions=tuple(permissions), notes=graph.notes),
     ]
     steps += [EnablePartialBatch(w.function_name, str(w.queue)) for w in graph.workers]
+    alarms = alarms_step(build, graph, definitions)
+    if alarms is not None:
+        steps.append(alarms)
     steps += [RecordVersion(), Verify(skipped=skip_verify or graph.rest_api_stage is None)]
     return DeployPlan("lambda", build.stage.app_name, build.stage.stage, build, tuple(steps))
+
+
+def alarms_step(build: BuildResult, graph: AppGraph,
+                definitions: Sequence[QueueDefinition]) -> Optional[EnsureAlarms]:
+    """The alarms of a stage whose pym-config.yaml says `alarms.enabled`, else None."""
+    planned = planned_alarms(build, graph, definitions)
+    return None if planned is None else EnsureAlarms(*planned)

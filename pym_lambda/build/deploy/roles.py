@@ -70,6 +70,13 @@ def with_function_settings(disk: Mapping[str, Any], stage: str,
     return config
 
 
+def with_xray(disk: Mapping[str, Any], stage: str) -> Dict[str, Any]:
+    """A copy of .chalice/config.json's content with X-Ray on for the stage."""
+    config = copy.deepcopy(dict(disk))
+    config.setdefault("stages", {}).setdefault(stage, {})["xray"] = True
+    return config
+
+
 def user_policy_file(project_dir: Path, stage: str, disk: Mapping[str, Any],
                      resource_name: str) -> Optional[Path]:
     """The policy file the user gave this function, if any (Chalice's lookup order)."""

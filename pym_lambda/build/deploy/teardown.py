@@ -3,9 +3,10 @@
 Driven by what exists (inventory.py) and the recorded state, without importing app.py, so a
 stage can be deleted from a checkout whose specs no longer compile, and resources a failed
 deploy left unrecorded are found too. Task queues hold messages, and the idempotency table
-what ran: they are deleted only with --include-queues. The stage's objects in the deployments
-bucket (state, history, packages) go with it, except the names of the queues kept, for a
-later `delete --include-queues`; the bucket stays (other stages use it).
+what ran: they are deleted only with --include-queues. Its CloudWatch alarms (alarms.py) go,
+found by name and mark. The stage's objects in the deployments bucket (state, history,
+packages) go with it, except the names of the queues kept, for a later `delete
+--include-queues`; the bucket stays (other stages use it).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import click
 
 from ..tasks.settling import call_while_settling
+from .alarms import delete_alarms, existing_alarms
 from .aws_access import ClientFactory, check_access, client_factory
 from .build import StageConfig, read_stage_config
 from .errors import StepRunner
@@ -65,7 +67,17 @@ class StageTeardown(StepRunner):
                                role_names=self.role_names, rest_api_id=self.rest_api_id)
 
     def existing_lines(self) -> List[str]:
-        return self.inventory(self.queue_names).lines()
+        try:
+            alarms = self.alarm_names()
+        except Exception:  # what exists is told after a failure: the rest still is
+            alarms = []
+        return self.inventory(self.queue_names).lines() + [
+            f"CloudWatch alarm {name}" for name in alarms]
+
+    def alarm_names(self) -> List[str]:
+        """The stage's alarms (alarms.py), whatever pym-config.yaml says today."""
+        return existing_alarms(self.clients("cloudwatch"), self.config.app_name,
+                               self.config.stage)
 
     def delete(self, include_queues: bool) -> None:
         inventory = self.inventory(self.queue_names)
@@ -88,6 +100,11 @@ class StageTeardown(StepRunner):
         for role in inventory.roles:
             self.guarded("delete IAM role", partial(delete_role, self.clients("iam"), role))
             self.echo(f"deleted IAM role {role}")
+        alarms = self.guarded("delete alarms", self.alarm_names)
+        if alarms:
+            self.guarded("delete alarms", partial(delete_alarms, self.clients("cloudwatch"),
+                                                  alarms))
+            self.echo(f"deleted CloudWatch alarm(s) {', '.join(alarms)}")
         for other in self.state["resources"]:
             if other.get("resource_type") not in HANDLED_TYPES:
                 self.echo(f"warning: not deleted: {other.get('resource_type')} "
@@ -138,7 +155,8 @@ def run_delete(options: DeployOptions, *, include_queues: bool,
     teardown = StageTeardown(config, aws.region, clients, read_state(local), echo, recorded)
     found = teardown.guarded("delete", lambda: teardown.inventory(teardown.queue_names))
     echo(f"stage {config.stage} of {config.app_name} ({aws.account_id}, {aws.region}):")
-    for line in found.lines():
+    alarms = teardown.guarded("delete", teardown.alarm_names)
+    for line in found.lines() + [f"CloudWatch alarm {name}" for name in alarms]:
         echo(f"  - {line}")
     confirm(f"Delete these (queues {'included' if include_queues else 'kept'})?")
     teardown.delete(include_queues)
