@@ -61,13 +61,13 @@ def test_a_broken_ref_hides_neither_binding_nor_config_problems(tmp_path: Path) 
     spec = service / "apis" / "shop.yaml"
     spec.write_text(spec.read_text().replace("schemas/GreetingRequest'", "schemas/Nope'"))
     with (service / "pym-config.yaml").open("a") as config:
-        config.write("docker_repo: x\n")
+        config.write("no_such_key: x\n")
 
     result = run(service, "validate")
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
-        "error: pym-config.yaml: docker_repo: unknown key",
+        "error: pym-config.yaml: no_such_key: unknown key",
         "error: apis/shop.yaml: POST /greetings: operation createGreeting: $ref "
         "'#/components/schemas/Nope' points to nothing",
         "error: apis/shop.yaml: GET /v1/bye: operation sayBye: x-bind-server "
