@@ -199,20 +199,23 @@ class PyMacaronTestCase(unittest.TestCase):
                              auth: Optional[str] = None, status: int = 200,
                              allow_redirects: bool = True, verify_ssl: bool = True,
                              quiet: bool = False) -> str:
-        r = self._assertMethodReturnContent(path, method, data, status, auth, None,
-                                            allow_redirects=allow_redirects,
-                                            verify_ssl=verify_ssl, quiet=quiet)
-        self.assertEqual(r.headers["Content-Type"].lower(), "text/html; charset=utf-8")
-        return str(r.text)
+        return self._assertCallReturnTyped(method, path, data, auth, status, allow_redirects,
+                                           verify_ssl, quiet, "text/html; charset=utf-8")
 
     def assertCallReturnText(self, method: str, path: str, data: Any = None,
                              auth: Optional[str] = None, status: int = 200,
                              allow_redirects: bool = True, verify_ssl: bool = True,
                              quiet: bool = False) -> str:
+        return self._assertCallReturnTyped(method, path, data, auth, status, allow_redirects,
+                                           verify_ssl, quiet, "text/plain; charset=utf-8")
+
+    def _assertCallReturnTyped(self, method: str, path: str, data: Any, auth: Optional[str],
+                               status: int, allow_redirects: bool, verify_ssl: bool,
+                               quiet: bool, content_type: str) -> str:
         r = self._assertMethodReturnContent(path, method, data, status, auth, None,
                                             allow_redirects=allow_redirects,
                                             verify_ssl=verify_ssl, quiet=quiet)
-        self.assertEqual(r.headers["Content-Type"].lower(), "text/plain; charset=utf-8")
+        self.assertEqual(r.headers["Content-Type"].lower(), content_type)
         return str(r.text)
 
     def assertCallReturnRedirect(self, method: str, path: str, data: Any = None,
