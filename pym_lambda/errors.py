@@ -154,6 +154,7 @@ class SpecError(PymLambdaError):
         self.path = path
         self.method = method
         self.operation = operation
+        self.bind: Any = None  # the operation's x-bind-server, when it did not compile
         super().__init__(f"{': '.join(where)}: {message}" if where else message)
 
 

@@ -44,6 +44,7 @@ def validate_project(root: Path, stage: str) -> Report:
     except ConfigError as exc:
         report.errors.append(str(exc))
     report.errors += [str(e) for e in spec_errors]
+    report.errors += unbuilt_binding_errors(spec_errors)
     report.warnings += compiled_warnings(compiled)  # duplicates, unroutable keys, renamed...
     served = [a for a in compiled["apis"] if not a.get("bind_client")]
     report.clients = [a["name"] for a in compiled["apis"] if a.get("bind_client")]
@@ -62,6 +63,27 @@ def validate_project(root: Path, stage: str) -> Report:
     report.operations = len(operations)
     report.warnings += aws_only_warnings(root, compiled)
     return report
+
+
+def unbuilt_binding_errors(spec_errors: List[Any]) -> List[str]:
+    """The x-bind-server of each operation that did not compile, imported all the same: a
+    broken $ref must not hide that its function is missing too."""
+    from ..runtime.bindings import import_target
+
+    problems = []
+    for error in spec_errors:
+        target = getattr(error, "bind", None)
+        if not isinstance(target, str) or not target:
+            continue
+        where = str(error)[:-len(error.message)]  # "file: METHOD path: operation id: "
+        try:
+            import_target(target)
+        except ImportError as exc:
+            problems.append(f"{where}x-bind-server {target!r} cannot be bound: {exc}")
+        except Exception as exc:  # the user's module raised while importing
+            problems.append(f"{where}x-bind-server {target!r}: importing it raised "
+                            f"{type(exc).__name__}: {exc}")
+    return problems
 
 
 def aws_only_warnings(root: Path, compiled: Any) -> List[str]:

@@ -159,6 +159,8 @@ class _OperationCompiler:
                     out.append(self.operation(base, spec_path, method, op, item, op_name))
                 except RefError as exc:
                     self.error(str(exc), path=spec_path, method=method, op=op_name)
+                    # validate still checks the binding of an operation that did not compile
+                    self.errors[-1].bind = op.get("x-bind-server")
         return out
 
     def operation(self, base: str, spec_path: str, method: str, op: Dict[str, Any],
