@@ -103,7 +103,7 @@ class Metrics:
         hand-made event), then the line has no age rather than a false one."""
         cold = _cold[0]
         _cold[0] = 0
-        ran = int(outcome != "not_started")
+        ran = int(outcome not in ("not_started", "skipped_duplicate"))  # the function ran
         failed = int(outcome in ("failed", "dead_lettered"))
         line = (f'{{"operation": {_dimension(task or "")}, {self._fixed}, "task_outcome": '
                 f'{_encode(outcome)}')

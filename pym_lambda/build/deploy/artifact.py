@@ -155,6 +155,7 @@ class FunctionSpec:
     function_name: str = ""
     event_types: Tuple[str, ...] = ()
     architecture: str = "x86_64"  # Lambda's default
+    tracing: bool = False  # X-Ray active tracing: Lambda gives each invocation a trace id
 
     @property
     def is_sqs_worker(self) -> bool:
@@ -197,7 +198,8 @@ def function_specs(template: Mapping[str, Any], parameters: Optional[Mapping[str
             environment=environment, unresolved=unresolved,
             function_name=name if isinstance(name, str) else f"{stack_name}-{logical_id}",
             event_types=tuple(str(e.get("Type")) for e in (props.get("Events") or {}).values()),
-            architecture=str((props.get("Architectures") or ["x86_64"])[0])))
+            architecture=str((props.get("Architectures") or ["x86_64"])[0]),
+            tracing=props.get("Tracing") == "Active"))
     return specs
 
 

@@ -9,7 +9,8 @@ stands in for Lambda's, where nothing but the task root and the runtime's own li
 It does what Lambda's runtime interface client (awslambdaric) does: task root first on
 sys.path, cwd there, the handler's module imported once (an init error reported as
 Runtime.ImportModuleError, Runtime.HandlerNotFound... with awslambdaric's messages), then one
-invocation per JSON line read on stdin ({"event": ..., "request_id"?, "deadline_ms"?}) and one
+invocation per JSON line read on stdin ({"event": ..., "request_id"?, "deadline_ms"?,
+"trace_id"?: Lambda-Runtime-Trace-Id, set as _X_AMZN_TRACE_ID as awslambdaric does}) and one
 JSON line written per invocation on fd N, the process kept warm in between. Results never share
 a stream with what the code prints or logs: stdout is pointed at stderr, stdin at /dev/null
 (the invocations are read on a private copy of it). The init report also counts the task
@@ -137,6 +138,11 @@ def invoke(handler, message, function_arn, default_timeout_ms):
     request_id = message.get("request_id") or str(uuid.uuid4())
     deadline_ms = message.get("deadline_ms") or time.time() * 1000 + default_timeout_ms
     _request_id = request_id
+    # as awslambdaric: each invocation's trace header (active tracing), none when not traced
+    if message.get("trace_id"):
+        os.environ["_X_AMZN_TRACE_ID"] = message["trace_id"]
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
     # Lambda's own log lines around each invocation (the parent waits for END: the logs of
     # an invocation are all in when its result is)
     sys.stderr.write(f"START RequestId: {request_id} Version: $LATEST\n")

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import threading
@@ -42,6 +43,16 @@ class Invocation:
     result: Any = None
     error: Optional[Mapping[str, Any]] = None
     duration_ms: float = 0.0
+
+
+XRAY_DAEMON = "169.254.79.129:2000"  # Lambda's, unless the caller's environment says another
+
+
+def new_trace_header() -> str:
+    """What Lambda's runtime API gives an actively traced invocation (Lambda-Runtime-Trace-Id),
+    set as _X_AMZN_TRACE_ID: a new trace, Lambda's segment as parent, sampled."""
+    return (f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+            f"Parent={secrets.token_hex(8)};Sampled=1")
 
 
 class LambdaProcess:
@@ -101,6 +112,9 @@ class LambdaProcess:
             "AWS_LAMBDA_LOG_STREAM_NAME": f"{today}/[$LATEST]{uuid.uuid4().hex}",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.spec.tracing:  # with active tracing Lambda runs an X-Ray daemon and names it
+            lambda_set.update(AWS_XRAY_DAEMON_ADDRESS=XRAY_DAEMON,
+                              AWS_XRAY_CONTEXT_MISSING="LOG_ERROR")
         return {**self.spec.environment, **lambda_set, **self.extra_environment}
 
     def command(self, result_fd: int) -> List[str]:
@@ -243,7 +257,10 @@ class LambdaProcess:
         process = self._process
         assert process is not None and process.stdin is not None
         deadline_ms = time.time() * 1000 + self.invoke_timeout * 1000
-        line = json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms})
+        message = {"event": event, "request_id": request_id, "deadline_ms": deadline_ms}
+        if self.spec.tracing:
+            message["trace_id"] = new_trace_header()
+        line = json.dumps(message)
         try:
             process.stdin.write(line.encode("utf-8") + b"\n")
             process.stdin.flush()

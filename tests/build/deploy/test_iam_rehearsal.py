@@ -85,14 +85,15 @@ class Rehearsal:
     libraries: Path
     api: RestApi
 
-    def start(self, function: str) -> LambdaProcess:
+    def start(self, function: str, **environment: str) -> LambdaProcess:
         credentials = self.sessions[function].get_credentials().get_frozen_credentials()
         return LambdaProcess(self.specs[function], self.task_root, interpreter=self.interpreter,
                              libraries=self.libraries, region=REGION, invoke_timeout=30,
                              environment={"AWS_ACCESS_KEY_ID": credentials.access_key,
                                           "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
                                           "AWS_SESSION_TOKEN": credentials.token,
-                                          "AWS_ENDPOINT_URL": self.proxy.url}).start()
+                                          "AWS_ENDPOINT_URL": self.proxy.url,
+                                          **environment}).start()
 
 
 def admin_session(iam: Any) -> boto3.session.Session:
@@ -133,7 +134,8 @@ def deployed_spec(configuration: Dict[str, Any]) -> FunctionSpec:
         runtime=configuration["Runtime"], timeout=configuration["Timeout"],
         memory=configuration["MemorySize"],
         environment=dict(configuration["Environment"]["Variables"]),
-        function_name=configuration["FunctionName"])
+        function_name=configuration["FunctionName"],
+        tracing=(configuration.get("TracingConfig") or {}).get("Mode") == "Active")
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,21 @@ keyed POST repeated is replayed, an SQS message delivered twice runs its task on
 DynamoDB call each role makes is allowed."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+import contextlib
+import json
+import socket
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
 from pym_lambda.build.deploy.cli import deploy
 from pym_lambda.build.deploy.lambda_events import sqs_event
+from tests.emf import all_data
+from tests.emf import documents as emf_documents
 
 from .deploy_fixtures import (
     API_FUNCTION,
+    DLQ,
     QUEUE,
     REGION,
     STAGE,
@@ -29,6 +35,8 @@ from .test_iam_rehearsal import ACCOUNT, Rehearsal, call, lend, prepare, receive
 from .test_idempotency_table import make_idempotent
 
 ADD_BOOK = "      x-bind-server: chalicelib.library.add_book\n"
+OPERATIONS = ("metrics:\n  enabled: true\ntracing:\n  enabled: true\n"
+              "alarms:\n  enabled: true\n")
 
 
 def patch_moto_dynamodb_resources(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,6 +70,8 @@ def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
             patch_moto_dynamodb_resources(monkeypatch)
             put_jwt_parameter()
             make_idempotent(project)
+            with (project / "pym-config.yaml").open("a") as config:  # all of issue #20 on
+                config.write(OPERATIONS)
             spec = project / "apis" / "library.yaml"
             spec.write_text(spec.read_text().replace(
                 ADD_BOOK, ADD_BOOK + "      x-idempotent: true\n"))
@@ -135,3 +145,68 @@ def test_nothing_else_in_dynamodb_is_allowed(rehearsal: Rehearsal) -> None:
         assert denied(lambda c=dynamodb: c.delete_table(TableName=table))
         assert not denied(lambda c=dynamodb: c.get_item(TableName=table,
                                                         Key={"id": {"S": "x"}}))
+
+
+@contextlib.contextmanager
+def xray_daemon() -> Iterator[Tuple[str, List[Dict[str, Any]]]]:
+    """A UDP socket standing in for the X-Ray daemon: its address, then the documents it got."""
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    documents: List[Dict[str, Any]] = []
+    try:
+        yield f"127.0.0.1:{daemon.getsockname()[1]}", documents
+        daemon.settimeout(0.5)
+        with contextlib.suppress(TimeoutError):
+            while True:
+                header, _, body = daemon.recv(70000).partition(b"\n")
+                assert json.loads(header) == {"format": "json", "version": 1}
+                documents.append(json.loads(body))
+    finally:
+        daemon.close()
+
+
+def test_issue_20_done_when_one_trace_metric_lines_an_alarm_and_one_run(
+        rehearsal: Rehearsal) -> None:
+    """Issue #20's "done when", on what ships: deployed with metrics, tracing and alarms on,
+    one request that enqueues a task gives one joined trace and the metric lines CloudWatch
+    parses, an alarm watches its dead-letter queue, and the task delivered twice runs once."""
+    r = rehearsal
+    sqs = r.admin.client("sqs")
+    assert r.specs[API_FUNCTION].tracing and r.specs[WORKER].tracing  # Lambda active tracing
+    with xray_daemon() as (daemon, documents):
+        with r.start(API_FUNCTION, AWS_XRAY_DAEMON_ADDRESS=daemon) as api:
+            loan = lend(api, r.api, "cyd")
+            api_logs = api.logs
+        # the queue may hold the other test's messages (one purge a minute): take the loan's
+        [message] = [m for m in received(sqs, QUEUE, 8) if loan["id"] in m["Body"]][:1]
+        queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}"
+        with r.start(WORKER, AWS_XRAY_DAEMON_ADDRESS=daemon) as worker:
+            first = worker.invoke(sqs_event([message], queue_arn))
+            message["Attributes"]["ApproximateReceiveCount"] = "2"  # delivered again
+            again = worker.invoke(sqs_event([message], queue_arn))
+            worker_logs = worker.logs
+    assert first == again == {"batchItemFailures": []}, worker_logs
+
+    # One trace: the loan request's segment and the task's run joined to it.
+    [lent] = [d for d in documents if d.get("name") == "lendBook"]
+    runs = [d for d in documents if (d.get("annotations") or {}).get("task")]
+    assert lent["type"] == "subsegment"  # of Lambda's own segment for the invocation
+    assert runs and {d["trace_id"] for d in runs} == {lent["trace_id"]}
+    function = next(s for s in lent["subsegments"] if s["name"] == "function")
+    assert runs[0]["parent_id"] == function["id"]
+    assert runs[0]["annotations"]["call_id"] == lent["annotations"]["call_id"]
+
+    # The metric lines, read as CloudWatch Logs reads them (tests/emf.py).
+    requests = [d for d in all_data(api_logs) if d.name == "requests" and len(d.dimensions) == 3]
+    assert {dict(d.dimensions)["operation"] for d in requests} == {"addBook", "lendBook"}
+    tasks = [d for d in all_data(worker_logs) if len(d.dimensions) == 3]
+    assert sum(d.value for d in tasks if d.name == "task_runs") == 1  # run once, then skipped
+    assert sum(d.value for d in tasks if d.name == "task_failures") == 0
+    outcomes = [doc["task_outcome"] for doc in emf_documents(worker_logs)]
+    assert outcomes == ["succeeded", "skipped_duplicate"]
+
+    # An alarm on the task queue's dead letters, made by deploy.
+    alarms = r.admin.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    dead = [a for a in alarms if a["Dimensions"] == [{"Name": "QueueName", "Value": DLQ}]]
+    assert [(a["MetricName"], a["Threshold"]) for a in dead] == [
+        ("ApproximateNumberOfMessagesVisible", 0)]
