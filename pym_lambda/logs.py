@@ -146,6 +146,21 @@ def configure_logging(level: str = "INFO", fmt: Optional[str] = None) -> None:
         if not any(isinstance(f, ContextFilter) for f in handler.filters):
             handler.addFilter(ContextFilter())
     logging.getLogger("pym_lambda").setLevel(level)
+    quiet_libraries(level)
+
+
+# boto3's INFO lines ("Found credentials in environment variables.", one per client) are noise
+# in a service's log at INFO: they show from DEBUG only, unless their level was set already.
+CHATTY_LIBRARIES = ("boto3", "botocore", "urllib3")
+
+
+def quiet_libraries(level: str) -> None:
+    quiet = logging.getLevelName(level) != logging.DEBUG
+    for name in CHATTY_LIBRARIES:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or getattr(logger, "_pym_quiet", False):
+            logger.setLevel(logging.WARNING if quiet else logging.NOTSET)
+            logger._pym_quiet = True  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ the line per request

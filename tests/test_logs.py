@@ -12,6 +12,7 @@ import pytest
 
 from pym_lambda import logs
 from pym_lambda.context import CallContext, enter_context, exit_context
+from pym_lambda.logs import CHATTY_LIBRARIES, configure_logging
 
 
 class Caller:
@@ -173,3 +174,34 @@ def test_unformattable_arguments_and_exceptions_still_give_one_record(formatter:
     assert "Unprintable" in line and "\nFORGED" not in line
     if formatter is logs.TextFormatter:
         assert len(line.splitlines()) == 1  # the traceback too: one line per record
+
+
+@pytest.fixture
+def library_loggers() -> Iterator[None]:
+    """boto3, botocore and urllib3's loggers put back as they were."""
+    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).__dict__.pop(
+        "_pym_quiet", None)) for name in CHATTY_LIBRARIES}
+    pym_level = logging.getLogger("pym_lambda").level
+    yield
+    logging.getLogger("pym_lambda").setLevel(pym_level)
+    for name, (level, mark) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.__dict__.pop("_pym_quiet", None)
+        if mark is not None:
+            logger._pym_quiet = mark  # type: ignore[attr-defined]
+
+
+def test_boto3s_info_lines_show_only_at_debug(library_loggers: None) -> None:
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger(name).__dict__.pop("_pym_quiet", None)
+    logging.getLogger("urllib3").setLevel(logging.INFO)  # the service's own choice: kept
+    configure_logging("INFO")
+    assert not logging.getLogger("botocore.credentials").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("boto3.resources").isEnabledFor(logging.INFO)
+    assert logging.getLogger("botocore").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("urllib3").level == logging.INFO
+    configure_logging("DEBUG")  # debugging: everything, as the root's level says
+    assert logging.getLogger("botocore").level == logging.NOTSET
+    assert logging.getLogger("urllib3").level == logging.INFO
