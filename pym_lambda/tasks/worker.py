@@ -119,17 +119,18 @@ def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None,
 def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
                   ) -> Dict[str, Any]:
     if isinstance(event, Mapping):
-        records = list(event.get("Records") or [])
+        records = event.get("Records") or []
     else:
-        records = list(event.to_dict().get("Records") or [])
+        records = event.to_dict().get("Records") or []
         lambda_context = lambda_context or getattr(event, "context", None)
+    if type(records) is not list:  # Lambda's is a list: read as it is, not copied
+        records = list(records)
     per_record = _per_record()
     settings = service_task_settings(service)
-    results = per_record.process_records(records, queue, settings, lambda_context, service)
-    failed = [r.message_id for r in results if r.failed]
+    failures = per_record.unfinished(records, queue, settings, lambda_context, service)
+    failed = [r.message_id for r in failures.values() if r.failed] if failures else []
     if failed and not settings.partial_batch_responses:
-        per_record.delete_succeeded(records, results, queue, settings)
+        per_record.delete_succeeded(records, failures, queue, settings)
         raise BatchFailed(f"{len(failed)} of {len(records)} task message(s) failed on "
                           f"queue {queue}: {', '.join(failed)}")
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
-
