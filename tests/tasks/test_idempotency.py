@@ -12,6 +12,8 @@ import pytest
 
 from pym_lambda.aws import aws_client
 from pym_lambda.build.deploy.idempotency_table import TableDefinition, ensure_table
+from pym_lambda.metrics import Metrics
+from pym_lambda.runtime.service import current_service
 from pym_lambda.tasks import configure_tasks, get_task_settings
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
 from pym_lambda.tasks.idempotency import COMPLETED, IN_PROGRESS, IdempotencyStore
@@ -80,6 +82,20 @@ def test_a_duplicate_delivery_is_skipped_and_reported(
     # the handler reports it as done, so Lambda deletes the message
     assert worker({"Records": [record(body, "m-1", 3)]}, FakeLambdaContext()) == {
         "batchItemFailures": []}
+    assert len(tasks.RUNS) == 1
+
+
+def test_with_metrics_on_a_duplicate_is_counted_as_skipped(
+        worker: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(current_service(), "metrics", Metrics("Shop", "shop", STAGE))
+    body = charge_body()
+    for message_id in ("m-1", "m-2"):  # the first delivery, then a duplicate
+        assert worker({"Records": [record(body, message_id)]}, FakeLambdaContext()) == {
+            "batchItemFailures": []}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["operation"], line["task_outcome"], line["task_runs"]) for line in lines] == [
+        (CHARGE, "succeeded", 1), (CHARGE, "skipped_duplicate", 1)]
+    assert {line["task_id"] for line in lines} == {task_id_of(body)}
     assert len(tasks.RUNS) == 1
 
 
