@@ -33,8 +33,9 @@ import datetime as dt
 import json
 import logging
 import math
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..context import CallContext, new_call_id
 from ..records import EMPTY_MAP

@@ -7,9 +7,10 @@ for speed: it is the worker's overhead on every message (benchmarks/, issue #5).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import Enum
 from time import monotonic as _clock
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 from ..context import CallContext
 from ..context import _current as _call

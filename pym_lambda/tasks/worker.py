@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from ..runtime.service import Service, current_service, deactivate
 from .decorator import discover_tasks, task_queues
@@ -119,7 +120,7 @@ def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None,
 
 def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
                   ) -> Dict[str, Any]:
-    if isinstance(event, Mapping):
+    if type(event) is dict or isinstance(event, Mapping):  # Lambda's dict: no abc check
         records = event.get("Records") or []
     else:
         records = event.to_dict().get("Records") or []
