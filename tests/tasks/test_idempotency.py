@@ -15,6 +15,7 @@ from pym_lambda.build.deploy.idempotency_table import TableDefinition, ensure_ta
 from pym_lambda.metrics import Metrics
 from pym_lambda.runtime.service import current_service
 from pym_lambda.tasks import configure_tasks, get_task_settings
+from pym_lambda.tasks import record_processing as per_record
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
 from pym_lambda.tasks.idempotency import COMPLETED, IN_PROGRESS, IdempotencyStore
 from pym_lambda.tasks.record_processing import Outcome, process_records
@@ -79,6 +80,10 @@ def test_a_duplicate_delivery_is_skipped_and_reported(
     assert [r.outcome for r in results] == [Outcome.SKIPPED]
     assert len(tasks.RUNS) == 1
     assert "already completed: delivery m-1 skipped (duplicate)" in caplog.text
+    # the worker's own loop (metrics and tracing off) reports the skip too
+    unfinished = per_record.unfinished([record(body, "m-1", 2)], "default", get_task_settings())
+    assert [(i, r.outcome, r.failed) for i, r in unfinished.items()] == [
+        (0, Outcome.SKIPPED, False)]
     # the handler reports it as done, so Lambda deletes the message
     assert worker({"Records": [record(body, "m-1", 3)]}, FakeLambdaContext()) == {
         "batchItemFailures": []}
