@@ -18,12 +18,13 @@ class CallContext:
     request and per task record, so its constructor is on the hot path."""
 
     __slots__ = ("call_id", "operation", "method", "path", "caller", "request", "started",
-                 "service", "_extra")
+                 "service", "_extra", "task")
 
     def __init__(self, call_id: str, operation: str = "", method: str = "", path: str = "",
                  caller: Any = None, request: Any = None,
                  started: Optional[float] = None,
-                 extra: Optional[Dict[str, Any]] = None, service: Any = None) -> None:
+                 extra: Optional[Dict[str, Any]] = None, service: Any = None,
+                 task: Any = None) -> None:
         self.call_id = call_id
         self.operation = operation
         self.method = method
@@ -34,12 +35,17 @@ class CallContext:
         # the app's Service (runtime/service.py): what current_service() returns in this call
         self.service = service
         self._extra: Optional[Dict[str, Any]] = extra
+        # A task record's: the fields of its TaskInfo (pym_lambda.tasks.current), which
+        # current_task() reads. On the context, so that the worker sets one ContextVar a record.
+        self.task = task
 
     @property
     def extra(self) -> Dict[str, Any]:
-        """Free-form values a service attaches to the call (made on first use)."""
+        """Free-form values a service attaches to the call (made on first use; a task's start
+        with its task_id and attempt)."""
         if self._extra is None:
-            self._extra = {}
+            task = self.task
+            self._extra = {} if task is None else {"task_id": task[1], "attempt": task[2]}
         return self._extra
 
     def __repr__(self) -> str:

@@ -1,9 +1,16 @@
-"""`current_task()`: which task is running and which attempt this is (a ContextVar)."""
+"""`current_task()`: which task is running and which attempt this is.
+
+The worker keeps it on each record's CallContext (its `task` slot: one ContextVar set per
+record, the call's); an inline run (decorator.run_inline), which has no context of its own,
+sets the ContextVar below, which comes first: a task run inline inside a worker's task is the
+one running.
+"""
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Optional, Tuple, Union, cast
+from typing import Optional, cast
 
+from ..context import _current as _call
 from ..records import Record
 
 
@@ -18,25 +25,30 @@ class TaskInfo(Record):
     inline: bool = False
 
 
-# The worker sets a plain tuple of TaskInfo's fields (cheaper per record); current_task() turns
-# it into a TaskInfo when a task asks.
-_current: contextvars.ContextVar[Union[TaskInfo, Tuple[Any, ...], None]] = contextvars.ContextVar(
+_current: contextvars.ContextVar[Optional[TaskInfo]] = contextvars.ContextVar(
     "pym_lambda_task", default=None)
 
 
 def current_task() -> Optional[TaskInfo]:
     """The task being run, or None outside of a task."""
     info = _current.get()
-    if type(info) is tuple:
-        made = TaskInfo._make(info)
-        _current.set(made)  # the same object on the next call; the worker's reset undoes it
-        return made
-    return cast(Optional[TaskInfo], info)
+    if info is not None:
+        return info
+    ctx = _call.get()
+    if ctx is None:
+        return None
+    task = ctx.task
+    if task is None or type(task) is TaskInfo:
+        return cast(Optional[TaskInfo], task)
+    # The worker sets a plain tuple of TaskInfo's fields (cheaper per record): made into a
+    # TaskInfo when a task asks, once (the context is the record's alone).
+    ctx.task = made = TaskInfo._make(task)
+    return made
 
 
-def enter_task(info: TaskInfo) -> contextvars.Token[Union[TaskInfo, Tuple[Any, ...], None]]:
+def enter_task(info: TaskInfo) -> contextvars.Token[Optional[TaskInfo]]:
     return _current.set(info)
 
 
-def exit_task(token: contextvars.Token[Union[TaskInfo, Tuple[Any, ...], None]]) -> None:
+def exit_task(token: contextvars.Token[Optional[TaskInfo]]) -> None:
     _current.reset(token)

@@ -45,8 +45,7 @@ from typing import (
 
 from ..context import current_context
 from ..runtime.service import current_service
-from .current import TaskInfo, enter_task, exit_task
-from .current import _current as _current_task
+from .current import TaskInfo, current_task, enter_task, exit_task
 from .errors import TaskDefinitionError, UnknownTask
 from .naming import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, validate_queue_name
 
@@ -123,12 +122,12 @@ def _once(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` run by the worker at most once per task id; an inline run (no duplicate delivery,
     and no table in development) runs it as is."""
     def once(*args: Any, **kwargs: Any) -> Any:
-        info = _current_task.get()  # a TaskInfo, or the worker's tuple of its fields
-        if info is None or info[5]:  # TaskInfo.inline
+        info = current_task()
+        if info is None or info.inline:
             return fn(*args, **kwargs)
         from .idempotency import run_once  # noqa: PLC0415 - idempotent tasks' first record
 
-        return run_once(name, info[1], info[4], fn, args, kwargs, SKIPPED_DUPLICATE)
+        return run_once(name, info.task_id, info.message_id, fn, args, kwargs, SKIPPED_DUPLICATE)
     return once
 
 

@@ -33,8 +33,9 @@ import datetime as dt
 import json
 import logging
 import math
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..context import CallContext, new_call_id
 from ..records import EMPTY_MAP
@@ -330,9 +331,11 @@ def _check_caller(data: Dict[str, Any], caller: Dict[str, Any], version: int) ->
         raise ForgedCaller("the caller's signature is missing or wrong for this stage: refused")
 
 
-def _read(body: Any, model_resolver: Optional[ModelResolver],
-          verify_caller: bool = True) -> Tuple[Any, ...]:
-    """The one decoder: json.loads, each field's type checked, the arguments walked."""
+def read_fields(body: Any, model_resolver: Optional[ModelResolver] = None,
+                verify_caller: bool = True) -> Tuple[Any, ...]:
+    """The one decoder: json.loads, each field's type checked, the arguments walked. Its tuple
+    (task, task_id, args, kwargs, call_id, caller, attempt, created_at) is what the worker
+    reads, with no record built."""
     try:
         data = _decode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -371,16 +374,22 @@ _SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _decode(body: Any) -> Any:
-    """json.loads(body): its checks of str/bytes done, then the module's one decoder (loads()
-    with no option reaches it after a dozen keyword tests, ~0.4 us a record)."""
-    if isinstance(body, str):
-        if body.startswith("\ufeff"):
-            return json.loads(body)  # its error for a BOM
-        return _DECODER.decode(body)
+    """json.loads(body), by the C scanner json.loads ends in, called directly for the usual body
+    (a str that is one JSON value, nothing around it): loads() reaches it through a dozen
+    keyword tests and two Python frames that strip whitespace (~0.5 us a record). Anything else
+    (bytes, whitespace, a BOM, trailing data) goes to json.loads, for its value or its error."""
+    if type(body) is str:
+        try:
+            data, end = _scan(body, 0)
+        except StopIteration:  # no value at 0: empty, whitespace or a BOM first
+            return json.loads(body)
+        if end == len(body):
+            return data
     return json.loads(body)
 
 
-_DECODER = json.JSONDecoder()
+# The C scanner (it clears its memo after each call).
+_scan: Callable[[str, int], Tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _FIELDS = (("task", str, False), ("task_id", str, False), ("args", list, False),
            ("kwargs", dict, False), ("call_id", str, True), ("caller", dict, True),
            ("attempt", int, True), ("created_at", str, True))
@@ -390,7 +399,7 @@ def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
                     verify_caller: bool = True) -> TaskEnvelope:
     """Read a message body; MalformedEnvelope, UnsupportedEnvelopeVersion or ForgedCaller if we
     can't. verify_caller=False: for tools that only show a message (its caller unverified)."""
-    task, task_id, args, kwargs, call_id, caller, attempt, created_at = _read(
+    task, task_id, args, kwargs, call_id, caller, attempt, created_at = read_fields(
         body, model_resolver, verify_caller)
     return TaskEnvelope(task=task, task_id=task_id, args=args, kwargs=kwargs, call_id=call_id,
                         caller=caller, attempt=attempt, created_at=created_at)
@@ -399,7 +408,7 @@ def decode_envelope(body: Any, *, model_resolver: Optional[ModelResolver] = None
 def read_envelope(body: Any) -> EnvelopeFields:
     """decode_envelope for the worker's hot path: the same decoder, the fields it uses as a
     tuple (a frozen dataclass costs several microseconds to build)."""
-    task, task_id, args, kwargs, call_id, caller, _, _ = _read(body, None)
+    task, task_id, args, kwargs, call_id, caller, _, _ = read_fields(body, None)
     return task, task_id, args, kwargs, call_id, caller
 
 

@@ -20,7 +20,8 @@ import signal
 import threading
 import time
 import types
-from typing import Any, Dict, List, Mapping, Optional, Set, Union
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Set, Union
 
 from ..aws_events import LambdaContext, sqs_record_from_message
 from .errors import WorkerStop

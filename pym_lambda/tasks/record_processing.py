@@ -7,14 +7,16 @@ for speed: it is the worker's overhead on every message (benchmarks/, issue #5).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional
+from time import monotonic as _clock
+from typing import Any, Dict, List, NamedTuple, Optional
 
-from ..context import CallContext, enter_context, exit_context
+from ..context import CallContext
+from ..context import _current as _call
 from .current import TaskInfo
-from .current import _current as _current_task
 from .decorator import SKIPPED_DUPLICATE, AsyncTask, resolve_task
-from .envelope import read_envelope, restore_caller
+from .envelope import read_fields, restore_caller
 from .errors import (
     MAX_VISIBILITY_SECONDS,
     EnvelopeError,
@@ -44,7 +46,9 @@ class Outcome(str, Enum):
 
 
 _SUCCEEDED = Outcome.SUCCEEDED  # module constants: cheaper than the class attribute per record
+_SKIPPED = Outcome.SKIPPED
 _RETRIED = (Outcome.FAILED, Outcome.NOT_STARTED)
+_enter, _exit = _call.set, _call.reset  # the call's ContextVar (context.enter_context's)
 
 
 class RecordResult(NamedTuple):
@@ -64,38 +68,58 @@ class RecordResult(NamedTuple):
 
 def process_records(records: List[Dict[str, Any]], queue: str, settings: TaskSettings,
                     lambda_context: Any = None, service: Any = None) -> List[RecordResult]:
-    """Each record on its own; `service` (the app's) is current while its task runs."""
+    """Each record's result, in order, a success's too: what metrics and tracing report (and
+    tools and tests read). Without those the worker uses `unfinished`."""
+    results = unfinished(records, queue, settings, lambda_context, service, every=True)
+    return [results[index] for index in range(len(records))]
+
+
+def unfinished(records: List[Dict[str, Any]], queue: str, settings: TaskSettings,
+               lambda_context: Any = None, service: Any = None, every: bool = False
+               ) -> Dict[int, RecordResult]:
+    """Run each record on its own, `service` (the app's) current while its task runs. The
+    results of the records that did not simply succeed (failed, not started, skipped as a
+    duplicate), by index: a success, the norm, builds nothing unless `every`."""
     if service is None:
         from ..runtime.service import current_service  # noqa: PLC0415
 
         service = current_service()
-    results: List[RecordResult] = []
+    out: Dict[int, RecordResult] = {}
+    deadline = _deadline(lambda_context, settings.time_reserve_ms)
+    for index, record in enumerate(records):
+        if deadline is not None and _clock() > deadline:
+            out[index] = RecordResult(_message_id(record), Outcome.NOT_STARTED)
+            continue
+        try:
+            result = process_record(record, queue, settings, service, every)
+        except WorkerStop:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one record never takes down its batch
+            result = _outside_failure(record, queue, exc)
+        if result is not None:
+            out[index] = result
+    return out
+
+
+def _deadline(lambda_context: Any, reserve_ms: int) -> Optional[float]:
+    """When (_clock) a record may no longer start: reserve_ms before the Lambda's end. Read once
+    a batch; each record then costs a clock read, not a call of the context's method."""
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
     if not callable(remaining):
-        remaining = None
-    reserve = settings.time_reserve_ms
-    for record in records:
-        if remaining is not None and remaining() < reserve:
-            results.append(RecordResult(_message_id(record), Outcome.NOT_STARTED))
-            continue
-        results.append(_isolated(record, queue, settings, service))
-    return results
+        return None
+    left: float = remaining()
+    return _clock() + (left - reserve_ms) / 1000
 
 
-def _isolated(record: Any, queue: str, settings: TaskSettings, service: Any) -> RecordResult:
-    """process_record, with whatever escapes it (a BaseException from the task or from its
-    failure path, a record that is not even a dict) failing this record alone."""
-    try:
-        return process_record(record, queue, settings, service)
-    except WorkerStop:
-        raise
-    except BaseException as exc:  # noqa: BLE001 - one record never takes down its batch
-        message_id = _message_id(record)
-        text = describe_error(exc)
-        log_safely(log, logging.ERROR, "task message %s on queue %s failed outside its task "
-                   "(retried until the redrive policy dead-letters it): %s", message_id, queue,
-                   text, error=exc)
-        return RecordResult(message_id, Outcome.FAILED, error=text)
+def _outside_failure(record: Any, queue: str, exc: BaseException) -> RecordResult:
+    """What escaped process_record (a BaseException from the task's failure path, a record that
+    is not even a dict) fails this record alone."""
+    message_id = _message_id(record)
+    text = describe_error(exc)
+    log_safely(log, logging.ERROR, "task message %s on queue %s failed outside its task "
+               "(retried until the redrive policy dead-letters it): %s", message_id, queue,
+               text, error=exc)
+    return RecordResult(message_id, Outcome.FAILED, error=text)
 
 
 def _message_id(record: Any) -> str:
@@ -116,12 +140,13 @@ def _receive_count(record: Mapping[str, Any]) -> int:
 
 
 def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
-                   service: Any = None) -> RecordResult:
+                   service: Any = None, every: bool = False) -> Optional[RecordResult]:
+    """Run one record's task; how the record ended, or None for a success unless `every`."""
     message_id = record.get("messageId", "")
     if type(message_id) is not str:
         message_id = str(message_id)
     try:
-        name, task_id, args, kwargs, call_id, wire_caller = read_envelope(record.get("body"))
+        name, task_id, args, kwargs, call_id, wire_caller, _, _ = read_fields(record.get("body"))
         # The service's table caches resolved tasks; resolve_task imports and checks the rest.
         task = (service.tasks.get(name) if service is not None else None) or resolve_task(name)
         caller = None if wire_caller is None else restore_caller(wire_caller)
@@ -131,29 +156,26 @@ def process_record(record: Dict[str, Any], queue: str, settings: TaskSettings,
                    "until the redrive policy dead-letters it): %s", message_id, queue, text)
         return RecordResult(message_id, Outcome.FAILED, error=text)
 
-    attempt = _receive_count(record)
-    # TaskInfo's fields: current_task() makes the TaskInfo if the task asks (see current.py).
-    info = (task.name, task_id, attempt, queue, message_id, False)
+    # TaskInfo's fields, on the record's context: current_task() makes the TaskInfo if the
+    # task asks, and the context's `extra` its {task_id, attempt} (see current.py, context.py).
+    info = (task.name, task_id, _receive_count(record), queue, message_id, False)
     # Sent outside a request, a task has no call id: its task id serves (unique, and cheaper
-    # than a new uuid for every record).
-    context = CallContext(call_id or task_id, task.name, caller=caller,
-                          extra={"task_id": task_id, "attempt": attempt}, service=service)
-    error: Optional[BaseException] = None
-    returned: Any = None
-    context_token = enter_context(context)
-    task_token = _current_task.set(info)
+    # than a new uuid for every record). Positional: the constructor runs for every record.
+    context = CallContext(call_id or task_id, info[0], "", "", caller, None, None, None, service,
+                          info)
+    token = _enter(context)
     try:
         returned = task.fn(*args, **kwargs)
     except WorkerStop:
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too: this
         error = exc  # record fails, its batch and the worker go on
+    else:
+        if returned is SKIPPED_DUPLICATE:  # an idempotent task's duplicate: reported as such
+            return RecordResult(message_id, _SKIPPED, info[0], task_id)
+        return RecordResult(message_id, _SUCCEEDED, info[0], task_id) if every else None
     finally:
-        _current_task.reset(task_token)
-        exit_context(context_token)
-    if error is None:
-        outcome = Outcome.SKIPPED if returned is SKIPPED_DUPLICATE else _SUCCEEDED
-        return RecordResult(message_id, outcome, task.name, task_id)
+        _exit(token)
     return _after_failure(record, TaskInfo._make(info), task, settings, error)
 
 
@@ -218,13 +240,14 @@ def _dead_letter(record: Dict[str, Any], info: TaskInfo, settings: TaskSettings,
                         text)
 
 
-def delete_succeeded(records: List[Dict[str, Any]], results: List[RecordResult], queue: str,
-                     settings: TaskSettings) -> None:
-    """Without partial batch responses: delete the records that did not fail ourselves."""
+def delete_succeeded(records: List[Dict[str, Any]], failures: Mapping[int, RecordResult],
+                     queue: str, settings: TaskSettings) -> None:
+    """Without partial batch responses: delete the records that did not fail (`failures`:
+    unfinished()'s) ourselves."""
     from .sender import queue_url, sqs_client  # noqa: PLC0415 - failures only
 
-    done = [rec["receiptHandle"]
-            for rec, res in zip(records, results, strict=True) if not res.failed]
+    done = [rec["receiptHandle"] for index, rec in enumerate(records)
+            if index not in failures or not failures[index].failed]
     try:
         url = queue_url(queue, settings)
         for start in range(0, len(done), 10):

@@ -32,8 +32,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from ..runtime.service import Service, current_service, deactivate
 from .decorator import discover_tasks, task_queues
@@ -119,28 +120,40 @@ def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None,
 
 def _handle_batch(event: Any, queue: str, lambda_context: Any, service: Service
                   ) -> Dict[str, Any]:
-    if isinstance(event, Mapping):
-        records = list(event.get("Records") or [])
+    if type(event) is dict or isinstance(event, Mapping):  # Lambda's dict: no abc check
+        records = event.get("Records") or []
     else:
-        records = list(event.to_dict().get("Records") or [])
+        records = event.to_dict().get("Records") or []
         lambda_context = lambda_context or getattr(event, "context", None)
+    if type(records) is not list:  # Lambda's is a list: read as it is, not copied
+        records = list(records)
     per_record = _per_record()
     settings = service_task_settings(service)
+    if service.metrics is None and service.tracer is None:
+        failures = per_record.unfinished(records, queue, settings, lambda_context, service)
+    else:
+        failures = _reported(per_record, records, queue, settings, lambda_context, service)
+    failed = [r.message_id for r in failures.values() if r.failed] if failures else []
+    if failed and not settings.partial_batch_responses:
+        per_record.delete_succeeded(records, failures, queue, settings)
+        raise BatchFailed(f"{len(failed)} of {len(records)} task message(s) failed on "
+                          f"queue {queue}: {', '.join(failed)}")
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _reported(per_record: ModuleType, records: List[Any], queue: str, settings: Any,
+              lambda_context: Any, service: Service) -> Dict[int, Any]:
+    """The batch run with metrics or tracing on: they report every record, so each has a result
+    (record_processing.RecordResult), a success's included; by index, as `unfinished` gives."""
     metrics = service.metrics  # pym_lambda.metrics.Metrics when on, else None
     started_ms = time.time() * 1000 if metrics is not None else 0.0
     if service.tracer is None:
         results = per_record.process_records(records, queue, settings, lambda_context, service)
     else:  # pym_lambda.tracing: a span per record, joined to its sender's trace
-        from ..tracing.install import run_records
+        from ..tracing.install import run_records  # noqa: PLC0415 - tracing on only
 
         results = run_records(service.tracer, per_record.process_records, records, queue,
                               settings, lambda_context, service)
     if metrics is not None:
         metrics.write_task_lines(records, results, started_ms)
-    failed = [r.message_id for r in results if r.failed]
-    if failed and not settings.partial_batch_responses:
-        per_record.delete_succeeded(records, results, queue, settings)
-        raise BatchFailed(f"{len(failed)} of {len(records)} task message(s) failed on "
-                          f"queue {queue}: {', '.join(failed)}")
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
-
+    return dict(enumerate(results))

@@ -516,3 +516,19 @@ def test_a_body_is_read_as_json_loads_reads_it_whatever_its_form() -> None:
     tagged = json.loads(body)
     tagged["args"] = [{TYPE_TAG: "date", "value": "2020-01-02"}]
     assert read_envelope(json.dumps(tagged))[2] == [dt.date(2020, 1, 2)]  # a tagged value
+
+
+def test_the_fast_decoder_leaves_anything_around_the_value_to_json_loads() -> None:
+    from pym_lambda.tasks.envelope import read_envelope
+
+    body = json.dumps({"v": 2, "task": "m:t", "task_id": "i", "args": [], "kwargs": {}})
+    expected = ("m:t", "i", [], {}, None, None)
+    assert read_envelope(" \n" + body + "\n ") == expected  # whitespace, as json.loads allows
+    for bad in (body + "x", body + body, body[:-1], "\ufeff" + body):
+        try:
+            json.loads(bad)
+        except ValueError as exc:
+            error = str(exc)
+        with pytest.raises(MalformedEnvelope) as raised:
+            read_envelope(bad)
+        assert str(raised.value) == f"message body is not JSON: {error}"  # json.loads' words

@@ -12,7 +12,10 @@ import pytest
 
 from pym_lambda.aws import aws_client
 from pym_lambda.build.deploy.idempotency_table import TableDefinition, ensure_table
+from pym_lambda.metrics import Metrics
+from pym_lambda.runtime.service import current_service
 from pym_lambda.tasks import configure_tasks, get_task_settings
+from pym_lambda.tasks import record_processing as per_record
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
 from pym_lambda.tasks.idempotency import COMPLETED, IN_PROGRESS, IdempotencyStore
 from pym_lambda.tasks.record_processing import Outcome, process_records
@@ -77,9 +80,27 @@ def test_a_duplicate_delivery_is_skipped_and_reported(
     assert [r.outcome for r in results] == [Outcome.SKIPPED]
     assert len(tasks.RUNS) == 1
     assert "already completed: delivery m-1 skipped (duplicate)" in caplog.text
+    # the worker's own loop (metrics and tracing off) reports the skip too
+    unfinished = per_record.unfinished([record(body, "m-1", 2)], "default", get_task_settings())
+    assert [(i, r.outcome, r.failed) for i, r in unfinished.items()] == [
+        (0, Outcome.SKIPPED, False)]
     # the handler reports it as done, so Lambda deletes the message
     assert worker({"Records": [record(body, "m-1", 3)]}, FakeLambdaContext()) == {
         "batchItemFailures": []}
+    assert len(tasks.RUNS) == 1
+
+
+def test_with_metrics_on_a_duplicate_is_counted_as_skipped(
+        worker: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(current_service(), "metrics", Metrics("Shop", "shop", STAGE))
+    body = charge_body()
+    for message_id in ("m-1", "m-2"):  # the first delivery, then a duplicate
+        assert worker({"Records": [record(body, message_id)]}, FakeLambdaContext()) == {
+            "batchItemFailures": []}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["operation"], line["task_outcome"], line["task_runs"]) for line in lines] == [
+        (CHARGE, "succeeded", 1), (CHARGE, "skipped_duplicate", 1)]
+    assert {line["task_id"] for line in lines} == {task_id_of(body)}
     assert len(tasks.RUNS) == 1
 
 

@@ -7,8 +7,20 @@ from typing import Any, Iterator
 
 import pytest
 
+from pym_lambda import aws_events
+from pym_lambda.context import current_context
 from pym_lambda.runtime.service import Service
-from pym_lambda.tasks import RetryLater, UnknownTask, async_task, configure_tasks, resolve_task
+from pym_lambda.tasks import (
+    RetryLater,
+    TaskInfo,
+    UnknownTask,
+    async_task,
+    configure_tasks,
+    current_task,
+    resolve_task,
+)
+from pym_lambda.tasks import record_processing as per_record
+from pym_lambda.tasks.decorator import run_inline
 from pym_lambda.tasks.envelope import encode_envelope, new_envelope
 from pym_lambda.tasks.errors import WorkerStop
 from pym_lambda.tasks.record_processing import Outcome, process_records
@@ -17,6 +29,8 @@ from pym_lambda.tasks.task_settings import TaskSettings
 from .tasks_fixtures import sqs_record
 
 RAN: list = []
+SEEN: list = []
+CLOCK = [0.0]
 
 
 class Unprintable(Exception):
@@ -40,9 +54,29 @@ def later() -> None:
     raise RetryLater(0)
 
 
+@async_task
+def slow() -> None:
+    CLOCK[0] += 9.0  # nine seconds of work, on the worker's clock
+
+
+@async_task
+def inner() -> None:
+    SEEN.append(("inner", current_task()))
+
+
+@async_task
+def outer() -> None:
+    context = current_context()
+    assert context is not None
+    SEEN.append(("outer", current_task(), context.extra.copy()))
+    run_inline(inner, (), {})  # what .delay() does in inline mode
+    SEEN.append(("after", current_task(), current_task()))
+
+
 @pytest.fixture(autouse=True)
 def bare_service() -> Iterator[Service]:
     RAN.clear()
+    SEEN.clear()
     with Service().use() as service:
         configure_tasks(TaskSettings(app_name="t", backoff_base_seconds=0))
         yield service
@@ -94,3 +128,44 @@ def test_an_app_service_runs_only_its_registry(bare_service: Service) -> None:
         assert resolve_task(fine.name) is fine
         with pytest.raises(UnknownTask, match="not one of this app's tasks"):
             resolve_task(later.name)  # imported, decorated, but not in the app's registry
+
+
+def test_a_task_sees_its_record_in_current_task_and_its_context() -> None:
+    envelope = new_envelope(outer.name, (), {})
+    record = sqs_record(encode_envelope(envelope), message_id="m-1", receive_count=3)
+    assert [r.outcome for r in run(record)] == [Outcome.SUCCEEDED]
+    mine = TaskInfo(outer.name, envelope.task_id, 3, "default", "m-1", False)
+    (_, seen, extra), (_, nested), (_, after, again) = SEEN
+    assert seen == mine and type(seen) is TaskInfo
+    assert extra == {"task_id": envelope.task_id, "attempt": 3}
+    assert nested is not None and nested.task == inner.name and nested.inline
+    assert after == mine and again is after  # the same TaskInfo, made once
+    assert current_task() is None and current_context() is None
+
+
+def test_records_are_not_started_once_only_the_reserve_of_lambda_time_is_left(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    CLOCK[0] = 0.0
+    monkeypatch.setattr(per_record, "_clock", lambda: CLOCK[0])
+    context = aws_events.LambdaContext("worker", timeout_ms=10_000)  # the reserve: 2 s
+    records = [sqs_record(body(fine, 1), message_id="a"), sqs_record(body(slow), message_id="b"),
+               sqs_record(body(fine, 2), message_id="c"), sqs_record(body(fine, 3))]
+    results = process_records(records, "default", TaskSettings(app_name="t"), context)
+    assert [r.outcome for r in results] == [Outcome.SUCCEEDED, Outcome.SUCCEEDED,
+                                            Outcome.NOT_STARTED, Outcome.NOT_STARTED]
+    assert results[2].message_id == "c" and results[2].failed and not results[1].failed
+    assert RAN == [1]
+
+
+def test_the_worker_path_builds_results_only_for_records_that_did_not_simply_succeed() -> None:
+    records = [sqs_record(body(fine, 1), message_id="a"), sqs_record(body(later), message_id="b"),
+               sqs_record(body(fine, 2), message_id="c")]
+    settings = TaskSettings(app_name="t")
+    unfinished = per_record.unfinished(records, "default", settings)
+    assert list(unfinished) == [1] and unfinished[1].message_id == "b"
+    assert unfinished[1].failed and unfinished[1].task == later.name
+    # every=True (metrics, tracing): a success's result too, with its task and task id
+    every = per_record.unfinished(records, "default", settings, every=True)
+    assert sorted(every) == [0, 1, 2] and every[0].outcome is Outcome.SUCCEEDED
+    assert every[2].task == fine.name and every[2].task_id and every[2].message_id == "c"
+    assert RAN == [1, 2, 1, 2]
