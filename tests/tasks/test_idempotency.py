@@ -99,7 +99,7 @@ def test_with_metrics_on_a_duplicate_is_counted_as_skipped(
             "batchItemFailures": []}
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(line["operation"], line["task_outcome"], line["task_runs"]) for line in lines] == [
-        (CHARGE, "succeeded", 1), (CHARGE, "skipped_duplicate", 1)]
+        (CHARGE, "succeeded", 1), (CHARGE, "skipped_duplicate", 0)]  # no run
     assert {line["task_id"] for line in lines} == {task_id_of(body)}
     assert len(tasks.RUNS) == 1
 
