@@ -17,44 +17,26 @@ from pym_lambda.runtime.app import bind_operations
 from pym_lambda.runtime.operation import ApiRuntime, BoundOperation
 from pym_lambda.runtime.operation_checks import LazyChecks
 from tests.conftest import make_project
+from tests.runtime.lambda_service import ROOT, json_operation
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = """
+SPEC = f"""
 openapi: 3.0.3
-info: {title: pets, version: '1'}
+info: {{title: pets, version: '1'}}
 paths:
   /pets:
-    post:
-      x-bind-server: chalicelib.pets.create
-      requestBody:
-        required: true
-        content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
-      responses:
-        '201':
-          description: ok
-          content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
-  /owners:
-    post:
-      x-bind-server: chalicelib.pets.create_owner
-      requestBody:
-        required: true
-        content: {application/json: {schema: {$ref: '#/components/schemas/Owner'}}}
-      responses:
-        '201':
-          description: ok
-          content: {application/json: {schema: {$ref: '#/components/schemas/Owner'}}}
-components:
+{json_operation("chalicelib.pets.create", "Pet")}  /owners:
+{json_operation("chalicelib.pets.create_owner", "Owner")}components:
   schemas:
     Pet:
       type: object
       required: [name]
       properties:
-        name: {type: string, minLength: 1, pattern: '^[a-z]+$'}
-        born: {type: string, format: date}
+        name: {{type: string, minLength: 1, pattern: '^[a-z]+$'}}
+        born: {{type: string, format: date}}
     Owner:
       type: object
       required: [name]
-      properties: {name: {type: string}}
+      properties: {{name: {{type: string}}}}
 """
 IMPL = """
 def create(pet):

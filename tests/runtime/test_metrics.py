@@ -5,138 +5,24 @@ reads it (tests/emf.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
 
-from tests.conftest import make_project
 from tests.emf import Datum, all_data, documents
+from tests.runtime import lambda_service
+from tests.runtime.lambda_service import report as _report
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = """
-openapi: 3.0.3
-info: {title: pets, version: '1'}
-paths:
-  /pets:
-    post:
-      operationId: createPet
-      x-bind-server: chalicelib.pets.create
-      requestBody:
-        required: true
-        content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
-      responses:
-        '201':
-          description: ok
-          content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
-  /pets/{name}:
-    get:
-      operationId: getPet
-      x-bind-server: chalicelib.pets.get
-      parameters:
-      - {name: name, in: path, required: true, schema: {type: string}}
-      responses:
-        '200':
-          description: ok
-          content: {application/json: {schema: {$ref: '#/components/schemas/Pet'}}}
-components:
-  schemas:
-    Pet:
-      type: object
-      required: [name]
-      properties:
-        name: {type: string, minLength: 1}
-"""
-IMPL = """
-from pym_lambda import PermanentFailure, async_task
-
-@async_task
-def remember(name):
-    if name == "flaky":
-        raise RuntimeError("not now")
-    if name == "never":
-        raise PermanentFailure("never")
-
-def create(pet):
-    remember.delay(pet.name)
-    return 201, {"name": pet.name}
-
-def get(name):
-    if name == "boom":
-        raise RuntimeError("a bug")
-    return {"name": name}
-"""
-APP = ("from pym_lambda import create_app, task_workers\n"
-       "app = create_app(__file__)\n"
-       "globals().update(task_workers(app))\n")
-
-# Run in a fresh process, as a Lambda's first invocations: requests through the API function,
-# then the queue's messages through the worker handler. Prints what stdout got.
-SCRIPT = """
-import json, sys
-from moto import mock_aws
-with mock_aws():
-    import boto3
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    for name in ("pets-prod-default-dlq", "pets-prod-default"):
-        sqs.create_queue(QueueName=name)
-    sys.path.insert(0, ".")
-    import app
-    from pym_lambda.aws_events import LambdaContext, queue_arn
-    from pym_lambda.build.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
-    from pym_lambda.tasks.naming import handler_name
-    api = RestApi("RestAPI", "api", {"/pets": frozenset({"POST"}),
-                                      "/pets/{name}": frozenset({"GET"})})
-    calls = [("POST", "/pets", {"name": n}) for n in ("rex", "flaky", "never")]
-    calls += [("POST", "/pets", {"name": ""}), ("GET", "/pets/boom", None),
-              ("GET", "/pets/rex", None)]
-    for method, path, body in calls:
-        kwargs = {} if body is None else {"json_body": body}
-        reply = app.app(api_gateway_event(api, method, path, **kwargs), LambdaContext("api"))
-        print("STATUS", reply["statusCode"], file=sys.stderr)
-    url = sqs.get_queue_url(QueueName="pets-prod-default")["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                   MessageSystemAttributeNames=["All"],
-                                   MessageAttributeNames=["All"]).get("Messages", [])
-    print("MESSAGES", len(messages), file=sys.stderr)
-    worker = getattr(app, handler_name("default"))
-    event = sqs_event(messages, queue_arn("pets-prod-default"))
-    result = worker(event, LambdaContext("worker"))
-    print("RESULT", json.dumps(result), file=sys.stderr)
-    loaded = sorted(m for m in sys.modules if m.startswith("pym_lambda.metrics"))
-    print("MODULES", json.dumps(loaded), file=sys.stderr)
-"""
-
-
-def _project(tmp_path: Path, config: str) -> Path:
-    project = make_project(tmp_path / "pets", {"pets": SPEC}, app_name="pets")
-    (project / "chalicelib").mkdir()
-    (project / "chalicelib" / "__init__.py").write_text("")
-    (project / "chalicelib" / "pets.py").write_text(IMPL)
-    (project / "app.py").write_text(APP)
-    (project / "pym-config.yaml").write_text(config)
-    return project
+# Requests through the API function (see lambda_service.SCRIPT), then the queue's messages.
+CALLS = [("POST", "/pets", {"name": n}) for n in ("rex", "flaky", "never")] + [
+    ("POST", "/pets", {"name": ""}), ("GET", "/pets/boom", None), ("GET", "/pets/rex", None)]
 
 
 def run_service(tmp_path: Path, config: str, **environ: str) -> Tuple[str, str]:
     """stdout (what CloudWatch Logs gets) and stderr of the script, in the project."""
-    project = _project(tmp_path, config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_"))}
-    env.update(AWS_LAMBDA_FUNCTION_NAME="pets-prod", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               PYM_STAGE="prod", PYM_APP_NAME="pets", PYTHONPATH=str(ROOT), **environ)
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout, run.stderr
-
-
-def _report(stderr: str, key: str) -> List[str]:
-    return [line.split(" ", 1)[1] for line in stderr.splitlines() if line.startswith(key + " ")]
+    return lambda_service.run_service(tmp_path, config, CALLS, "metrics", **environ)
 
 
 def _sums(data: List[Datum], operation: str) -> Dict[str, float]:

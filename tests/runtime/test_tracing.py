@@ -4,70 +4,28 @@ documents read from the in-memory exporter or, as the X-Ray daemon would, from U
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
-from tests.runtime.test_metrics import ROOT, _project, _report
+from tests.runtime import lambda_service
+from tests.runtime.lambda_service import ROOT
+from tests.runtime.lambda_service import report as _report
 
-# Requests through the API function, then the queue's messages through the worker handler, as
-# test_metrics.py's script; `TRACE_IDS` (optional) are Lambda's _X_AMZN_TRACE_ID, one per
-# invocation. Prints the memory exporter's documents and the modules loaded.
-SCRIPT = """
-import json, os, sys
-from moto import mock_aws
-trace_ids = json.loads(os.environ.get("TRACE_IDS", "[]"))
-def invocation():
-    if trace_ids:
-        os.environ["_X_AMZN_TRACE_ID"] = trace_ids.pop(0)
-with mock_aws():
-    import boto3
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    for name in ("pets-prod-default-dlq", "pets-prod-default"):
-        sqs.create_queue(QueueName=name)
-    sys.path.insert(0, ".")
-    import app
-    from pym_lambda.aws_events import LambdaContext, queue_arn
-    from pym_lambda.build.deploy.lambda_events import RestApi, api_gateway_event, sqs_event
-    from pym_lambda.tasks.naming import handler_name
-    api = RestApi("RestAPI", "api", {"/pets": frozenset({"POST"}),
-                                      "/pets/{name}": frozenset({"GET"})})
-    calls = [("POST", "/pets", {"name": "rex"}), ("POST", "/pets", {"name": ""}),
-             ("GET", "/pets/boom", None)]
-    for method, path, body in calls:
-        kwargs = {} if body is None else {"json_body": body}
-        invocation()
-        reply = app.app(api_gateway_event(api, method, path, **kwargs), LambdaContext("api"))
-        print("STATUS", reply["statusCode"], reply["headers"]["PymCallID"], file=sys.stderr)
-    url = sqs.get_queue_url(QueueName="pets-prod-default")["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                   MessageSystemAttributeNames=["All"]).get("Messages", [])
-    worker = getattr(app, handler_name("default"))
-    invocation()
-    worker(sqs_event(messages, queue_arn("pets-prod-default")), LambdaContext("worker"))
-    tracer = app.app.pym_service.tracer
-    documents = tracer.exporter.documents if hasattr(tracer, "exporter") and hasattr(
-        tracer.exporter, "documents") else []
-    print("DOCUMENTS", json.dumps(documents), file=sys.stderr)
-    loaded = sorted(m for m in sys.modules if m.startswith("pym_lambda.tracing"))
-    print("MODULES", json.dumps(loaded), file=sys.stderr)
-"""
+# Requests through the API function (see lambda_service.SCRIPT), then the queue's messages.
+CALLS = [("POST", "/pets", {"name": "rex"}), ("POST", "/pets", {"name": ""}),
+         ("GET", "/pets/boom", None)]
 
 
 def run_service(tmp_path: Path, config: str, **environ: str) -> str:
-    """The script's stderr, run in the project as test_metrics.py runs it."""
-    project = _project(tmp_path, config)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_", "_X_AMZN"))}
-    env.update(AWS_LAMBDA_FUNCTION_NAME="pets-prod", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               PYM_STAGE="prod", PYM_APP_NAME="pets", PYTHONPATH=str(ROOT), **environ)
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stderr
+    """The script's stderr, run in the project; `TRACE_IDS` (optional) are Lambda's
+    _X_AMZN_TRACE_ID, one per invocation."""
+    return lambda_service.run_service(tmp_path, config, CALLS, "tracing", **environ)[1]
+
+
+def replies(stderr: str) -> List[Tuple[str, str]]:
+    """Each reply's status and call id."""
+    return list(zip(_report(stderr, "STATUS"), _report(stderr, "CALL_ID"), strict=True))
 
 
 def walk(doc: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
@@ -85,7 +43,7 @@ MEMORY = "tracing:\n  enabled: true\n  exporter: memory\n"
 
 def test_a_request_that_enqueues_a_task_gives_one_joined_trace(tmp_path: Path) -> None:
     stderr = run_service(tmp_path, MEMORY)
-    statuses = [line.split() for line in _report(stderr, "STATUS")]
+    statuses = replies(stderr)
     assert [s[0] for s in statuses] == ["201", "400", "500"]
     documents = json.loads(_report(stderr, "DOCUMENTS")[0])
     assert len(documents) == 3 + 1  # one per request, one per task run

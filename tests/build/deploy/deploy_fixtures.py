@@ -156,6 +156,41 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextlib.contextmanager
+def fresh_moto() -> Iterator[None]:
+    """moto's in-process state (every service's backends) emptied before and after, and its
+    IAM enforcement put back: a moto server shares that state with every other server and
+    mock_aws of the process (another module's IAM users and queue messages would leak in), and
+    /moto-api/reset-auth sets a process-wide count (the in-process moto of the tests that follow
+    would refuse their fake keys)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.moto_api._internal.models import moto_api_backend
+
+    count = settings.INITIAL_NO_AUTH_ACTION_COUNT
+    moto_api_backend.reset()
+    try:
+        yield
+    finally:
+        moto_api_backend.reset()
+        settings.INITIAL_NO_AUTH_ACTION_COUNT = count
+        ActionAuthenticatorMixin.request_count = 0
+
+
+@contextlib.contextmanager
+def rehearsal_sandbox(base: Path, monkeypatch: pytest.MonkeyPatch
+                      ) -> Iterator[tuple[Path, str]]:
+    """The example project in base and a moto server of its own (fresh_moto) on 127.0.0.1 that
+    AWS_ENDPOINT_URL points at, with the prod stage's JWT secret in SSM (and SSM calls given
+    their parameter's ARN, for when IAM is enforced): what a deploy rehearsal starts from."""
+    with deploy_sandbox(base, monkeypatch, in_process_moto=False) as project, fresh_moto(), \
+            moto_server() as endpoint:
+        fake_aws_environment(monkeypatch, endpoint=endpoint)
+        patch_moto_ssm_resources(monkeypatch)
+        put_jwt_parameter()
+        yield project, endpoint
+
+
 @dataclass(frozen=True)
 class AwsCall:
     key: str  # the caller's access key id

@@ -38,6 +38,13 @@ class Built:
 
 
 @dataclass(frozen=True)
+class ExamplePackage:
+    """The example's prod package (the session's example_package fixture, conftest.py)."""
+    project: Path  # the copy of the example it was built from (its .chalice/ cache with it)
+    built: Built
+
+
+@dataclass(frozen=True)
 class Runtime:
     task_root: Path
     interpreter: str

@@ -35,18 +35,16 @@ from .deploy_fixtures import (
     copy_example,
     moto_server,
 )
-from .lambda_package import Built, Runtime, build, moto_sqs, open_runtime, start
+from .lambda_package import Built, ExamplePackage, Runtime, build, moto_sqs, open_runtime, start
 
 # prod reads its JWT secret from SSM (the moto server's): the template takes no parameter.
 PARAMETERS: Dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    base = tmp_path_factory.mktemp("artifact")
-    project = copy_example(base / "service")
-    assert (project / "requirements.txt").is_file()
-    return build(project, base / "out", STAGE, JWT_SECRET=PROD_SECRET)
+def built(example_package: ExamplePackage) -> Built:
+    assert (example_package.project / "requirements.txt").is_file()
+    return example_package.built
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ Beanstalk turning Green (or Terminated) is played by setting moto's environment 
 deploy (or delete) waits."""
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -18,7 +19,12 @@ from botocore.exceptions import ClientError
 from pym_lambda.aws import aws_client
 from pym_lambda.build.deploy import beanstalk_target
 from pym_lambda.build.deploy.aws_access import check_access
-from pym_lambda.build.deploy.beanstalk_iam import INLINE_POLICY, stage_access
+from pym_lambda.build.deploy.beanstalk_iam import (
+    INLINE_POLICY,
+    INSTANCE_POLICIES,
+    SERVICE_POLICIES,
+    stage_access,
+)
 from pym_lambda.build.deploy.permissions import Arns, container_statements, document
 from pym_lambda.build.deploy.plan import EnsureQueues
 from pym_lambda.build.deploy.prepare import DeployOptions, prepared
@@ -93,10 +99,26 @@ def terminated(_seconds: float) -> None:  # what Beanstalk does while delete wai
     set_moto_environment(APP, ENV, status="Terminated")
 
 
+@functools.lru_cache(maxsize=1)
+def beanstalk_managed_policies() -> str:
+    """moto's copy of the AWS managed policies that deploy attaches to the Beanstalk roles."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    every = json.loads(aws_managed_policies_data)
+    return json.dumps({name: every[name] for name in (
+        policy.rsplit("/", 1)[-1] for policy in INSTANCE_POLICIES + SERVICE_POLICIES)})
+
+
 @pytest.fixture
 def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto knows AWS's managed policies (AWSElasticBeanstalkWebTier...) only when asked."""
+    """moto knows AWS's managed policies (AWSElasticBeanstalkWebTier...) only when asked; then
+    each IAM backend it makes parses all 1,500 of them (seconds each): it is given the ones
+    deploy attaches, as moto has them."""
+    import moto.iam.models
+
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    monkeypatch.setattr(moto.iam.models, "aws_managed_policies_data",
+                        beanstalk_managed_policies())
 
 
 def test_beanstalk_deploy_redeploy_and_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -24,8 +24,8 @@ from pym_lambda.build.deploy.bytecode import compile_tree
 from pym_lambda.build.deploy.package_zip import finish, unused
 from pym_lambda.build.deploy.vendor import framework_root
 
-from .deploy_fixtures import PROD_SECRET, STAGE, copy_example
-from .lambda_package import Built, build, clean_environ, pym_lambda_command
+from .deploy_fixtures import PROD_SECRET, STAGE
+from .lambda_package import Built, ExamplePackage, build, clean_environ, pym_lambda_command
 
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"  # Chalice's, for deploy
 TAG = sys.implementation.cache_tag  # cpython-311
@@ -33,13 +33,13 @@ UNCHECKED_HASH_FLAGS = (0b01).to_bytes(4, "little")  # PEP 552: hash-based, not 
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_example(tmp_path_factory.mktemp("bytecode") / "service")
+def project(example_package: ExamplePackage) -> Path:
+    return example_package.project
 
 
 @pytest.fixture(scope="module")
-def built(project: Path) -> Built:
-    return build(project, project.parent / "out", STAGE, JWT_SECRET=PROD_SECRET)
+def built(example_package: ExamplePackage) -> Built:
+    return example_package.built
 
 
 def members(package: Path) -> Dict[str, bytes]:

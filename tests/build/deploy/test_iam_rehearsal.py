@@ -49,12 +49,8 @@ from .deploy_fixtures import (
     STAGE,
     WORKER,
     RecordingProxy,
-    deploy_sandbox,
-    fake_aws_environment,
     invoke,
-    moto_server,
-    patch_moto_ssm_resources,
-    put_jwt_parameter,
+    rehearsal_sandbox,
 )
 
 ACCOUNT = "123456789012"
@@ -97,10 +93,7 @@ class Rehearsal:
 
 
 def admin_session(iam: Any) -> boto3.session.Session:
-    try:
-        iam.create_user(UserName=ADMIN)
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass  # a rehearsal of another module ran first, in moto's same in-process IAM
+    iam.create_user(UserName=ADMIN)
     iam.put_user_policy(UserName=ADMIN, PolicyName="everything", PolicyDocument=json.dumps(
         {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
@@ -140,40 +133,16 @@ def deployed_spec(configuration: Dict[str, Any]) -> FunctionSpec:
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
-    from moto import settings as moto_settings
-
-    monkeypatch = pytest.MonkeyPatch()
-    # enforce_iam() sets moto's process-wide count: put it back for the in-process mocks of
-    # the tests that follow (they would all be refused, fake credentials and all)
-    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT",
-                        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)
     base = tmp_path_factory.mktemp("rehearsal")
-    try:
-        with deploy_sandbox(base, monkeypatch, in_process_moto=False) as project, \
-                moto_server() as endpoint:
-            fake_aws_environment(monkeypatch, endpoint=endpoint)
-            patch_moto_ssm_resources(monkeypatch)
-            put_jwt_parameter()  # prod reads its JWT secret from SSM, with its role
-            tasks = project / "chalicelib" / "tasks.py"
-            tasks.write_text(tasks.read_text().replace("    task = current_task()\n",
-                                                       FAILING_READERS))
-            result = invoke(deploy, "--stage", STAGE, "--yes", "--skip-verify",
-                            "--project-dir", str(project))
-            assert result.exit_code == 0, result.output
-            yield prepare(project, endpoint, base)
-    finally:
-        monkeypatch.undo()
-        relax_iam()
-
-
-def relax_iam() -> None:
-    """moto's reset-auth sets a process-wide counter: the in-process moto of the tests that
-    follow would enforce IAM too (InvalidClientTokenId for their fake keys)."""
-    from moto import settings
-    from moto.core.authorization import ActionAuthenticatorMixin
-
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-    ActionAuthenticatorMixin.request_count = 0
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            rehearsal_sandbox(base, monkeypatch) as (project, endpoint):
+        tasks = project / "chalicelib" / "tasks.py"
+        tasks.write_text(tasks.read_text().replace("    task = current_task()\n",
+                                                   FAILING_READERS))
+        result = invoke(deploy, "--stage", STAGE, "--yes", "--skip-verify",
+                        "--project-dir", str(project))
+        assert result.exit_code == 0, result.output
+        yield prepare(project, endpoint, base)
 
 
 def prepare(project: Path, endpoint: str, base: Path) -> Rehearsal:

@@ -24,14 +24,10 @@ from .deploy_fixtures import (
     REGION,
     STAGE,
     WORKER,
-    deploy_sandbox,
-    fake_aws_environment,
     invoke,
-    moto_server,
-    patch_moto_ssm_resources,
-    put_jwt_parameter,
+    rehearsal_sandbox,
 )
-from .test_iam_rehearsal import ACCOUNT, Rehearsal, call, lend, prepare, received, relax_iam
+from .test_iam_rehearsal import ACCOUNT, Rehearsal, call, lend, prepare, received
 from .test_idempotency_table import make_idempotent
 
 ADD_BOOK = "      x-bind-server: chalicelib.library.add_book\n"
@@ -56,33 +52,21 @@ def patch_moto_dynamodb_resources(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehearsal]:
-    from moto import settings as moto_settings
-
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT",
-                        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT)
     base = tmp_path_factory.mktemp("idempotent")
-    try:
-        with deploy_sandbox(base, monkeypatch, in_process_moto=False) as project, \
-                moto_server() as endpoint:
-            fake_aws_environment(monkeypatch, endpoint=endpoint)
-            patch_moto_ssm_resources(monkeypatch)
-            patch_moto_dynamodb_resources(monkeypatch)
-            put_jwt_parameter()
-            make_idempotent(project)
-            with (project / "pym-config.yaml").open("a") as config:  # all of issue #20 on
-                config.write(OPERATIONS)
-            spec = project / "apis" / "library.yaml"
-            spec.write_text(spec.read_text().replace(
-                ADD_BOOK, ADD_BOOK + "      x-idempotent: true\n"))
-            result = invoke(deploy, "--stage", STAGE, "--yes", "--skip-verify",
-                            "--project-dir", str(project))
-            assert result.exit_code == 0, result.output
-            assert f"table: pym-library-{STAGE}-idempotency created" in result.output
-            yield prepare(project, endpoint, base)
-    finally:
-        monkeypatch.undo()
-        relax_iam()
+    with pytest.MonkeyPatch.context() as monkeypatch, \
+            rehearsal_sandbox(base, monkeypatch) as (project, endpoint):
+        patch_moto_dynamodb_resources(monkeypatch)
+        make_idempotent(project)
+        with (project / "pym-config.yaml").open("a") as config:  # all of issue #20 on
+            config.write(OPERATIONS)
+        spec = project / "apis" / "library.yaml"
+        spec.write_text(spec.read_text().replace(
+            ADD_BOOK, ADD_BOOK + "      x-idempotent: true\n"))
+        result = invoke(deploy, "--stage", STAGE, "--yes", "--skip-verify",
+                        "--project-dir", str(project))
+        assert result.exit_code == 0, result.output
+        assert f"table: pym-library-{STAGE}-idempotency created" in result.output
+        yield prepare(project, endpoint, base)
 
 
 def dynamodb_calls(r: Rehearsal, function: str) -> list[tuple[str, int]]:
@@ -102,8 +86,6 @@ def test_the_shipped_package_replays_a_keyed_post_and_runs_a_task_once(
                      headers={"Idempotency-Key": "add-kindred"})
         other = call(api, r.api, "POST", "/v1/books", json_body={**book, "title": "Dawn"},
                      headers={"Idempotency-Key": "add-kindred"})
-        sqs = r.admin.client("sqs")  # moto's in-process SQS may hold another module's messages
-        sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"])
         loan = lend(api, r.api, "bob")  # its receipt task is sent to the queue
     assert first[0] == 201 and again == first  # the same book: replayed, not added twice
     assert other[0] == 422 and other[1]["error"] == "IDEMPOTENCY_KEY_REUSED"

@@ -21,6 +21,7 @@ from .deploy_fixtures import (
     WORKER,
     deploy_sandbox,
     fake_aws_environment,
+    fresh_moto,
     invoke,
     moto_server,
     put_jwt_parameter,
@@ -30,7 +31,7 @@ from .deploy_fixtures import (
 def test_deploy_against_a_moto_server_on_localhost(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     with deploy_sandbox(tmp_path, monkeypatch, in_process_moto=False) as project, \
-            moto_server() as endpoint:
+            fresh_moto(), moto_server() as endpoint:
         fake_aws_environment(monkeypatch, endpoint=endpoint)
         put_jwt_parameter()  # the README's first step: the prod stage reads it from SSM
 
