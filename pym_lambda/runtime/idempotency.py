@@ -7,6 +7,8 @@ header runs once; a repeat with the same key gets the first response again.
   gets the stored response, with ``Idempotent-Replayed: true``; the function is not called.
 - The same key with another request: 422 ``IDEMPOTENCY_KEY_REUSED``, naming the header.
 - A repeat while the first still runs: 409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
+  "Still runs" ends with the first request's Lambda invocation (its remaining time, at most
+  30 s: API Gateway's limit), so a repeat after a Lambda that timed out runs at once.
 - A first request that raised or answered 5xx stores nothing: a retry runs again.
 
 Keys are scoped by operation and by the request's credential (its Authorization header, else
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Tuple
 
 from ..context import cookies, request_header
 from ..errors import InvalidParameterError, PymError
-from ..tasks.idempotency import COMPLETED, IdempotencyStore, table_name
+from ..tasks.idempotency import COMPLETED, IdempotencyStore, run_seconds, table_name
 
 if TYPE_CHECKING:
     from .operation import BoundOperation
@@ -105,7 +107,8 @@ class IdempotentCall:
             return self.call(request)
         record_key, fingerprint = self._identify(request, key)
         store = _store()
-        held = store.begin(record_key, run_seconds=RUN_SECONDS, expires_seconds=EXPIRES_SECONDS,
+        lasts = run_seconds(getattr(request, "lambda_context", None), RUN_SECONDS)
+        held = store.begin(record_key, run_seconds=lasts, expires_seconds=EXPIRES_SECONDS,
                            fingerprint=fingerprint)
         if held is not None:
             if held.fingerprint != fingerprint:

@@ -22,6 +22,10 @@ class TaskInfo(Record):
 # it into a TaskInfo when a task asks.
 _current: contextvars.ContextVar[Union[TaskInfo, Tuple[Any, ...], None]] = contextvars.ContextVar(
     "pym_lambda_task", default=None)
+# The Lambda context of the batch the worker handles (None off Lambda, or outside a batch): an
+# idempotent task's in-progress record ends with the invocation (tasks/idempotency.py).
+batch_lambda_context: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "pym_lambda_batch_context", default=None)
 
 
 def current_task() -> Optional[TaskInfo]:
