@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from ..context import cookies, request_header
 from ..errors import InvalidParameterError, PymError
@@ -100,13 +100,19 @@ class IdempotentCall:
     def __init__(self, operation: BoundOperation, call: Callable[[Any], Any]) -> None:
         self.operation_id = operation.id
         self.call = call
+        # The app's table, found at the first keyed request (its settings and environment are
+        # the process's from then on): reading them per request was a third of this wrapper's
+        # own cost (benchmarks/feature_cost.py, docs/operations.md).
+        self.store: Optional[IdempotencyStore] = None
 
     def __call__(self, request: Any) -> Any:
         key = request_header(request, HEADER)
         if key is None:
             return self.call(request)
         record_key, fingerprint = self._identify(request, key)
-        store = _store()
+        store = self.store
+        if store is None:
+            store = self.store = _store()
         lasts = run_seconds(getattr(request, "lambda_context", None), RUN_SECONDS)
         held = store.begin(record_key, run_seconds=lasts, expires_seconds=EXPIRES_SECONDS,
                            fingerprint=fingerprint)
