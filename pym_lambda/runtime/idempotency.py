@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from ..context import cookies, request_header
 from ..errors import InvalidParameterError, PymError
-from ..tasks.idempotency import COMPLETED, IdempotencyStore, run_seconds, table_name
+from ..tasks.idempotency import COMPLETED, IdempotencyStore, run_seconds, task_store
 
 if TYPE_CHECKING:
     from .operation import BoundOperation
@@ -50,16 +50,6 @@ class IdempotencyKeyReused(PymError):
 class IdempotencyKeyInUse(PymError):
     status = 409
     code = "IDEMPOTENCY_KEY_IN_USE"
-
-
-def _store() -> IdempotencyStore:
-    from ..config.environment import runtime_environment
-    from ..tasks.task_settings import get_task_settings
-
-    settings = get_task_settings()  # the request's service's: its app name, stage, region
-    table = table_name(settings.app_name, settings.stage,
-                       runtime_environment().idempotency_table)
-    return IdempotencyStore(table, settings.region)
 
 
 def _fingerprint(request: Any) -> str:
@@ -112,7 +102,7 @@ class IdempotentCall:
         record_key, fingerprint = self._identify(request, key)
         store = self.store
         if store is None:
-            store = self.store = _store()
+            store = self.store = task_store()[0]  # the request's service's table
         lasts = run_seconds(getattr(request, "lambda_context", None), RUN_SECONDS)
         held = store.begin(record_key, run_seconds=lasts, expires_seconds=EXPIRES_SECONDS,
                            fingerprint=fingerprint)

@@ -122,13 +122,15 @@ class AsyncTask(Generic[P, R]):
 def _once(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` run by the worker at most once per task id; an inline run (no duplicate delivery,
     and no table in development) runs it as is."""
+    held: List[Any] = [None, None]  # the task settings last seen and their table's store
+
     def once(*args: Any, **kwargs: Any) -> Any:
         info = _current_task.get()  # a TaskInfo, or the worker's tuple of its fields
         if info is None or info[5]:  # TaskInfo.inline
             return fn(*args, **kwargs)
         from .idempotency import run_once  # noqa: PLC0415 - idempotent tasks' first record
 
-        return run_once(name, info[1], info[4], fn, args, kwargs, SKIPPED_DUPLICATE)
+        return run_once(name, info[1], info[4], fn, args, kwargs, SKIPPED_DUPLICATE, held)
     return once
 
 

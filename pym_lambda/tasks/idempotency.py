@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..aws import aws_client
 from .current import batch_lambda_context
@@ -165,10 +165,20 @@ def task_store() -> Tuple[IdempotencyStore, Any]:
 
 
 def run_once(name: str, task_id: str, message_id: Optional[str],
-             fn: Callable[..., Any], args: Any, kwargs: Any, skipped: Any) -> Any:
+             fn: Callable[..., Any], args: Any, kwargs: Any, skipped: Any,
+             held: Optional[List[Any]] = None) -> Any:
     """Run `fn` unless task `task_id` completed already (then return `skipped`); raise
-    TaskInProgress while another run holds it."""
-    store, settings = task_store()
+    TaskInProgress while another run holds it. `held` ([task settings, their store], kept by
+    the task) spares reading the settings and environment again at each record."""
+    from .task_settings import get_task_settings
+
+    settings = get_task_settings()
+    if held is not None and held[0] is settings:
+        store = held[1]
+    else:
+        store, settings = task_store()
+        if held is not None:
+            held[:] = [settings, store]
     key = f"task#{name}#{task_id}"
     lasts = run_seconds(batch_lambda_context.get(), settings.lambda_timeout_seconds)
     existing = store.begin(key, run_seconds=lasts, expires_seconds=TASK_EXPIRES_SECONDS)
