@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import feature_cost  # noqa: E402
 import hostile  # noqa: E402
 import lambda_mode  # noqa: E402
 import lambda_runtime  # noqa: E402
@@ -499,6 +500,7 @@ def report(data: Dict[str, Any], plist: List[Peer]) -> str:
         out += hostile.report_lines(data["hostile"])
 
     out += lambda_mode.report_lines(data.get("lambda") or {})
+    out += feature_cost.report_lines(data.get("features") or {})
 
     targets = data.get("targets") or []
     if targets:
@@ -637,9 +639,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write every number to FILE")
     ap.add_argument("--venv", default=str(DEFAULT_VENV),
                     help="the benchmark venv made by setup.sh (default %(default)s)")
-    ap.add_argument("--only", default="lambda,cold,requests,scale,tasks,wsgi,hostile,analysis",
+    ap.add_argument("--only",
+                    default="lambda,cold,requests,scale,tasks,wsgi,hostile,features,analysis",
                     help="comma-separated subset of: lambda (the Lambda-faithful mode, issue "
-                         "#18),cold,requests,scale,tasks,wsgi,hostile,analysis")
+                         "#18),cold,requests,scale,tasks,wsgi,hostile,features (metrics, "
+                         "tracing, idempotency on vs off: feature_cost.py),analysis")
     ap.add_argument("--peers", default="", help="comma-separated peer keys (default: all)")
     ap.add_argument("--hostile-classes", default="",
                     help="comma-separated attack classes of the hostile measurement (default: "
@@ -761,6 +765,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                     classes=[c for c in args.hostile_classes.split(",") if c] or None)
             except Exception as exc:  # noqa: BLE001 - reported, and fails --smoke
                 data["hostile"] = {"error": str(exc)}
+        if "features" in only:
+            log("operations features on vs off: metrics, tracing, idempotency")
+            data["features"] = feature_cost.measure(list(feature_cost.FEATURES),
+                                                    quick=args.quick, smoke=args.smoke,
+                                                    python=python, log=log)
         if "analysis" in only:
             log("analysis: importtime and cProfile of pym-lambda")
             pym = next(p for p in plist if p.key == "pym")
@@ -844,6 +853,7 @@ def project_failures(data: Dict[str, Any]) -> List[str]:
         if v.get("error"):
             errors.append(f"{key}: {v['error']}")
     errors += hostile.failures(data.get("hostile") or {})
+    errors += feature_cost.failures(data.get("features") or {})
     lam = data.get("lambda") or {}
     if lam.get("error"):
         errors.append(f"lambda-faithful mode: {lam['error']}")

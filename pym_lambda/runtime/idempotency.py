@@ -7,6 +7,8 @@ header runs once; a repeat with the same key gets the first response again.
   gets the stored response, with ``Idempotent-Replayed: true``; the function is not called.
 - The same key with another request: 422 ``IDEMPOTENCY_KEY_REUSED``, naming the header.
 - A repeat while the first still runs: 409 ``IDEMPOTENCY_KEY_IN_USE`` with ``Retry-After``.
+  "Still runs" ends with the first request's Lambda invocation (its remaining time, at most
+  30 s: API Gateway's limit), so a repeat after a Lambda that timed out runs at once.
 - A first request that raised or answered 5xx stores nothing: a retry runs again.
 
 Keys are scoped by operation and by the request's credential (its Authorization header, else
@@ -21,11 +23,11 @@ import hashlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
 from ..context import cookies, request_header
 from ..errors import InvalidParameterError, PymError
-from ..tasks.idempotency import COMPLETED, IdempotencyStore, table_name
+from ..tasks.idempotency import COMPLETED, IdempotencyStore, run_seconds, task_store
 
 if TYPE_CHECKING:
     from .operation import BoundOperation
@@ -48,16 +50,6 @@ class IdempotencyKeyReused(PymError):
 class IdempotencyKeyInUse(PymError):
     status = 409
     code = "IDEMPOTENCY_KEY_IN_USE"
-
-
-def _store() -> IdempotencyStore:
-    from ..config.environment import runtime_environment
-    from ..tasks.task_settings import get_task_settings
-
-    settings = get_task_settings()  # the request's service's: its app name, stage, region
-    table = table_name(settings.app_name, settings.stage,
-                       runtime_environment().idempotency_table)
-    return IdempotencyStore(table, settings.region)
 
 
 def _fingerprint(request: Any) -> str:
@@ -98,14 +90,21 @@ class IdempotentCall:
     def __init__(self, operation: BoundOperation, call: Callable[[Any], Any]) -> None:
         self.operation_id = operation.id
         self.call = call
+        # The app's table, found at the first keyed request (its settings and environment are
+        # the process's from then on): reading them per request was a third of this wrapper's
+        # own cost (benchmarks/feature_cost.py, docs/operations.md).
+        self.store: Optional[IdempotencyStore] = None
 
     def __call__(self, request: Any) -> Any:
         key = request_header(request, HEADER)
         if key is None:
             return self.call(request)
         record_key, fingerprint = self._identify(request, key)
-        store = _store()
-        held = store.begin(record_key, run_seconds=RUN_SECONDS, expires_seconds=EXPIRES_SECONDS,
+        store = self.store
+        if store is None:
+            store = self.store = task_store()[0]  # the request's service's table
+        lasts = run_seconds(getattr(request, "lambda_context", None), RUN_SECONDS)
+        held = store.begin(record_key, run_seconds=lasts, expires_seconds=EXPIRES_SECONDS,
                            fingerprint=fingerprint)
         if held is not None:
             if held.fingerprint != fingerprint:

@@ -8,7 +8,7 @@ one running.
 from __future__ import annotations
 
 import contextvars
-from typing import Optional, cast
+from typing import Any, Optional, cast
 
 from ..context import _current as _call
 from ..records import Record
@@ -27,6 +27,10 @@ class TaskInfo(Record):
 
 _current: contextvars.ContextVar[Optional[TaskInfo]] = contextvars.ContextVar(
     "pym_lambda_task", default=None)
+# The Lambda context of the batch the worker handles (None off Lambda, or outside a batch): an
+# idempotent task's in-progress record ends with the invocation (tasks/idempotency.py).
+batch_lambda_context: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "pym_lambda_batch_context", default=None)
 
 
 def current_task() -> Optional[TaskInfo]:

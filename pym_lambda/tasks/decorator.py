@@ -121,13 +121,16 @@ class AsyncTask(Generic[P, R]):
 def _once(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` run by the worker at most once per task id; an inline run (no duplicate delivery,
     and no table in development) runs it as is."""
+    held: List[Any] = [None, None]  # the task settings last seen and their table's store
+
     def once(*args: Any, **kwargs: Any) -> Any:
         info = current_task()
         if info is None or info.inline:
             return fn(*args, **kwargs)
         from .idempotency import run_once  # noqa: PLC0415 - idempotent tasks' first record
 
-        return run_once(name, info.task_id, info.message_id, fn, args, kwargs, SKIPPED_DUPLICATE)
+        return run_once(name, info.task_id, info.message_id, fn, args, kwargs,
+                        SKIPPED_DUPLICATE, held)
     return once
 
 

@@ -11,9 +11,11 @@ stage's table (`<app>-<stage>-idempotency`, which deploy creates) makes the effe
   expiry, DynamoDB's TTL attribute.
 - ``release``: a run that raised deletes its record, so the next delivery runs it again.
 
-A run that never ends (the Lambda timed out or crashed) leaves INPROGRESS until its deadline,
-the worker's timeout from its start (`tasks.lambda_timeout_seconds`): SQS shows the message
-again after the queue's visibility timeout, 6x longer (plan.py), and that delivery runs it.
+A run that never ends (the Lambda timed out or crashed) leaves INPROGRESS until its deadline:
+the end of the Lambda invocation that runs it (its context's remaining time), so that a retry
+can run as soon as that invocation timed out; without a Lambda context (a local worker), the
+worker's timeout from its start (`tasks.lambda_timeout_seconds`). SQS shows the message again
+after the queue's visibility timeout, 6x the worker's timeout (plan.py): that delivery runs it.
 
 The cost of a first run is one conditional put and one update; a duplicate is one put.
 Imported only when a task or operation is idempotent; boto3 only at the first record.
@@ -23,9 +25,10 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..aws import aws_client
+from .current import batch_lambda_context
 from .errors import RetryLater, TaskDefinitionError
 
 log = logging.getLogger("pym_lambda.tasks")
@@ -64,6 +67,19 @@ class Existing(NamedTuple):
     def seconds_left(self, now: Optional[float] = None) -> int:
         left = self.deadline_ms / 1000 - (time.time() if now is None else now)
         return max(1, math.ceil(left))
+
+
+def run_seconds(lambda_context: Any, longest: float) -> float:
+    """How long a run starting now may last: until its Lambda invocation ends (the context's
+    remaining time) when a context tells it, at most `longest`."""
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return longest
+    try:
+        left = float(remaining()) / 1000
+    except Exception:  # noqa: BLE001 - a context that can't tell: the fixed bound
+        return longest
+    return max(0.0, min(float(longest), left))
 
 
 def _existing(item: Dict[str, Any]) -> Existing:
@@ -149,13 +165,23 @@ def task_store() -> Tuple[IdempotencyStore, Any]:
 
 
 def run_once(name: str, task_id: str, message_id: Optional[str],
-             fn: Callable[..., Any], args: Any, kwargs: Any, skipped: Any) -> Any:
+             fn: Callable[..., Any], args: Any, kwargs: Any, skipped: Any,
+             held: Optional[List[Any]] = None) -> Any:
     """Run `fn` unless task `task_id` completed already (then return `skipped`); raise
-    TaskInProgress while another run holds it."""
-    store, settings = task_store()
+    TaskInProgress while another run holds it. `held` ([task settings, their store], kept by
+    the task) spares reading the settings and environment again at each record."""
+    from .task_settings import get_task_settings
+
+    settings = get_task_settings()
+    if held is not None and held[0] is settings:
+        store = held[1]
+    else:
+        store, settings = task_store()
+        if held is not None:
+            held[:] = [settings, store]
     key = f"task#{name}#{task_id}"
-    existing = store.begin(key, run_seconds=settings.lambda_timeout_seconds,
-                           expires_seconds=TASK_EXPIRES_SECONDS)
+    lasts = run_seconds(batch_lambda_context.get(), settings.lambda_timeout_seconds)
+    existing = store.begin(key, run_seconds=lasts, expires_seconds=TASK_EXPIRES_SECONDS)
     if existing is not None:
         if existing.status == COMPLETED:
             log.info("task %s %s already completed: delivery %s skipped (duplicate)", name,

@@ -37,6 +37,7 @@ from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from ..runtime.service import Service, current_service, deactivate
+from .current import batch_lambda_context
 from .decorator import discover_tasks, task_queues
 from .errors import TaskDefinitionError
 from .naming import handler_name, physical_queue_name, validate_queue_name
@@ -112,9 +113,11 @@ def handle_sqs_event(event: Any, queue: str, lambda_context: Any = None,
     if service is None:
         service = current_service()
     token = service.set_as_default()
+    batch = batch_lambda_context.set(lambda_context or getattr(event, "context", None))
     try:
         return _handle_batch(event, queue, lambda_context, service)
     finally:
+        batch_lambda_context.reset(batch)
         deactivate(token)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ..context import CALL_ID_HEADER
 from .export import MemoryExporter, UdpExporter
-from .spans import Span, Tracer, current_span, safe_name
+from .spans import Current, Span, Tracer, current_span, safe_name
 
 EXPORTERS = ("xray", "memory")
 _TRACE_HEADER = "X-Amzn-Trace-Id"
@@ -112,9 +112,9 @@ def _traced_function(func: Callable[..., Any]) -> Callable[..., Any]:
     return traced
 
 
-def _child(parent: Span, name: str) -> _Current:
+def _child(parent: Span, name: str) -> Current:
     """A child span of `parent` around a block, current while it runs, its failure recorded."""
-    return _Current(parent.child(name))
+    return Current(parent.child(name))
 
 
 # --- client calls (pym_lambda/clients/) ------------------------------------------------------
@@ -131,7 +131,7 @@ def _traced_perform(perform: Callable[..., Any]) -> Callable[..., Any]:
         span.http = {"request": {"method": method, "url": url}}
         # The called service's spans join this trace (a pym-lambda service reads it too).
         kwargs["headers"] = {**(kwargs.get("headers") or {}), _TRACE_HEADER: span.header()}
-        with _Current(span):
+        with Current(span):
             raw = perform(transport, send, method, url, label, **kwargs)
         status = raw.status
         span.http["response"] = {"status": status}
@@ -139,23 +139,6 @@ def _traced_perform(perform: Callable[..., Any]) -> Callable[..., Any]:
         return raw
     traced.pym_traced = True  # type: ignore[attr-defined]
     return traced
-
-
-class _Current:
-    """`span` current around a block, ended after it, its failure recorded."""
-
-    def __init__(self, span: Span) -> None:
-        self.span = span
-
-    def __enter__(self) -> Span:
-        self.token = current_span.set(self.span)
-        return self.span
-
-    def __exit__(self, kind: Any, exc: Optional[BaseException], _tb: Any) -> None:
-        current_span.reset(self.token)
-        self.span.end = time.time()
-        if exc is not None:
-            self.span.failed(exc)
 
 
 # --- task runs ------------------------------------------------------------------------------

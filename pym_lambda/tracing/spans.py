@@ -14,12 +14,16 @@ from contextvars import ContextVar
 from random import getrandbits
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ..context import current_call_id
+
 # The span that new spans nest in: the request's or task's root, or an AWS call's parent.
 current_span: ContextVar[Optional[Span]] = ContextVar("pym_span", default=None)
 
 Exporter = Callable[[Dict[str, Any]], None]
 # What X-Ray takes in a segment's name: letters, digits, whitespace and _.:/%&#=+\-@
 _NOT_IN_NAMES = re.compile(r"[^\w\s.:/%&#=+\\@-]")
+# What X-Ray's filters take in an annotation's key: letters, digits and _
+_NOT_IN_KEYS = re.compile(r"[^A-Za-z0-9_]")
 
 
 def safe_name(name: str) -> str:
@@ -126,6 +130,56 @@ class Span:
         if self.children:
             doc["subsegments"] = [child.document() for child in self.children]
         return doc
+
+
+class Current:
+    """`span` current around a block, ended after it, its failure recorded."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> Span:
+        self.token = current_span.set(self.span)
+        return self.span
+
+    def __exit__(self, kind: Any, exc: Optional[BaseException], _tb: Any) -> None:
+        current_span.reset(self.token)
+        self.span.end = time.time()
+        if exc is not None:
+            self.span.failed(exc)
+
+
+class UserSpan(Current):
+    """A span of the user's code (``pym_lambda.tracing.span``): the ``with`` target is itself,
+    so that the block can annotate it."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> UserSpan:  # type: ignore[override]
+        super().__enter__()
+        return self
+
+    def annotate(self, key: str, value: Any) -> None:
+        """An annotation X-Ray indexes: the key made of letters, digits and _ (what X-Ray's
+        filters take), a value that is not a string, number or boolean written as a string."""
+        if not isinstance(value, (str, int, float, bool)):
+            value = str(value)
+        if isinstance(value, str):
+            value = value[:1000]
+        self.span.annotations[_NOT_IN_KEYS.sub("_", str(key))[:500] or "_"] = value
+
+
+def user_span(parent: Span, name: str, annotations: Dict[str, Any]) -> UserSpan:
+    """The span ``pym_lambda.tracing.span(name, **annotations)`` opens in `parent`."""
+    made = UserSpan(parent.child(safe_name(str(name))))
+    call_id = current_call_id()
+    if call_id:
+        made.span.annotations["call_id"] = call_id
+    for key, value in annotations.items():
+        made.annotate(key, value)
+    return made
 
 
 class Tracer:

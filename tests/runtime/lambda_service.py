@@ -116,19 +116,19 @@ with mock_aws():
 Call = Tuple[str, str, Optional[Any]]  # method, path, JSON body
 
 
-def project(tmp_path: Path, config: str) -> Path:
-    """The pets service with this pym-config.yaml."""
+def project(tmp_path: Path, config: str, impl: str = IMPL) -> Path:
+    """The pets service with this pym-config.yaml (and chalicelib/pets.py)."""
     folder = make_project(tmp_path / "pets", {"pets": SPEC}, app_name="pets")
     (folder / "chalicelib").mkdir()
     (folder / "chalicelib" / "__init__.py").write_text("")
-    (folder / "chalicelib" / "pets.py").write_text(IMPL)
+    (folder / "chalicelib" / "pets.py").write_text(impl)
     (folder / "app.py").write_text(APP)
     (folder / "pym-config.yaml").write_text(config)
     return folder
 
 
 def run_service(tmp_path: Path, config: str, calls: Sequence[Call], modules: str,
-                **environ: str) -> Tuple[str, str]:
+                impl: str = IMPL, **environ: str) -> Tuple[str, str]:
     """stdout (what CloudWatch Logs gets) and stderr of the script run in the service, as the
     prod stage's function on Lambda (no AWS_, PYM_ or _X_AMZN variables of the test run)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYM_", "_X_AMZN"))}
@@ -136,7 +136,7 @@ def run_service(tmp_path: Path, config: str, calls: Sequence[Call], modules: str
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                PYM_STAGE="prod", PYM_APP_NAME="pets", PYTHONPATH=str(ROOT),
                CALLS=json.dumps(calls), MODULES=modules, **environ)
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project(tmp_path, config),
+    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=project(tmp_path, config, impl),
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     return run.stdout, run.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, List
 
 import pytest
 from chalice.test import Client
@@ -117,6 +117,52 @@ def test_keys_are_scoped_by_caller(api: JsonClient) -> None:
     dave = order(api, "tea", key="k-cookie", Cookie="token=dave")
     assert (carol.json["id"], dave.json["id"]) == (3, 4)
     assert order(api, "tea", key="k-cookie", Cookie="token=dave").json["id"] == 4
+
+
+def test_the_in_progress_deadline_is_the_end_of_the_lambda_invocation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Called as Lambda calls it: a keyed request holds its key until its invocation ends
+    (at most API Gateway's 30 s), so a repeat after a Lambda that timed out runs at once."""
+    import time
+
+    from pym_lambda.aws_events import LambdaContext, rest_proxy_event
+
+    monkeypatch.setenv("PYM_APP_NAME", "orders")
+    monkeypatch.setenv("PYM_STAGE", "test")
+    impl.CALLS.clear()
+    app = create_app(make_project(tmp_path, {"orders": SPEC}), app_name="orders")
+
+    def post(key: str, timeout_ms: int) -> Any:
+        event = rest_proxy_event("POST", "/orders", body='{"item": "tea"}', headers={
+            "Content-Type": ["application/json"], "Idempotency-Key": [key]})
+        return app(event, LambdaContext("orders", timeout_ms=timeout_ms))
+
+    def deadline() -> float:  # of the one record in progress
+        [item] = [i for i in aws_client("dynamodb").scan(TableName=TABLE)["Items"]
+                  if i["status"]["S"] == "INPROGRESS"]
+        return int(item["deadline"]["N"]) / 1000
+
+    seen: List[Any] = []
+    with in_process_aws():
+        ensure_table(TableDefinition(TABLE), aws_client("dynamodb"))
+        with app.pym_service.use():
+            for key, timeout_ms, bound in (("k-1", 5_000, 5), ("k-2", 900_000, 30)):
+                impl.DURING["call"] = lambda: seen.append(deadline())
+                before = time.time()
+                assert post(key, timeout_ms)["statusCode"] == 201
+                assert before + bound - 1 <= seen.pop() <= time.time() + bound
+
+            def repeat_after_the_timeout() -> None:
+                while time.time() <= deadline():
+                    time.sleep(0.05)
+                seen.append(post("k-3", 5_000))
+
+            impl.DURING["call"] = repeat_after_the_timeout
+            assert post("k-3", 300)["statusCode"] == 201
+    [repeat] = seen
+    assert repeat["statusCode"] == 201  # ran: not 409 IDEMPOTENCY_KEY_IN_USE for 30 s
+    assert "Idempotent-Replayed" not in repeat["headers"]
+    assert len(impl.CALLS) == 4
 
 
 @pytest.mark.parametrize("key", ["", " leading-space", "x" * 256, "caf\u00e9"])

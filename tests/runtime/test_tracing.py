@@ -8,6 +8,8 @@ import socket
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
+import pytest
+
 from tests.runtime import lambda_service
 from tests.runtime.lambda_service import ROOT
 from tests.runtime.lambda_service import report as _report
@@ -16,11 +18,36 @@ from tests.runtime.lambda_service import report as _report
 CALLS = [("POST", "/pets", {"name": "rex"}), ("POST", "/pets", {"name": ""}),
          ("GET", "/pets/boom", None)]
 
+# lambda_service's pets service, its code with spans of its own (pym_lambda.tracing.span)
+IMPL = """
+from pym_lambda import PermanentFailure, async_task, tracing
+
+@async_task
+def remember(name):
+    failure = {"flaky": RuntimeError("not now"), "never": PermanentFailure("never")}.get(name)
+    with tracing.span("remember pet", pet=name):
+        if failure is not None:
+            raise failure
+
+def create(pet):
+    remember.delay(pet.name)
+    with tracing.span("check stock", size=3, **{"shelf no.": "a-1"}) as stock:
+        with tracing.span("count"):
+            stock.annotate("seen", ["a list", "as text"])
+    return 201, {"name": pet.name}
+
+def get(name):
+    with tracing.span("look up"):
+        if name == "boom":
+            raise RuntimeError("a bug")
+    return {"name": name}
+"""
+
 
 def run_service(tmp_path: Path, config: str, **environ: str) -> str:
     """The script's stderr, run in the project; `TRACE_IDS` (optional) are Lambda's
     _X_AMZN_TRACE_ID, one per invocation."""
-    return lambda_service.run_service(tmp_path, config, CALLS, "tracing", **environ)[1]
+    return lambda_service.run_service(tmp_path, config, CALLS, "tracing", IMPL, **environ)[1]
 
 
 def replies(stderr: str) -> List[Tuple[str, str]]:
@@ -58,11 +85,18 @@ def test_a_request_that_enqueues_a_task_gives_one_joined_trace(tmp_path: Path) -
     assert names(created) == ["validation", "function", "response"]
     function = created["subsegments"][1]
     # The function's calls to SQS (the queue's URL, looked up once, and the message), as AWS
-    # calls in the function's span.
-    assert [(s["name"], s["namespace"], s["aws"]["operation"]) for s in function["subsegments"]
+    # calls in the function's span, then the function's own span and the one nested in it.
+    *sqs, stock = function["subsegments"]
+    assert [(s["name"], s["namespace"], s["aws"]["operation"]) for s in sqs
             ] == [("sqs", "aws", "GetQueueUrl"), ("sqs", "aws", "SendMessage")]
-    assert all(s["http"]["response"]["status"] == 200 and s["aws"]["request_id"]
-               for s in function["subsegments"])
+    assert all(s["http"]["response"]["status"] == 200 and s["aws"]["request_id"] for s in sqs)
+    assert stock["name"] == "check stock" and "namespace" not in stock
+    assert stock["annotations"] == {"call_id": statuses[0][1], "size": 3, "shelf_no_": "a-1",
+                                    "seen": "['a list', 'as text']"}
+    (count,) = stock["subsegments"]
+    assert count["name"] == "count" and count["annotations"] == {"call_id": statuses[0][1]}
+    assert function["start_time"] <= stock["start_time"] <= count["start_time"]
+    assert count["end_time"] <= stock["end_time"] <= function["end_time"]
     for doc in walk(created):
         assert doc["start_time"] <= doc["end_time"]
         assert len(doc["id"]) == 16 and int(doc["id"], 16) >= 0
@@ -75,6 +109,9 @@ def test_a_request_that_enqueues_a_task_gives_one_joined_trace(tmp_path: Path) -
     assert task["annotations"]["call_id"] == statuses[0][1]  # the request's call id
     assert task["annotations"]["task"] == "chalicelib.pets:remember"
     assert task["annotations"]["outcome"] == "succeeded" and "fault" not in task
+    (remembered,) = task["subsegments"]  # the task's own span, in the task's segment
+    assert remembered["name"] == "remember pet"
+    assert remembered["annotations"] == {"call_id": statuses[0][1], "pet": "rex"}
     # A refused body is a client error; the crash a fault whose function span names it.
     assert refused["error"] is True and names(refused) == []  # refused before its function
     assert refused["http"]["response"]["status"] == 400
@@ -82,6 +119,9 @@ def test_a_request_that_enqueues_a_task_gives_one_joined_trace(tmp_path: Path) -
     crash = crashed["subsegments"][1]
     assert crash["fault"] is True
     assert crash["cause"]["exceptions"][0]["type"] == "RuntimeError"
+    (looked_up,) = crash["subsegments"]  # the user's span the exception left: its cause too
+    assert looked_up["name"] == "look up" and looked_up["fault"] is True
+    assert looked_up["cause"]["exceptions"][0]["message"] == "a bug"
     assert _report(stderr, "MODULES") != ["[]"]
 
 
@@ -124,9 +164,11 @@ def test_on_lambda_the_request_is_a_subsegment_of_lambdas_segment_sent_to_the_da
 
 
 def test_off_by_default_nothing_imported_and_no_trace_header_sent(tmp_path: Path) -> None:
+    """Off, the service's spans cost the call: only the API module itself is loaded."""
     stderr = run_service(tmp_path, "name: pets\n")
+    assert [line.split()[0] for line in _report(stderr, "STATUS")] == ["201", "400", "500"]
     assert json.loads(_report(stderr, "DOCUMENTS")[0]) == []
-    assert _report(stderr, "MODULES") == ["[]"]
+    assert _report(stderr, "MODULES") == ['["pym_lambda.tracing"]']
 
 
 def test_an_operations_auth_step_is_its_own_span_and_a_refusal_an_error(
@@ -252,3 +294,30 @@ def test_names_x_ray_would_refuse_are_made_safe() -> None:
 
     assert safe_name('get"pet<1>;é ok_.:/%&#=+\\-@') == "get_pet_1__é ok_.:/%&#=+\\-@"
     assert safe_name("x" * 300) == "x" * 200 and safe_name("") == "-"
+
+
+def test_a_span_outside_a_traced_call_is_one_shared_do_nothing_object() -> None:
+    """tracing.span() with no current span (tracing off, or spans.py loaded by another app):
+    the same NoSpan each time, its exception passed on; in a traced call, nested spans."""
+    from pym_lambda import tracing
+    from pym_lambda.tracing.spans import Span, current_span
+
+    assert tracing.span("a") is tracing.span("b", key=1)
+    with pytest.raises(ValueError, match="passed on"):
+        with tracing.span("a") as nothing:
+            nothing.annotate("key", 1)
+            raise ValueError("passed on")
+    root = Span("task", "1-5759e988-bd862e3fe1be46a994272793")
+    token = current_span.set(root)
+    try:
+        with pytest.raises(KeyError):
+            with tracing.span("outer") as outer, tracing.span("inner", n=2):
+                raise KeyError("gone")
+    finally:
+        current_span.reset(token)
+    assert current_span.get() is None
+    (made,) = root.children
+    assert made is outer.span and made.fault and isinstance(made.cause, KeyError)
+    (inner,) = made.children
+    assert inner.annotations == {"n": 2} and inner.end is not None  # no call: no call_id
+    assert tracing.span("after") is tracing.span("b")

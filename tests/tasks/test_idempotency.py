@@ -152,15 +152,56 @@ def test_a_run_that_crashed_runs_again_after_its_deadline(worker: Any) -> None:
     assert len(tasks.RUNS) == 1
 
 
-def test_the_in_progress_deadline_is_the_worker_timeout(worker: Any) -> None:
+def deadline_of(body: str) -> float:
+    return int(stored(task_id_of(body))["deadline"]["N"]) / 1000
+
+
+def test_the_in_progress_deadline_is_the_end_of_the_lambda_invocation(worker: Any) -> None:
     configure_tasks(get_task_settings()._replace(lambda_timeout_seconds=300))
     body = charge_body()
-    tasks.CONTROL["gate"] = threading.Event()
-    tasks.CONTROL["gate"].set()
     before = time.time()
-    worker({"Records": [record(body, "m-1")]}, FakeLambdaContext())
-    deadline = int(stored(task_id_of(body))["deadline"]["N"]) / 1000
-    assert before + 299 <= deadline <= time.time() + 301
+    worker({"Records": [record(body, "m-1")]}, FakeLambdaContext(remaining_ms=20_000))
+    assert before + 19 <= deadline_of(body) <= time.time() + 20
+    # Never later than the worker's timeout (a context that says more is not believed)...
+    longer = charge_body("o-2")
+    before = time.time()
+    worker({"Records": [record(longer, "m-2")]}, FakeLambdaContext(remaining_ms=900_000))
+    assert before + 299 <= deadline_of(longer) <= time.time() + 300
+    # ... which is the deadline without a Lambda context (records run outside a Lambda batch).
+    local = charge_body("o-3")
+    before = time.time()
+    process_records([record(local, "m-3")], "default", get_task_settings())
+    assert before + 299 <= deadline_of(local) <= time.time() + 300
+    assert len(tasks.RUNS) == 3
+
+
+def test_a_run_whose_lambda_timed_out_is_retried_at_once(worker: Any) -> None:
+    """The first delivery's Lambda is killed mid-run (its run never returns: the record stays
+    INPROGRESS); the redelivery that follows its timeout runs the task, where a fixed
+    deadline (the worker's timeout, 60 s) would have kept it waiting."""
+    configure_tasks(get_task_settings()._replace(time_reserve_ms=0))  # a 300 ms Lambda
+    body = charge_body()
+    hung = threading.Event()
+    tasks.CONTROL["gate"] = hung
+    first = threading.Thread(target=worker, args=(
+        {"Records": [record(body, "m-1")]}, FakeLambdaContext(remaining_ms=300)))
+    first.start()
+    try:
+        give_up = time.time() + 10
+        while not tasks.RUNS and time.time() < give_up:  # the first run took the record and
+            time.sleep(0.01)  # hangs in the task
+        assert stored(task_id_of(body))["status"]["S"] == IN_PROGRESS
+        assert deadline_of(body) <= time.time() + 0.3
+        while time.time() <= deadline_of(body):  # its Lambda timed out
+            time.sleep(0.05)
+        tasks.CONTROL["gate"] = None
+        assert worker({"Records": [record(body, "m-1", 2)]}, FakeLambdaContext()) == {
+            "batchItemFailures": []}
+        assert len(tasks.RUNS) == 2
+        assert stored(task_id_of(body))["status"]["S"] == COMPLETED
+    finally:
+        hung.set()
+        first.join(10)
 
 
 def test_two_workers_racing_on_one_message_run_it_once(
