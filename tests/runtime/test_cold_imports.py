@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from tests.build.deploy.deploy_fixtures import copy_example
+from tests.conftest import make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imported by an operation's first call (BoundOperation.prepare), never by `import app`.
@@ -103,3 +104,62 @@ def test_a_cold_start_of_the_example_skips_what_only_a_call_needs(tmp_path: Path
     called = found["CALLED"]
     assert called["deferred"] == sorted(DEFERRED)
     assert 400 <= called["status"] < 500
+
+
+SPEC_UNPROTECTED = """
+openapi: 3.0.3
+info: {title: notes, version: '1'}
+paths:
+  /whoami:
+    get:
+      x-bind-server: chalicelib.notes.whoami
+      responses:
+        '200':
+          description: ok
+          content: {application/json: {schema: {type: object}}}
+"""
+IMPL_CALLER = """
+from pym_lambda import current_caller
+
+def whoami():
+    caller = current_caller()
+    return {"anonymous": caller is None}
+"""
+KEYS_PROBE = """
+import json, sys
+sys.path[:0] = ['.', {root!r}]
+import app
+cold = "pym_lambda.auth.keys" in sys.modules
+from chalice.test import Client
+with app.app.pym_service.use(), Client(app.app) as client:
+    reply = client.http.get("/whoami")
+print("KEYS", json.dumps({{"cold": cold, "status": reply.status_code,
+                          "body": json.loads(reply.body), "auth": "pym_lambda.auth" in sys.modules,
+                          "called": "pym_lambda.auth.keys" in sys.modules}}))
+"""
+
+
+def test_a_service_that_protects_nothing_never_imports_the_key_handling(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", {"notes": SPEC_UNPROTECTED})
+    (project / "chalicelib").mkdir()
+    (project / "chalicelib" / "__init__.py").write_text("")
+    (project / "chalicelib" / "notes.py").write_text(IMPL_CALLER)
+    (project / "app.py").write_text("from pym_lambda import create_app\n"
+                                    "app = create_app(__file__)\n")
+    built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
+                            "--project-dir", str(project)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    task = tmp_path / "task"
+    task.mkdir()
+    shutil.copy(project / "app.py", task / "app.py")
+    shutil.copytree(project / "chalicelib", task / "chalicelib")
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", KEYS_PROBE.format(root=str(ROOT))],
+                         cwd=task, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "PYM_STAGE": "dev"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = next(json.loads(line.split(" ", 1)[1]) for line in out.stdout.splitlines()
+                 if line.startswith("KEYS "))
+    # the code asks who calls (pym_lambda.auth is imported), the spec protects nothing: no key
+    # handling at the cold start nor at the call, and the call answers
+    assert found == {"cold": False, "status": 200, "body": {"anonymous": True}, "auth": True,
+                     "called": False}
