@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from tests.build.deploy.deploy_fixtures import copy_example
 from tests.conftest import make_project
@@ -66,10 +67,10 @@ print("CALLED", json.dumps({{"status": reply.status_code,
 """
 
 
-def _package(tmp_path: Path) -> Path:
+def _package(tmp_path: Path, project: Optional[Path] = None) -> Path:
     """app.py and chalicelib/ as `pym-lambda build` leaves them: what the Lambda package runs
-    (no apis/, the compiled form and prebuilt checks in chalicelib/)."""
-    project = copy_example(tmp_path / "project")
+    (no apis/, the compiled form and prebuilt checks in chalicelib/). Default: the example."""
+    project = project or copy_example(tmp_path / "project")
     built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
                             "--project-dir", str(project)], capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-2000:]
@@ -146,13 +147,7 @@ def test_a_service_that_protects_nothing_never_imports_the_key_handling(tmp_path
     (project / "chalicelib" / "notes.py").write_text(IMPL_CALLER)
     (project / "app.py").write_text("from pym_lambda import create_app\n"
                                     "app = create_app(__file__)\n")
-    built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
-                            "--project-dir", str(project)], capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr[-2000:]
-    task = tmp_path / "task"
-    task.mkdir()
-    shutil.copy(project / "app.py", task / "app.py")
-    shutil.copytree(project / "chalicelib", task / "chalicelib")
+    task = _package(tmp_path, project)
     out = subprocess.run([sys.executable, "-I", "-B", "-c", KEYS_PROBE.format(root=str(ROOT))],
                          cwd=task, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "PYM_STAGE": "dev"})
