@@ -25,13 +25,14 @@ gets an error_id, the details go to the logs under that id.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Mapping, Optional
+
+from .identifiers import split_camel
 
 
 def _code_from_class_name(name: str) -> str:
     # UserNotFound -> USER_NOT_FOUND, the convention PyMacaron's error codes followed.
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+    return split_camel(name).upper()
 
 
 class PymLambdaError(Exception):

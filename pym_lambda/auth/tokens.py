@@ -1,7 +1,8 @@
 """JWT bearer tokens: find one in a request, verify it, sign new ones.
 
 pyjwt is imported inside the functions (about 45 ms): a cold start pays for it only at the
-first protected call.
+first protected call. So is the key handling (pym_lambda.auth.keys): a service whose spec
+protects no operation never imports it, even when its code asks current_caller().
 
 Rules, beyond pyjwt's defaults:
 - the token's algorithm must be one of ``settings.algorithms``; ``none`` never is; the key is
@@ -34,7 +35,6 @@ from pym_lambda.auth.errors import (
     TokenExpiredError,
     TokenInvalidError,
 )
-from pym_lambda.auth.keys import algorithm_family, signing_key, verification_key
 from pym_lambda.config.keys import JwtSettings, Settings
 from pym_lambda.context import cookies, current_context
 from pym_lambda.context import header as _header
@@ -139,6 +139,8 @@ def verify_token(token: str, settings: JwtSettings) -> Dict[str, Any]:
     """The claims of a token whose signature and time and audience/issuer claims check out."""
     import jwt
 
+    from .keys import algorithm_family, verification_key
+
     try:
         header = jwt.get_unverified_header(token)
     except Exception as exc:  # whatever the bytes: the token's fault (see _malformed)
@@ -172,6 +174,8 @@ def generate_token(user_id: str, data: Optional[Mapping[str, Any]] = None,
     """Sign a token for ``user_id`` with ``data`` as extra claims (``aud``/``iss`` may be set
     there; by default they come from the settings)."""
     import jwt
+
+    from .keys import signing_key
 
     if not isinstance(user_id, str) or not user_id:
         raise ValueError("generate_token() needs a non-empty string user_id")

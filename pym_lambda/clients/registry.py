@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 import threading
 import types
 from typing import (
@@ -36,7 +35,7 @@ from urllib.parse import urlsplit
 
 from ..config.keys import CLIENT_TOKEN_MODES
 from ..errors import SpecError, SpecErrors
-from ..identifiers import snake_case
+from ..identifiers import snake_case, underscore_runs
 from ..runtime.compiled_types import CompiledApi, CompiledDocument, CompiledOperation
 from ..runtime.service import Service, current_service
 from .policy import CallPolicy, TimeoutArg
@@ -45,7 +44,6 @@ if TYPE_CHECKING:
     from .operation import ClientOperation
     from .transport import Transport
 
-_NOT_WORD = re.compile(r"\W+")
 # What load_clients checked of one operation, to build it from: op, name, decorators.
 PlannedOperation = Tuple[CompiledOperation, str, List[Callable[[Any], Any]]]
 
@@ -55,7 +53,7 @@ def operation_name(op: CompiledOperation) -> str:
     op_id = str(op.get("operation_id") or "")
     if op_id:
         op_id = op_id.rsplit(".", 1)[-1]
-    name = _NOT_WORD.sub("_", op_id or op["id"]).strip("_")
+    name = underscore_runs(op_id or op["id"]).strip("_")
     return name if name and not name[0].isdigit() else f"op_{name}"
 
 

@@ -106,7 +106,6 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                   compiled: Optional[CompiledDocument] = None,
                   version: str = "") -> List[BoundOperation]:
     """Route every operation of the project's specs (and /ping, /version) on `app`."""
-    from ..auth import check_settings
     from ..config import ConfigError
     from ..logs import configure_logging
     from .bindings import import_target
@@ -169,7 +168,9 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
     app.pym_operations = operations  # type: ignore[attr-defined]  # tests, diagnostics
     if warnings:
         log_warnings(warnings, logging.getLogger("pym_lambda"))
-    if any(op.steps for op in operations):
+    if any(op.steps for op in operations):  # key handling imported for protected APIs only
+        from ..auth.keys import check_settings
+
         check_settings(settings.jwt)  # a protected API with no usable key fails now
     _patch_chalice_local()
     setattr(app, "pym_max_headers", settings.limits.max_headers)  # GatedChalice reads it

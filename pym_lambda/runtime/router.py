@@ -8,8 +8,8 @@ error. Operations sharing a route are picked by route_candidates (names, partial
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from string import ascii_letters, digits
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeGuard
 
 from chalice.app import Chalice, ChaliceViewError, Response
 
@@ -22,6 +22,7 @@ from ..context import (
     new_call_id,
     request_header,
 )
+from ..identifiers import underscore_runs
 from ..logs import log_request
 from .cors import CorsPolicy
 from .header_gate import refusal
@@ -33,7 +34,13 @@ log = logging.getLogger("pym_lambda")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 CATCH_ALL = "/{proxy+}"
 _CALL_ID_KEY = CALL_ID_HEADER.lower()
-_CALL_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: `$` would take "id\n"
+# An incoming call id is kept if it is 1-128 of these (str.strip, not a pattern compiled at
+# every cold start).
+_CALL_ID_CHARS = ascii_letters + digits + "._:-"
+
+
+def _valid_call_id(text: Optional[str]) -> TypeGuard[str]:
+    return text is not None and 0 < len(text) <= 128 and not text.strip(_CALL_ID_CHARS)
 
 OPAQUE_DESCRIPTIONS = {
     "SERVER_ERROR": "the server failed to handle this request",
@@ -119,7 +126,7 @@ class Dispatcher:
 
     def dispatch(self, request: Any, run: Callable[[CallContext], Response]) -> Response:
         incoming = request_header(request, _CALL_ID_KEY) if request is not None else None
-        call_id = incoming if incoming and _CALL_ID.fullmatch(incoming) else new_call_id()
+        call_id = incoming if _valid_call_id(incoming) else new_call_id()
         ctx = CallContext(call_id=call_id, request=request,
                           method=getattr(request, "method", ""),
                           path=_request_path(request), service=self.service)
@@ -218,7 +225,7 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
         # or greedy ones as keyword arguments.
         return dispatcher.dispatch(app.current_request, run)
 
-    view.__name__ = "pym_route_" + (re.sub(r"\W+", "_", route).strip("_") or "root")
+    view.__name__ = "pym_route_" + (underscore_runs(route).strip("_") or "root")
     return view
 
 

@@ -60,7 +60,8 @@ TASK_MARKER = "__pym_async_task__"
 CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (~3 ms) at cold start
 SQS_MAX_DELAY_SECONDS = 900
 SQS_MAX_RECEIVE_COUNT = 1000
-_TASK_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# Compiled by re at its first use: only for a name not in the task table (not at a cold start).
+_TASK_NAME = r"[A-Za-z_][\w.]*:[A-Za-z_]\w*"
 
 
 class _Skipped:
@@ -285,7 +286,7 @@ def resolve_task(name: str) -> AsyncTask[..., Any]:
     task = table.get(name) if isinstance(name, str) else None
     if task is not None:
         return task  # the table holds only decorated functions
-    if not isinstance(name, str) or not _TASK_NAME.fullmatch(name):
+    if not isinstance(name, str) or not re.fullmatch(_TASK_NAME, name):
         raise UnknownTask(f"{_quoted(name)} is not a task name (<module>:<function>)")
     if service.settings is not None:
         raise UnknownTask(f"{name} is not one of this app's tasks (the @async_task functions "

@@ -7,7 +7,7 @@ its dead-letter queue ``shop-prod-default-dlq``, its worker Lambda handler
 """
 from __future__ import annotations
 
-import re
+from string import ascii_letters, digits
 from typing import TYPE_CHECKING, Optional
 
 from .errors import TaskDefinitionError, TaskError
@@ -18,12 +18,14 @@ if TYPE_CHECKING:
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_ATTEMPTS = 5
 HANDLER_PREFIX = "pym_task_worker_"
-_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+# Without regular expressions: @async_task runs these while app.py is imported.
+_HANDLER_CHARS = frozenset(ascii_letters + digits + "_")
+_QUEUE_CHARS = ascii_letters + digits + "_-"
 _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
 def validate_queue_name(queue: str) -> str:
-    if not isinstance(queue, str) or not _QUEUE_NAME.fullmatch(queue):
+    if not isinstance(queue, str) or not 0 < len(queue) <= 40 or queue.strip(_QUEUE_CHARS):
         raise TaskDefinitionError(
             f"task queue name {queue!r}: use 1-40 letters, digits, '-' or '_'")
     return queue
@@ -52,7 +54,7 @@ def dead_letter_queue_name(queue: str, settings: Optional[TaskSettings] = None) 
 
 def handler_name(queue: str) -> str:
     """The worker's function name, which Chalice deploys as the handler ``app.<name>``."""
-    return HANDLER_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", queue)
+    return HANDLER_PREFIX + "".join(c if c in _HANDLER_CHARS else "_" for c in queue)
 
 
 def is_missing_queue_error(exc: BaseException) -> bool:

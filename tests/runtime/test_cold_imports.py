@@ -1,6 +1,7 @@
 """A cold start of the example's Lambda package imports only what routing needs (issue #18):
 the request readers, the schema explainer and strict mode's checks are imported at an
-operation's first call, and the log escaper's pattern is compiled at its first use; the
+operation's first call, and the log escaper's pattern is compiled at its first use (no other
+pattern is compiled by the framework at a cold start); the
 framework's records and typed dicts are built without turning their annotations into
 typing.ForwardRefs (a compile() each)."""
 from __future__ import annotations
@@ -10,8 +11,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 from tests.build.deploy.deploy_fixtures import copy_example
+from tests.conftest import make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imported by an operation's first call (BoundOperation.prepare), never by `import app`.
@@ -32,7 +35,18 @@ def counting(self, arg, *args, **kwargs):
         forward_refs.append([frame.f_globals.get("__name__"), arg])
     made(self, arg, *args, **kwargs)
 typing.ForwardRef.__init__ = counting
+import re
+patterns, re_compile = [], re._compile
+def recording(pattern, flags):
+    frame = sys._getframe(1)
+    while frame.f_globals.get("__name__") == "re":
+        frame = frame.f_back
+    if frame.f_globals.get("__name__", "").startswith("pym_lambda"):
+        patterns.append([frame.f_globals["__name__"], str(pattern)])
+    return re_compile(pattern, flags)
+re._compile = recording
 import app
+re._compile = re_compile
 typing.ForwardRef.__init__ = made
 import pym_lambda.logs as logs
 from pym_lambda.runtime import operation
@@ -41,7 +55,8 @@ cold = {{"deferred": sorted(m for m in {deferred!r} if m in sys.modules),
                            if getattr(p, "pattern", None) == logs._UNSAFE_TEXT),
         "framework": operation.__file__,
         "docs": sorted(m for m in sys.modules if m.startswith("pym_lambda.docs")),
-        "forward_refs": [ref for ref in forward_refs if ref[0].startswith("pym_lambda")]}}
+        "forward_refs": [ref for ref in forward_refs if ref[0].startswith("pym_lambda")],
+        "compiled": patterns}}
 print("COLD", json.dumps(cold))
 from chalice.test import Client
 with app.app.pym_service.use(), Client(app.app) as client:
@@ -52,10 +67,10 @@ print("CALLED", json.dumps({{"status": reply.status_code,
 """
 
 
-def _package(tmp_path: Path) -> Path:
+def _package(tmp_path: Path, project: Optional[Path] = None) -> Path:
     """app.py and chalicelib/ as `pym-lambda build` leaves them: what the Lambda package runs
-    (no apis/, the compiled form and prebuilt checks in chalicelib/)."""
-    project = copy_example(tmp_path / "project")
+    (no apis/, the compiled form and prebuilt checks in chalicelib/). Default: the example."""
+    project = project or copy_example(tmp_path / "project")
     built = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build",
                             "--project-dir", str(project)], capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-2000:]
@@ -83,7 +98,63 @@ def test_a_cold_start_of_the_example_skips_what_only_a_call_needs(tmp_path: Path
     # records (config.keys, tasks, auth) and compiled_types' shapes keep their annotations as
     # strings: typing compiles none of them
     assert found["COLD"]["forward_refs"] == []
+    # no regular expression compiled by the framework (~0.3-0.5 M instructions each): names
+    # (views, clients, task handlers, queue keys, error codes) are made with str methods
+    assert found["COLD"]["compiled"] == []
     # the first call of an operation imports what it reads with, and answers as before
     called = found["CALLED"]
     assert called["deferred"] == sorted(DEFERRED)
     assert 400 <= called["status"] < 500
+
+
+SPEC_UNPROTECTED = """
+openapi: 3.0.3
+info: {title: notes, version: '1'}
+paths:
+  /whoami:
+    get:
+      x-bind-server: chalicelib.notes.whoami
+      responses:
+        '200':
+          description: ok
+          content: {application/json: {schema: {type: object}}}
+"""
+IMPL_CALLER = """
+from pym_lambda import current_caller
+
+def whoami():
+    caller = current_caller()
+    return {"anonymous": caller is None}
+"""
+KEYS_PROBE = """
+import json, sys
+sys.path[:0] = ['.', {root!r}]
+import app
+cold = "pym_lambda.auth.keys" in sys.modules
+from chalice.test import Client
+with app.app.pym_service.use(), Client(app.app) as client:
+    reply = client.http.get("/whoami")
+print("KEYS", json.dumps({{"cold": cold, "status": reply.status_code,
+                          "body": json.loads(reply.body), "auth": "pym_lambda.auth" in sys.modules,
+                          "called": "pym_lambda.auth.keys" in sys.modules}}))
+"""
+
+
+def test_a_service_that_protects_nothing_never_imports_the_key_handling(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", {"notes": SPEC_UNPROTECTED})
+    (project / "chalicelib").mkdir()
+    (project / "chalicelib" / "__init__.py").write_text("")
+    (project / "chalicelib" / "notes.py").write_text(IMPL_CALLER)
+    (project / "app.py").write_text("from pym_lambda import create_app\n"
+                                    "app = create_app(__file__)\n")
+    task = _package(tmp_path, project)
+    out = subprocess.run([sys.executable, "-I", "-B", "-c", KEYS_PROBE.format(root=str(ROOT))],
+                         cwd=task, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "PYM_STAGE": "dev"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = next(json.loads(line.split(" ", 1)[1]) for line in out.stdout.splitlines()
+                 if line.startswith("KEYS "))
+    # the code asks who calls (pym_lambda.auth is imported), the spec protects nothing: no key
+    # handling at the cold start nor at the call, and the call answers
+    assert found == {"cold": False, "status": 200, "body": {"anonymous": True}, "auth": True,
+                     "called": False}
