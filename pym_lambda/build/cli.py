@@ -85,7 +85,7 @@ def build(project_dir: Optional[str]) -> None:
     except SpecErrors as exc:
         _fail([str(e) for e in exc.errors])
     except ConfigError as exc:
-        _fail([str(exc)])
+        _fail(list(exc.problems))
     compiled["fingerprint"] = specs_fingerprint(root / "apis")
     target = root / "chalicelib" / COMPILED_FILE
     target.parent.mkdir(exist_ok=True)
@@ -123,7 +123,9 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
         settings = load_settings(root, stage=stage, environ=stage_environment(root, stage))
         click.echo(generate_token(user_id, data=data or None, expires_in=expires_in,
                                   settings=settings))
-    except (ConfigError, RuntimeError, ValueError, SecretUnavailableError) as exc:
+    except ConfigError as exc:
+        _fail(list(exc.problems))
+    except (RuntimeError, ValueError, SecretUnavailableError) as exc:
         _fail([str(exc)])  # a key read from SSM: names the parameter and AWS's error
 
 

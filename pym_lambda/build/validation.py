@@ -42,7 +42,7 @@ def validate_project(root: Path, stage: str) -> Report:
         settings = load_service_settings(root, compiled, stage=stage,
                                          environ=stage_environment(root, stage))
     except ConfigError as exc:
-        report.errors.append(str(exc))
+        report.errors += exc.problems  # every problem of the file, one line each
     report.errors += [str(e) for e in spec_errors]
     report.warnings += compiled_warnings(compiled)  # duplicates, unroutable keys, renamed...
     served = [a for a in compiled["apis"] if not a.get("bind_client")]

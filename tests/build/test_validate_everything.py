@@ -60,14 +60,16 @@ def test_a_broken_ref_hides_neither_binding_nor_config_problems(tmp_path: Path) 
     add_operation(service, "chalicelib.shop.say_bye")  # no such function
     spec = service / "apis" / "shop.yaml"
     spec.write_text(spec.read_text().replace("schemas/GreetingRequest'", "schemas/Nope'"))
-    with (service / "pym-config.yaml").open("a") as config:
-        config.write("no_such_key: x\n")
+    config = service / "pym-config.yaml"
+    line = len(config.read_text().splitlines()) + 1
+    with config.open("a") as out:
+        out.write("no_such_key: x\n")
 
     result = run(service, "validate")
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [
-        "error: pym-config.yaml: no_such_key: unknown key",
+        f"error: pym-config.yaml: line {line}: no_such_key: unknown key",
         "error: apis/shop.yaml: POST /greetings: operation createGreeting: $ref "
         "'#/components/schemas/Nope' points to nothing",
         "error: apis/shop.yaml: GET /v1/bye: operation sayBye: x-bind-server "

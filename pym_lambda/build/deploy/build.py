@@ -287,7 +287,9 @@ def build_project(project_dir: Path, stage: str,
         raise DeployError(STEP, f"{len(problems)} spec problem(s): " + "; ".join(problems),
                           hint="`pym-lambda validate` lists them") from None
     except ConfigError as exc:
-        raise DeployError(STEP, f"pym-config.yaml: {exc}") from None
+        raise DeployError(STEP, f"{len(exc.problems)} config problem(s): "
+                          + "; ".join(exc.problems),
+                          hint="`pym-lambda validate` lists them") from None
     compiled["fingerprint"] = specs_fingerprint(project_dir / "apis")
     compiled["app_name"] = stage_config.app_name  # the package has no .chalice/config.json
     target = project_dir / "chalicelib" / COMPILED_FILE
