@@ -58,6 +58,8 @@ def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> N
     root = _project(project_dir, stage, region)
     started = time.perf_counter()
     report = validate_project(root, stage)
+    for note in report.notes:
+        click.echo(f"info: {note}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
     if report.errors:
