@@ -72,16 +72,17 @@ def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> N
 
 @main.command()
 @project_option
+@region_option
 @debug_option
 @problems_as_lines
-def build(project_dir: Optional[str]) -> None:
+def build(project_dir: Optional[str], region: Optional[str]) -> None:
     """Compile apis/ (and pym-config.yaml) into chalicelib/pym_compiled.json, which the Lambda
-    package serves from."""
+    package serves from. No AWS call: --region is taken as every command takes it."""
     from ..config import ConfigError
     from ..runtime.project_files import COMPILED_FILE
     from .compiled_form import compile_project, specs_fingerprint, write_compiled
 
-    root = _project(project_dir)
+    root = _project(project_dir, region=region)
     try:
         compiled = compile_project(root)
     except SpecErrors as exc:
