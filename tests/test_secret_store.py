@@ -172,7 +172,8 @@ def test_the_env_form_is_unchanged(tmp_path: Path) -> None:
 def test_a_bad_reference_names_the_key_and_the_problem(tmp_path: Path, text: str,
                                                       expected: str) -> None:
     message = config_error(tmp_path, text, {"DB": "pw"})
-    assert message.startswith(f"{CONFIG_FILENAME}: {expected}"), message
+    last_line = text.count("\n") + 1  # each problem is on the file's last line
+    assert message.startswith(f"{CONFIG_FILENAME}: line {last_line}: {expected}"), message
 
 
 def test_extra_keeps_its_own_ssm_keys_that_are_not_references(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, cast
 
 from pym_lambda.auth.errors import AuthKeysUnavailableError, TokenInvalidError
 from pym_lambda.config.keys import ConfigError, JwtSettings
+from pym_lambda.config.safety import hmac_secret_problem  # also checked by the loader
 from pym_lambda.secret_store import SecretUnavailableError, SecretValue, reveal
 
 log = logging.getLogger(__name__)
@@ -120,24 +121,6 @@ def _hmac_key(settings: JwtSettings) -> bytes:
         if problem:
             raise SecretUnavailableError(f"{secret.where}: {secret.source.describe()}: {problem}")
     return text.encode("utf-8")
-
-
-def hmac_secret_problem(secret: str, algorithms: Tuple[str, ...]) -> Optional[str]:
-    """Why `secret` cannot be the key of these HS* algorithms, if it cannot (never quoting it)."""
-    hmac_algs = [a for a in algorithms if algorithm_family(a) == HMAC]
-    if not hmac_algs:
-        return None
-    # RFC 7518 3.2: an HMAC key at least as long as the hash output.
-    minimum, alg = max((int(a[2:]) // 8, a) for a in hmac_algs)
-    if len(secret.encode("utf-8")) < minimum:
-        # A PyMacaron service's secret often is: its tokens must be re-issued with a new one.
-        return (f"jwt.secret is shorter than the {minimum} bytes {alg} needs: generate one "
-                f"(python -c 'import secrets; print(secrets.token_urlsafe({minimum * 2}))'), "
-                "set it, and re-issue the tokens signed with the old one (for a PyMacaron "
-                "secret, see docs/MIGRATING_FROM_PYMACARON.md)")
-    if "-----BEGIN" in secret:
-        return "jwt.secret looks like a PEM key; put it in jwt.public_key"
-    return None
 
 
 def _cached(cache_key: Tuple[str, str], load: Callable[[], _T]) -> _T:

@@ -58,6 +58,8 @@ def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> N
     root = _project(project_dir, stage, region)
     started = time.perf_counter()
     report = validate_project(root, stage)
+    for note in report.notes:
+        click.echo(f"info: {note}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
     if report.errors:
@@ -70,22 +72,23 @@ def validate(stage: str, project_dir: Optional[str], region: Optional[str]) -> N
 
 @main.command()
 @project_option
+@region_option
 @debug_option
 @problems_as_lines
-def build(project_dir: Optional[str]) -> None:
+def build(project_dir: Optional[str], region: Optional[str]) -> None:
     """Compile apis/ (and pym-config.yaml) into chalicelib/pym_compiled.json, which the Lambda
-    package serves from."""
+    package serves from. No AWS call: --region is taken as every command takes it."""
     from ..config import ConfigError
     from ..runtime.project_files import COMPILED_FILE
     from .compiled_form import compile_project, specs_fingerprint, write_compiled
 
-    root = _project(project_dir)
+    root = _project(project_dir, region=region)
     try:
         compiled = compile_project(root)
     except SpecErrors as exc:
         _fail([str(e) for e in exc.errors])
     except ConfigError as exc:
-        _fail([str(exc)])
+        _fail(list(exc.problems))
     compiled["fingerprint"] = specs_fingerprint(root / "apis")
     target = root / "chalicelib" / COMPILED_FILE
     target.parent.mkdir(exist_ok=True)
@@ -123,7 +126,9 @@ def token(user_id: str, stage: str, expires_in: Optional[int], claims: List[str]
         settings = load_settings(root, stage=stage, environ=stage_environment(root, stage))
         click.echo(generate_token(user_id, data=data or None, expires_in=expires_in,
                                   settings=settings))
-    except (ConfigError, RuntimeError, ValueError, SecretUnavailableError) as exc:
+    except ConfigError as exc:
+        _fail(list(exc.problems))
+    except (RuntimeError, ValueError, SecretUnavailableError) as exc:
         _fail([str(exc)])  # a key read from SSM: names the parameter and AWS's error
 
 

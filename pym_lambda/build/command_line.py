@@ -86,19 +86,26 @@ def problems_as_lines(command: Callable[..., Any],
             if debug:
                 raise
             if explain is None or not explain(exc, kwargs):
-                click.echo(f"error: {_describe(exc)}{DEBUG_HINT}", err=True)
+                lines = _describe(exc)
+                for line in lines[:-1]:
+                    click.echo(f"error: {line}", err=True)
+                click.echo(f"error: {lines[-1]}{DEBUG_HINT}", err=True)
             sys.exit(1)
     return wrapper
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: Exception) -> List[str]:
     from botocore.exceptions import NoRegionError
 
+    from ..config import ConfigError
+
     if isinstance(exc, NoRegionError):
-        return "no AWS region: pass --region or set AWS_DEFAULT_REGION"
+        return ["no AWS region: pass --region or set AWS_DEFAULT_REGION"]
+    if isinstance(exc, ConfigError):
+        return list(exc.problems)  # every problem of the config, one line each
     from .deploy.errors import one_line  # AWS's code and message, one line
 
-    return one_line(exc)
+    return [one_line(exc)]
 
 
 debug_option = click.option("--debug", is_flag=True,

@@ -62,7 +62,8 @@ def compile_project(project_dir: Path,
     document = None
     if config.is_file():
         try:
-            document = read_config_file(config)
+            # Its duplicate keys are reported by load_settings, with its other problems.
+            document = read_config_file(config, duplicates=True)
         except ConfigError:
             if errors is None:
                 raise

@@ -1,5 +1,6 @@
 """`pym-lambda validate`'s checks: every problem of every kind in one run, then what would
-break only on AWS (shipping.py) as warnings.
+break only on AWS (shipping.py) as warnings, and the project code the package ships from
+outside chalicelib/ as notes.
 
 Each kind is checked on its own, so none hides another: the config (pym-config.yaml for the
 stage), the specs (each problem; the operations that compiled go on), the bindings of the
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
 
-from .shipping import binding_warnings, source_warnings
+from .shipping import code_notes, project_code, source_warnings
 from .stage_environment import stage_environment
 
 
@@ -20,6 +21,7 @@ from .stage_environment import stage_environment
 class Report:
     errors: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
     specs: int = 0
     operations: int = 0
     clients: List[str] = field(default_factory=list)
@@ -42,7 +44,7 @@ def validate_project(root: Path, stage: str) -> Report:
         settings = load_service_settings(root, compiled, stage=stage,
                                          environ=stage_environment(root, stage))
     except ConfigError as exc:
-        report.errors.append(str(exc))
+        report.errors += exc.problems  # every problem of the file, one line each
     report.errors += [str(e) for e in spec_errors]
     report.errors += unbuilt_binding_errors(spec_errors)
     report.warnings += compiled_warnings(compiled)  # duplicates, unroutable keys, renamed...
@@ -61,7 +63,9 @@ def validate_project(root: Path, stage: str) -> Report:
                 f"{op.api.file}: {op.method} {op.path}: operation {op.id} is bound to no "
                 "function (served as 501 NOT_IMPLEMENTED)")
     report.operations = len(operations)
-    report.warnings += aws_only_warnings(root, compiled)
+    code = project_code(root, binding_targets(compiled))
+    report.warnings += source_warnings(root, code)
+    report.notes += code_notes(root, code)
     return report
 
 
@@ -86,9 +90,13 @@ def unbuilt_binding_errors(spec_errors: List[Any]) -> List[str]:
     return problems
 
 
-def aws_only_warnings(root: Path, compiled: Any) -> List[str]:
-    """What would fail only on AWS: unshipped code or files, tasks not at module level."""
-    targets = [(f"{api.get('file', api.get('name'))}: operation {op.get('id')}", op["bind"])
-               for api in compiled["apis"] if not api.get("bind_client")
-               for op in api.get("operations", []) if isinstance(op.get("bind"), str)]
-    return binding_warnings(root, targets) + source_warnings(root)
+def binding_targets(compiled: Any) -> List[str]:
+    """Every x-bind-server of the served apis, and PyMacaron's x-parent and x-persist of
+    their schemas ("module.name"): the code the runtime imports by name."""
+    served = [api for api in compiled["apis"] if not api.get("bind_client")]
+    return [op["bind"] for api in served for op in api.get("operations", [])
+            if isinstance(op.get("bind"), str)] + [
+        schema[key] for api in served for schema in (api.get("definitions") or {}).values()
+        if isinstance(schema, dict) for key in ("x-parent", "x-persist")
+        if isinstance(schema.get(key), str)]
+

@@ -42,7 +42,15 @@ MAXIMUMS: Dict[Tuple[str, ...], int] = {("tasks", "max_receive_count"): 1000,  #
 
 
 class ConfigError(PymLambdaError):
-    """A configuration that cannot be used; raised at start-up, never turned into HTTP."""
+    """A configuration that cannot be used; raised at start-up, never turned into HTTP.
+
+    ``problems``: every problem found, one line each (the loader reports them all at once);
+    the message is those lines.
+    """
+
+    def __init__(self, *problems: str) -> None:
+        self.problems: Tuple[str, ...] = problems
+        super().__init__("\n".join(problems))
 
 
 # Fields left out of the reprs: secrets, and what may hold them.

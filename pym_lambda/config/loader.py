@@ -93,10 +93,11 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
     project_dir = os.path.realpath(project_dir)
     path = os.path.join(project_dir, CONFIG_FILENAME)
     has_file = os.path.isfile(path)
+    problems = _Problems()
     if document is not None:
         pass
     elif has_file:
-        document = read_config_file(path)
+        document = _read_file(path, problems)
     elif required:
         raise ConfigError(f"{CONFIG_FILENAME}: not found in {project_dir}")
     else:
@@ -112,46 +113,94 @@ def load_settings(project_dir: Union[str, PathLike[str]], *, stage: Optional[str
         else document
     stages = document.get("stages", {})
     if not isinstance(stages, Mapping):
-        raise _error(CONFIG_FILENAME, ("stages",), "expected a mapping of stage names to "
-                     f"settings, got {_show(stages)}")
+        problems.add(_error(CONFIG_FILENAME, ("stages",), "expected a mapping of stage names "
+                            f"to settings, got {_show(stages)}"))
+        stages = {}
     top = {k: v for k, v in document.items() if k != "stages"}
-    layers = [_check_layer(top, Settings, CONFIG_FILENAME, ())]
+    layers = [_check_layer(top, Settings, CONFIG_FILENAME, (), problems)]
     for name, section in stages.items():  # all checked, the current one applied
         if isinstance(section, Mapping) and "serve_base_path" in section:
-            raise _error(CONFIG_FILENAME, ("stages", str(name), "serve_base_path"),
-                         "top level only: the routes are built once, for every stage")
-        checked = _check_layer(section, Settings, CONFIG_FILENAME, ("stages", str(name)))
+            problems.add(_error(CONFIG_FILENAME, ("stages", str(name), "serve_base_path"),
+                                "top level only: the routes are built once, for every stage"))
+            section = {k: v for k, v in section.items() if k != "serve_base_path"}
+        checked = _check_layer(section, Settings, CONFIG_FILENAME, ("stages", str(name)),
+                               problems)
         if name == stage:
             layers.append(checked)
-    layers.append(_env_layer(environ, layers))
+    layers.append(_env_layer(environ, layers, problems))
     if overrides:
-        layers.append(_check_layer(_undot(overrides), Settings, "overrides", ()))
+        layers.append(_check_layer(_undot(overrides), Settings, "overrides", (), problems))
 
     merged: Dict[str, Any] = {}
     for layer in layers:
         merged = deep_merge(merged, layer)
     from ..secret_store import Secrets, SecretStore
 
-    merged = _resolve(merged, environ, SecretStore())  # one store: the app's fetched secrets
-    secrets = _read_env_secrets(merged, environ)
-    _reject_pymacaron_secret_names(merged, secrets, ())
+    # one store: the app's fetched secrets
+    merged = _resolve(merged, environ, SecretStore(), problems)
+    secrets = _read_env_secrets(merged, environ, problems)
+    _reject_pymacaron_secret_names(merged, secrets, (), problems)
     named = merged.pop("secrets", {})
-    both = sorted(set(named) & set(secrets))
-    if both:
-        raise _error(CONFIG_FILENAME, ("secrets", both[0]),
-                     "also listed in env_secrets: keep one of the two")
+    for both in sorted(set(named) & set(secrets)):
+        problems.add(_error(CONFIG_FILENAME, ("secrets", both),
+                            "also listed in env_secrets: keep one of the two"))
     settings: Settings = _build(Settings, merged, project_dir, stage=stage,
                                 secrets=Secrets({**secrets, **named}),
                                 config_file=path if has_file else None, raw=raw)
-    from .safety import check_safety
+    from .safety import safety_problems
 
-    check_safety(settings, f"{CONFIG_FILENAME} (stage {stage})")
+    problems.found += safety_problems(settings, f"{CONFIG_FILENAME} (stage {stage})")
+    if problems.found:  # raised here: a traceback shows this frame's arguments, values hidden
+        raise ConfigError(*problems.found)
     return settings
+
+
+class _Problems:
+    """Every problem of one load, each a line; the file's line number added where known."""
+
+    __slots__ = ("found", "lines")
+
+    def __init__(self) -> None:
+        self.found: List[str] = []
+        self.lines: Dict[KeyPath, int] = {}  # key path in the file -> its line
+
+    def add(self, exc: ConfigError) -> None:
+        if isinstance(exc, _KeyProblem) and exc.where == CONFIG_FILENAME and \
+                exc.path in self.lines:
+            self.found.append(f"{exc.where}: line {self.lines[exc.path]}: {exc.located}")
+        else:
+            self.found.extend(exc.problems)
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ConfigError(*self.found)
+
+
+class _KeyProblem(ConfigError):
+    """A problem of one key: where (the file, a variable, overrides), its path, what."""
+
+    def __init__(self, where: str, path: KeyPath, problem: str) -> None:
+        self.where, self.path = where, path
+        self.located = f"{'.'.join(path) or 'top level'}: {problem}"
+        super().__init__(f"{where}: {self.located}")
 
 
 # --- reading and checking one level ---------------------------------------------------------
 
-def read_config_file(path: Union[str, PathLike[str]]) -> Dict[str, Any]:
+def read_config_file(path: Union[str, PathLike[str]],
+                     duplicates: bool = False) -> Dict[str, Any]:
+    """The file as parsed; ConfigError naming every duplicate key (with its line), unless
+    `duplicates` (the last one wins, as in YAML: load_settings reports them with the rest)."""
+    problems = _Problems()
+    document = _read_file(path, problems)
+    if not duplicates:
+        problems.raise_if_any()
+    return document
+
+
+def _read_file(path: Union[str, PathLike[str]], problems: _Problems) -> Dict[str, Any]:
+    """The file as parsed; its duplicate keys go to `problems`, and the line of every key to
+    `problems.lines`. Invalid YAML or a top level that is no mapping: a ConfigError now."""
     import yaml  # 18 ms: only paid when there is a file to read
 
     name = os.path.basename(path)
@@ -164,20 +213,37 @@ def read_config_file(path: Union[str, PathLike[str]]) -> Dict[str, Any]:
                     continue  # `<<: *anchor` keys may be repeated on purpose
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
-                    raise ConfigError(f"{name}: line {key_node.start_mark.line + 1}: "
-                                      f"duplicate key {key!r}")
+                    problems.found.append(f"{name}: line {key_node.start_mark.line + 1}: "
+                                          f"duplicate key {key!r}")
                 seen.append(key)
             return super().construct_mapping(node, deep)
 
     try:
         with open(path, encoding="utf-8") as stream:
-            document = yaml.load(stream, Loader=UniqueKeyLoader)
+            loader = UniqueKeyLoader(stream)
+            try:
+                node = loader.get_single_node()
+                document = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
     except yaml.YAMLError as exc:
         raise ConfigError(f"{name}: not valid YAML: {exc}") from None
     if document is not None and not isinstance(document, dict):
         raise ConfigError(f"{name}: expected a mapping at the top level, "
                           f"got {type(document).__name__}")
+    _key_lines(node, (), problems.lines)
     return document or {}
+
+
+def _key_lines(node: Any, path: KeyPath, lines: Dict[KeyPath, int]) -> None:
+    """The line of every key of the file, by key path (a YAML node tree)."""
+    if type(node).__name__ != "MappingNode":
+        return
+    for key_node, value_node in node.value:
+        if type(key_node).__name__ == "ScalarNode" and key_node.tag != "tag:yaml.org,2002:merge":
+            key_path = path + (str(key_node.value),)
+            lines.setdefault(key_path, key_node.start_mark.line + 1)
+            _key_lines(value_node, key_path, lines)
 
 
 class _EnvRef:
@@ -199,20 +265,26 @@ class _AwsRef:
         self.source, self.where, self.path = source, where, path
 
 
-def _check_layer(data: Any, cls: type, where: str, path: KeyPath) -> Dict[str, Any]:
-    """Check one level against ``cls``: known keys, declared types. Returns a typed copy."""
+def _check_layer(data: Any, cls: type, where: str, path: KeyPath,
+                 problems: _Problems) -> Dict[str, Any]:
+    """Check one level against ``cls``: known keys, declared types. Returns a typed copy
+    without the keys that have a problem (each added to ``problems``)."""
     if not isinstance(data, Mapping):
-        raise _error(where, path, f"expected a mapping, got {_show(data)}")
+        problems.add(_error(where, path, f"expected a mapping, got {_show(data)}"))
+        return {}
     schema = schema_of(cls)
     checked: Dict[str, Any] = {}
     for key, value in data.items():
         key_path = path + (str(key),)
         if key not in schema:
-            raise _error(where, key_path, f"unknown key{_suggest(key, schema)}")
-        if isinstance(schema[key], type):
-            checked[key] = _check_layer(value, schema[key], where, key_path)
+            problems.add(_error(where, key_path, f"unknown key{_suggest(key, schema)}"))
+        elif isinstance(schema[key], type):
+            checked[key] = _check_layer(value, schema[key], where, key_path, problems)
         else:
-            checked[key] = _coerce(value, schema[key], where, key_path)
+            try:
+                checked[key] = _coerce(value, schema[key], where, key_path)
+            except ConfigError as exc:
+                problems.add(exc)
     return checked
 
 
@@ -311,8 +383,9 @@ def _parse_text(text: str, kind: Tuple[str, bool], where: str, path: KeyPath) ->
         return stripped.lower() in TRUE_WORDS
     if name == "list":
         return _checked(tuple(i.strip() for i in text.split(",") if i.strip()), where, path)
-    raise ConfigValueError(str(_error(where, path,
-                                      f"expected {_kind_name(kind)}, got {_show(text)}")))
+    # Text from the environment may be a secret: its value is never shown.
+    got = f", got {_show(text)}" if where == CONFIG_FILENAME else "; the value (not shown) is not"
+    raise ConfigValueError(str(_error(where, path, f"expected {_kind_name(kind)}{got}")))
 
 
 def _checked(value: Any, where: str, path: KeyPath) -> Any:
@@ -350,8 +423,10 @@ def _checked(value: Any, where: str, path: KeyPath) -> Any:
 
 # --- environment variables, merging, building -----------------------------------------------
 
-def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The ``PYM_*`` variables as one level, parsed to the declared types."""
+def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]],
+               problems: _Problems) -> Dict[str, Any]:
+    """The ``PYM_*`` variables as one level, parsed to the declared types (a variable with a
+    problem is left out, the problem added to ``problems``)."""
     scalars, mappings, sections = _env_names()
     layer: Dict[str, Any] = {}
     aliased: Dict[str, Any] = {}  # older names: below the key's own variable
@@ -360,18 +435,21 @@ def _env_layer(environ: Mapping[str, str], file_layers: List[Dict[str, Any]]) ->
             continue  # most of Lambda's environment: not ours
         where = f"environment variable {variable}"
         prefix = next((p for p in mappings if variable.startswith(p)), "")
-        if variable in ALIASES:
-            path = ALIASES[variable]
-            _set(aliased, path, _parse_text(text, _kind_of(path), where, path))
-        elif variable in scalars:
-            path, kind = scalars[variable]
-            _set(layer, path, _parse_text(text, kind, where, path))
-        elif prefix and len(variable) > len(prefix):
-            path = mappings[prefix]
-            path += (_mapping_key(variable[len(prefix):], path, file_layers),)
-            _set(layer, path, _checked(text, where, path))
-        elif variable.startswith(sections):
-            raise ConfigError(f"{where}: names no setting{_suggest(variable, scalars)}")
+        try:
+            if variable in ALIASES:
+                path = ALIASES[variable]
+                _set(aliased, path, _parse_text(text, _kind_of(path), where, path))
+            elif variable in scalars:
+                path, kind = scalars[variable]
+                _set(layer, path, _parse_text(text, kind, where, path))
+            elif prefix and len(variable) > len(prefix):
+                path = mappings[prefix]
+                path += (_mapping_key(variable[len(prefix):], path, file_layers),)
+                _set(layer, path, _checked(text, where, path))
+            elif variable.startswith(sections):
+                raise ConfigError(f"{where}: names no setting{_suggest(variable, scalars)}")
+        except ConfigError as exc:
+            problems.add(exc)
     return deep_merge(aliased, layer)
 
 
@@ -439,42 +517,52 @@ def _mapping_key(suffix: str, path: KeyPath, file_layers: List[Dict[str, Any]]) 
     return suffix.lower()
 
 
-def _resolve(value: Any, environ: Mapping[str, str], store: Any) -> Any:
-    """{env: NAME} read now; {ssm: ...}/{secretsmanager: ...} made SecretValues of `store`."""
+def _resolve(value: Any, environ: Mapping[str, str], store: Any, problems: _Problems) -> Any:
+    """{env: NAME} read now; {ssm: ...}/{secretsmanager: ...} made SecretValues of `store`. A
+    value that cannot be read is None, its problem added to ``problems``."""
     if isinstance(value, _EnvRef):
         if value.variable not in environ:
-            raise _error(value.where, value.path,
-                         f"environment variable {value.variable} is not set")
+            problems.add(_error(value.where, value.path,
+                                f"environment variable {value.variable} is not set"))
+            return None
         where = f"{value.where} (via environment variable {value.variable})"
-        return _parse_text(environ[value.variable], value.kind, where, value.path)
+        try:
+            return _parse_text(environ[value.variable], value.kind, where, value.path)
+        except ConfigError as exc:
+            problems.add(exc)
+            return None
     if isinstance(value, _AwsRef):
         from ..secret_store import SecretValue
 
         return SecretValue(value.source, f"{value.where}: {'.'.join(value.path)}", store)
     if isinstance(value, dict):
-        return {k: _resolve(v, environ, store) for k, v in value.items()}
+        return {k: _resolve(v, environ, store, problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, environ, store) for v in value]
+        return [_resolve(v, environ, store, problems) for v in value]
     return value
 
 
-def _read_env_secrets(merged: Dict[str, Any], environ: Mapping[str, str]) -> Dict[str, str]:
+def _read_env_secrets(merged: Dict[str, Any], environ: Mapping[str, str],
+                      problems: _Problems) -> Dict[str, str]:
     missing = [n for n in merged.get("env_secrets", ()) if n not in environ]
     if missing:
-        raise _error(CONFIG_FILENAME, ("env_secrets",),
-                     f"environment variable(s) not set: {', '.join(missing)}")
-    return {name: environ[name] for name in merged.get("env_secrets", ())}
+        problems.add(_error(CONFIG_FILENAME, ("env_secrets",),
+                            f"environment variable(s) not set: {', '.join(missing)}"))
+    return {name: environ[name] for name in merged.get("env_secrets", ()) if name in environ}
 
 
-def _reject_pymacaron_secret_names(value: Any, secrets: Dict[str, str], path: KeyPath) -> None:
+def _reject_pymacaron_secret_names(value: Dict[str, Any], secrets: Dict[str, str], path: KeyPath,
+                                   problems: _Problems) -> None:
     # PyMacaron swapped a value equal to a listed secret's name for the secret: say how now.
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if path + (key,) not in (("env_secrets",), ("secrets",)):
-                _reject_pymacaron_secret_names(item, secrets, path + (key,))
-    elif isinstance(value, str) and value in secrets:
-        raise _error(CONFIG_FILENAME, path, f"the value names the secret {value}; "
-                     f"write {{env: {value}}} to read it")
+    for key, item in value.items():
+        if path + (key,) in (("env_secrets",), ("secrets",)):
+            continue
+        if isinstance(item, dict):
+            _reject_pymacaron_secret_names(item, secrets, path + (key,), problems)
+        elif isinstance(item, str) and item in secrets:
+            problems.add(_error(CONFIG_FILENAME, path + (key,), f"the value names the secret "
+                                f"{item}; write {{env: {item}}} to read it"))
+            value[key] = None  # not also checked as a (too short) key
 
 
 def _build(cls: type, values: Dict[str, Any], project_dir: str, **derived: Any) -> Any:
@@ -508,7 +596,7 @@ def _suggest(key: Any, known: Any) -> str:
 
 
 def _error(where: str, path: KeyPath, problem: str) -> ConfigError:
-    return ConfigError(f"{where}: {'.'.join(path) or 'top level'}: {problem}")
+    return _KeyProblem(where, path, problem)
 
 
 def _show(value: Any) -> str:

@@ -30,7 +30,7 @@ def problem_lines(exc: BaseException) -> Optional[List[str]]:
     if isinstance(exc, SpecErrors):
         return [str(error) for error in exc.errors]
     if isinstance(exc, ConfigError):
-        return [str(exc)]
+        return list(exc.problems)
     return None
 
 

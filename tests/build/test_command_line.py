@@ -47,16 +47,59 @@ def run(service: Path, *args: str, env: Dict[str, str]) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("command", [
-    ["validate"], ["token", "ann"], ["tasks", "list"], ["tasks", "dlq"], ["worker"],
-    ["local"], ["test"],
-])
-def test_every_command_refuses_an_unknown_stage(service: Path, command: List[str]) -> None:
-    done = run(service, *command, "--stage", "prd", env=clean_environment())
+STAGED_COMMANDS = [
+    ["validate"], ["token", "ann"], ["tasks", "list"], ["tasks", "dlq"], ["tasks", "redrive"],
+    ["worker"], ["local"], ["test"], ["deploy"], ["delete"], ["rollback"],
+    ["package", "--out", "out"], ["url"], ["logs"], ["invoke"],
+]
+
+
+def every_command() -> List[List[str]]:
+    """Every command of the CLI but `new` (which makes the project), by name."""
+    import click
+
+    from pym_lambda.build.cli import main
+
+    found: List[List[str]] = []
+    for name, command in main.commands.items():
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in command.commands]
+        elif name != "new":
+            found.append([name])
+    return found
+
+
+def test_the_list_below_is_every_command_that_takes_a_stage() -> None:
+    names = [command[:2] if command[0] == "tasks" else command[:1]  # without arguments
+             for command in STAGED_COMMANDS]
+    assert sorted(names) == sorted(c for c in every_command() if c != ["build"])
+
+
+@pytest.mark.parametrize("command", STAGED_COMMANDS, ids=" ".join)
+def test_every_command_refuses_an_unknown_stage(service: Path, tmp_path: Path,
+                                                command: List[str]) -> None:
+    # from another folder, as a script would: --project-dir names the service
+    done = subprocess.run([PYTHON, "-m", "pym_lambda.build.cli", *command, "--stage", "prd",
+                           "--project-dir", str(service), "--region", "eu-west-1"],
+                          cwd=tmp_path, env=clean_environment(), capture_output=True,
+                          text=True, timeout=120, input="{}")
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines == ["Error: unknown stage 'prd': .chalice/config.json and pym-config.yaml "
-                     "define dev, prod"]
+    assert len(lines) == 1 and "Traceback" not in done.stdout, done.stdout + done.stderr
+    # deploy, delete and rollback need a stage of .chalice/config.json: they name only its own
+    assert lines[0] in (
+        "Error: unknown stage 'prd': .chalice/config.json and pym-config.yaml define dev, prod",
+        "error: build: unknown stage 'prd': .chalice/config.json defines dev, prod"), lines
+
+
+@pytest.mark.parametrize("command", every_command(), ids=" ".join)
+def test_every_command_takes_project_dir_region_and_debug(command: List[str]) -> None:
+    done = subprocess.run([PYTHON, "-m", "pym_lambda.build.cli", *command, "--help"],
+                          env=clean_environment(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    options = {word.rstrip(",") for line in done.stdout.splitlines()
+               for word in line.split() if word.startswith("--")}
+    assert {"--project-dir", "--region", "--debug"} <= options, done.stdout
 
 
 def test_the_known_stages_still_run(service: Path) -> None:

@@ -20,7 +20,8 @@ from pym_lambda.build.scaffold import new
 from tests.build.deploy.deploy_fixtures import free_port
 
 CHALICE = str(Path(sys.executable).with_name("chalice"))
-PROBLEM = "error: pym-config.yaml: jwt.secret: environment variable SHOP_JWT_KEY is not set"
+PROBLEM = ("error: pym-config.yaml: line 10: jwt.secret: environment variable SHOP_JWT_KEY "
+           "is not set")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_chalice_debug_keeps_the_traceback(service: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "Traceback (most recent call last)" in done.stderr
-    assert "ConfigError: pym-config.yaml: jwt.secret" in done.stderr
+    assert "ConfigError: pym-config.yaml: line 10: jwt.secret" in done.stderr
 
 
 def test_a_config_error_under_pytest_prints_no_environment_value(service: Path) -> None:
@@ -89,7 +90,8 @@ def test_a_config_error_under_pytest_prints_no_environment_value(service: Path) 
                           cwd=service, env=env, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "ConfigError: pym-config.yaml: jwt.secret: environment variable SHOP_JWT_KEY" \
+    assert "ConfigError: pym-config.yaml: line 10: jwt.secret: environment variable " \
+           "SHOP_JWT_KEY" \
            in output
     assert "environ = <environment: " in output  # the argument pytest shows, values hidden
     assert secret not in output and "another-secret-value" not in output

@@ -20,7 +20,6 @@ import pytest
 from chalice.test import Client
 
 from pym_lambda import create_app
-from pym_lambda.auth import check_settings
 from pym_lambda.build.compiled_form import compile_project
 from pym_lambda.clients import load_clients
 from pym_lambda.config import ConfigError, load_settings
@@ -97,9 +96,8 @@ def test_a_file_that_is_not_pymacaron_still_refuses_unknown_keys(tmp_path):
 
 def test_a_short_pymacaron_secret_is_refused_saying_how_to_migrate(tmp_path):
     project = helloworld_project(tmp_path)
-    settings = load_settings(project, environ={"PYM_JWT_SECRET": "short"})
-    with pytest.raises(ConfigError) as info:
-        check_settings(settings.jwt)
+    with pytest.raises(ConfigError) as info:  # refused when loaded: it would sign tokens too
+        load_settings(project, environ={"PYM_JWT_SECRET": "short"})
     message = str(info.value)
     assert "shorter than the 32 bytes HS256 needs" in message
     assert "secrets.token_urlsafe" in message and "MIGRATING_FROM_PYMACARON" in message

@@ -35,6 +35,7 @@ from ...runtime.compiled_types import CompiledDocument
 from ...secret_store import is_reference, parse_reference
 from .errors import DeployError
 from .permissions import SecretRef
+from .project_code import ProjectCode, vendor_project_code
 from .vendor import (
     VendorResult,
     describe_missing,
@@ -71,6 +72,7 @@ class BuildResult:
     # what the runtime reads to name its queues (PYM_APP_NAME, PYM_STAGE).
     function_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     framework: VendorResult = VendorResult(vendored=False)
+    project_code: ProjectCode = ProjectCode()  # the project's code outside chalicelib/, shipped
     secrets: Tuple[SecretRef, ...] = ()  # what pym-config.yaml reads from SSM/Secrets Manager
     docs_enabled: bool = True  # the stage serves /doc (else the package leaves its files out)
     alarms: Any = None  # the stage's AlarmsSettings when `alarms.enabled` (alarms.py)
@@ -269,7 +271,8 @@ def build_project(project_dir: Path, stage: str,
     from ...runtime.app import bind_operations
     from ...runtime.project_files import COMPILED_FILE
     from ..compiled_form import compile_project, specs_fingerprint
-    from ..validation import aws_only_warnings
+    from ..shipping import source_warnings
+    from ..validation import binding_targets
 
     environ = os.environ if environ is None else environ
     stage_config = read_stage_config(project_dir, stage)
@@ -287,19 +290,22 @@ def build_project(project_dir: Path, stage: str,
         raise DeployError(STEP, f"{len(problems)} spec problem(s): " + "; ".join(problems),
                           hint="`pym-lambda validate` lists them") from None
     except ConfigError as exc:
-        raise DeployError(STEP, f"pym-config.yaml: {exc}") from None
+        raise DeployError(STEP, f"{len(exc.problems)} config problem(s): "
+                          + "; ".join(exc.problems),
+                          hint="`pym-lambda validate` lists them") from None
     compiled["fingerprint"] = specs_fingerprint(project_dir / "apis")
     compiled["app_name"] = stage_config.app_name  # the package has no .chalice/config.json
     target = project_dir / "chalicelib" / COMPILED_FILE
     changed = _write_compiled_if_changed(target, compiled)
     framework = _package_framework(project_dir, settings, compiled)
+    code = vendor_project_code(project_dir, binding_targets(compiled))  # e.g. PyMacaron's
     return BuildResult(
         project_dir=project_dir, stage=stage_config, spec_count=len(compiled["apis"]),
         operation_count=len(operations), compiled_file=target, compiled_changed=changed,
         forwarded=forwarded, function_environment=variables, framework=framework,
         secrets=secret_references(compiled.get("config") or {}, stage),
         docs_enabled=bool(settings.docs.enabled),
-        warnings=tuple(aws_only_warnings(project_dir, compiled)),
+        project_code=code, warnings=tuple(source_warnings(project_dir, code.paths)),
         alarms=settings.alarms if settings.alarms.enabled else None,
         metrics=_metrics_identity(settings, stage_config.app_name),
         tracing=bool(settings.tracing.enabled))

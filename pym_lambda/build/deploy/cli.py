@@ -147,6 +147,8 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
                         f"{build.compiled_file.relative_to(build.project_dir)} "
                         + ("written" if build.compiled_changed else "up to date"))
         progress.detail(build.framework.describe())
+        if build.project_code.paths:
+            progress.detail(build.project_code.describe())
         for warning in build.warnings:
             progress.detail(f"warning: {warning}")
         if options.target == "lambda":

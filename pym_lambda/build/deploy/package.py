@@ -271,6 +271,8 @@ def run_package(options: DeployOptions, out_dir: Path, runtime: Optional[str] = 
     resolve_region(options.region)  # Chalice's packager needs one (for ARNs), no credentials
     echo(f"build: stage {options.stage}: compiling apis/, loading app.py...")
     with prepared(options, echo) as ready:
+        if ready.build.project_code.paths:
+            echo(f"build: {ready.build.project_code.describe()}")
         for warning in ready.build.warnings:  # what would break only on AWS
             echo(f"warning: {warning}")
         sam, package = build_package(ready, out_dir, runtime, echo)
