@@ -212,7 +212,8 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
                  ) -> Dict[str, Any]:
     """One SQS handler per task queue, for app.py to export: `globals().update(task_workers(app))`
     (Chalice deploys an SQS handler as `app.<function name>`). Every module of chalicelib/ is
-    imported first, so that each @async_task is known whoever imports it."""
+    imported first, so that each @async_task is known whoever imports it; the packages outside
+    chalicelib/ that operations are bound to (PyMacaron's layout) give their tasks too."""
     import importlib
 
     from ..tasks import register_task_handlers
@@ -223,12 +224,28 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
         package = None
     modules = [importlib.import_module(f"chalicelib.{name}")
                for name in _submodules(getattr(package, "__path__", []))]
+    modules += _bound_packages(getattr(app, "pym_operations", ()))
     from ..tasks.decorator import discover_tasks
 
     # The app's task table: the @async_task functions of chalicelib (no global registry).
     service = getattr(app, "pym_service", None) or current_service()
     service.tasks.update(discover_tasks(modules))
     return register_task_handlers(app, discover=False)
+
+
+def _bound_packages(operations: Any) -> List[Any]:
+    """The modules imported so far of the service's own packages outside chalicelib/ that
+    operations are bound to (a PyMacaron service's `helloworld/`, with its @asynctask
+    functions): their tasks are the app's too. None for a service whose code is chalicelib."""
+    tops = {getattr(op.func, "__module__", None) or "" for op in operations}
+    tops = {name.split(".", 1)[0] for name in tops} - {"", "chalicelib", "app", "pym_lambda"}
+    if not tops:
+        return []
+    from .own_code import foreign
+
+    tops = {top for top in tops if foreign(top) is None}
+    return [module for name, module in list(sys.modules.items())
+            if name.split(".", 1)[0] in tops]
 
 
 def _submodules(folders: List[str]) -> List[str]:

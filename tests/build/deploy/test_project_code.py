@@ -19,24 +19,27 @@ from typing import Iterator
 import pytest
 
 from pym_lambda.build.deploy.errors import DeployError
-from pym_lambda.build.deploy.lambda_events import api_gateway_event
+from pym_lambda.build.deploy.lambda_events import api_gateway_event, sqs_event
 from pym_lambda.build.deploy.lambda_process import LambdaProcess
 from pym_lambda.build.deploy.package import logical_id
 from pym_lambda.build.deploy.project_code import MANIFEST, vendor_project_code
 from tests.compat.test_pymacaron_migration import HELLO_SPEC, MIGRATED, ROOT, SECRET
 
-from .deploy_fixtures import REGION
+from .deploy_fixtures import REGION, moto_server
 from .lambda_package import (
-    FAKE_CREDENTIALS,
     Built,
     Runtime,
     build,
     clean_environ,
+    moto_sqs,
     open_runtime,
     pym_lambda_command,
+    start,
 )
+from .test_iam_rehearsal import ACCOUNT, received
 
 STAGE = "prod"
+UUID_FILE = "/tmp/test-pymacaron-async"
 
 
 def helloworld(base: Path) -> Path:
@@ -52,7 +55,9 @@ def helloworld(base: Path) -> Path:
     config = json.loads(chalice.read_text())
     config["stages"][STAGE] = {"api_gateway_stage": "api"}
     chalice.write_text(json.dumps(config, indent=2))
-    with (project / "pym-config.yaml").open("a") as out:
+    config = project / "pym-config.yaml"  # where its task writes: this test's own file
+    config.write_text(config.read_text().replace(UUID_FILE, str(base / "uuid")))
+    with config.open("a") as out:
         out.write(f"\nstages:\n  {STAGE}: {{allow_plain_secrets: true}}\n")
     return project
 
@@ -70,11 +75,19 @@ def runtime(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
 
 
 @pytest.fixture(scope="module")
-def api_function(runtime: Runtime) -> Iterator[LambdaProcess]:
-    spec = runtime.functions["APIHandler"]
-    process = LambdaProcess(spec, runtime.task_root, interpreter=runtime.interpreter,
-                            libraries=runtime.libraries, environment=FAKE_CREDENTIALS,
-                            region=REGION, invoke_timeout=30).start()
+def sqs_url(runtime: Runtime) -> Iterator[str]:
+    """A moto server holding the stage's task queues (helloworld has @asynctask functions)."""
+    with moto_server() as url:
+        sqs = moto_sqs(url)
+        for resource in runtime.template["Resources"].values():
+            if resource["Type"] == "AWS::SQS::Queue":
+                sqs.create_queue(QueueName=resource["Properties"]["QueueName"])
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api_function(runtime: Runtime, sqs_url: str) -> Iterator[LambdaProcess]:
+    process = start(runtime, "APIHandler", sqs_url)
     yield process
     process.close()
 
@@ -92,6 +105,26 @@ def test_hello_answers_on_lambda_from_the_code_left_in_helloworld(
     result = api_function.invoke(api_gateway_event(runtime.api, "GET", "/hello"))
     assert result["statusCode"] == 200, result
     assert json.loads(result["body"]) == {"message": "Hello world!"}
+
+
+def test_helloworlds_async_call_runs_its_task_on_the_worker_lambda(
+        api_function: LambdaProcess, runtime: Runtime, sqs_url: str, built: Built) -> None:
+    """GET /async calls my_task_async, an @asynctask left in helloworld/api.py: task_workers()
+    finds it through the bindings, so the package has a worker Lambda, which runs it."""
+    reply = api_function.invoke(api_gateway_event(runtime.api, "GET", "/async"))
+    assert reply["statusCode"] == 200, reply
+    code = json.loads(reply["body"])["message"].removeprefix("Writing code ")
+    [worker] = [s.logical_id for s in runtime.functions.values() if s.is_sqs_worker]
+    queue = next(r["Properties"]["QueueName"] for r in runtime.template["Resources"].values()
+                 if r["Type"] == "AWS::SQS::Queue" and not r["Properties"]["QueueName"]
+                 .endswith("-dlq"))
+    messages = received(moto_sqs(sqs_url), queue, 1)
+    with start(runtime, worker, sqs_url) as process:
+        result = process.invoke(sqs_event(messages, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"))
+        logs = process.logs
+    assert result == {"batchItemFailures": []}, logs
+    uuid_file = built.zip.parents[1] / "uuid"  # helloworld()'s base: see its config
+    assert uuid_file.read_text() == code  # the task ran, with its model arguments
 
 
 def test_validate_says_helloworld_is_shipped_and_warns_no_more(tmp_path: Path) -> None:
@@ -155,3 +188,4 @@ def test_code_named_only_by_x_parent_is_shipped_too(tmp_path: Path) -> None:
                                                     "x-parent": "shop.Price"}}}]}
     code = vendor_project_code(root, binding_targets(compiled))
     assert [p.name for p in code.paths] == ["helpers.py", "shop"]
+
