@@ -49,12 +49,13 @@ MAX_HOPS = 16
 Shape = Tuple[Dict[str, Any], Set[str]]  # declared properties (name -> schema), required names
 
 
-class Dumpers:
-    """The dumper functions of one generated module (ModuleGenerator holds one)."""
+class NamedFunctions:
+    """Generated functions per named schema (dumpers, loaders) of one module: their names by
+    (scope, ref), None for a schema not covered, and those still to write."""
 
     def __init__(self, gen: ModuleGenerator) -> None:
         self.gen = gen
-        self.names: Dict[Tuple[Tuple[int, str, str], str], str] = {}
+        self.names: Dict[Tuple[Tuple[int, str, str], str], Optional[str]] = {}
         self.pending: List[Tuple[str, str, Shape, Scope]] = []
 
     def saved(self) -> Any:
@@ -64,6 +65,10 @@ class Dumpers:
         names, pending = saved
         self.names = dict(names)  # a copy: a second restore finds it as it was saved
         del self.pending[pending:]
+
+
+class Dumpers(NamedFunctions):
+    """The dumper functions of one generated module (ModuleGenerator holds one)."""
 
     def entry_source(self, name: str, schema: Any, scope: Scope, check: str) -> Optional[Lines]:
         """The source of `dump_<id>` for a response entry's schema (`check` is the function

@@ -26,15 +26,15 @@ and `_SET_EXTRA` in the generated module's namespace (models.DUMP_HELPERS).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from .base import ALL_KINDS, ARRAY, At
-from .dumper import Shape, _bare_date_time, flagged, keyword_free
+from .dumper import NamedFunctions, Shape, _bare_date_time, flagged, keyword_free
 from .support import DEFINITIONS_REF, REQUEST, Unsupported, resolve_ref
 from .writer import FunctionState, Lines, block, identifier, indent, literal
 
 if TYPE_CHECKING:
-    from .generator import ModuleGenerator, Scope
+    from .generator import Scope
 
 # An array property's own keywords a loader checks on the body's list before loading items.
 _ARRAY_OWN = frozenset(("type", "items", "minItems", "maxItems", "uniqueItems"))
@@ -42,21 +42,8 @@ _ARRAY_OWN = frozenset(("type", "items", "minItems", "maxItems", "uniqueItems"))
 _PARSED = {"date-time": "_LOAD_DT", "date": "_LOAD_DATE"}
 
 
-class Loaders:
+class Loaders(NamedFunctions):
     """The loader functions of one generated module (ModuleGenerator holds one)."""
-
-    def __init__(self, gen: ModuleGenerator) -> None:
-        self.gen = gen
-        self.names: Dict[Tuple[Tuple[int, str, str], str], Optional[str]] = {}
-        self.pending: List[Tuple[str, str, Shape, Scope]] = []
-
-    def saved(self) -> Any:
-        return dict(self.names), len(self.pending)
-
-    def restore(self, saved: Any) -> None:
-        names, pending = saved
-        self.names = dict(names)  # a copy: a second restore finds it as it was saved
-        del self.pending[pending:]
 
     def entry_source(self, name: str, schema: Any, scope: Scope) -> Optional[Lines]:
         """`load_<id> = <the named schema's loader>` for a body entry, None when the entry is
