@@ -135,7 +135,7 @@ class ContainerKeywords(EmitterBase):
                                     f"patternProperties/{pattern}")
                 regex = self.consts.pattern(pattern)
                 lines += block(f"for {k}, {x} in {v}.items():",
-                               block(f"if {regex}.search({k}):", body))
+                               block(f"if {regex}.found({k}):", body))
         if self.has(schema, "propertyNames"):
             k = self.state.var("k")
             body = self.descend(schema["propertyNames"], at.inside(loops=1), k, None,
@@ -175,7 +175,7 @@ class ContainerKeywords(EmitterBase):
             compile_pattern(joined, at.where)
         regex = self.consts.pattern(joined) if joined else "None"
         k = self.state.var("k")
-        is_extra = f"{k} not in {known}" + (f" and not {regex}.search({k})" if joined else "")
+        is_extra = f"{k} not in {known}" + (f" and not {regex}.found({k})" if joined else "")
         if extra is False:
             if self.rules.oas30:
                 message = f"_extras30({v}, {known}, {regex})"

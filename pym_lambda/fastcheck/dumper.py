@@ -49,20 +49,26 @@ MAX_HOPS = 16
 Shape = Tuple[Dict[str, Any], Set[str]]  # declared properties (name -> schema), required names
 
 
-class Dumpers:
-    """The dumper functions of one generated module (ModuleGenerator holds one)."""
+class NamedFunctions:
+    """Generated functions per named schema (dumpers, loaders) of one module: their names by
+    (scope, ref), None for a schema not covered, and those still to write."""
 
     def __init__(self, gen: ModuleGenerator) -> None:
         self.gen = gen
-        self.names: Dict[Tuple[Tuple[int, str, str], str], str] = {}
+        self.names: Dict[Tuple[Tuple[int, str, str], str], Optional[str]] = {}
         self.pending: List[Tuple[str, str, Shape, Scope]] = []
 
     def saved(self) -> Any:
         return dict(self.names), len(self.pending)
 
     def restore(self, saved: Any) -> None:
-        self.names, pending = saved
+        names, pending = saved
+        self.names = dict(names)  # a copy: a second restore finds it as it was saved
         del self.pending[pending:]
+
+
+class Dumpers(NamedFunctions):
+    """The dumper functions of one generated module (ModuleGenerator holds one)."""
 
     def entry_source(self, name: str, schema: Any, scope: Scope, check: str) -> Optional[Lines]:
         """The source of `dump_<id>` for a response entry's schema (`check` is the function
@@ -109,8 +115,9 @@ class Dumpers:
         except Unsupported:
             return None
         shape = self._shape(target, scope, 0)
-        if shape is None or self._write_only(shape, scope):
-            return None
+        if shape is None or (scope.rules.write_only_fails
+                             and flagged(self.gen, scope, shape, "writeOnly")):
+            return None  # OAS 3.0 responses: `required` skips writeOnly ones, not mirrored
         rules = scope.rules
         name = self.gen._name(f"_dump_{identifier(ref[len(DEFINITIONS_REF):])}_{rules.dialect}")
         self.names[key] = name
@@ -159,15 +166,6 @@ class Dumpers:
         if not required <= set(props):
             return None
         return props, required
-
-    def _write_only(self, shape: Shape, scope: Scope) -> bool:
-        """OAS 3.0 responses: `required` skips writeOnly properties; not mirrored here."""
-        if not scope.rules.write_only_fails:
-            return False
-        from .emitter import SchemaEmitter
-
-        emitter = SchemaEmitter(self.gen, scope, FunctionState())
-        return any(emitter._flagged(sub, "writeOnly", 0) for sub in shape[0].values())
 
     # -- the generated function -----------------------------------------------------------------
     def _source(self, name: str, ref: str, shape: Shape, scope: Scope) -> Lines:
@@ -277,17 +275,28 @@ class Dumpers:
         return [f"if {x}.__class__ is _DATETIME:", *indent(written), "else:", *indent(lines)]
 
 
+def flagged(gen: ModuleGenerator, scope: Scope, shape: Shape, flag: str) -> bool:
+    """Whether a property of the shape is readOnly/writeOnly (through $ref and allOf)."""
+    from .emitter import SchemaEmitter
+
+    emitter = SchemaEmitter(gen, scope, FunctionState())
+    return any(emitter._flagged(sub, flag, 0) for sub in shape[0].values())
+
+
+def keyword_free(schema: Dict[str, Any], allowed: Any) -> bool:
+    """Whether the schema has no keyword but `allowed` ones, annotations and x- extensions."""
+    return all(k in allowed or k in _ANNOTATIONS or k.startswith("x-") for k in schema)
+
+
 def _plain_array(schema: Dict[str, Any]) -> bool:
     """An array schema whose own keywords hold for a fresh list of the dumped items: no
     uniqueness (it compares the items), nothing but sizes and annotations."""
-    return schema.get("type") == "array" and all(
-        k in ("type", "items", "minItems", "maxItems") or k in _ANNOTATIONS
-        or k.startswith("x-") for k in schema)
+    return schema.get("type") == "array" and keyword_free(
+        schema, ("type", "items", "minItems", "maxItems"))
 
 
 def _bare_date_time(sub: Any) -> bool:
     """A string of format date-time and nothing else to check (annotations aside)."""
     return (isinstance(sub, dict) and sub.get("type") == "string"
             and sub.get("format") == "date-time"
-            and all(k in ("type", "format", "nullable") or k in _ANNOTATIONS
-                    or k.startswith("x-") for k in sub))
+            and keyword_free(sub, ("type", "format", "nullable")))

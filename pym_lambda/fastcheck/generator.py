@@ -12,7 +12,8 @@ from . import canonical, formats, helpers
 from .base import ALL_KINDS, At
 from .dumper import DUMP_SOURCE, Dumpers
 from .emitter import SchemaEmitter
-from .support import DEFINITIONS_REF, RESPONSE, Rules, Unsupported, resolve_ref, rules_for
+from .loader import Loaders
+from .support import DEFINITIONS_REF, Rules, Unsupported, resolve_ref, rules_for
 from .writer import Constants, FunctionState, Lines, identifier, indent, literal
 
 Checker = Callable[[Any], Optional[str]]
@@ -54,10 +55,13 @@ class ModuleGenerator:
         self._pending: List[Tuple[str, Any, Scope, str, bool]] = []
         self._names: Set[str] = (set(vars(helpers)) | set(vars(formats))
                                 | {"_ONE_WAY", "_one_way_named", "_dump_any", "_to_jsonable",
-                                   "_DATETIME", "_MODEL_NULLABLE"})  # never shadow a helper
+                                   "_DATETIME", "_MODEL_NULLABLE", "_LOAD_DT", "_LOAD_DATE",
+                                   "_LOAD_DT_COMMON",
+                                   "_SET_EXTRA"})  # never shadow a helper
         self._keep: List[Any] = []  # definitions whose id() keys a scope stay alive
         self.dumpers = Dumpers(self)  # response entries: convert and check in one walk
-        self.dumped: List[str] = []  # the `dump_<key>` names defined
+        self.dumped: List[str] = []  # the `dump_<key>` and `load_<key>` names defined
+        self.loaders = Loaders(self)  # body entries: check and build models in one walk
 
     def _name(self, hint: str) -> str:
         base = hint[:60]
@@ -107,35 +111,37 @@ class ModuleGenerator:
         return name
 
     def _drain(self) -> None:
-        while self._pending or self.dumpers.pending:
+        while self._pending or self.dumpers.pending or self.loaders.pending:
             while self._pending:
                 name, schema, scope, where, plain = self._pending.pop()
                 body = self._body(schema, scope, where, plain)
                 self.functions.append([f"def {name}(v):", *indent(body), "    return None"])
             self.dumpers.drain()
+            self.loaders.drain()
 
     def entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
               context: str, prefix: str = "") -> str:
         """Add `check_<key>`, or raise Unsupported and leave the generator as it was."""
         saved = (dict(self.consts._names), len(self.consts.lines), len(self.functions),
-                 dict(self._refs), set(self._names), self.dumpers.saved(), len(self.dumped))
+                 dict(self._refs), set(self._names), self.dumpers.saved(), len(self.dumped),
+                 self.loaders.saved())
         try:
             return self._entry(key, schema, definitions, dialect, context, prefix)
         except Unsupported:
             self._restore(saved)
-            if context != RESPONSE:
-                raise
-        try:  # the check alone, should its dumper be what failed
+        try:  # the check alone, should its dumper or loader be what failed
             return self._entry(key, schema, definitions, dialect, context, prefix, dump=False)
         except Unsupported:
             self._restore(saved)
             raise
 
     def _restore(self, saved: Any) -> None:
-        names, lines, functions, self._refs, self._names, dumpers, dumped = saved
+        names, lines, functions, refs, used, dumpers, dumped, loaders = saved
+        self._refs, self._names = dict(refs), set(used)
         self.consts._names = dict(names)
         del self.consts.lines[lines:], self.functions[functions:], self._pending[:]
         self.dumpers.restore(dumpers)
+        self.loaders.restore(loaders)
         del self.dumped[dumped:]
 
     def _entry(self, key: str, schema: Any, definitions: Dict[str, Any], dialect: str,
@@ -159,12 +165,16 @@ class ModuleGenerator:
                 "    except RecursionError:", f"        return {literal(too_deep)}",
                 f"    return None if r is None else _report({prefix!r}, _one_way_named(r))"])
         self.checkers.append(name)
-        dumper = self.dumpers.entry_source("dump_" + identifier(key), schema, scope, body) \
-            if dump and body is not None else None
-        if dumper is not None:
-            self._drain()
-            self.functions.append(dumper)
-            self.dumped.append("dump_" + identifier(key))
+        if not dump or body is None:
+            return name
+        for made, prefix_ in ((self.dumpers.entry_source("dump_" + identifier(key), schema,
+                                                          scope, body), "dump_"),
+                              (self.loaders.entry_source("load_" + identifier(key), schema,
+                                                         scope), "load_")):
+            if made is not None:
+                self._drain()
+                self.functions.append(made)
+                self.dumped.append(prefix_ + identifier(key))
         return name
 
     def source(self) -> str:

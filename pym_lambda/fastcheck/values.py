@@ -81,7 +81,7 @@ class ValueKeywords(EmitterBase):
             pattern = schema["pattern"]
             compile_pattern(pattern, at.where)
             regex = self.consts.pattern(pattern)
-            lines += block(f"if not {regex}.search({v}):",
+            lines += block(f"if not {regex}.found({v}):",
                            [fail(at.path, repr_message(v, f" does not match {pattern!r}"))])
         return lines
 

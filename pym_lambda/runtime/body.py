@@ -143,7 +143,9 @@ class BodyReader:
                  max_bytes: int = DEFAULT_MAX_BODY_BYTES,
                  max_depth: int = DEFAULT_MAX_JSON_DEPTH,
                  max_fields: int = DEFAULT_MAX_FORM_FIELDS,
-                 explainers: Optional[Dict[str, Optional[Explainer]]] = None) -> None:
+                 explainers: Optional[Dict[str, Optional[Explainer]]] = None,
+                 loaders: Optional[Dict[str, Optional[Callable[[Any, Any], Any]]]] = None,
+                 classes: Any = None) -> None:
         self.required: bool = body["required"]
         self.content: Dict[str, Schema] = body["content"]
         self.declared = list(self.content)
@@ -157,6 +159,10 @@ class BodyReader:
         self.checks = checks
         self.explainers = explainers or {}  # every problem, when a check fails
         self.converts = converts
+        # A generated loader per content type (fastcheck/loader.py): the model objects built
+        # while checking, or a tuple (anything it does not vouch for: the two passes answer)
+        self.loaders = {ct: f for ct, f in (loaders or {}).items() if f is not None}
+        self.classes = classes  # the API's name -> model class, the loaders' M
         self.form_fields: List[CompiledParameter] = body.get("form_fields") or []
         self.deref = deref
         self.max_bytes = max_bytes
@@ -197,6 +203,14 @@ class BodyReader:
             value = self.parse(raw, mt, self.content[declared])
             if declared in self.text_as_is and isinstance(value, str) and not is_json(mt):
                 return value
+        load = self.loaders.get(declared)
+        if load is not None:
+            try:
+                loaded = load(value, self.classes)
+            except RecursionError:  # the check then reports it (a deep body's nested refs)
+                loaded = ()
+            if loaded.__class__ is not tuple:
+                return loaded
         check = self.checks.get(declared)
         if check is not None:
             problem = check(value)

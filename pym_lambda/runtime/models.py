@@ -220,10 +220,6 @@ class _NullableByClass(Dict[type, Optional[FrozenSet[str]]]):
         return found
 
 
-# What generated response dumpers take from the runtime (runtime/operation_checks.py puts
-# these in the generated module).
-DUMP_HELPERS: Dict[str, Any] = {"_to_jsonable": to_jsonable, "_DATETIME": dt.datetime,
-                                "_MODEL_NULLABLE": _NullableByClass()}
 
 
 def _parse_datetime(value: Any) -> Any:
@@ -247,6 +243,51 @@ def _parse_date(value: Any) -> Any:
         raise errors.InvalidParameterError(f"{value!r} is not a valid date") from None
 
 
+def _parsed_or_none(parse: Converter) -> Converter:
+    """For body loaders (fastcheck/loader.py): the parsed value, None when the converter
+    would refuse it (the two passes then word the error)."""
+    def parsed(value: Any) -> Any:
+        try:
+            return parse(value)
+        except errors.InvalidParameterError:
+            return None
+    return parsed
+
+
+# RFC 3339 date-times as clients send them: upper-case T and Z, hours 00-23, minutes and
+# seconds 00-59 (a leap second's 60 is left to the check), offsets within a day.
+_COMMON_DATE_TIME = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                     r"(?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+_date_time_shape: List[Any] = []  # compiled at the first body read that needs it
+
+
+def _common_date_time(text: str) -> Any:
+    """For body loaders: a date-time text of the common shape (above), parsed as the
+    converter parses it; None for any other text, or a day that does not exist. Such a
+    text's check passes exactly when fromisoformat() reads it (it checks the days of each
+    month, year 0 aside), so the loader need not run the format's check on it."""
+    if not _date_time_shape:
+        import re
+
+        _date_time_shape.append(re.compile(_COMMON_DATE_TIME).fullmatch)
+    if _date_time_shape[0](text) is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+# What generated response dumpers and body loaders take from the runtime
+# (runtime/operation_checks.py puts these in the generated module).
+DUMP_HELPERS: Dict[str, Any] = {"_to_jsonable": to_jsonable, "_DATETIME": dt.datetime,
+                                "_MODEL_NULLABLE": _NullableByClass(),
+                                "_LOAD_DT": _parsed_or_none(_parse_datetime),
+                                "_LOAD_DATE": _parsed_or_none(_parse_date),
+                                "_LOAD_DT_COMMON": _common_date_time,
+                                "_SET_EXTRA": _EXTRA_SLOT.__set__}
+
+
 class ModelFactory:
     """Builds the model classes and converters of one API from its compiled definitions."""
 
@@ -261,6 +302,8 @@ class ModelFactory:
         # of thousands of schemas makes none (models.<Name> and the first call make them).
         self.classes: Mapping[str, Type[Model]] = LazyClasses(self)
         self._converters: Dict[str, Converter] = {}
+        # name -> class, for the generated body loaders (fastcheck/loader.py)
+        self.loader_classes: Dict[str, Optional[Type[Model]]] = _LoaderClasses(self.classes)
         # Held while classes and converters are made (at first calls, maybe in several threads:
         # a converter's placeholder must never be called while it is being built).
         self.lock = threading.RLock()
@@ -394,6 +437,23 @@ class ModelFactory:
                     attrs[key] = conv(attrs[key])
             return obj
         return convert
+
+
+class _LoaderClasses(Dict[str, Optional[Type[Model]]]):
+    """Schema name -> its model class, as a generated body loader builds it (a plain dict
+    look-up per object once known); None for a class with reserved names (its converter
+    keeps those as extra data, which a loader does not mirror): the two passes then serve."""
+
+    def __init__(self, classes: Mapping[str, Type[Model]]) -> None:
+        super().__init__()
+        self._classes = classes
+
+    def __missing__(self, name: str) -> Optional[Type[Model]]:
+        cls: Optional[Type[Model]] = self._classes[name]
+        if cls is not None and cls.__pym_reserved__:
+            cls = None
+        self[name] = cls
+        return cls
 
 
 class LazyClasses(Mapping[str, Type[Model]]):

@@ -139,9 +139,15 @@ class BoundOperation:
                 checks = {ct: _both(check, body_checker(body["content"][ct], api.deref,
                                                         api.models._properties))
                           for ct, check in checks.items()}
+            # the generated loaders (check and build models in one walk); not under strict,
+            # whose extra check they do not run
+            find = None if self.strict else getattr(api.checks, "loader", None)
+            loaders = {ct: find(body_key(api.name, op, ct)) if find and checks[ct] else None
+                       for ct in body["content"]}
             reader = BodyReader(
                 body,
                 checks=checks,
+                loaders=loaders, classes=api.models.loader_classes,
                 converts={ct: api.models.converter(s) for ct, s in body["content"].items()},
                 deref=api.deref,
                 explainers={ct: _explainer(api, s, "body") for ct, s in body["content"].items()},

@@ -29,6 +29,9 @@ from .compiled_types import CompiledApi, CompiledOperation, CompiledParameter, S
 from .stored_schemas import restore_operation
 
 Check = Callable[[Any], Optional[str]]
+# What a generated module defines beside an entry's check_<id>: a response's dumper, a body's
+# loader (fastcheck/dumper.py, fastcheck/loader.py)
+GENERATED = ("dump_", "load_")
 # A response's JSON-ready data, checked; a tuple when it is refused (fastcheck/dumper.py)
 Dump = Callable[[Any], Any]
 # schema, definitions, dialect, context, prefix
@@ -112,7 +115,8 @@ def load_prebuilt(path: Union[str, os.PathLike[str]], fingerprint: Optional[str]
 def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] = None,
                  dumpers: Optional[Dict[str, Dump]] = None) -> Dict[str, Check]:
     """A check per entry: prebuilt, else compiled now, else SchemaEngine. The response dumpers
-    compiled now (fastcheck/dumper.py) go into `dumpers`, by key."""
+    and body loaders compiled now (fastcheck/dumper.py, loader.py) go into `dumpers`, by
+    "dump_<key>" and "load_<key>"."""
     from .schema_validator import EngineCheck  # at the first check looked up, not at import
 
     checks: Dict[str, Check] = {}
@@ -135,16 +139,17 @@ def build_checks(entries: Dict[str, Entry], prebuilt: Optional[Dict[str, Any]] =
         for ident, (key, entry) in missing.items():
             checks[key] = compiled.get(ident) or EngineCheck(*entry)
             namespace = getattr(compiled.get(ident), "__globals__", None)  # the module's
-            dump = _with_helpers(namespace.get("dump_" + ident) if namespace else None)
-            if dump is not None and dumpers is not None:
-                dumpers[key] = dump
+            for kind in GENERATED:
+                made = _with_helpers(namespace.get(kind + ident) if namespace else None)
+                if made is not None and dumpers is not None:
+                    dumpers[kind + key] = made
     return checks
 
 
 def _with_helpers(dump: Any) -> Optional[Dump]:
-    """A generated module's `dump_<id>` (None: the schema is not covered, the two-pass path
-    serves it), with what dumpers take from the runtime (models.DUMP_HELPERS) put in its
-    module: the generated module imports nothing."""
+    """A generated module's `dump_<id>` or `load_<id>` (None: the schema is not covered, the
+    two-pass path serves it), with what they take from the runtime (models.DUMP_HELPERS) put
+    in its module: the generated module imports nothing."""
     namespace = getattr(dump, "__globals__", None)
     if namespace is None:
         return None
@@ -207,15 +212,24 @@ class LazyChecks:
     def dumper(self, key: str) -> Optional[Dump]:
         """The response entry's dumper (convert and check in one walk), None without one.
         Looked up once per operation, at its first call, after its check."""
+        dump: Optional[Dump] = self._generated("dump_", key)
+        return dump
+
+    def loader(self, key: str) -> Optional[Callable[[Any, Any], Any]]:
+        """The body entry's loader (check and build models in one walk), None without one."""
+        load: Optional[Callable[[Any, Any], Any]] = self._generated("load_", key)
+        return load
+
+    def _generated(self, kind: str, key: str) -> Any:
         check = self.get(key)
         with self._lock:
-            if key in self._dumpers:
-                return self._dumpers[key]
+            if kind + key in self._dumpers:
+                return self._dumpers[kind + key]
             prebuilt = self._prebuilt
             index = (prebuilt.get("INDEX") or {}) if prebuilt is not None else {}
             if prebuilt is None or key not in index or check is None:
                 return None
-            return _with_helpers(prebuilt.get("dump_" + index[key]))
+            return _with_helpers(prebuilt.get(kind + index[key]))
 
     def _build_all(self) -> None:
         self._checks = build_checks(collect_entries(self._apis), self._prebuilt, self._dumpers)

@@ -53,9 +53,14 @@ ENTRIES["Books"] = ({"type": "array", "maxItems": 2, "items": {"$ref": D + "Book
 
 
 def _compiled() -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    dumpers: Dict[str, Any] = {}
-    checks = build_checks(ENTRIES, None, dumpers)
-    return checks, dumpers
+    made: Dict[str, Any] = {}
+    checks = build_checks(ENTRIES, None, made)
+    return checks, dumpers_in(made)
+
+
+def dumpers_in(made: Dict[str, Any]) -> Dict[str, Any]:
+    """build_checks' generated functions: the dumpers, by entry key."""
+    return {key[len("dump_"):]: f for key, f in made.items() if key.startswith("dump_")}
 
 
 CHECKS, DUMPERS = _compiled()
@@ -291,8 +296,9 @@ ODD = {  # OAS 3.1 shapes a dumper must take or leave, never break on
 
 def test_odd_schemas_are_dumped_as_checked_or_left_to_the_two_passes():
     entries = {name: ({"$ref": D + name}, ODD, "oas31", RESPONSE, "") for name in ODD}
-    dumpers: Dict[str, Any] = {}
-    checks = build_checks(entries, None, dumpers)
+    made: Dict[str, Any] = {}
+    checks = build_checks(entries, None, made)
+    dumpers = dumpers_in(made)
     assert sorted(dumpers) == ["A"]  # B declares `a` twice; C's $ref points to nothing
     when = dt.datetime(2020, 1, 2, 3, 4, 5)
     for value in ({"a": 1}, {"a": None, "b": 1}, {"a": 1, "c": (1, when)}, {"a": 1, "d": when},

@@ -99,3 +99,16 @@ def test_a_simple_pattern_runs_in_linear_time_without_re2() -> None:
             "assert not _SpecPattern('^[a-z]*[a-z]{3}[0-9]$').search('a' * 1_000_000 + '!')\n"
             "assert time.perf_counter() - t < 2 and 're2' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("pattern", LINEAR[:4] + ["^(a+)+$", "^.$", "^[a-z]$"])
+def test_what_generated_checks_call_answers_as_search_before_and_after_the_first(
+        pattern: str) -> None:
+    first, later = _SpecPattern(pattern), _SpecPattern(pattern)
+    later.search("")  # compiled: a pattern on `re` is then searched by re itself
+    for text in TEXTS:  # lone surrogates included: RE2's patterns keep search()'s handling
+        expected = _SpecPattern(pattern).search(text)
+        assert bool(first.found(text)) is expected and bool(later.found(text)) is expected
+    from pym_lambda.fastcheck.helpers import _linear_re
+
+    assert (later.found == later.search) is (_linear_re(pattern) is None)

@@ -75,6 +75,8 @@ with app.app.pym_service.use(), Client(app.app) as client:
             state("CALLED")
 dump = ops["post_/pets"].responses.specs["201"].dump
 print("DUMP", json.dumps(dump.__code__.co_filename))
+load = ops["post_/pets"].body.loaders["application/json"]
+print("LOAD", json.dumps(load.__code__.co_filename))
 """
 
 
@@ -119,6 +121,9 @@ def test_an_operation_is_prepared_at_its_first_call_and_serves_as_before(tmp_pat
     # the response was converted and checked by the prebuilt module's dumper (one walk)
     dumper = next(json.loads(text) for tag, text in lines if tag == "DUMP")
     assert dumper == "<pym_validators _dump_Pet_oas30>"
+    # and the body checked and made into a Pet by its loader (one walk), prebuilt too
+    loader = next(json.loads(text) for tag, text in lines if tag == "LOAD")
+    assert loader == "<pym_validators _load_Pet_oas30>"
 
 
 def _compiled(project: Path) -> Any:
