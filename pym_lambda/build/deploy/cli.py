@@ -45,7 +45,8 @@ def report_errors(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None:
-    click.echo(f"error: {exc.step}: {exc.message}", err=True)
+    for problem in getattr(exc, "problems", (exc,)):  # precheck.DeployProblems: one line each
+        click.echo(f"error: {problem.step}: {problem.message}", err=True)
     if exc.existing and exc.existing != ("nothing",):
         click.echo(f"what exists now for stage {stage}:", err=True)
         for line in exc.existing:
@@ -137,8 +138,10 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
                echo: Callable[[str], None] = click.echo, acceptance: bool = False) -> None:
     """The deploy command's work; `clients` (service -> client) is for tests."""
     from .aws_access import check_access, client_factory
+    from .precheck import precheck
     from .prepare import prepared
 
+    precheck(options)  # what needs no build fails before it (the package takes ~30 s)
     progress = Progress(echo)
     progress.step("build", f"stage {options.stage} of {options.project_dir.resolve()}")
     with prepared(options, progress.detail) as ready:
