@@ -157,9 +157,16 @@ NO_CREDENTIALS = "error: aws: no AWS credentials: set AWS_ACCESS_KEY_ID"
 NO_REGION = "error: aws: no AWS region: set AWS_REGION"
 
 
-def no_aws_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def without(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *names: str) -> None:
+    """No AWS config files, none of `names` set, and no build allowed."""
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    for name in names:
+        monkeypatch.delenv(name)
+    forbid_build(monkeypatch)
 
 
 @pytest.mark.parametrize("target", ["lambda", "beanstalk"])
@@ -168,14 +175,11 @@ def test_missing_credentials_or_region_stop_before_the_build(
         offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, missing: str,
         target: str) -> None:
     project, counter = offline
-    no_aws_files(monkeypatch, tmp_path)
-    forbid_build(monkeypatch)
     if missing == "credentials":
-        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        without(monkeypatch, tmp_path, *CREDENTIALS)
         expected, other = NO_CREDENTIALS, NO_REGION
     else:
-        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        without(monkeypatch, tmp_path, "AWS_DEFAULT_REGION")
         expected, other = NO_REGION, NO_CREDENTIALS
     result = run(project, "--yes", "--target", target)
     assert_clean_failure(result, expected)
@@ -187,10 +191,7 @@ def test_missing_credentials_or_region_stop_before_the_build(
 def test_independent_problems_are_reported_together_before_the_build(
         offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     project, counter = offline
-    no_aws_files(monkeypatch, tmp_path)
-    forbid_build(monkeypatch)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name)
+    without(monkeypatch, tmp_path, *CREDENTIALS, "AWS_DEFAULT_REGION")
     config = project / "pym-config.yaml"
     config.write_text(config.read_text().replace(f"{{ssm: {JWT_PARAMETER}}}",
                                                  "{env: JWT_SECRET}")
@@ -208,10 +209,7 @@ def test_independent_problems_are_reported_together_before_the_build(
 def test_a_dry_run_needs_no_credentials_and_checks_the_rest_before_the_build(
         offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     project, counter = offline
-    no_aws_files(monkeypatch, tmp_path)
-    forbid_build(monkeypatch)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name)
+    without(monkeypatch, tmp_path, *CREDENTIALS, "AWS_DEFAULT_REGION")
     result = run(project, "--dry-run", "--target", "beanstalk")
     assert "deploy built before refusing" in result.output, result.output  # none refused
     result = run(project, "--dry-run")  # Lambda's packager needs the region
