@@ -45,7 +45,8 @@ def report_errors(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None:
-    for problem in getattr(exc, "problems", (exc,)):  # precheck.DeployProblems: one line each
+    problems = getattr(exc, "problems", (exc,))  # precheck.DeployProblems: one line each
+    for problem in problems:
         click.echo(f"error: {problem.step}: {problem.message}", err=True)
     if exc.existing and exc.existing != ("nothing",):
         click.echo(f"what exists now for stage {stage}:", err=True)
@@ -54,8 +55,9 @@ def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None
         if command == "deploy" and exc.step != "verify":
             click.echo(f"the stage is partly deployed: fix the cause and run "
                        f"`pym-lambda deploy --stage {stage}` again to complete it", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+    for problem in problems:
+        if problem.hint:
+            click.echo(f"hint: {problem.hint}", err=True)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,15 +1,21 @@
 """What `deploy` checks before its build: everything that needs no package and no AWS call.
 
 The build (the package, run as Lambda would) takes tens of seconds: a forgotten credential,
-an unknown stage, a plain secret in a production stage or an alarm period CloudWatch refuses
-is reported first, each on its own line, all of them together when they are independent.
+an unknown stage, a missing app.py, a plain secret in a production stage or an alarm period
+CloudWatch refuses is reported first, one line each, all together when they are independent.
 """
 from __future__ import annotations
 
 import os
 from typing import Callable, List, Optional, Sequence, TypeVar
 
-from .build import STEP, StageConfig, read_stage_config
+from .build import (
+    STEP,
+    StageConfig,
+    check_compile_cache,
+    check_project_files,
+    read_stage_config,
+)
 from .errors import DeployError
 from .prepare import DeployOptions
 
@@ -21,8 +27,7 @@ class DeployProblems(DeployError):
 
     def __init__(self, problems: Sequence[DeployError]) -> None:
         self.problems = tuple(problems)
-        super().__init__(problems[0].step, "; ".join(p.message for p in problems),
-                         hint="\n".join(p.hint for p in problems if p.hint))
+        super().__init__(problems[0].step, "; ".join(p.message for p in problems))
 
 
 def precheck(options: DeployOptions) -> None:
@@ -38,9 +43,12 @@ def precheck(options: DeployOptions) -> None:
             problems.append(exc)
             return None
 
-    stage = attempt(lambda: read_stage_config(options.project_dir.resolve(), options.stage))
+    root = options.project_dir.resolve()
+    stage = attempt(lambda: read_stage_config(root, options.stage))
     if stage is not None:
+        attempt(lambda: check_project_files(root))
         attempt(lambda: check_stage_settings(options, stage))
+    attempt(check_compile_cache)
     # Lambda's packager needs the region even for --dry-run; credentials only for AWS calls.
     if options.target == "lambda" or not options.dry_run:
         attempt(lambda: resolve_region(options.region))

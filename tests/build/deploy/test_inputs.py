@@ -206,6 +206,18 @@ def test_independent_problems_are_reported_together_before_the_build(
     assert counter.calls == []
 
 
+def test_a_missing_app_py_and_the_compile_cache_switch_stop_before_the_build(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project, counter = offline
+    without(monkeypatch, tmp_path)
+    (project / "app.py").unlink()
+    monkeypatch.setenv("PYM_NO_COMPILE_CACHE", "1")
+    result = run(project, "--dry-run")
+    assert_clean_failure(result, f"error: build: no app.py in {project.resolve()}\n"
+                                 "error: build: PYM_NO_COMPILE_CACHE is set: unset it")
+    assert counter.calls == []
+
+
 def test_a_dry_run_needs_no_credentials_and_checks_the_rest_before_the_build(
         offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     project, counter = offline
