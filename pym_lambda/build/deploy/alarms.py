@@ -73,13 +73,18 @@ class ApiErrors:
     service: str = ""
 
 
-def stage_alarms(app_name: str, stage: str, settings: Any, queues: Sequence[QueueDefinition],
-                 api: Optional[ApiErrors]) -> Tuple[AlarmDefinition, ...]:
-    """The alarms the stage should have; `settings` is its AlarmsSettings."""
-    period = settings.period_seconds
+def check_period(period: int) -> int:
+    """The alarms' period, if CloudWatch takes it (a multiple of 60 s)."""
     if period % 60:
         raise DeployError("alarms", f"alarms.period_seconds is {period}: CloudWatch needs a "
                                     "multiple of 60")
+    return period
+
+
+def stage_alarms(app_name: str, stage: str, settings: Any, queues: Sequence[QueueDefinition],
+                 api: Optional[ApiErrors]) -> Tuple[AlarmDefinition, ...]:
+    """The alarms the stage should have; `settings` is its AlarmsSettings."""
+    period = check_period(settings.period_seconds)
     prefix, mark = name_prefix(app_name, stage), description_mark(app_name, stage)
     alarms: List[AlarmDefinition] = []
     if api is not None:

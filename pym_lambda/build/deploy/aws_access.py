@@ -33,17 +33,22 @@ def resolve_region(region: Optional[str] = None) -> str:
     return str(found)
 
 
+def check_credentials(step: str = "aws") -> None:
+    """botocore's credential chain finds some (read locally: no AWS call)."""
+    import boto3
+
+    if boto3.session.Session().get_credentials() is None:
+        raise DeployError(step, "no AWS credentials: set AWS_ACCESS_KEY_ID and "
+                                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`")
+
+
 def check_access(region: Optional[str] = None, clients: Optional[ClientFactory] = None,
                  step: str = "aws") -> AwsTarget:
     """The region, the credentials (read locally first), then the account (one STS call)."""
     import os
 
-    import boto3
-
     resolved = resolve_region(region)
-    if boto3.session.Session().get_credentials() is None:
-        raise DeployError(step, "no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`")
+    check_credentials(step)
     clients = clients or client_factory(resolved)
     try:
         account = clients("sts").get_caller_identity()["Account"]

@@ -263,6 +263,22 @@ def _config_line(key: str, stage: str, parameter: str) -> str:
     return line
 
 
+def check_project_files(project_dir: Path) -> None:
+    """The files a build starts from (the stage's config is read_stage_config's)."""
+    missing = [name for name in ("app.py", "apis") if not (project_dir / name).exists()]
+    if missing:
+        raise DeployError(STEP, f"no {' and no '.join(missing)} in {project_dir}")
+
+
+def check_compile_cache() -> None:
+    """The compiled form must be written: the Lambda package has no specs to compile."""
+    from ...runtime.project_files import COMPILED_FILE
+
+    if os.environ.get("PYM_NO_COMPILE_CACHE"):
+        raise DeployError(STEP, "PYM_NO_COMPILE_CACHE is set: unset it, the Lambda package needs "
+                                f"chalicelib/{COMPILED_FILE}")
+
+
 def build_project(project_dir: Path, stage: str,
                   environ: Optional[Mapping[str, str]] = None) -> BuildResult:
     """Check and compile the project for `stage`; call inside `project_imports(project_dir)`."""
@@ -276,9 +292,7 @@ def build_project(project_dir: Path, stage: str,
 
     environ = os.environ if environ is None else environ
     stage_config = read_stage_config(project_dir, stage)
-    for required in ("app.py", "apis"):
-        if not (project_dir / required).exists():
-            raise DeployError(STEP, f"no {required} in {project_dir}")
+    check_project_files(project_dir)
     try:
         compiled = compile_project(project_dir)
         variables, forwarded = function_environment(stage_config, compiled.get("config") or {},
@@ -329,9 +343,7 @@ def _write_compiled_if_changed(target: Path, compiled: CompiledDocument) -> bool
 
     target.parent.mkdir(exist_ok=True)
     before = _generated_files(target.parent)
-    if os.environ.get("PYM_NO_COMPILE_CACHE"):
-        raise DeployError(STEP, "PYM_NO_COMPILE_CACHE is set: unset it, the Lambda package needs "
-                                f"chalicelib/{target.name}")
+    check_compile_cache()
     if not write_compiled(target, compiled):
         raise DeployError(STEP, f"cannot write {target}")
     return _generated_files(target.parent) != before

@@ -45,7 +45,9 @@ def report_errors(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None:
-    click.echo(f"error: {exc.step}: {exc.message}", err=True)
+    problems = getattr(exc, "problems", (exc,))  # precheck.DeployProblems: one line each
+    for problem in problems:
+        click.echo(f"error: {problem.step}: {problem.message}", err=True)
     if exc.existing and exc.existing != ("nothing",):
         click.echo(f"what exists now for stage {stage}:", err=True)
         for line in exc.existing:
@@ -53,8 +55,9 @@ def _print_failure(exc: DeployError, stage: Optional[str], command: str) -> None
         if command == "deploy" and exc.step != "verify":
             click.echo(f"the stage is partly deployed: fix the cause and run "
                        f"`pym-lambda deploy --stage {stage}` again to complete it", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+    for problem in problems:
+        if problem.hint:
+            click.echo(f"hint: {problem.hint}", err=True)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,8 +140,10 @@ def run_deploy(options: DeployOptions, *, assume_yes: bool = False, clients: Any
                echo: Callable[[str], None] = click.echo, acceptance: bool = False) -> None:
     """The deploy command's work; `clients` (service -> client) is for tests."""
     from .aws_access import check_access, client_factory
+    from .precheck import precheck
     from .prepare import prepared
 
+    precheck(options)  # what needs no build fails before it (the package takes ~30 s)
     progress = Progress(echo)
     progress.step("build", f"stage {options.stage} of {options.project_dir.resolve()}")
     with prepared(options, progress.detail) as ready:

@@ -104,12 +104,18 @@ def test_deploy_makes_the_alarms_that_notify_the_topic_and_delete_removes_them(
     assert alarms().keys() == {f"{APP}-{STAGE}-eu-x", f"{APP}-{STAGE}-mine"}
 
 
-def test_a_period_cloudwatch_refuses_is_a_deploy_error(project: Path) -> None:
+@pytest.mark.parametrize("dry_run", [("--dry-run",), ()])
+def test_a_period_cloudwatch_refuses_is_a_deploy_error_before_the_build(
+        project: Path, monkeypatch: pytest.MonkeyPatch, dry_run: Any) -> None:
+    from .test_inputs import forbid_build
+
+    forbid_build(monkeypatch)
     enable(project, "alarms:\n  enabled: true\n  period_seconds: 90\n")
-    result = invoke(deploy, *DEPLOY, "--dry-run", "--project-dir", str(project))
-    assert result.exit_code != 0
-    assert "alarms.period_seconds is 90" in result.output
-    assert "Traceback" not in result.output
+    result = invoke(deploy, *DEPLOY, *dry_run, "--project-dir", str(project))
+    assert result.exit_code == 1, result.output
+    assert ("error: alarms: alarms.period_seconds is 90: CloudWatch needs a multiple of 60"
+            in result.output)
+    assert "Traceback" not in result.output and "[1/5] build" not in result.output
 
 
 def test_without_alarms_enabled_deploy_makes_none(project: Path) -> None:

@@ -34,6 +34,14 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield project, AwsCallCounter().install(monkeypatch)
 
 
+def forbid_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build (compile, load the app, package it) fails the test: the refusals come first."""
+    def build(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("deploy built before refusing")
+
+    monkeypatch.setattr("pym_lambda.build.deploy.prepare.prepared", build)
+
+
 def run(project: Path, *args: str) -> Any:
     return invoke(deploy, "--stage", STAGE, "--project-dir", str(project), *args)
 
@@ -89,8 +97,9 @@ def test_the_redrive_max_receive_count_comes_from_the_tasks_section(offline: Any
     assert counter.calls == []
 
 
-def test_an_unknown_stage_is_refused(offline: Any) -> None:
+def test_an_unknown_stage_is_refused(offline: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     project, counter = offline
+    forbid_build(monkeypatch)
     result = invoke(deploy, "--stage", "staging", "--project-dir", str(project), "--yes")
     assert_clean_failure(result, "error: build: unknown stage 'staging': .chalice/config.json "
                                  "defines dev, prod")
@@ -113,8 +122,10 @@ def test_a_spec_that_does_not_compile_fails_the_build(offline: Any) -> None:
     assert counter.calls == []
 
 
-def test_a_plain_secret_in_a_production_stage_is_refused_before_any_call(offline: Any) -> None:
+def test_a_plain_secret_in_a_production_stage_is_refused_before_any_call(
+        offline: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     project, counter = offline
+    forbid_build(monkeypatch)
     config = project / "pym-config.yaml"
     config.write_text(config.read_text().replace(f"{{ssm: {JWT_PARAMETER}}}",
                                                  "{env: JWT_SECRET}"))
@@ -135,26 +146,87 @@ def test_a_secret_the_config_reads_must_be_set(offline: Any,
     project, counter = offline
     allow_plain_jwt_secret(project)
     monkeypatch.delenv("JWT_SECRET")
+    forbid_build(monkeypatch)
     result = run(project, "--yes")
     assert_clean_failure(result, "error: build: stage prod: JWT_SECRET (pym-config.yaml "
                                  "jwt.secret) not set")
     assert counter.calls == []
 
 
-@pytest.mark.parametrize("missing", ["credentials", "region"])
-def test_missing_credentials_or_region_stop_before_any_call(
-        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, missing: str) -> None:
-    project, counter = offline
+NO_CREDENTIALS = "error: aws: no AWS credentials: set AWS_ACCESS_KEY_ID"
+NO_REGION = "error: aws: no AWS region: set AWS_REGION"
+
+
+CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def without(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *names: str) -> None:
+    """No AWS config files, none of `names` set, and no build allowed."""
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    for name in names:
+        monkeypatch.delenv(name)
+    forbid_build(monkeypatch)
+
+
+@pytest.mark.parametrize("target", ["lambda", "beanstalk"])
+@pytest.mark.parametrize("missing", ["credentials", "region"])
+def test_missing_credentials_or_region_stop_before_the_build(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, missing: str,
+        target: str) -> None:
+    project, counter = offline
     if missing == "credentials":
-        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-        expected = "error: aws: no AWS credentials: set AWS_ACCESS_KEY_ID"
+        without(monkeypatch, tmp_path, *CREDENTIALS)
+        expected, other = NO_CREDENTIALS, NO_REGION
     else:
-        monkeypatch.delenv("AWS_DEFAULT_REGION")
-        expected = "error: aws: no AWS region: set AWS_REGION"
-    assert_clean_failure(run(project, "--yes"), expected)
+        without(monkeypatch, tmp_path, "AWS_DEFAULT_REGION")
+        expected, other = NO_REGION, NO_CREDENTIALS
+    result = run(project, "--yes", "--target", target)
+    assert_clean_failure(result, expected)
+    assert other not in result.output
+    assert "[1/5] build" not in result.output
+    assert counter.calls == []
+
+
+def test_independent_problems_are_reported_together_before_the_build(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project, counter = offline
+    without(monkeypatch, tmp_path, *CREDENTIALS, "AWS_DEFAULT_REGION")
+    config = project / "pym-config.yaml"
+    config.write_text(config.read_text().replace(f"{{ssm: {JWT_PARAMETER}}}",
+                                                 "{env: JWT_SECRET}")
+                      + "alarms:\n  enabled: true\n  period_seconds: 90\n")
+    result = run(project, "--yes")
+    assert_clean_failure(result, "error: build: stage prod is a production stage and 1 plain")
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors[1:] == [NO_REGION + " (or AWS_DEFAULT_REGION), pass --region, or set "
+                          "region in ~/.aws/config", NO_CREDENTIALS + " and "
+                          "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`"]
+    assert "hint: a stage that is not production says so" in result.output
+    assert counter.calls == []
+
+
+def test_a_missing_app_py_and_the_compile_cache_switch_stop_before_the_build(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project, counter = offline
+    without(monkeypatch, tmp_path)
+    (project / "app.py").unlink()
+    monkeypatch.setenv("PYM_NO_COMPILE_CACHE", "1")
+    result = run(project, "--dry-run")
+    assert_clean_failure(result, f"error: build: no app.py in {project.resolve()}\n"
+                                 "error: build: PYM_NO_COMPILE_CACHE is set: unset it")
+    assert counter.calls == []
+
+
+def test_a_dry_run_needs_no_credentials_and_checks_the_rest_before_the_build(
+        offline: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project, counter = offline
+    without(monkeypatch, tmp_path, *CREDENTIALS, "AWS_DEFAULT_REGION")
+    result = run(project, "--dry-run", "--target", "beanstalk")
+    assert "deploy built before refusing" in result.output, result.output  # none refused
+    result = run(project, "--dry-run")  # Lambda's packager needs the region
+    assert_clean_failure(result, NO_REGION)
+    assert NO_CREDENTIALS not in result.output
     assert counter.calls == []
 
 
