@@ -23,6 +23,8 @@ ALLOWED: Dict[str, str] = {
                                                "repetition bound shrunk): a pure cache",
     "pym_lambda.docs.assets:_contents": "the text of each vendored asset file: a pure cache",
     "pym_lambda.logs:_second": "the last second formatted for the request log: a pure cache",
+    "pym_lambda.runtime.models:_date_time_shape": "the date-time pattern, compiled at its first "
+                                                  "use (not at a cold start): a pure cache",
     "pym_lambda.metrics:_cold": "whether this process wrote a metrics line yet: a cold start is "
                                 "the process's, not an app's",
     "pym_lambda.secret_store:_fetching": "a thread-local flag while a secret is fetched",

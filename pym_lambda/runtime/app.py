@@ -166,6 +166,7 @@ def register_apis(app: Chalice, project: Union[str, os.PathLike[str]],
                               fingerprint),
         service, warnings, prepare=False)
     app.pym_operations = operations  # type: ignore[attr-defined]  # tests, diagnostics
+    app.pym_project_dir = project_dir  # type: ignore[attr-defined]  # task_workers()
     if warnings:
         log_warnings(warnings, logging.getLogger("pym_lambda"))
     if any(op.steps for op in operations):  # key handling imported for protected APIs only
@@ -224,7 +225,8 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
         package = None
     modules = [importlib.import_module(f"chalicelib.{name}")
                for name in _submodules(getattr(package, "__path__", []))]
-    modules += _bound_packages(getattr(app, "pym_operations", ()))
+    modules += _bound_packages(getattr(app, "pym_operations", ()),
+                               getattr(app, "pym_project_dir", ""))
     from ..tasks.decorator import discover_tasks
 
     # The app's task table: the @async_task functions of chalicelib (no global registry).
@@ -233,19 +235,19 @@ def task_workers(app: Chalice, project: Union[str, os.PathLike[str], None] = Non
     return register_task_handlers(app, discover=False)
 
 
-def _bound_packages(operations: Any) -> List[Any]:
+def _bound_packages(operations: Any, project_dir: str) -> List[Any]:
     """The modules imported so far of the service's own packages outside chalicelib/ that
     operations are bound to (a PyMacaron service's `helloworld/`, with its @asynctask
-    functions): their tasks are the app's too. None for a service whose code is chalicelib."""
+    functions): their tasks are the app's too. Only files of the project (on Lambda, the task
+    root, where the build copies them); none for a service whose code is chalicelib."""
     tops = {getattr(op.func, "__module__", None) or "" for op in operations}
     tops = {name.split(".", 1)[0] for name in tops} - {"", "chalicelib", "app", "pym_lambda"}
-    if not tops:
+    if not tops or not project_dir:
         return []
-    from .own_code import foreign
-
-    tops = {top for top in tops if foreign(top) is None}
+    inside = os.path.join(os.path.realpath(project_dir), "")
     return [module for name, module in list(sys.modules.items())
-            if name.split(".", 1)[0] in tops]
+            if name.split(".", 1)[0] in tops
+            and os.path.realpath(getattr(module, "__file__", None) or "/").startswith(inside)]
 
 
 def _submodules(folders: List[str]) -> List[str]:

@@ -81,8 +81,10 @@ def test_every_command_refuses_an_unknown_stage(service: Path, tmp_path: Path,
     # from another folder, as a script would: --project-dir names the service
     done = subprocess.run([PYTHON, "-m", "pym_lambda.build.cli", *command, "--stage", "prd",
                            "--project-dir", str(service), "--region", "eu-west-1"],
-                          cwd=tmp_path, env=clean_environment(), capture_output=True,
-                          text=True, timeout=120, input="{}")
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          input="{}",  # credentials: deploy reports a missing one too
+                          env=clean_environment(AWS_ACCESS_KEY_ID="testing",
+                                                AWS_SECRET_ACCESS_KEY="testing"))
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in done.stdout, done.stdout + done.stderr

@@ -72,7 +72,10 @@ def test_cli_validate_reports_every_problem_with_exit_1(tmp_path):
                           str(tmp_path)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "apis/bad.yaml: GET /x: operation getX: response 200: invalid schema" in out.stderr
-    assert "1 problem(s) found" in out.stderr
+    # its binding is checked all the same: the schema's problem does not hide it
+    assert "operation getX: x-bind-server 'nowhere.at_all' cannot be bound: module 'nowhere' " \
+        "not found" in out.stderr
+    assert "2 problem(s) found" in out.stderr
     ok = subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "validate", "--project-dir",
                          str(ROOT)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
