@@ -66,6 +66,15 @@ class NamedFunctions:
         self.names = dict(names)  # a copy: a second restore finds it as it was saved
         del self.pending[pending:]
 
+    def drain(self) -> None:
+        """Write every function still to write (one may ask for others: a nested schema)."""
+        while self.pending:
+            name, ref, shape, scope = self.pending.pop()
+            self.gen.functions.append(self._source(name, ref, shape, scope))
+
+    def _source(self, name: str, ref: str, shape: Shape, scope: Scope) -> Lines:
+        raise NotImplementedError  # each kind of function writes its own
+
 
 class Dumpers(NamedFunctions):
     """The dumper functions of one generated module (ModuleGenerator holds one)."""
@@ -123,11 +132,6 @@ class Dumpers(NamedFunctions):
         self.names[key] = name
         self.pending.append((name, ref, shape, scope))
         return name
-
-    def drain(self) -> None:
-        while self.pending:
-            name, ref, shape, scope = self.pending.pop()
-            self.gen.functions.append(self._source(name, ref, shape, scope))
 
     # -- what is covered ------------------------------------------------------------------------
     def _shape(self, schema: Any, scope: Scope, hops: int) -> Optional[Shape]:

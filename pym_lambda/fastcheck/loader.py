@@ -87,11 +87,6 @@ class Loaders(NamedFunctions):
         self.pending.append((name, ref, shape, scope))
         return name
 
-    def drain(self) -> None:
-        while self.pending:
-            name, ref, shape, scope = self.pending.pop()
-            self.gen.functions.append(self._source(name, ref, shape, scope))
-
     # -- what a property needs ------------------------------------------------------------------
     def _kind(self, sub: Any, scope: Scope) -> Optional[Tuple[str, Any]]:
         """How a property is loaded: ("ref", loader), ("array", loader), ("parse", helper),
