@@ -92,6 +92,21 @@ def make_project(tmp_path: Path, specs: Dict[str, str], app_name: str = "test-ap
     return tmp_path
 
 
+PLAIN_APP = "from pym_lambda import create_app\napp = create_app(__file__)\n"
+
+
+def make_service(tmp_path: Path, specs: Dict[str, str], code: Dict[str, str],
+                 app_name: str = "test-app", app: str = PLAIN_APP) -> Path:
+    """make_project's folder with chalicelib/<name>.py for each module's text, and app.py."""
+    project = make_project(tmp_path, specs, app_name=app_name)
+    (project / "chalicelib").mkdir()
+    (project / "chalicelib" / "__init__.py").write_text("")
+    for name, text in code.items():
+        (project / "chalicelib" / f"{name}.py").write_text(text)
+    (project / "app.py").write_text(app)
+    return project
+
+
 @pytest.fixture(autouse=True)
 def own_service() -> Any:
     """Each test starts in a bare service of its own: what it sets outside a request

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
-from tests.conftest import make_project
+from tests.conftest import make_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,11 +118,7 @@ Call = Tuple[str, str, Optional[Any]]  # method, path, JSON body
 
 def project(tmp_path: Path, config: str, impl: str = IMPL) -> Path:
     """The pets service with this pym-config.yaml (and chalicelib/pets.py)."""
-    folder = make_project(tmp_path / "pets", {"pets": SPEC}, app_name="pets")
-    (folder / "chalicelib").mkdir()
-    (folder / "chalicelib" / "__init__.py").write_text("")
-    (folder / "chalicelib" / "pets.py").write_text(impl)
-    (folder / "app.py").write_text(APP)
+    folder = make_service(tmp_path / "pets", {"pets": SPEC}, {"pets": impl}, "pets", APP)
     (folder / "pym-config.yaml").write_text(config)
     return folder
 

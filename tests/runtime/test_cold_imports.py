@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from tests.build.deploy.deploy_fixtures import copy_example
-from tests.conftest import make_project
+from tests.conftest import make_service
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imported by an operation's first call (BoundOperation.prepare), never by `import app`.
@@ -141,12 +141,8 @@ print("KEYS", json.dumps({{"cold": cold, "status": reply.status_code,
 
 
 def test_a_service_that_protects_nothing_never_imports_the_key_handling(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "project", {"notes": SPEC_UNPROTECTED})
-    (project / "chalicelib").mkdir()
-    (project / "chalicelib" / "__init__.py").write_text("")
-    (project / "chalicelib" / "notes.py").write_text(IMPL_CALLER)
-    (project / "app.py").write_text("from pym_lambda import create_app\n"
-                                    "app = create_app(__file__)\n")
+    project = make_service(tmp_path / "project", {"notes": SPEC_UNPROTECTED},
+                           {"notes": IMPL_CALLER})
     task = _package(tmp_path, project)
     out = subprocess.run([sys.executable, "-I", "-B", "-c", KEYS_PROBE.format(root=str(ROOT))],
                          cwd=task, capture_output=True, text=True,

@@ -16,7 +16,7 @@ from pym_lambda.errors import SpecErrors
 from pym_lambda.runtime.app import bind_operations
 from pym_lambda.runtime.operation import ApiRuntime, BoundOperation
 from pym_lambda.runtime.operation_checks import LazyChecks
-from tests.conftest import make_project
+from tests.conftest import make_project, make_service
 from tests.runtime.lambda_service import ROOT, json_operation
 
 SPEC = f"""
@@ -81,12 +81,7 @@ print("LOAD", json.dumps(load.__code__.co_filename))
 
 
 def _package(tmp_path: Path) -> Path:
-    project = make_project(tmp_path / "project", {"pets": SPEC})
-    (project / "chalicelib").mkdir()
-    (project / "chalicelib" / "__init__.py").write_text("")
-    (project / "chalicelib" / "pets.py").write_text(IMPL)
-    (project / "app.py").write_text("from pym_lambda import create_app\n"
-                                    "app = create_app(__file__)\n")
+    project = make_service(tmp_path / "project", {"pets": SPEC}, {"pets": IMPL})
     subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                     str(project)], capture_output=True, text=True, check=True)
     task = tmp_path / "task"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from pym_lambda.runtime.operation_checks import build_checks
-from tests.conftest import make_project
+from tests.conftest import make_service
 
 ROOT = Path(__file__).resolve().parents[2]
 # One schema fastcheck refuses (unevaluatedProperties: the fallback checks it), one it mirrors.
@@ -35,12 +35,7 @@ FALLBACK = ("jsonschema", "openapi_schema_validator", "referencing", "pym_lambda
 
 
 def test_a_refused_schema_is_checked_at_its_first_use_only(tmp_path):
-    project = make_project(tmp_path, {"refused": SPEC})
-    (project / "chalicelib").mkdir()
-    (project / "chalicelib" / "__init__.py").write_text("")
-    (project / "chalicelib" / "things.py").write_text(IMPL)
-    (project / "app.py").write_text("from pym_lambda import create_app\n"
-                                    "app = create_app(__file__)\n")
+    project = make_service(tmp_path, {"refused": SPEC}, {"things": IMPL})
     subprocess.run([sys.executable, "-m", "pym_lambda.build.cli", "build", "--project-dir",
                     str(project)], capture_output=True, text=True, check=True)
     assert (project / "chalicelib" / "pym_validators.bin").is_file()
