@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import Tuple
 
 import pytest
 
@@ -74,3 +76,80 @@ def test_a_shape_is_a_dict_class_whose_hints_typing_reads() -> None:
     assert CompiledParameter.__name__ == "CompiledParameter"
     assert CompiledParameter.__module__ == "pym_lambda.runtime.compiled_types"
     assert get_type_hints(CompiledParameter)["in"] is str
+
+
+def test_a_record_behaves_as_the_namedtuple_of_its_fields() -> None:
+    """Records are built without collections.namedtuple (no eval per class at a cold start):
+    construction, errors, methods, pickling and introspection stay namedtuple's."""
+    import collections
+    import inspect
+    import pickle
+
+    from pym_lambda.records import Record
+
+    class Point(Record):
+        x: int
+        y: int = 0
+        tags: Tuple[str, ...] = ()
+
+    twin = collections.namedtuple("twin", "x y tags", defaults=(0, ()))  # type: ignore[misc]
+    for make in (lambda c: c(1), lambda c: c(1, 2, ("a",)), lambda c: c(x=1, tags=("b",)),
+                 lambda c: c._make([3, 4, ()]), lambda c: c(1)._replace(y=5)):
+        mine, theirs = make(Point), make(twin)
+        assert tuple(mine) == tuple(theirs) and mine._asdict() == theirs._asdict()
+        assert repr(mine) == repr(theirs).replace("twin(", "Point(")
+        assert hash(mine) == hash(theirs) and mine == theirs
+    settings = JwtSettings(issuer="me", audience=("a",))  # a module-level record pickles
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    assert Point(1, 2).y == 2 and Point.__match_args__ == ("x", "y", "tags")
+    assert str(inspect.signature(Point)) == str(inspect.signature(twin))
+    for call in (lambda c: c(), lambda c: c(1, 2, 3, 4), lambda c: c(1, z=2),
+                 lambda c: c._make([1]), lambda c: c(1)._replace(z=1)):
+        with pytest.raises(Exception) as mine_error:
+            call(Point)
+        with pytest.raises(Exception) as their_error:
+            call(twin)
+        assert type(mine_error.value) is type(their_error.value)
+        assert str(mine_error.value) == str(their_error.value).replace("twin.", "Point.")
+
+
+def test_records_of_every_arity_and_beyond_the_written_constructors() -> None:
+    from pym_lambda import record_new
+    from pym_lambda.records import _RecordMeta
+
+    for arity in (0, 1, 2, 17, record_new.MAX_FIELDS, record_new.MAX_FIELDS + 3):
+        names = [f"f{i}" for i in range(arity)]
+        cls = _RecordMeta("Wide", (), {"__module__": __name__,
+                                        "__annotations__": dict.fromkeys(names, "int")})
+        values = list(range(arity))
+        assert tuple(cls(*values)) == tuple(values)
+        assert tuple(cls(**dict(zip(names, values, strict=True)))) == tuple(values)
+        if arity:
+            with pytest.raises(TypeError):
+                cls(*values[1:])
+
+
+def record_new_text() -> str:
+    """What pym_lambda/record_new.py should hold: one constructor per arity up to 32."""
+    def constructor(n: int) -> str:
+        params = "".join(f", a{i}: Any" for i in range(n))
+        items = ", ".join(f"a{i}" for i in range(n)) + ("," if n == 1 else "")
+        return f"def new{n}(_cls: Any{params}) -> Any:\n    return _tuple_new(_cls, ({items}))\n"
+    path = Path(__file__).resolve().parent.parent / "pym_lambda" / "record_new.py"
+    head = path.read_text().split("def new0", 1)[0]
+    return (head + "\n\n".join(constructor(n) for n in range(33))
+            + "\n\nBY_ARITY = (" + ", ".join(f"new{n}" for n in range(33)) + ")\n")
+
+
+def test_the_written_constructors_are_what_they_should_be() -> None:
+    from pym_lambda import record_new
+
+    path = Path(record_new.__file__)
+    assert path.read_text() == record_new_text(), (
+        "regenerate: python tests/test_records.py")
+    assert len(record_new.BY_ARITY) == record_new.MAX_FIELDS + 1
+
+
+if __name__ == "__main__":  # rewrites pym_lambda/record_new.py
+    target = Path(__file__).resolve().parent.parent / "pym_lambda" / "record_new.py"
+    target.write_text(record_new_text())
