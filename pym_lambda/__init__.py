@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import (
+from . import cold_start as _cold_start
+
+# First, before anything else is imported (cold_start.py says why).
+_cold_start.hold_collections()
+_cold_start.install_bundle(__file__)
+
+from .errors import (  # noqa: E402
     BadResponseError,
     ForbiddenError,
     InvalidParameterError,
@@ -21,8 +27,8 @@ from .errors import (
     UnauthorizedError,
     UnknownPathError,
 )
-from .lazy_exports import lazy_attribute
-from .version import __version__
+from .lazy_exports import lazy_attribute  # noqa: E402
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "__version__", "PymLambdaError", "PymError", "InvalidParameterError", "UnauthorizedError",

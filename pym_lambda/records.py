@@ -3,8 +3,9 @@
 A record is an immutable named tuple: the cheapest record to import and to make on a Lambda cold
 start (no dataclasses, no inspect). Its class is built without collections.namedtuple, which
 defines five methods and compiles a __new__ for every class (~70 us each): the methods are
-written once (_RecordBase), the __new__ is record_new's constructor of its arity, renamed. Its defaults are shared by every instance, so a mapping
-field's default is EMPTY_MAP, which nobody can mutate.
+written once (_RecordBase), the __new__ is record_new's constructor of its arity, renamed.
+Its defaults are shared by every instance, so a mapping field's default is EMPTY_MAP, which
+nobody can mutate.
 
 `Record` and `Shape` are `typing.NamedTuple` and `typing.TypedDict` to the type checker, which
 checks every field as it would theirs. At run time they build the same classes without what

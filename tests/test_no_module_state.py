@@ -32,6 +32,8 @@ ALLOWED: Dict[str, str] = {
                                                 "process (global statement)",
     "pym_lambda.tasks.worker:_records": "record_processing, imported with the first batch "
                                         "(global statement)",
+    "pym_lambda.cold_start:_held": "the garbage collector's thresholds while a Lambda cold start "
+                                   "builds the app: the process's (global statement)",
 }
 MUTABLE_CALLS = {"dict", "list", "set", "defaultdict", "collections.defaultdict", "OrderedDict",
                  "threading.local", "deque"}

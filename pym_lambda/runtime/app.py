@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 from chalice.app import Chalice
 
+from ..cold_start import release_collections
 from ..errors import SpecError, SpecErrors
 from . import builtins
 from .bindings import bind_operation
@@ -280,6 +281,8 @@ def create_app(project: Union[str, os.PathLike[str]], *, app_name: Optional[str]
 
         exit_if_reportable(exc)  # one line per problem under `chalice local`
         raise
+    finally:
+        release_collections()  # held since `import pym_lambda` on Lambda (cold_start.py)
     return app
 
 

@@ -98,3 +98,34 @@ def _compile(root: Path, interpreter: Interpreter, files: List[str]) -> Bytecode
                         skipped=f"{interpreter.executable} failed to compile: {detail}")
     failed = tuple((str(p), str(e)) for p, e in json.loads(run.stdout)["failed"])
     return Bytecode(interpreter.runtime, interpreter.version, len(files) - len(failed), failed)
+
+
+def bundle_package(root: Path, bytecode: Bytecode, package: str = "pym_lambda") -> int:
+    """Write `<root>/<package>/_modules.bundle`: the compiled modules of `package` (but its
+    __init__, which installs the bundle's finder) in one file, which a cold start reads once
+    instead of a pyc per module (pym_lambda/cold_start.py). Nothing without bytecode; the
+    modules bundled."""
+    from ...cold_start import BUNDLE_FILE, write_bundle
+
+    folder = root / package
+    if bytecode.skipped or not bytecode.python or not folder.is_dir():
+        return 0
+    tag = "cpython-" + bytecode.python.replace(".", "")
+    entries = []
+    magic = b""
+    for relative in sources(root):
+        if not relative.startswith(package + "/") or relative == package + "/__init__.py":
+            continue
+        source = root / relative
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        if not pyc.is_file():
+            continue  # left as source (did not compile): imported as usual
+        data = pyc.read_bytes()
+        magic = magic or data[:4]
+        is_package = source.name == "__init__.py"
+        name = relative[:-3].replace("/", ".")
+        entries.append((name[:-len(".__init__")] if is_package else name, is_package,
+                        relative, data[16:]))
+    if entries:
+        (folder / BUNDLE_FILE).write_bytes(write_bundle(magic, entries))
+    return len(entries)

@@ -8,7 +8,8 @@ it and writes it again:
   installer records, the Beanstalk container's adapter, the specs as written when the stage
   serves no /doc;
 - with a `__pycache__/<module>.cpython-3XY.pyc` beside every source, compiled for the
-  functions' runtime (bytecode.py), or one line saying why not;
+  functions' runtime (bytecode.py), or one line saying why not; pym_lambda's modules also in
+  one file, read once at a cold start (bytecode.bundle_package, pym_lambda/cold_start.py);
 - members sorted, dated 1980-01-01, mode 644 (755 where an execute bit was set), compressed at
   one fixed level: the same tree gives the same bytes, so the same CodeSha256.
 Chalice reuses its cached zip while the project is unchanged: package.py keeps Chalice's own
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from .artifact import unpack
-from .bytecode import Bytecode, compile_tree
+from .bytecode import Bytecode, bundle_package, compile_tree
 from .vendor import imported_modules, module_name
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say; what Chalice writes too
@@ -84,6 +85,7 @@ def finish(package: Path, runtime: str, *, docs_enabled: bool) -> Finished:
             path.unlink()
         removed.pop("stale bytecode", None)  # not a saving: remade for the runtime
         bytecode = compile_tree(root, runtime)
+        bundle_package(root, bytecode)  # pym_lambda's modules in one file too
         files = write_zip(root, package)
     return Finished(bytecode, removed, files, package.stat().st_size)
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List, cast
 
 import pytest
 
@@ -243,3 +243,76 @@ def test_the_specs_as_written_ship_only_when_the_stage_serves_the_docs() -> None
     assert unused("chalicelib/pym_apis/library.yaml", docs_enabled=False)
     assert unused("chalicelib/pym_compiled.json", docs_enabled=False) is None
     assert unused("yaml-6.0.dist-info/METADATA", docs_enabled=False) is None
+
+
+COLD_START_PROBE = """
+import gc, json, sys
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(gc.get_threshold()[0])
+                    if phase == "start" else None)  # the threshold each collection ran under
+sys.path[:0] = ["."]
+sys.path.append(sys.argv[1])
+import app
+from pym_lambda.cold_start import BundleFinder
+import pym_lambda.errors
+bundled = sorted(name for name, module in sys.modules.items()
+                 if isinstance(getattr(getattr(module, "__spec__", None), "loader", None),
+                               BundleFinder))
+print(json.dumps({"bundled": bundled, "collections": collections,
+                  "threshold": gc.get_threshold(), "frozen": gc.get_freeze_count(),
+                  "router_file": sys.modules["pym_lambda.runtime.router"].__file__,
+                  "code_file": pym_lambda.errors.SpecError.__init__.__code__.co_filename,
+                  "app_loader": type(sys.modules["app"].__spec__.loader).__name__}))
+"""
+
+
+def test_pym_lambdas_modules_are_read_from_one_bundle_and_no_collection_runs_at_the_cold_start(
+        built: Built, tmp_path: Path) -> None:
+    """cold_start.py on the shipped package, as Lambda imports it: pym_lambda's modules come
+    from pym_lambda/_modules.bundle (the same code as their pycs, files named where they are),
+    and the garbage collector waits until create_app() ends, then is as it was."""
+    import gc
+    import json
+
+    from pym_lambda.cold_start import BUNDLE_FILE, HELD_THRESHOLD, read_bundle_index
+
+    files = members(built.zip)
+    bundle = files[f"pym_lambda/{BUNDLE_FILE}"]
+    task_root = unpack(built.zip, tmp_path)
+    fd = os.open(task_root / "pym_lambda" / BUNDLE_FILE, os.O_RDONLY)
+    try:
+        index = read_bundle_index(fd)
+    finally:
+        os.close(fd)
+    assert index is not None
+    shipped = {name[:-3].replace("/", ".").removesuffix(".__init__") for name in files
+               if name.startswith("pym_lambda/") and name.endswith(".py")}
+    assert set(index) == shipped - {"pym_lambda"}  # its __init__ installs the finder
+    for name, (is_package, source, offset, length) in index.items():
+        assert bundle[offset:offset + length] == files[pyc_of(source)][16:], name
+        assert is_package == source.endswith("/__init__.py")
+    libraries, missing = runtime_libraries(tmp_path / "runtime")
+    assert missing == ()
+    environ = {"PATH": os.environ.get("PATH", ""), "PYM_APP_NAME": "pym-library",
+               "PYM_STAGE": STAGE, "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def probe(**more: str) -> Dict[str, Any]:
+        run = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", COLD_START_PROBE,
+                              str(libraries)], cwd=task_root, env={**environ, **more},
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return cast(Dict[str, Any], json.loads(run.stdout.splitlines()[-1]))
+
+    seen = probe(AWS_LAMBDA_FUNCTION_NAME="pym-library-prod")
+    assert len(seen["bundled"]) > 40 and "pym_lambda.runtime.router" in seen["bundled"]
+    assert seen["router_file"] == str(task_root / "pym_lambda" / "runtime" / "router.py")
+    assert seen["code_file"] == str(task_root / "pym_lambda" / "errors.py")
+    assert seen["app_loader"] != "BundleFinder"  # the project's own modules: their pycs
+    # none while the framework and the app were built (task_workers' may run after)
+    assert HELD_THRESHOLD not in seen["collections"]
+    assert tuple(seen["threshold"]) == gc.get_threshold()  # put back
+    assert seen["frozen"] > 10_000  # what the cold start made, never walked again
+    outside = probe()  # not on Lambda: the collector is left alone
+    assert outside["frozen"] == 0 and len(outside["collections"]) > 10
+    assert set(outside["collections"]) == {gc.get_threshold()[0]}
+    assert len(seen["collections"]) * 3 < len(outside["collections"])
