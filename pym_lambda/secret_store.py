@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from collections.abc import Iterator, Mapping  # typing's cost more as a base
+from typing import Any, Dict, Optional, Tuple, Union
 
 from .errors import ServerError
 from .records import Record

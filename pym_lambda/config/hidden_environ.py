@@ -3,7 +3,8 @@ through the loader (pytest prints the arguments of the frame that raised, e.g. a
 for a missing variable) must not print the environment's secrets."""
 from __future__ import annotations
 
-from typing import Any, ItemsView, Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping  # typing's cost more as a base
+from typing import Any
 
 
 class HiddenValues(Mapping[str, str]):

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from collections.abc import Iterator, Mapping  # typing's cost more as a base
+from typing import Any, Dict, List, Optional
 
 SCHEMAS_FILE = "pym_schemas.json"  # under chalicelib/, beside pym_compiled.json
 STORED_KEY = "stored_definitions"  # in each API of the compiled form, as written
