@@ -46,11 +46,14 @@ class Finished:
     removed: Dict[str, Tuple[int, int]] = field(default_factory=dict)
     files: int = 0
     size: int = 0  # the zip's bytes
+    bundled: int = 0  # pym_lambda's modules also in its one-file bundle
 
     def describe(self) -> str:
         removed = ", ".join(f"{reason} ({count} files, {size / 1024:.0f} KiB)"
                             for reason, (count, size) in self.removed.items())
-        return self.bytecode.describe() + (f"; left out: {removed}" if removed else "")
+        bundled = f" (pym_lambda's {self.bundled} also in one bundle)" if self.bundled else ""
+        return (self.bytecode.describe() + bundled
+                + (f"; left out: {removed}" if removed else ""))
 
 
 def unused(relative: str, docs_enabled: bool) -> Optional[str]:
@@ -85,9 +88,9 @@ def finish(package: Path, runtime: str, *, docs_enabled: bool) -> Finished:
             path.unlink()
         removed.pop("stale bytecode", None)  # not a saving: remade for the runtime
         bytecode = compile_tree(root, runtime)
-        bundle_package(root, bytecode)  # pym_lambda's modules in one file too
+        bundled = bundle_package(root, bytecode)  # pym_lambda's modules in one file too
         files = write_zip(root, package)
-    return Finished(bytecode, removed, files, package.stat().st_size)
+    return Finished(bytecode, removed, files, package.stat().st_size, bundled)
 
 
 def _members(root: Path) -> List[str]:
