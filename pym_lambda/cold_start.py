@@ -5,11 +5,12 @@ package, Python 3.11, `import app`):
 
 - **The import system, per module.** Each of the ~50 pym_lambda modules a cold start imports
   is looked for in its folder, then its bytecode opened, read and closed (~8 system calls and
-  ~0.1 M instructions of importlib each). The package build (build/deploy/package_zip.py)
-  also writes every pym_lambda module's bytecode into one file, BUNDLE_FILE; when it is there
-  and its bytecode is this interpreter's, a finder serves pym_lambda's modules from it: one
-  read (pread) each, no search. The sources and pycs stay beside it (tracebacks, tools, and
-  any module it lacks are served as usual).
+  ~0.1 M instructions of importlib each). The package build (build/deploy/bytecode.py)
+  writes the bytecode of pym_lambda's modules (but this one and __init__) into one file,
+  BUNDLE_FILE, instead of a pyc each; when it is there and its bytecode is this
+  interpreter's, a finder serves pym_lambda's modules from it: one read (pread) each, no
+  search. The sources stay beside it (tracebacks, tools); a module it lacks is imported as
+  usual.
 - **The cyclic garbage collector.** Importing the framework and building the app makes ~15k
   objects that live as long as the process; the ~22 automatic collections while they are made
   walk them for nothing (~3-4 ms of a ~50 ms cold import). On Lambda (AWS_LAMBDA_FUNCTION_NAME

@@ -102,19 +102,23 @@ def _compile(root: Path, interpreter: Interpreter, files: List[str]) -> Bytecode
 
 def bundle_package(root: Path, bytecode: Bytecode, package: str = "pym_lambda") -> int:
     """Write `<root>/<package>/_modules.bundle`: the compiled modules of `package` (but its
-    __init__, which installs the bundle's finder) in one file, which a cold start reads once
-    instead of a pyc per module (pym_lambda/cold_start.py). Nothing without bytecode; the
-    modules bundled."""
+    __init__ and cold_start, which install the bundle's finder) in one file, from which a cold
+    start reads them instead of a pyc each (pym_lambda/cold_start.py); their pycs are then
+    removed (each module's bytecode ships once). Nothing without bytecode; the modules
+    bundled."""
     from ...cold_start import BUNDLE_FILE, write_bundle
 
     folder = root / package
     if bytecode.skipped or not bytecode.python or not folder.is_dir():
         return 0
     tag = "cpython-" + bytecode.python.replace(".", "")
+    # what is imported before the bundle's finder is there: their own pycs
+    outside = {f"{package}/__init__.py", f"{package}/cold_start.py"}
     entries = []
+    pycs = []
     magic = b""
     for relative in sources(root):
-        if not relative.startswith(package + "/") or relative == package + "/__init__.py":
+        if not relative.startswith(package + "/") or relative in outside:
             continue
         source = root / relative
         pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
@@ -126,6 +130,9 @@ def bundle_package(root: Path, bytecode: Bytecode, package: str = "pym_lambda") 
         name = relative[:-3].replace("/", ".")
         entries.append((name[:-len(".__init__")] if is_package else name, is_package,
                         relative, data[16:]))
+        pycs.append(pyc)
     if entries:
         (folder / BUNDLE_FILE).write_bytes(write_bundle(magic, entries))
+    for pyc in pycs:
+        pyc.unlink()
     return len(entries)

@@ -46,12 +46,12 @@ class Finished:
     removed: Dict[str, Tuple[int, int]] = field(default_factory=dict)
     files: int = 0
     size: int = 0  # the zip's bytes
-    bundled: int = 0  # pym_lambda's modules also in its one-file bundle
+    bundled: int = 0  # pym_lambda's modules in its one-file bundle (not as pycs)
 
     def describe(self) -> str:
         removed = ", ".join(f"{reason} ({count} files, {size / 1024:.0f} KiB)"
                             for reason, (count, size) in self.removed.items())
-        bundled = f" (pym_lambda's {self.bundled} also in one bundle)" if self.bundled else ""
+        bundled = f" (pym_lambda's {self.bundled} in one bundle)" if self.bundled else ""
         return (self.bytecode.describe() + bundled
                 + (f"; left out: {removed}" if removed else ""))
 

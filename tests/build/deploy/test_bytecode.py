@@ -59,7 +59,10 @@ def test_every_shipped_source_has_its_bytecode_for_the_runtime(built: Built) -> 
     assert any(s.startswith("chalicelib/") for s in sources)
     assert any(s.startswith("pym_lambda/runtime/") for s in sources)
     assert any(s.startswith("jwt/") for s in sources)  # a dependency Chalice installed
-    for source in sources:
+    before_bundle = {"pym_lambda/__init__.py", "pym_lambda/cold_start.py"}  # install it
+    bundled = [s for s in sources if s.startswith("pym_lambda/") and s not in before_bundle]
+    assert len(bundled) > 50  # their bytecode is in pym_lambda's bundle (the next test)
+    for source in sorted(set(sources) - set(bundled)):
         pyc = files.get(pyc_of(source))
         assert pyc is not None, f"{source} has no {TAG} bytecode"
         assert pyc[:4] == importlib.util.MAGIC_NUMBER, source
@@ -67,7 +70,8 @@ def test_every_shipped_source_has_its_bytecode_for_the_runtime(built: Built) -> 
         # the hash is the shipped source's: this bytecode was compiled from it
         assert pyc[8:16] == importlib.util.source_hash(files[source]), source
     pycs = [name for name in files if name.endswith(".pyc")]
-    assert len(pycs) == len(sources)  # and no other Python's, no stray bytecode
+    # no other Python's, no stray bytecode, and a bundled module's only in the bundle
+    assert len(pycs) == len(sources) - len(bundled)
 
 
 def test_the_zip_is_written_reproducibly(built: Built) -> None:
@@ -273,6 +277,7 @@ def test_pym_lambdas_modules_are_read_from_one_bundle_and_no_collection_runs_at_
     and the garbage collector waits until create_app() ends, then is as it was."""
     import gc
     import json
+    import marshal
 
     from pym_lambda.cold_start import BUNDLE_FILE, HELD_THRESHOLD, read_bundle_index
 
@@ -287,10 +292,15 @@ def test_pym_lambdas_modules_are_read_from_one_bundle_and_no_collection_runs_at_
     assert index is not None
     shipped = {name[:-3].replace("/", ".").removesuffix(".__init__") for name in files
                if name.startswith("pym_lambda/") and name.endswith(".py")}
-    assert set(index) == shipped - {"pym_lambda"}  # its __init__ installs the finder
+    assert set(index) == shipped - {"pym_lambda", "pym_lambda.cold_start"}  # they install it
     for name, (is_package, source, offset, length) in index.items():
-        assert bundle[offset:offset + length] == files[pyc_of(source)][16:], name
+        # the bytecode of the shipped source, compiled for this runtime as its pyc would be
+        code = marshal.loads(bundle[offset:offset + length])
+        assert code == compile(files[source], "/var/task/" + source, "exec",
+                               dont_inherit=True), name
+        assert code.co_filename == "/var/task/" + source
         assert is_package == source.endswith("/__init__.py")
+        assert pyc_of(source) not in files  # its bytecode ships once
     libraries, missing = runtime_libraries(tmp_path / "runtime")
     assert missing == ()
     environ = {"PATH": os.environ.get("PATH", ""), "PYM_APP_NAME": "pym-library",
