@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional
 
 from chalice.app import Chalice
 
+from .lean_rest import own_route, serve
 from .request_caps import DEFAULT_MAX_HEADERS
 
 REFUSED_KEY = "pymHeadersRefused"  # an event key API Gateway never sends
@@ -42,4 +43,7 @@ class GatedChalice(Chalice):
     pym_max_headers = DEFAULT_MAX_HEADERS
 
     def __call__(self, event: Any, context: Any) -> Dict[str, Any]:
-        return super().__call__(gate_headers(event, self.pym_max_headers), context)
+        event = gate_headers(event, self.pym_max_headers)
+        if own_route(self, event) is None:
+            return super().__call__(event, context)
+        return serve(self, event, context)  # type: ignore[no-any-return]
