@@ -8,11 +8,10 @@ refusal noted, which the dispatcher answers as the usual 431 JSON error, logged 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from chalice.app import Chalice
 
-from .lean_rest import own_route, serve
 from .request_caps import DEFAULT_MAX_HEADERS
 
 REFUSED_KEY = "pymHeadersRefused"  # an event key API Gateway never sends
@@ -43,6 +42,14 @@ class GatedChalice(Chalice):
 
     def __call__(self, event: Any, context: Any) -> Dict[str, Any]:
         event = gate_headers(event, self.pym_max_headers)
+        if not _LEAN:  # lean_rest.py: imported by the first request, not a cold start
+            from .lean_rest import own_route, serve
+
+            _LEAN[:] = [own_route, serve]
+        own_route, serve = _LEAN
         if own_route(self, event) is None:
             return super().__call__(event, context)
         return serve(self, event, context)  # type: ignore[no-any-return]
+
+
+_LEAN: List[Any] = []
