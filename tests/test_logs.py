@@ -56,6 +56,7 @@ CONTEXTS: List[CallContext] = [
     CallContext("c-3", operation="addBook", method="POST", path="/v1/books",
                 caller=Caller("alice")),
     CallContext("c-4", operation="x", method="GET", path="/", caller=Caller(42)),
+    CallContext("c-5", method="G\"T", path="/lone/\ud800/pair/\U0001f600/\x7f"),
 ]
 
 

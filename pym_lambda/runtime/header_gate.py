@@ -8,7 +8,7 @@ refusal noted, which the dispatcher answers as the usual 431 JSON error, logged 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from chalice.app import Chalice
 
@@ -21,7 +21,10 @@ def gate_headers(event: Any, max_headers: int) -> Any:
     """The event itself, or past the cap in header names a copy without headers that says so."""
     if not isinstance(event, dict):
         return event
-    names = max(_names(event.get("multiValueHeaders")), _names(event.get("headers")))
+    multi, single = event.get("multiValueHeaders"), event.get("headers")
+    # inline, not a helper per map: this runs for every request
+    names = max(len(multi) if isinstance(multi, dict) else 0,
+                len(single) if isinstance(single, dict) else 0)
     if names <= max_headers:
         return event
     return {**event, "headers": {}, "multiValueHeaders": {},
@@ -32,14 +35,21 @@ def refusal(event: Optional[Dict[str, Any]]) -> Optional[str]:
     return event.get(REFUSED_KEY) if isinstance(event, dict) else None
 
 
-def _names(headers: Any) -> int:
-    return len(headers) if isinstance(headers, dict) else 0
-
-
 class GatedChalice(Chalice):
     """Chalice whose Lambda entry point gates the header count first (create_app's class)."""
 
     pym_max_headers = DEFAULT_MAX_HEADERS
 
     def __call__(self, event: Any, context: Any) -> Dict[str, Any]:
-        return super().__call__(gate_headers(event, self.pym_max_headers), context)
+        event = gate_headers(event, self.pym_max_headers)
+        if not _LEAN:  # lean_rest.py: imported by the first request, not a cold start
+            from .lean_rest import own_route, serve
+
+            _LEAN[:] = [own_route, serve]
+        own_route, serve = _LEAN
+        if own_route(self, event) is None:
+            return super().__call__(event, context)
+        return serve(self, event, context)  # type: ignore[no-any-return]
+
+
+_LEAN: List[Any] = []

@@ -602,10 +602,16 @@ class CurrentModels(ModelRegistry):
         return service_models(current_service()).find(name, api)
 
     def __getattr__(self, name: str) -> Any:
-        # the current service's registry answers (its find() remembers each name)
+        # the current service's registry answers (its find() remembers each name). A name it
+        # found already is taken from there at once: `models.Book` in a handler is then one
+        # failed lookup and a dict's, not a second failed lookup and the registry's walk.
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(service_models(current_service()), name)
+        registry = service_models(current_service())
+        found = registry._found.get(name)
+        if found is None or name in registry._by_api:  # an API's name: its models
+            return getattr(registry, name)
+        return found
 
 
 def service_models(service: Service) -> ModelRegistry:

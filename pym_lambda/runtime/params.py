@@ -9,11 +9,14 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
+from chalice.app import MultiDict
+
 from ..context import cookies, request_header
 from ..errors import InvalidParameterError
 from ..quoting import quote
 from .compiled_types import CompiledParameter
 from .jsontypes import schema_types
+from .models import _identity
 from .numeric_text import MAX_NUMBER_CHARS, is_integer_text, is_number_text
 
 if TYPE_CHECKING:
@@ -76,43 +79,65 @@ class ParamReader:
         self.check = check
         self.convert = convert
         self.explain = explain  # every problem, when the check fails
+        # Decided here, once, not at each request: where the text is read, whether it needs
+        # coercing (a string is taken as it is) and converting (most values are kept).
+        self._raw: Callable[[Any], Any] = {
+            "path": self._path, "query": self._query, "header": self._header,
+        }.get(self.location, self._cookie)
+        self.as_is = not (self.json_content or self.is_array) and (
+            not self.types or "string" in self.types)  # what coerce_scalar gives back
+        self._convert = None if convert is _identity else convert
 
     def invalid(self, message: str, rule: str) -> InvalidParameterError:
         return InvalidParameterError(message, problems=[
             {"field": self.label, "rule": rule, "message": message}])
 
-    def _raw(self, request: Any) -> Any:
-        if self.location == "path":
-            return (request.uri_params or {}).get(self.name, _MISSING)
-        if self.location == "query":
-            params = request.query_params
-            if not params or self.name not in params:
+    def _path(self, request: Any) -> Any:
+        return (request.uri_params or {}).get(self.name, _MISSING)
+
+    def _query(self, request: Any) -> Any:
+        params = request.query_params
+        if not params:
+            return _MISSING
+        if type(params) is MultiDict:  # Chalice's: its dict of lists read directly, as
+            values = params._dict.get(self.name)  # `in` and getlist() read it, 2 calls less
+            if not values:
                 return _MISSING
-            values = params.getlist(self.name)
-            return values if self.multi else values[-1]
-        if self.location == "header":
-            value = request_header(request, self.name)
-            return _MISSING if value is None else value
+            return list(values) if self.multi else values[-1]
+        if self.name not in params:
+            return _MISSING
+        values = params.getlist(self.name)
+        return values if self.multi else values[-1]
+
+    def _header(self, request: Any) -> Any:
+        value = request_header(request, self.name)
+        return _MISSING if value is None else value
+
+    def _cookie(self, request: Any) -> Any:
         return _cookies(request).get(self.name, _MISSING)
 
     def read(self, request: Any, kwargs: Dict[str, Any]) -> None:
         raw = self._raw(request)
+        convert = self._convert
         if raw is _MISSING:
             if self.default is not _MISSING:
-                kwargs[self.pyname] = self.convert(self.default)
+                kwargs[self.pyname] = self.default if convert is None else convert(self.default)
             elif self.required:
                 raise self.invalid(f"{self.label} is required", "required")
             return
-        try:
-            value = self.coerce(raw)
-        except CoercionError as exc:
-            raise self.invalid(f"{self.label}: {exc}", "type") from None
+        if self.as_is:
+            value = raw
+        else:
+            try:
+                value = self.coerce(raw)
+            except CoercionError as exc:
+                raise self.invalid(f"{self.label}: {exc}", "type") from None
         if self.check is not None:
             problem = self.check(value)
             if problem:
                 listed = self.explain.listed(value, problem) if self.explain else None
                 raise InvalidParameterError(problem, problems=listed)
-        kwargs[self.pyname] = self.convert(value)
+        kwargs[self.pyname] = value if convert is None else convert(value)
 
     def coerce(self, raw: Any) -> Any:
         if self.json_content:

@@ -226,6 +226,7 @@ def _method_view(dispatcher: Dispatcher, app: Chalice, route: str,
         return dispatcher.dispatch(app.current_request, run)
 
     view.__name__ = "pym_route_" + (underscore_runs(route).strip("_") or "root")
+    view.pym_view = True  # type: ignore[attr-defined]  # lean_rest.py serves it
     return view
 
 
@@ -237,6 +238,7 @@ def _unknown_path_view(dispatcher: Dispatcher, app: Chalice, name: str
     def view(**_: Any) -> Response:
         return dispatcher.dispatch(app.current_request, run)
     view.__name__ = name
+    view.pym_view = True  # type: ignore[attr-defined]  # lean_rest.py serves it
     return view
 
 

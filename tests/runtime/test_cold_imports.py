@@ -17,10 +17,12 @@ from tests.build.deploy.deploy_fixtures import copy_example
 from tests.conftest import make_service
 
 ROOT = Path(__file__).resolve().parents[2]
-# Imported by an operation's first call (BoundOperation.prepare), never by `import app`.
+# Imported by an operation's first call (BoundOperation.prepare) or the first request
+# (lean_rest), never by `import app`.
 DEFERRED = ("pym_lambda.runtime.body", "pym_lambda.runtime.params",
             "pym_lambda.runtime.schema_validator", "pym_lambda.runtime.strict",
-            "pym_lambda.runtime.numeric_text", "pym_lambda.quoting")
+            "pym_lambda.runtime.numeric_text", "pym_lambda.quoting",
+            "pym_lambda.runtime.lean_rest")
 PROBE = """
 import json, sys, typing
 sys.path[:0] = ['.', {root!r}]

@@ -114,6 +114,9 @@ def test_a_model_found_by_name_is_remembered_until_the_next_register() -> None:
         assert current.Pet is first and current.find("Pet") is first
         current._by_api = {"a": {"Pet": second}}
         assert current.Pet is second and current.a.Pet is second
+        current.register("Pet", {"Owner": other})  # an API named as another API's model
+        assert current.find("Pet") is second  # the model, found and remembered
+        assert current.Pet.Owner is other  # the API's models, memory or not
         with pytest.raises(AttributeError):
             current.Nothing  # noqa: B018
     finally:
