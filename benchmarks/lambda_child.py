@@ -104,6 +104,9 @@ def main(args):
             except Exception as exc:  # noqa: BLE001 - reported, the run goes on
                 entry["error"] = f"{type(exc).__name__}: {exc}"[:500]
                 entry["traceback"] = traceback.format_exc()[-2000:]
+        # pym-lambda's JSON request line is an INFO record of its logger: on, or the table lies
+        if "pym_lambda" in sys.modules:
+            out["request_line_on"] = logging.getLogger("pym_lambda").isEnabledFor(logging.INFO)
         out["maxrss_kb"] = maxrss_kb()
         out["sys_path0"] = sys.path[0]
         out["python"] = sys.version.split()[0]

@@ -247,7 +247,9 @@ def report_lines(d: Dict[str, Any]) -> List[str]:
         headers = ["package"]
         for n in names:
             headers += [f"{n} us", "vs bare"]
-        out += ["### Per request in the same runtime (CPU us, JSON log line on; median of "
+        line = {r.get("request_line_on") for r in reqs.values()} - {None}
+        said = "JSON log line on" if line == {True} else "pym-lambda's request line OFF"
+        out += [f"### Per request in the same runtime (CPU us, {said}; median of "
                 "timed loops, best of the passes)", ""]
         out += _table(headers, rows) + [""]
         out += ["connexion (an ASGI app) and PyMacaron (a Flask app in its own venv) have no "

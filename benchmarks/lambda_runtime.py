@@ -37,6 +37,7 @@ RUNTIME_DIR = "lambda-runtime"                   # under the benchmark venv
 RUNTIME_PACKAGES = ("boto3", "botocore")         # what the runtime provides (and their deps)
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six",
                     "urllib3"}
+LOG_LINE_ON = {"PYM_LOG_LEVEL": "INFO"}  # pym-lambda's request line is an INFO record
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 # The example service's requirements a generated project needs (the build names them).
@@ -199,9 +200,11 @@ def pym_package(bench_python: str, project: Path, work: Path, key: str, label: s
     _run([bench_python, "-m", "pym_lambda.build.cli", "package", "--stage", stage,
           "--project-dir", str(project), "--out", str(out)], cwd=project, env=_tool_env())
     zip_path = out / "deployment.zip"
+    # The function's variables as deploy sets them, and the JSON request line on (#18 measures
+    # with it): the example's prod stage logs at WARNING, which writes no request line.
+    env = {**function_env(out / "sam.json", "app.app"), **LOG_LINE_ON}
     return Package(key, label, unpack(zip_path, work / key), f"pym-lambda package --stage "
-                   f"{stage}", zip_path.stat().st_size,
-                   env=function_env(out / "sam.json", "app.app"))
+                   f"{stage}", zip_path.stat().st_size, env=env)
 
 
 def chalice_package(bench_python: str, project: Path, work: Path, key: str,
