@@ -73,7 +73,9 @@ def measure(bench_python: str, bench_venv: Path, work: Path, *, smoke: bool, qui
     main = [p for p in (pym, bare, bare_pyc) if p]
     out["packages"] = {p.key: {"label": p.label, "how": p.how} for p in main + peer_pkgs}
 
-    runs = 1 if smoke else 5 if quick else 11
+    # On a shared VM one peer's CPU time moves by up to ~2x between runs minutes apart: more
+    # samples per peer (round robin, medians; the best of the per-request passes).
+    runs = 1 if smoke else 5 if quick else 21
     repeats, target_s = (1, 0.0) if smoke else (3, 0.03) if quick else (7, 0.08)
     log(f"lambda cold start: {len(main) + len(peer_pkgs)} packages x {runs} processes")
     out["cold"] = lr.measure_cold(runtime, main + peer_pkgs, runs, log)
@@ -85,7 +87,7 @@ def measure(bench_python: str, bench_venv: Path, work: Path, *, smoke: bool, qui
     log("lambda per request")
     out["requests"] = lr.measure_requests(
         runtime, [p for p in (pym, bare) if p] + peer_pkgs, events, repeats, target_s, smoke,
-        1 if smoke or quick else 3, log)
+        1 if smoke or quick else 5, log)
 
     if tasks and pym:
         log("lambda task worker")
