@@ -73,9 +73,12 @@ class ParamReader:
         self.is_array = "array" in self.types
         self.item_types = schema_types(deref(schema.get("items"))) if self.is_array else []
         self.separator = _SEPARATORS.get(param["style"], ",")
-        self.multi = self.is_array and param["explode"] and self.location in ("query", "cookie")
         self.json_content = bool(param.get("content_type")) and \
             "json" in str(param.get("content_type"))
+        # A `content:` parameter is one serialised value whatever its schema: style and explode
+        # do not apply (OpenAPI 3), so a repeated one is read as any other, its last value.
+        self.multi = self.is_array and param["explode"] and not self.json_content and \
+            self.location in ("query", "cookie")
         self.check = check
         self.convert = convert
         self.explain = explain  # every problem, when the check fails

@@ -145,3 +145,22 @@ def test_a_query_mapping_that_is_not_chalices_is_read_as_before():
     request.query_params = Query(m=["1"])
     assert outcome(ParamReader.read, reader, request)[2] == "query parameter 'n' is required"
     assert params_module.MultiDict is not Query
+
+
+def test_a_json_content_array_in_the_query_is_one_json_text_not_exploded_values():
+    """`content: application/json` with an array schema: the text is JSON, one value (a
+    repeated one: its last), a 400 naming the parameter when it is not JSON, never a 500."""
+    reader = ParamReader({"name": "ids", "in": "query", "pyname": "ids", "required": True,
+                          "schema": {"type": "array", "items": {"type": "integer"}},
+                          "style": "form", "explode": True,
+                          "content_type": "application/json"}, lambda s: s, None, _identity)
+
+    def read(*values: str) -> Any:
+        event = rest_proxy_event("GET", "/x", resource="/x", headers={"Host": ["x"]},
+                                 query={"ids": list(values)})
+        return outcome(ParamReader.read, reader, Request(event))
+
+    assert read("[1, 2]") == ("ok", {"ids": [1, 2]})
+    assert read("[1]", "[2, 3]") == ("ok", {"ids": [2, 3]})
+    error = read("1,2]")
+    assert error[:2] == ("error", 400) and "query parameter 'ids'" in error[2]
