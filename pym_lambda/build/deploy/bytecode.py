@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import List, Sequence, Tuple
 
 from .artifact import Interpreter, find_interpreter
+from .vendor import module_name
 
 # Run by the target interpreter: stdin is a JSON list of paths relative to the root (argv[1]);
 # each gets its pyc at importlib's own location for that interpreter. The source name recorded
@@ -100,25 +101,25 @@ def _compile(root: Path, interpreter: Interpreter, files: List[str]) -> Bytecode
     return Bytecode(interpreter.runtime, interpreter.version, len(files) - len(failed), failed)
 
 
-def bundle_package(root: Path, bytecode: Bytecode, package: str = "pym_lambda") -> int:
-    """Write `<root>/<package>/_modules.bundle`: the compiled modules of `package` (but its
+def bundle_package(root: Path, bytecode: Bytecode) -> int:
+    """Write `<root>/pym_lambda/_modules.bundle`: the compiled modules of pym_lambda (but its
     __init__ and cold_start, which install the bundle's finder) in one file, from which a cold
     start reads them instead of a pyc each (pym_lambda/cold_start.py); their pycs are then
     removed (each module's bytecode ships once). Nothing without bytecode; the modules
     bundled."""
     from ...cold_start import BUNDLE_FILE, write_bundle
 
-    folder = root / package
+    folder = root / "pym_lambda"
     if bytecode.skipped or not bytecode.python or not folder.is_dir():
         return 0
     tag = "cpython-" + bytecode.python.replace(".", "")
     # what is imported before the bundle's finder is there: their own pycs
-    outside = {f"{package}/__init__.py", f"{package}/cold_start.py"}
+    outside = {"pym_lambda/__init__.py", "pym_lambda/cold_start.py"}
     entries = []
     pycs = []
     magic = b""
     for relative in sources(root):
-        if not relative.startswith(package + "/") or relative in outside:
+        if not relative.startswith("pym_lambda/") or relative in outside:
             continue
         source = root / relative
         pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
@@ -126,9 +127,7 @@ def bundle_package(root: Path, bytecode: Bytecode, package: str = "pym_lambda") 
             continue  # left as source (did not compile): imported as usual
         data = pyc.read_bytes()
         magic = magic or data[:4]
-        is_package = source.name == "__init__.py"
-        name = relative[:-3].replace("/", ".")
-        entries.append((name[:-len(".__init__")] if is_package else name, is_package,
+        entries.append((module_name(source.relative_to(folder)), source.name == "__init__.py",
                         relative, data[16:]))
         pycs.append(pyc)
     if entries:

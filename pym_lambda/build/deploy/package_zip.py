@@ -8,8 +8,9 @@ it and writes it again:
   installer records, the Beanstalk container's adapter, the specs as written when the stage
   serves no /doc;
 - with a `__pycache__/<module>.cpython-3XY.pyc` beside every source, compiled for the
-  functions' runtime (bytecode.py), or one line saying why not; pym_lambda's modules also in
-  one file, read once at a cold start (bytecode.bundle_package, pym_lambda/cold_start.py);
+  functions' runtime (bytecode.py), or one line saying why not; pym_lambda's modules' bytecode
+  in one file instead, read module by module at a cold start (bytecode.bundle_package,
+  pym_lambda/cold_start.py);
 - members sorted, dated 1980-01-01, mode 644 (755 where an execute bit was set), compressed at
   one fixed level: the same tree gives the same bytes, so the same CodeSha256.
 Chalice reuses its cached zip while the project is unchanged: package.py keeps Chalice's own
